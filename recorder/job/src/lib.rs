@@ -1,0 +1,154 @@
+//! The VCS job spec: what one recording is made of.
+//!
+//! A job names a composition and its params, the participants and their track URIs, the video
+//! and audio profile, how long to record and where the outputs go. The recorder's `render` and
+//! `serve` commands take it as YAML or JSON; the operator's `Recording` CRD embeds these types
+//! (which is why this crate depends on serde and schemars only).
+//!
+//! Every struct rejects unknown fields, so a typo in a spec is an error that names the field path
+//! instead of a silently ignored setting.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+mod validate;
+
+pub use validate::{SpecError, UriScheme};
+
+/// One recording job.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JobSpec {
+    /// Identifies the job; `serve` treats a repeated start with the same id as the same job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub composition: CompositionSpec,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub participants: Vec<Participant>,
+    #[serde(default)]
+    pub video: VideoProfile,
+    #[serde(default)]
+    pub audio: AudioProfile,
+    /// Seconds to record. `render` needs it; a live job without it records until stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_secs: Option<f64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<Output>,
+}
+
+/// Which composition runs, and its params.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CompositionSpec {
+    /// A built-in composition (`baseline`, `demo`, ...) or a path to a composition file or
+    /// folder. A value containing `/` or ending in `.jsx`/`.tsx`/`.js`/`.ts` is a path.
+    pub name: String,
+    /// Param values by id (`"videoSettings.showParticipantLabels": true`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, serde_json::Value>,
+    /// Session-assets folder (images, fonts, component overrides).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assets: Option<String>,
+}
+
+/// A participant and the URIs of its tracks.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Participant {
+    /// Stable id, used as the video input id the composition sees.
+    pub id: String,
+    /// Name shown in labels; defaults to the id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Camera track URI (`test:`, `file:`, `http(s):`, `rtsp:`, `srt:`, `rtmp:`, `whep+http(s):`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub camera: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screenshare: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio: Option<String>,
+}
+
+impl Participant {
+    /// The name shown for this participant.
+    pub fn name(&self) -> &str {
+        self.display_name.as_deref().unwrap_or(&self.id)
+    }
+}
+
+/// Output video size, rate and encoder bitrate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VideoProfile {
+    #[serde(default = "default_width")]
+    pub width: u32,
+    #[serde(default = "default_height")]
+    pub height: u32,
+    #[serde(default = "default_fps")]
+    pub fps: u32,
+    #[serde(default = "default_video_bitrate")]
+    pub bitrate_kbps: u32,
+}
+
+fn default_width() -> u32 {
+    1280
+}
+fn default_height() -> u32 {
+    720
+}
+fn default_fps() -> u32 {
+    30
+}
+fn default_video_bitrate() -> u32 {
+    4000
+}
+
+impl Default for VideoProfile {
+    fn default() -> Self {
+        Self {
+            width: default_width(),
+            height: default_height(),
+            fps: default_fps(),
+            bitrate_kbps: default_video_bitrate(),
+        }
+    }
+}
+
+/// Output audio encoding (always 48 kHz stereo AAC).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AudioProfile {
+    #[serde(default = "default_audio_bitrate")]
+    pub bitrate_kbps: u32,
+}
+
+fn default_audio_bitrate() -> u32 {
+    128
+}
+
+impl Default for AudioProfile {
+    fn default() -> Self {
+        Self {
+            bitrate_kbps: default_audio_bitrate(),
+        }
+    }
+}
+
+/// A named output; exactly one of the kinds is set.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Output {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mp4: Option<Mp4Output>,
+}
+
+/// An MP4 recording.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Mp4Output {
+    /// Local file path.
+    pub path: String,
+}

@@ -1,0 +1,252 @@
+//! Checks a parsed [`JobSpec`] beyond what its types say: bounds, unique ids, URI schemes and
+//! one kind per output. Every error names the field path and what to do about it.
+
+use std::collections::HashSet;
+
+use crate::{JobSpec, Output};
+
+/// A spec that parsed but cannot be recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpecError {
+    /// Field path in the spec, such as `participants[1].camera`.
+    pub path: String,
+    pub message: String,
+}
+
+// Written by hand: this crate stays serde + schemars only so the operator's CRD can embed it.
+impl std::fmt::Display for SpecError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+impl SpecError {
+    fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The track URI kinds the recorder understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UriScheme {
+    Test,
+    File,
+    Http,
+    Rtsp,
+    Srt,
+    Rtmp,
+    Whep,
+}
+
+impl UriScheme {
+    pub const ALL_PREFIXES: &'static str =
+        "test:, file:, http:, https:, rtsp:, srt:, rtmp:, rtmps:, whep+http:, whep+https:";
+
+    /// The scheme of `uri`, or `None` when it is not one we can record.
+    pub fn of(uri: &str) -> Option<Self> {
+        let scheme = uri.split_once(':')?.0.to_ascii_lowercase();
+        Some(match scheme.as_str() {
+            "test" => Self::Test,
+            "file" => Self::File,
+            "http" | "https" => Self::Http,
+            "rtsp" | "rtsps" => Self::Rtsp,
+            "srt" => Self::Srt,
+            "rtmp" | "rtmps" => Self::Rtmp,
+            "whep+http" | "whep+https" => Self::Whep,
+            _ => return None,
+        })
+    }
+}
+
+/// Largest frame edge we encode (H.264 level 5.2 territory).
+pub const MAX_EDGE: u32 = 4096;
+pub const MAX_FPS: u32 = 60;
+/// A recording longer than a day is a mistake, not a job.
+pub const MAX_DURATION_SECS: f64 = 24.0 * 3600.0;
+
+impl JobSpec {
+    /// Checks the spec; returns the first problem found.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        if self.composition.name.trim().is_empty() {
+            return Err(SpecError::new(
+                "composition.name",
+                "is empty; give a built-in name such as \"demo\" or a path to a composition",
+            ));
+        }
+        let v = &self.video;
+        for (field, value) in [("video.width", v.width), ("video.height", v.height)] {
+            if !(16..=MAX_EDGE).contains(&value) || value % 2 != 0 {
+                return Err(SpecError::new(
+                    field,
+                    format!("{value} is not an even number of pixels between 16 and {MAX_EDGE}"),
+                ));
+            }
+        }
+        if !(1..=MAX_FPS).contains(&v.fps) {
+            return Err(SpecError::new(
+                "video.fps",
+                format!("{} is outside 1..={MAX_FPS}", v.fps),
+            ));
+        }
+        if !(100..=50_000).contains(&v.bitrate_kbps) {
+            return Err(SpecError::new(
+                "video.bitrateKbps",
+                format!("{} is outside 100..=50000", v.bitrate_kbps),
+            ));
+        }
+        if !(32..=512).contains(&self.audio.bitrate_kbps) {
+            return Err(SpecError::new(
+                "audio.bitrateKbps",
+                format!("{} is outside 32..=512", self.audio.bitrate_kbps),
+            ));
+        }
+        if let Some(d) = self.duration_secs
+            && !(d.is_finite() && d > 0.0 && d <= MAX_DURATION_SECS)
+        {
+            return Err(SpecError::new(
+                "durationSecs",
+                format!("{d} is not a number of seconds in (0, {MAX_DURATION_SECS}]"),
+            ));
+        }
+        let mut ids = HashSet::new();
+        for (i, p) in self.participants.iter().enumerate() {
+            if p.id.is_empty() {
+                return Err(SpecError::new(format!("participants[{i}].id"), "is empty"));
+            }
+            if !ids.insert(p.id.as_str()) {
+                return Err(SpecError::new(
+                    format!("participants[{i}].id"),
+                    format!("\"{}\" is used by an earlier participant; ids must be unique", p.id),
+                ));
+            }
+            for (track, uri) in [
+                ("camera", &p.camera),
+                ("screenshare", &p.screenshare),
+                ("audio", &p.audio),
+            ] {
+                if let Some(uri) = uri
+                    && UriScheme::of(uri).is_none()
+                {
+                    return Err(SpecError::new(
+                        format!("participants[{i}].{track}"),
+                        format!(
+                            "unknown URI scheme in \"{uri}\"; use one of {}",
+                            UriScheme::ALL_PREFIXES
+                        ),
+                    ));
+                }
+            }
+        }
+        let mut names = HashSet::new();
+        for (i, o) in self.outputs.iter().enumerate() {
+            if !names.insert(o.name.as_str()) {
+                return Err(SpecError::new(
+                    format!("outputs[{i}].name"),
+                    format!("\"{}\" is used by an earlier output; names must be unique", o.name),
+                ));
+            }
+            validate_output(i, o)?;
+        }
+        Ok(())
+    }
+}
+
+fn validate_output(i: usize, o: &Output) -> Result<(), SpecError> {
+    match &o.mp4 {
+        None => Err(SpecError::new(
+            format!("outputs[{i}]"),
+            "sets no output kind; set exactly one of: mp4",
+        )),
+        Some(mp4) if mp4.path.is_empty() => Err(SpecError::new(
+            format!("outputs[{i}].mp4.path"),
+            "is empty; give the file to write",
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CompositionSpec, Mp4Output, Participant};
+
+    fn spec() -> JobSpec {
+        JobSpec {
+            composition: CompositionSpec {
+                name: "demo".into(),
+                ..Default::default()
+            },
+            participants: vec![Participant {
+                id: "alice".into(),
+                camera: Some("test:red".into()),
+                ..Default::default()
+            }],
+            duration_secs: Some(2.0),
+            outputs: vec![Output {
+                name: "main".into(),
+                mp4: Some(Mp4Output {
+                    path: "out.mp4".into(),
+                }),
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_complete_spec_is_valid() {
+        assert_eq!(spec().validate(), Ok(()));
+    }
+
+    #[test]
+    fn each_problem_names_its_field_path() {
+        let cases: Vec<(fn(&mut JobSpec), &str)> = vec![
+            (|s| s.composition.name.clear(), "composition.name"),
+            (|s| s.video.width = 1281, "video.width"),
+            (|s| s.video.height = 0, "video.height"),
+            (|s| s.video.fps = 0, "video.fps"),
+            (|s| s.duration_secs = Some(f64::NAN), "durationSecs"),
+            (|s| s.duration_secs = Some(-1.0), "durationSecs"),
+            (
+                |s| s.participants[0].camera = Some("gopher://x".into()),
+                "participants[0].camera",
+            ),
+            (
+                |s| s.participants.push(s.participants[0].clone()),
+                "participants[1].id",
+            ),
+            (|s| s.outputs[0].mp4 = None, "outputs[0]"),
+            (
+                |s| s.outputs.push(s.outputs[0].clone()),
+                "outputs[1].name",
+            ),
+        ];
+        for (break_it, path) in cases {
+            let mut s = spec();
+            break_it(&mut s);
+            let err = s.validate().expect_err(path);
+            assert_eq!(err.path, path, "{err}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_with_their_path() {
+        let json = r#"{"composition":{"name":"demo","parms":{}}}"#;
+        let de = &mut serde_json::Deserializer::from_str(json);
+        let err = serde_path_to_error::deserialize::<_, JobSpec>(de).unwrap_err();
+        assert_eq!(err.path().to_string(), "composition.parms");
+    }
+
+    #[test]
+    fn uri_schemes_are_recognised() {
+        assert_eq!(UriScheme::of("test:"), Some(UriScheme::Test));
+        assert_eq!(UriScheme::of("whep+https://sfu/x"), Some(UriScheme::Whep));
+        assert_eq!(UriScheme::of("RTSP://cam"), Some(UriScheme::Rtsp));
+        assert_eq!(UriScheme::of("nope"), None);
+        assert_eq!(UriScheme::of("ftp://x"), None);
+    }
+}

@@ -1,0 +1,3 @@
+//! The job spec, and reading one from a file.
+
+pub use vcs_job::*;
