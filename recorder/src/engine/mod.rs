@@ -41,6 +41,7 @@ mod composition;
 pub mod daily;
 mod error;
 mod host;
+pub mod layout;
 mod modules;
 mod output;
 pub mod scene_cli;
