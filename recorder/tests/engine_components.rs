@@ -296,3 +296,42 @@ fn layout_hooks_get_a_second_pass() {
         "{rect} vs text width {w}"
     );
 }
+
+#[test]
+fn emoji_in_text_are_drawn_as_squares_between_text_runs() {
+    let f = render(
+        "<Text layout={at(0, 0, 600, 100)} style={{ fontSize_px: 20 }}>Hi 👋🏽 there 🇫🇷!</Text>",
+        &[],
+    );
+    let ops = bg(&f);
+    let draw: Vec<(String, String)> = ops
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o[0] == "fillText" || o[0] == "fillText_emoji")
+        .map(|o| {
+            (
+                o[0].as_str().unwrap().to_string(),
+                o[1][0].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expect = [
+        ("fillText", "Hi "),
+        ("fillText_emoji", "👋🏽"),
+        ("fillText", " there "),
+        ("fillText_emoji", "🇫🇷"),
+        ("fillText", "!"),
+    ];
+    assert_eq!(draw, expect.map(|(a, b)| (a.to_string(), b.to_string())));
+    let emoji = ops
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o[0] == "fillText_emoji")
+        .unwrap();
+    assert_eq!(
+        (emoji[1][3].as_f64(), emoji[1][4].as_f64()),
+        (Some(20.0), Some(20.0))
+    );
+}

@@ -86,3 +86,35 @@ fn missing_default_export_is_explained() {
     let msg = Engine::new(c, opts()).err().unwrap().to_string();
     assert!(msg.contains("default component"), "{msg}");
 }
+
+#[test]
+fn a_nan_frame_is_rejected_naming_the_component_and_op() {
+    let c = comp(&[(
+        "index.jsx",
+        "import * as React from 'react';\nimport { Box } from '#vcs-react/components';\nexport default function C() {\n  return <Box><Box id=\"broken\" layout={[() => ({ x: 0, y: 0, w: NaN, h: 10 })]} style={{ fillColor: 'red' }} /></Box>;\n}\n",
+    )]);
+    let mut e = Engine::new(c, opts()).unwrap();
+    let err = e.render(0.0).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, EngineError::InvalidScene { .. }), "{msg}");
+    assert!(
+        msg.contains("<Box id=\"broken\">")
+            && msg.contains("fillRect")
+            && msg.contains("not a finite number"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_bad_colour_is_rejected_naming_the_component() {
+    let c = comp(&[(
+        "index.jsx",
+        "import * as React from 'react';\nimport { Box } from '#vcs-react/components';\nexport default function C() {\n  return <Box id=\"bg\" style={{ fillColor: 'not-a-colour' }} />;\n}\n",
+    )]);
+    let mut e = Engine::new(c, opts()).unwrap();
+    let msg = e.render(0.0).unwrap_err().to_string();
+    assert!(
+        msg.contains("<Box id=\"bg\">") && msg.contains("fillStyle"),
+        "{msg}"
+    );
+}

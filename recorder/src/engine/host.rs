@@ -16,6 +16,7 @@ use boa_engine::{
     Context, Finalize, JsResult, JsString, JsValue, NativeFunction, Trace, js_string,
 };
 
+use super::modules::Loader;
 use crate::scene::FontSpec;
 use crate::text::Fonts;
 
@@ -27,6 +28,8 @@ struct Caps {
     composition: String,
     #[unsafe_ignore_trace]
     guard: Rc<Guard>,
+    #[unsafe_ignore_trace]
+    loader: Rc<Loader>,
 }
 
 /// Why the guard stopped a frame.
@@ -156,6 +159,18 @@ fn wrap(_: &JsValue, args: &[JsValue], caps: &Caps, ctx: &mut Context) -> JsResu
     Ok(out.into())
 }
 
+/// `measure(text, weight, italic, px, family)` → advance width in px (trailing spaces count).
+fn measure(_: &JsValue, args: &[JsValue], caps: &Caps, ctx: &mut Context) -> JsResult<JsValue> {
+    let text = args
+        .first()
+        .cloned()
+        .unwrap_or_default()
+        .to_string(ctx)?
+        .to_std_string_escaped();
+    let font = font_arg(&args[1.min(args.len())..], ctx)?;
+    Ok(JsValue::from(f64::from(caps.fonts.measure(&text, &font))))
+}
+
 /// `metrics(weight, italic, px, family)` → `[ascent, descent, lineHeight]`.
 fn metrics(_: &JsValue, args: &[JsValue], caps: &Caps, ctx: &mut Context) -> JsResult<JsValue> {
     let font = font_arg(args, ctx)?;
@@ -181,12 +196,24 @@ fn log(_: &JsValue, args: &[JsValue], caps: &Caps, ctx: &mut Context) -> JsResul
         .to_string(ctx)?
         .to_std_string_escaped();
     let msg: String = msg.chars().take(4096).collect();
+    // the first composition frame of the caller's stack, as file:line
+    let stack = args
+        .get(2)
+        .and_then(JsValue::as_string)
+        .map(|s| s.to_std_string_escaped())
+        .unwrap_or_default();
+    let at = stack
+        .split("    at ")
+        .find_map(|l| super::parse_frame(l.trim(), &caps.loader))
+        .map(|f| format!("{}:{}", f.file, f.line))
+        .unwrap_or_default();
     let composition = caps.composition.as_str();
+    let at = at.as_str();
     match level.as_str() {
-        "error" => tracing::error!(composition, "console: {msg}"),
-        "warn" => tracing::warn!(composition, "console: {msg}"),
-        "debug" => tracing::debug!(composition, "console: {msg}"),
-        _ => tracing::info!(composition, "console: {msg}"),
+        "error" => tracing::error!(composition, at, "console: {msg}"),
+        "warn" => tracing::warn!(composition, at, "console: {msg}"),
+        "debug" => tracing::debug!(composition, at, "console: {msg}"),
+        _ => tracing::info!(composition, at, "console: {msg}"),
     }
     Ok(JsValue::undefined())
 }
@@ -197,17 +224,24 @@ pub fn install(
     fonts: Fonts,
     composition: &str,
     guard: Rc<Guard>,
+    loader: Rc<Loader>,
 ) -> JsResult<()> {
     let caps = || Caps {
         fonts: fonts.clone(),
         composition: composition.to_string(),
         guard: guard.clone(),
+        loader: loader.clone(),
     };
     let host = ObjectInitializer::new(ctx)
         .function(
             NativeFunction::from_copy_closure_with_captures(wrap, caps()),
             js_string!("wrap"),
             6,
+        )
+        .function(
+            NativeFunction::from_copy_closure_with_captures(measure, caps()),
+            js_string!("measure"),
+            5,
         )
         .function(
             NativeFunction::from_copy_closure_with_captures(metrics, caps()),

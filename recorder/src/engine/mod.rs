@@ -33,9 +33,21 @@
 //!
 //! # Sandbox
 //! Compositions see only the runtime's modules: no filesystem, network, environment or
-//! process; `Date` reads the composition clock and `Math.random` is seeded. boa's runtime
-//! limits (loop iterations, recursion, value stack) are set, node/command/text sizes are
-//! capped, and each frame has a wall-clock budget ([`Engine::set_frame_budget`]).
+//! process; `Date` reads the composition clock, `Math.random` is seeded, `eval` and
+//! `new Function` are refused. boa's runtime limits (loop iterations per call, recursion,
+//! value stack) are set, and node, command and text sizes are capped.
+//!
+//! boa cannot be interrupted from outside, so the wall-clock budget per frame
+//! ([`Engine::set_frame_budget`], default 40 ms) and the memory cap
+//! ([`Engine::set_memory_cap`], resident growth within a frame) are enforced by a guard:
+//! the transpiler inserts `__vcs_tick()` into every function and loop body of composition
+//! code ([`transpile::GUARD`]); every 64th tick asks the host, which compares the clock and
+//! `/proc/self/statm` against the frame's limits and, once passed, raises one of boa's
+//! runtime-limit errors — errors JS cannot catch — so the frame unwinds whatever the
+//! composition does. A failed frame (exception, overrun, invalid output) leaves the last good
+//! scene in place, the runtime is reset to a consistent state, and [`Engine::has_failed`]
+//! turns true after [`FAILED_AFTER`] failures in a row so the caller can report the
+//! composition as failed while video keeps recording.
 
 mod composition;
 pub mod daily;
@@ -118,6 +130,8 @@ pub struct FrameScene {
 pub const DEFAULT_FRAME_BUDGET: Duration = Duration::from_millis(40);
 /// Budget for evaluating the modules and for the first frame (mount, font cache warm-up).
 pub const STARTUP_BUDGET: Duration = Duration::from_secs(2);
+/// Consecutive failed frames after which [`Engine::has_failed`] reports the composition failed.
+pub const FAILED_AFTER: u32 = 90;
 /// Default resident memory one frame may add.
 pub const DEFAULT_MEMORY_CAP: u64 = 512 << 20;
 
@@ -200,6 +214,7 @@ impl Engine {
             opts.fonts.clone(),
             &composition.name,
             guard.clone(),
+            loader.clone(),
         )
         .map_err(|e| js_error(e, &loader, &mut ctx))?;
         let loader_for_errors = loader.clone();
@@ -352,6 +367,12 @@ impl Engine {
     /// Frames that failed in a row (0 after a good frame).
     pub fn consecutive_failures(&self) -> u32 {
         self.consecutive_failures
+    }
+
+    /// Whether the composition keeps failing: [`FAILED_AFTER`] frames in a row. The recording
+    /// goes on with the last good scene; the caller reports the composition as failed.
+    pub fn has_failed(&self) -> bool {
+        self.consecutive_failures >= FAILED_AFTER
     }
 
     /// Renders the frame at `time_secs` (all changes since the last frame applied together).

@@ -434,7 +434,86 @@ function drawText(e, node, f) {
     for (let i = 0; i < lines.length; i++) out.push(['strokeText', [lines[i][0], xs[i], base + i * lh]]);
   }
   out.push(['fillStyle', ts.color]);
-  for (let i = 0; i < lines.length; i++) out.push(['fillText', [lines[i][0], xs[i], base + i * lh]]);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i][0];
+    const y = base + i * lh;
+    if (!hasEmoji(line)) {
+      out.push(['fillText', [line, xs[i], y]]);
+      continue;
+    }
+    // Emoji are drawn as squares (fillText_emoji) in the advance the shaper gave them; the
+    // runs between them as text.
+    let x = xs[i];
+    const side = ts.px;
+    const top = y - m[0] + (m[0] + m[1] - side) / 2;
+    for (const seg of emojiSegments(line)) {
+      const w = measure(seg.text, ts);
+      if (seg.emoji) out.push(['fillText_emoji', [seg.text, x + (w - side) / 2, top, side, side]]);
+      else if (seg.text.trim()) out.push(['fillText', [seg.text, x, y]]);
+      x += w;
+    }
+  }
+}
+
+const measureCache = new Map();
+function measure(text, ts) {
+  const key = ts.weight + '|' + ts.italic + '|' + ts.px + '|' + ts.family + '|' + text;
+  let w = measureCache.get(key);
+  if (w === undefined) {
+    if (measureCache.size > 4000) measureCache.clear();
+    w = S.host.measure(text, ts.weight, ts.italic, ts.px, ts.family);
+    measureCache.set(key, w);
+  }
+  return w;
+}
+
+function isEmojiBase(cp) {
+  return (
+    (cp >= 0x1f000 && cp <= 0x1faff) ||
+    (cp >= 0x2600 && cp <= 0x27bf) ||
+    (cp >= 0x2b00 && cp <= 0x2bff) ||
+    (cp >= 0x1f1e6 && cp <= 0x1f1ff) ||
+    cp === 0x2764 ||
+    cp === 0x203c ||
+    cp === 0x2049
+  );
+}
+
+function isEmojiJoiner(cp) {
+  return cp === 0x200d || (cp >= 0xfe00 && cp <= 0xfe0f) || (cp >= 0x1f3fb && cp <= 0x1f3ff) || (cp >= 0xe0020 && cp <= 0xe007f) || cp === 0x20e3;
+}
+
+function hasEmoji(s) {
+  for (const ch of s) if (isEmojiBase(ch.codePointAt(0))) return true;
+  return false;
+}
+
+// Splits a line into text runs and emoji clusters (base + modifiers/ZWJ sequences/flags).
+export function emojiSegments(s) {
+  const out = [];
+  const chars = Array.from(s);
+  let text = '';
+  for (let i = 0; i < chars.length; i++) {
+    const cp = chars[i].codePointAt(0);
+    if (!isEmojiBase(cp)) {
+      text += chars[i];
+      continue;
+    }
+    if (text) out.push({ text, emoji: false });
+    text = '';
+    let e = chars[i];
+    const flag = cp >= 0x1f1e6 && cp <= 0x1f1ff;
+    while (i + 1 < chars.length) {
+      const next = chars[i + 1].codePointAt(0);
+      const prevZwj = e.endsWith('\u200d');
+      if (isEmojiJoiner(next) || (prevZwj && isEmojiBase(next)) || (flag && e.length === 2 && next >= 0x1f1e6 && next <= 0x1f1ff)) {
+        e += chars[++i];
+      } else break;
+    }
+    out.push({ text: e, emoji: true });
+  }
+  if (text) out.push({ text, emoji: false });
+  return out;
 }
 
 function drawImage(e, p, f, radius) {

@@ -198,7 +198,12 @@ export function frame(time, changes) {
     if (pruneSources()) R.notifyChannel('sources');
   }
   let rendered = false;
-  for (let i = 0; i < MAX_PASSES && R.hasPendingWork(); i++) {
+  for (let i = 0; R.hasPendingWork(); i++) {
+    if (i === MAX_PASSES) {
+      throw new Error(
+        'Maximum update depth exceeded: components kept updating state from effects ' + MAX_PASSES + ' times in one frame',
+      );
+    }
     rendered = R.renderPass() || rendered;
   }
   const animating = animationsActive();
@@ -404,13 +409,14 @@ function fmt(args) {
     })
     .join(' ');
 }
+const logAt = (level) => (...a) => HOST.log(level, fmt(a), new Error().stack);
 globalThis.console = {
-  log: (...a) => HOST.log('info', fmt(a)),
-  info: (...a) => HOST.log('info', fmt(a)),
-  debug: (...a) => HOST.log('debug', fmt(a)),
-  warn: (...a) => HOST.log('warn', fmt(a)),
-  error: (...a) => HOST.log('error', fmt(a)),
-  trace: (...a) => HOST.log('debug', fmt(a)),
+  log: logAt('info'),
+  info: logAt('info'),
+  debug: logAt('debug'),
+  warn: logAt('warn'),
+  error: logAt('error'),
+  trace: logAt('debug'),
 };
 
 // The composition's clock is the video time, never the machine's: Date reads it, and

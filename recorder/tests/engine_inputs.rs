@@ -1,0 +1,104 @@
+//! Host inputs: standard sources and their expiry, playback state, room peers, failure
+//! reporting.
+
+use serde_json::json;
+use vcs_recorder::engine::{Composition, Engine, EngineOptions, FAILED_AFTER};
+use vcs_recorder::scene::Command;
+use vcs_recorder::text::Fonts;
+
+fn engine(body: &str) -> Engine {
+    let src = format!(
+        "import * as React from 'react';\nimport {{ useState, useEffect }} from 'react';\nimport {{ Text }} from '#vcs-react/components';\nimport {{ useStandardSources, useVideoPlaybackState, useAudioOnlyPeers, useUnpausedPeers, useParams }} from '#vcs-react/hooks';\nexport const compositionInterface = {{ params: [], standardSources: ['chatMessages', 'emojiReactions'] }};\n{body}\n"
+    );
+    let c = Composition::from_sources("inputs", "index.jsx", [("index.jsx".to_string(), src)]);
+    Engine::new(
+        c,
+        EngineOptions {
+            width: 1920,
+            height: 1080,
+            fps: 30,
+            fonts: Fonts::system(),
+        },
+    )
+    .unwrap()
+}
+
+fn text(e: &mut Engine, t: f64) -> String {
+    let f = e.render(t).unwrap();
+    f.scene
+        .background
+        .commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::FillText(s, ..) => Some(s.as_str()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn emoji_reactions_expire_after_a_second_and_chat_keeps_twenty_after_a_minute() {
+    let mut e = engine(
+        "export default function C() { const s = useStandardSources(); return <Text>{s.chatMessages.latest.length + '/' + s.emojiReactions.latest.length + '/' + s.chatMessages.enabled}</Text>; }",
+    );
+    for i in 0..25 {
+        e.push_standard_source_message(
+            "chatMessages",
+            json!({"key": i, "senderDisplayName": "a", "text": "m"}),
+        );
+    }
+    e.push_standard_source_message(
+        "emojiReactions",
+        json!({"key": 1, "senderDisplayName": "a", "text": "🎉"}),
+    );
+    assert_eq!(text(&mut e, 0.0), "25/1/true");
+    assert_eq!(text(&mut e, 0.9), "25/1/true");
+    assert_eq!(text(&mut e, 1.1), "25/0/true");
+    assert_eq!(text(&mut e, 59.0), "25/0/true");
+    assert_eq!(text(&mut e, 61.0), "20/0/true");
+}
+
+#[test]
+fn stop_switches_playback_to_postroll() {
+    let mut e =
+        engine("export default function C() { return <Text>{useVideoPlaybackState()}</Text>; }");
+    assert_eq!(text(&mut e, 0.0), "playing");
+    e.stop();
+    assert_eq!(text(&mut e, 0.1), "postroll");
+}
+
+#[test]
+fn room_peers_feed_the_peer_hooks() {
+    let mut e = engine(
+        "export default function C() { const a = useAudioOnlyPeers().map((p) => p.id).join(','); const u = useUnpausedPeers('screenshare').map((p) => p.id).join(','); return <Text>{'audio:' + a + ' share:' + u}</Text>; }",
+    );
+    e.set_room_peers(json!([
+        {"id": "p1", "displayName": "A", "audio": {"id": "a1", "paused": false}},
+        {"id": "p2", "displayName": "B", "video": {"id": "v2", "paused": false}, "audio": {"id": "a2", "paused": false}},
+        {"id": "p3", "displayName": "C", "screenshareVideo": {"id": "s3", "paused": false}}
+    ]));
+    assert_eq!(text(&mut e, 0.0), "audio:p1 share:p3");
+}
+
+#[test]
+fn endless_state_updates_are_an_error_and_the_composition_is_reported_failed() {
+    let mut e = engine(
+        "export default function C() { const [n, setN] = useState(0); useEffect(() => { setN(n + 1); }); return <Text>{'n' + n}</Text>; }",
+    );
+    let err = e.render(0.0).unwrap_err().to_string();
+    assert!(err.contains("Maximum update depth exceeded"), "{err}");
+    for i in 1..FAILED_AFTER {
+        assert!(!e.has_failed());
+        let _ = e.render(f64::from(i) / 30.0);
+    }
+    assert!(e.has_failed());
+}
+
+#[test]
+fn console_output_does_not_disturb_rendering() {
+    let mut e = engine(
+        "export default function C() { console.log('hello', { a: 1 }); console.error(new Error('x')); return <Text>ok</Text>; }",
+    );
+    assert_eq!(text(&mut e, 0.0), "ok");
+}
