@@ -38,7 +38,7 @@ impl VideoInput {
         let desc = format!(
             "videotestsrc name=src is-live=false pattern={pattern} \
                ! video/x-raw,width={w},height={h},framerate={fps}/1 \
-             ! textoverlay name=label valignment=top halignment=left shaded-background=true \
+             ! textoverlay name=label valignment=top halignment=center shaded-background=true \
                font-desc=\"Sans Bold {font}\" \
              ! videoconvert ! video/x-raw,format=RGBA \
              ! appsink name=sink sync=false max-buffers=2",
