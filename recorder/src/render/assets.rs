@@ -1,0 +1,209 @@
+//! Images by name: looked up in a list of folders, decoded once (PNG, JPEG) and cached.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tiny_skia::{IntSize, Pixmap};
+
+/// Largest image side accepted, in pixels; bigger images are refused with a warning (a
+/// 16384² RGBA image is already 1 GiB).
+pub const MAX_IMAGE_SIDE: u32 = 8192;
+/// Largest image file read, in bytes.
+pub const MAX_IMAGE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Extensions tried, in order, for an id given without one (`"logo"` → `logo.png`).
+const EXTENSIONS: &[&str] = &["png", "jpg", "jpeg"];
+
+/// Image lookup for `drawImage` and the engine's intrinsic sizes. Folders are searched in the
+/// order given (so put the session's `images/` before the composition's to let it override);
+/// each image is decoded at most once. Cheap to share behind an `Arc`; `Send + Sync`.
+#[derive(Debug, Default)]
+pub struct Assets {
+    dirs: Vec<PathBuf>,
+    cache: Mutex<HashMap<String, Option<Arc<Pixmap>>>>,
+    /// Images set by the host at run time (`liveAsset`, e.g. a web frame); they win over files.
+    live: Mutex<HashMap<String, Arc<Pixmap>>>,
+    warned: Mutex<HashSet<String>>,
+}
+
+impl Assets {
+    /// No images: every `drawImage` draws the missing-image placeholder.
+    pub fn none() -> Assets {
+        Assets::default()
+    }
+
+    /// Images resolved by name in `dirs`, first match wins.
+    pub fn from_dirs(dirs: Vec<PathBuf>) -> Assets {
+        Assets {
+            dirs,
+            ..Assets::default()
+        }
+    }
+
+    /// Width and height of image `id`, decoding it if needed; `None` if it cannot be found or
+    /// decoded. A `<file>.json` sidecar `{"width":W,"height":H}` beside it answers first.
+    pub fn intrinsic_size(&self, id: &str) -> Option<(u32, u32)> {
+        if let Some(p) = self.live_image(id) {
+            return Some((p.width(), p.height()));
+        }
+        if let Some(size) = self.find(id).and_then(|path| sidecar_size(&path)) {
+            return Some(size);
+        }
+        self.image(id).map(|p| (p.width(), p.height()))
+    }
+
+    /// Sets or replaces a live image (premultiplied RGBA).
+    pub fn set_live(&self, id: &str, image: Pixmap) {
+        lock(&self.live).insert(id.to_string(), Arc::new(image));
+    }
+
+    fn live_image(&self, id: &str) -> Option<Arc<Pixmap>> {
+        lock(&self.live).get(id).cloned()
+    }
+
+    /// The decoded image, premultiplied; `None` (with one warning naming it) if it is missing
+    /// or cannot be decoded.
+    pub fn image(&self, id: &str) -> Option<Arc<Pixmap>> {
+        if let Some(p) = self.live_image(id) {
+            return Some(p);
+        }
+        if let Some(cached) = lock(&self.cache).get(id) {
+            return cached.clone();
+        }
+        let decoded = match self.find(id) {
+            None => Err(format!(
+                "not found in {}",
+                if self.dirs.is_empty() {
+                    "any assets folder (none given)".to_string()
+                } else {
+                    self.dirs
+                        .iter()
+                        .map(|d| d.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            )),
+            Some(path) => decode_file(&path).map_err(|e| format!("{}: {e}", path.display())),
+        };
+        let image = match decoded {
+            Ok(p) => Some(Arc::new(p)),
+            Err(why) => {
+                self.warn_once(id, &why);
+                None
+            }
+        };
+        lock(&self.cache).insert(id.to_string(), image.clone());
+        image
+    }
+
+    fn warn_once(&self, id: &str, why: &str) {
+        if lock(&self.warned).insert(id.to_string()) {
+            tracing::warn!(
+                image = id,
+                cause = why,
+                "image cannot be drawn; drawing a placeholder"
+            );
+        }
+    }
+
+    /// The file for `id`: `dir/id`, then `dir/id.<ext>` when `id` has no extension.
+    fn find(&self, id: &str) -> Option<PathBuf> {
+        // Names only: an id must not walk out of the assets folders.
+        if id.is_empty() || id.contains("..") || Path::new(id).is_absolute() {
+            return None;
+        }
+        let has_ext = Path::new(id).extension().is_some();
+        for dir in &self.dirs {
+            let exact = dir.join(id);
+            if exact.is_file() {
+                return Some(exact);
+            }
+            if !has_ext {
+                for ext in EXTENSIONS {
+                    let p = dir.join(format!("{id}.{ext}"));
+                    if p.is_file() {
+                        return Some(p);
+                    }
+                }
+            }
+        }
+        None
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn sidecar_size(image: &Path) -> Option<(u32, u32)> {
+    let mut name = image.as_os_str().to_owned();
+    name.push(".json");
+    let text = std::fs::read_to_string(PathBuf::from(name)).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let dim = |k: &str| {
+        v.get(k)
+            .and_then(serde_json::Value::as_u64)
+            .filter(|&n| n > 0 && n <= u64::from(MAX_IMAGE_SIDE))
+            .map(|n| n as u32)
+    };
+    Some((dim("width")?, dim("height")?))
+}
+
+/// Decodes a PNG or JPEG file (sniffed by content, not extension) to a premultiplied pixmap.
+pub fn decode_file(path: &Path) -> Result<Pixmap, String> {
+    let len = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+    if len > MAX_IMAGE_BYTES {
+        return Err(format!(
+            "{len} bytes is over the {MAX_IMAGE_BYTES}-byte cap"
+        ));
+    }
+    let data = std::fs::read(path).map_err(|e| e.to_string())?;
+    decode(&data)
+}
+
+/// Decodes PNG or JPEG bytes to a premultiplied pixmap.
+pub fn decode(data: &[u8]) -> Result<Pixmap, String> {
+    if data.starts_with(b"\x89PNG") {
+        let pixmap = Pixmap::decode_png(data).map_err(|e| format!("bad PNG: {e}"))?;
+        check_size(pixmap.width(), pixmap.height())?;
+        Ok(pixmap)
+    } else if data.starts_with(&[0xFF, 0xD8]) {
+        decode_jpeg(data)
+    } else {
+        Err("not a PNG or JPEG file".into())
+    }
+}
+
+fn check_size(w: u32, h: u32) -> Result<(), String> {
+    if w > MAX_IMAGE_SIDE || h > MAX_IMAGE_SIDE {
+        return Err(format!("{w}×{h} is over the {MAX_IMAGE_SIDE} px cap"));
+    }
+    Ok(())
+}
+
+fn decode_jpeg(data: &[u8]) -> Result<Pixmap, String> {
+    use zune_jpeg::JpegDecoder;
+    use zune_jpeg::zune_core::bytestream::ZCursor;
+    use zune_jpeg::zune_core::colorspace::ColorSpace;
+    use zune_jpeg::zune_core::options::DecoderOptions;
+
+    let options = DecoderOptions::default()
+        .jpeg_set_out_colorspace(ColorSpace::RGBA)
+        .set_max_width(MAX_IMAGE_SIDE as usize)
+        .set_max_height(MAX_IMAGE_SIDE as usize);
+    let mut decoder = JpegDecoder::new_with_options(ZCursor::new(data), options);
+    let pixels = decoder.decode().map_err(|e| format!("bad JPEG: {e:?}"))?;
+    let info = decoder.info().ok_or("bad JPEG: no header")?;
+    let (w, h) = (u32::from(info.width), u32::from(info.height));
+    check_size(w, h)?;
+    if pixels.len() != (w as usize) * (h as usize) * 4 {
+        return Err(format!(
+            "bad JPEG: decoded {} bytes for {w}×{h}",
+            pixels.len()
+        ));
+    }
+    // JPEG has no alpha, so RGBA with a = 255 is already premultiplied.
+    let size = IntSize::from_wh(w, h).ok_or("bad JPEG: empty image")?;
+    Pixmap::from_vec(pixels, size).ok_or_else(|| "bad JPEG: size mismatch".into())
+}
