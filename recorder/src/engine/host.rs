@@ -1,0 +1,145 @@
+//! Host functions the JS runtime calls: text measurement through the shared [`crate::text`]
+//! module (so layout measures exactly what the renderer draws) and `console.*` → `tracing`.
+//!
+//! They are installed as `globalThis.__vcs_host`, which the runtime captures and deletes
+//! before any composition code runs.
+
+use boa_engine::object::ObjectInitializer;
+use boa_engine::object::builtins::JsArray;
+use boa_engine::property::Attribute;
+use boa_engine::{
+    Context, Finalize, JsResult, JsString, JsValue, NativeFunction, Trace, js_string,
+};
+
+use crate::scene::FontSpec;
+use crate::text::Fonts;
+
+#[derive(Trace, Finalize)]
+struct Caps {
+    #[unsafe_ignore_trace]
+    fonts: Fonts,
+    #[unsafe_ignore_trace]
+    composition: String,
+}
+
+fn font_arg(args: &[JsValue], ctx: &mut Context) -> JsResult<FontSpec> {
+    let n = |i: usize, ctx: &mut Context| -> JsResult<f64> {
+        args.get(i).cloned().unwrap_or_default().to_number(ctx)
+    };
+    let weight = n(0, ctx)?;
+    let italic = args.get(1).is_some_and(JsValue::to_boolean);
+    let size = n(2, ctx)?;
+    let family = args
+        .get(3)
+        .cloned()
+        .unwrap_or_default()
+        .to_string(ctx)?
+        .to_std_string_escaped();
+    Ok(FontSpec {
+        weight: if weight.is_finite() {
+            weight.clamp(1.0, 1000.0) as u16
+        } else {
+            400
+        },
+        italic,
+        size_px: if size.is_finite() && size > 0.0 {
+            size.min(10_000.0) as f32
+        } else {
+            1.0
+        },
+        family: if family.is_empty() {
+            "Roboto".into()
+        } else {
+            family
+        },
+    })
+}
+
+/// `wrap(text, weight, italic, px, family, maxWidth)` → `[[line, width], ...]`; a negative or
+/// non-finite `maxWidth` means no wrapping.
+fn wrap(_: &JsValue, args: &[JsValue], caps: &Caps, ctx: &mut Context) -> JsResult<JsValue> {
+    let text = args
+        .first()
+        .cloned()
+        .unwrap_or_default()
+        .to_string(ctx)?
+        .to_std_string_escaped();
+    let font = font_arg(&args[1.min(args.len())..], ctx)?;
+    let max = args.get(5).cloned().unwrap_or_default().to_number(ctx)?;
+    let max = (max.is_finite() && max >= 0.0).then_some(max as f32);
+    let lines = caps.fonts.wrap(&text, &font, max);
+    let out = JsArray::new(ctx)?;
+    for l in lines {
+        let pair = JsArray::from_iter(
+            [
+                JsValue::from(JsString::from(l.text.as_str())),
+                JsValue::from(f64::from(l.width)),
+            ],
+            ctx,
+        );
+        out.push(pair, ctx)?;
+    }
+    Ok(out.into())
+}
+
+/// `metrics(weight, italic, px, family)` → `[ascent, descent, lineHeight]`.
+fn metrics(_: &JsValue, args: &[JsValue], caps: &Caps, ctx: &mut Context) -> JsResult<JsValue> {
+    let font = font_arg(args, ctx)?;
+    let m = caps.fonts.line_metrics(&font);
+    Ok(JsArray::from_iter(
+        [m.ascent, m.descent, m.line_height].map(|v| JsValue::from(f64::from(v))),
+        ctx,
+    )
+    .into())
+}
+
+fn log(_: &JsValue, args: &[JsValue], caps: &Caps, ctx: &mut Context) -> JsResult<JsValue> {
+    let level = args
+        .first()
+        .cloned()
+        .unwrap_or_default()
+        .to_string(ctx)?
+        .to_std_string_escaped();
+    let msg = args
+        .get(1)
+        .cloned()
+        .unwrap_or_default()
+        .to_string(ctx)?
+        .to_std_string_escaped();
+    let msg: String = msg.chars().take(4096).collect();
+    let composition = caps.composition.as_str();
+    match level.as_str() {
+        "error" => tracing::error!(composition, "console: {msg}"),
+        "warn" => tracing::warn!(composition, "console: {msg}"),
+        "debug" => tracing::debug!(composition, "console: {msg}"),
+        _ => tracing::info!(composition, "console: {msg}"),
+    }
+    Ok(JsValue::undefined())
+}
+
+/// Installs `globalThis.__vcs_host`.
+pub fn install(ctx: &mut Context, fonts: Fonts, composition: &str) -> JsResult<()> {
+    let caps = || Caps {
+        fonts: fonts.clone(),
+        composition: composition.to_string(),
+    };
+    let host = ObjectInitializer::new(ctx)
+        .function(
+            NativeFunction::from_copy_closure_with_captures(wrap, caps()),
+            js_string!("wrap"),
+            6,
+        )
+        .function(
+            NativeFunction::from_copy_closure_with_captures(metrics, caps()),
+            js_string!("metrics"),
+            4,
+        )
+        .function(
+            NativeFunction::from_copy_closure_with_captures(log, caps()),
+            js_string!("log"),
+            2,
+        )
+        .build();
+    ctx.register_global_property(js_string!("__vcs_host"), host, Attribute::all())?;
+    Ok(())
+}

@@ -1,0 +1,731 @@
+// vcs:react — our React-compatible runtime: elements, a keyed reconciler over a persistent
+// fiber tree, hooks, class components, context, memo, error boundaries.
+//
+// Rendering is synchronous and commits immediately: a frame renders dirty fibers, then runs
+// layout effects, class lifecycles and effects (children before parents), and repeats while
+// effects made more work (bounded). Fibers whose element is identical and which are not dirty
+// are skipped, so a frame where only time advanced re-renders only the components that read
+// time.
+
+export const REACT_ELEMENT = Symbol.for('react.element');
+export const Fragment = Symbol.for('react.fragment');
+const MEMO = Symbol.for('react.memo');
+const FORWARD_REF = Symbol.for('react.forward_ref');
+const PROVIDER = Symbol.for('react.provider');
+const CONSUMER = Symbol.for('react.context');
+
+// ---------------------------------------------------------------------------------------------
+// Elements
+
+export function createElement(type, config, ...children) {
+  if (type === undefined || type === null) {
+    throw new TypeError(
+      'React.createElement: type is ' + type + ' (an undefined component: check the import/export)',
+    );
+  }
+  const props = {};
+  let key = null;
+  let ref = null;
+  if (config) {
+    for (const k in config) {
+      if (k === 'key') key = config.key == null ? null : '' + config.key;
+      else if (k === 'ref') ref = config.ref;
+      else if (k !== '__self' && k !== '__source') props[k] = config[k];
+    }
+  }
+  if (children.length === 1) props.children = children[0];
+  else if (children.length > 1) props.children = children;
+  if (type.defaultProps) {
+    for (const k in type.defaultProps) if (props[k] === undefined) props[k] = type.defaultProps[k];
+  }
+  return { $$typeof: REACT_ELEMENT, type, props, key, ref };
+}
+
+export function isValidElement(x) {
+  return x !== null && typeof x === 'object' && x.$$typeof === REACT_ELEMENT;
+}
+
+export function cloneElement(el, config, ...children) {
+  const props = Object.assign({}, el.props);
+  let key = el.key;
+  let ref = el.ref;
+  if (config) {
+    for (const k in config) {
+      if (k === 'key') key = '' + config.key;
+      else if (k === 'ref') ref = config.ref;
+      else props[k] = config[k];
+    }
+  }
+  if (children.length === 1) props.children = children[0];
+  else if (children.length > 1) props.children = children;
+  return { $$typeof: REACT_ELEMENT, type: el.type, props, key, ref };
+}
+
+function flattenInto(out, c) {
+  if (c === null || c === undefined || typeof c === 'boolean') return;
+  if (Array.isArray(c)) {
+    for (const x of c) flattenInto(out, x);
+  } else out.push(c);
+}
+
+export const Children = {
+  toArray(c) {
+    const out = [];
+    flattenInto(out, c);
+    return out;
+  },
+  map(c, fn) {
+    return Children.toArray(c).map(fn);
+  },
+  forEach(c, fn) {
+    Children.toArray(c).forEach(fn);
+  },
+  count(c) {
+    return Children.toArray(c).length;
+  },
+  only(c) {
+    const a = Children.toArray(c);
+    if (a.length !== 1) throw new Error('React.Children.only expected to receive a single element');
+    return a[0];
+  },
+};
+
+export function memo(type, compare) {
+  return { $$typeof: MEMO, type, compare: compare || shallowEqual };
+}
+
+export function forwardRef(render) {
+  return { $$typeof: FORWARD_REF, render };
+}
+
+export function createRef() {
+  return { current: null };
+}
+
+export function createContext(defaultValue) {
+  const ctx = { $$typeof: CONSUMER, _default: defaultValue, _subs: new Set(), _host: null };
+  ctx.Provider = { $$typeof: PROVIDER, _context: ctx };
+  ctx.Consumer = ctx;
+  return ctx;
+}
+
+// A context whose value comes from the host (params, time, media inputs), not a Provider.
+export function createHostContext(channel, read) {
+  const ctx = createContext(undefined);
+  ctx._host = { channel, read };
+  return ctx;
+}
+
+export function shallowEqual(a, b) {
+  if (Object.is(a, b)) return true;
+  if (!a || !b || typeof a !== 'object' || typeof b !== 'object') return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (!Object.prototype.hasOwnProperty.call(b, k) || !Object.is(a[k], b[k])) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Class components
+
+export class Component {
+  constructor(props, context) {
+    this.props = props;
+    this.context = context;
+    this.state = this.state || {};
+  }
+  setState(partial, callback) {
+    const f = this.__fiber;
+    if (!f || f.unmounted) return;
+    const base = this.__pending || this.state;
+    const next = typeof partial === 'function' ? partial(base, this.props) : partial;
+    if (next == null) return;
+    this.__pending = Object.assign({}, base, next);
+    if (callback) (this.__callbacks || (this.__callbacks = [])).push(callback);
+    markDirty(f);
+  }
+  forceUpdate(callback) {
+    const f = this.__fiber;
+    if (!f || f.unmounted) return;
+    this.__force = true;
+    if (callback) (this.__callbacks || (this.__callbacks = [])).push(callback);
+    markDirty(f);
+  }
+}
+Component.prototype.isReactComponent = {};
+
+export class PureComponent extends Component {}
+PureComponent.prototype.isPureReactComponent = true;
+
+// ---------------------------------------------------------------------------------------------
+// Host channels: fibers subscribed to host inputs are marked dirty when those inputs change.
+
+const channels = new Map();
+export function subscribe(fiber, channel) {
+  let set = channels.get(channel);
+  if (!set) channels.set(channel, (set = new Set()));
+  set.add(fiber);
+  (fiber.channels || (fiber.channels = new Set())).add(channel);
+}
+export function notifyChannel(channel) {
+  const set = channels.get(channel);
+  if (set) for (const f of set) markDirty(f);
+}
+export function channelHasSubscribers(channel) {
+  const set = channels.get(channel);
+  return !!set && set.size > 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fibers
+
+class Fiber {
+  constructor(type, key, parent) {
+    this.type = type;
+    this.key = key;
+    this.parent = parent;
+    this.element = null;
+    this.props = null;
+    this.kids = [];
+    this.hooks = null;
+    this.inst = null;
+    this.dirty = true;
+    this.dirtyDesc = false;
+    this.unmounted = false;
+    this.channels = null;
+    this.contexts = null;
+    this.value = undefined;
+    this.text = null;
+  }
+}
+
+let root = null;
+let current = null;
+let hookIndex = 0;
+let afterCommit = [];
+let pendingWork = false;
+
+export function markDirty(f) {
+  if (f.unmounted) return;
+  f.dirty = true;
+  pendingWork = true;
+  for (let p = f.parent; p && !p.dirtyDesc; p = p.parent) p.dirtyDesc = true;
+}
+
+export function hasPendingWork() {
+  return pendingWork;
+}
+
+export function mountRoot(element) {
+  if (root) unmount(root);
+  root = new Fiber(Fragment, null, null);
+  root.element = { props: { children: element } };
+  root.props = root.element.props;
+  pendingWork = true;
+}
+
+export function rootFiber() {
+  return root;
+}
+
+// Renders everything dirty; returns true when anything was rendered.
+export function renderPass() {
+  if (!root || !pendingWork) return false;
+  pendingWork = false;
+  visit(root);
+  const queue = afterCommit;
+  afterCommit = [];
+  for (const fn of queue) fn();
+  return true;
+}
+
+function visit(f) {
+  if (f.dirty) return renderFiber(f);
+  if (!f.dirtyDesc) return;
+  f.dirtyDesc = false;
+  guarded(f, () => {
+    for (const k of f.kids) visit(k);
+  });
+}
+
+function isBoundary(f) {
+  const t = f.type;
+  return (
+    typeof t === 'function' &&
+    t.prototype &&
+    t.prototype.isReactComponent &&
+    (typeof t.getDerivedStateFromError === 'function' ||
+      typeof t.prototype.componentDidCatch === 'function')
+  );
+}
+
+// Runs `work` on a fiber's subtree; an error boundary catches what its descendants throw,
+// takes the derived error state and renders again.
+function guarded(f, work) {
+  if (!isBoundary(f) || !f.inst) return work();
+  try {
+    work();
+  } catch (err) {
+    const inst = f.inst;
+    if (f.catching) throw err;
+    for (const k of f.kids) unmount(k);
+    f.kids = [];
+    const t = f.type;
+    if (typeof t.getDerivedStateFromError === 'function') {
+      inst.__pending = Object.assign({}, inst.__pending || inst.state, t.getDerivedStateFromError(err));
+    }
+    if (typeof inst.componentDidCatch === 'function') {
+      afterCommit.push(() => inst.componentDidCatch(err, { componentStack: componentStack(f) }));
+    }
+    f.catching = true;
+    try {
+      renderFiber(f);
+    } finally {
+      f.catching = false;
+    }
+  }
+}
+
+export function componentName(t) {
+  if (typeof t === 'string') return t;
+  if (typeof t === 'function') return t.displayName || t.name || 'Anonymous';
+  if (t && t.$$typeof === MEMO) return componentName(t.type);
+  if (t && t.$$typeof === FORWARD_REF) return componentName(t.render);
+  if (t === Fragment) return 'Fragment';
+  if (t && t.$$typeof === PROVIDER) return 'Context.Provider';
+  if (t && t.$$typeof === CONSUMER) return 'Context.Consumer';
+  return 'Unknown';
+}
+
+function componentStack(f) {
+  const names = [];
+  for (let p = f; p; p = p.parent) if (typeof p.type !== 'symbol') names.push('\n    in ' + componentName(p.type));
+  return names.join('');
+}
+
+function renderFiber(f) {
+  f.dirty = false;
+  f.dirtyDesc = false;
+  const t = f.type;
+  let children;
+  if (typeof t === 'function') {
+    if (t.prototype && t.prototype.isReactComponent) {
+      children = renderClass(f);
+      if (children === BAIL) {
+        for (const k of f.kids) visit(k);
+        return;
+      }
+    } else {
+      children = renderHooks(f, t, f.props, undefined);
+    }
+  } else if (typeof t === 'string') {
+    if (t === 'Text') {
+      f.text = textOf(f.props.children);
+      children = null;
+    } else children = f.props.children;
+  } else if (t === Fragment) {
+    children = f.props.children;
+  } else if (t.$$typeof === MEMO) {
+    const inner = t.type;
+    if (typeof inner === 'function' && !(inner.prototype && inner.prototype.isReactComponent)) {
+      children = renderHooks(f, inner, f.props, undefined);
+    } else {
+      children = createElement(inner, f.props);
+    }
+  } else if (t.$$typeof === FORWARD_REF) {
+    children = renderHooks(f, t.render, f.props, f.element.ref);
+  } else if (t.$$typeof === PROVIDER) {
+    const v = f.props.value;
+    if (f.hooks === null) f.hooks = [];
+    else if (!Object.is(f.value, v)) {
+      for (const sub of t._context._subs) if (isBelow(sub, f)) markDirty(sub);
+    }
+    f.value = v;
+    children = f.props.children;
+  } else if (t.$$typeof === CONSUMER) {
+    const fn = f.props.children;
+    children = typeof fn === 'function' ? fn(readContext(f, t)) : null;
+  } else {
+    throw new TypeError('Element type is invalid: ' + String(t));
+  }
+  guarded(f, () => reconcile(f, children));
+  if (f.effects) {
+    const effects = f.effects;
+    f.effects = null;
+    queueEffects(effects);
+  }
+}
+
+function isBelow(f, ancestor) {
+  for (let p = f.parent; p; p = p.parent) if (p === ancestor) return true;
+  return false;
+}
+
+function textOf(children) {
+  if (children === null || children === undefined || typeof children === 'boolean') return '';
+  if (Array.isArray(children)) {
+    const parts = [];
+    for (const c of children.flat(Infinity)) {
+      if (c === null || c === undefined || typeof c === 'boolean') continue;
+      parts.push(typeof c === 'object' ? '' : String(c));
+    }
+    return parts.join(' ');
+  }
+  return typeof children === 'object' ? '' : String(children);
+}
+
+const BAIL = Symbol('bail');
+
+function renderClass(f) {
+  const t = f.type;
+  const props = f.props;
+  let inst = f.inst;
+  const ctx = t.contextType ? readContext(f, t.contextType) : undefined;
+  if (!inst) {
+    inst = new t(props, ctx);
+    inst.__fiber = f;
+    inst.props = props;
+    inst.context = ctx;
+    if (inst.state === undefined || inst.state === null) inst.state = {};
+    f.inst = inst;
+    if (typeof t.getDerivedStateFromProps === 'function') {
+      inst.state = Object.assign({}, inst.state, t.getDerivedStateFromProps(props, inst.state));
+    }
+    if (typeof inst.componentDidMount === 'function') {
+      afterCommit.push(() => inst.componentDidMount());
+    }
+    f.prevElement = f.element;
+    return inst.render();
+  }
+  const prevProps = inst.props;
+  const prevState = inst.state;
+  let nextState = inst.__pending || inst.state;
+  inst.__pending = null;
+  if (typeof t.getDerivedStateFromProps === 'function') {
+    nextState = Object.assign({}, nextState, t.getDerivedStateFromProps(props, nextState));
+  }
+  const force = inst.__force;
+  inst.__force = false;
+  let update = true;
+  if (!force) {
+    if (typeof inst.shouldComponentUpdate === 'function') {
+      update = inst.shouldComponentUpdate(props, nextState, ctx);
+    } else if (t.prototype.isPureReactComponent) {
+      update = !shallowEqual(prevProps, props) || !shallowEqual(prevState, nextState);
+    }
+  }
+  inst.props = props;
+  inst.state = nextState;
+  inst.context = ctx;
+  const callbacks = inst.__callbacks;
+  inst.__callbacks = null;
+  if (!update) {
+    if (callbacks) afterCommit.push(() => callbacks.forEach((cb) => cb()));
+    return BAIL;
+  }
+  const out = inst.render();
+  afterCommit.push(() => {
+    if (typeof inst.componentDidUpdate === 'function') inst.componentDidUpdate(prevProps, prevState);
+    if (callbacks) callbacks.forEach((cb) => cb());
+  });
+  return out;
+}
+
+function renderHooks(f, fn, props, ref) {
+  const prev = current;
+  const prevIndex = hookIndex;
+  current = f;
+  hookIndex = 0;
+  if (f.hooks === null) f.hooks = [];
+  try {
+    return ref === undefined ? fn(props) : fn(props, ref);
+  } finally {
+    current = prev;
+    hookIndex = prevIndex;
+  }
+}
+
+function keyOf(el, i) {
+  if (el !== null && typeof el === 'object' && el.key !== null && el.key !== undefined) return 'k' + el.key;
+  return 'i' + i;
+}
+
+function typeOf(el) {
+  if (typeof el === 'string' || typeof el === 'number') return '#text';
+  return el.type;
+}
+
+function reconcile(f, children) {
+  const items = [];
+  flattenInto(items, children);
+  const old = f.kids;
+  let byKey = null;
+  if (old.length) {
+    byKey = new Map();
+    for (const k of old) byKey.set(k.key, k);
+  }
+  const kids = new Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const el = items[i];
+    if (typeof el === 'object' && el.$$typeof !== REACT_ELEMENT) {
+      throw new TypeError(
+        'Objects are not valid as a child (found: object with keys {' + Object.keys(el).join(', ') + '})',
+      );
+    }
+    const key = keyOf(el, i);
+    const type = typeOf(el);
+    let kid = byKey && byKey.get(key);
+    if (kid && kid.type === type) {
+      byKey.delete(key);
+      updateFiber(kid, el);
+    } else {
+      kid = new Fiber(type, key, f);
+      kid.element = el;
+      kid.props = type === '#text' ? { text: String(el) } : el.props;
+      renderFiber(kid);
+      attachRef(kid, el);
+    }
+    kids[i] = kid;
+  }
+  if (byKey) for (const k of byKey.values()) unmount(k);
+  f.kids = kids;
+}
+
+function attachRef(f, el) {
+  if (typeof el !== 'object' || !el.ref) return;
+  const target = f.inst || (typeof f.type === 'string' ? { id: f.props.id, type: f.type } : null);
+  const ref = el.ref;
+  if (typeof ref === 'function') ref(target);
+  else ref.current = target;
+}
+
+function updateFiber(f, el) {
+  if (f.type === '#text') {
+    f.element = el;
+    f.props = { text: String(el) };
+    f.dirty = false;
+    return;
+  }
+  if (!f.dirty && f.element === el) {
+    if (f.dirtyDesc) visit(f);
+    return;
+  }
+  const t = f.type;
+  if (!f.dirty && t && t.$$typeof === MEMO && t.compare(f.props, el.props)) {
+    f.element = el;
+    if (f.dirtyDesc) visit(f);
+    return;
+  }
+  f.element = el;
+  f.props = el.props;
+  renderFiber(f);
+}
+
+function unmount(f) {
+  if (f.unmounted) return;
+  f.unmounted = true;
+  for (const k of f.kids) unmount(k);
+  if (f.inst && typeof f.inst.componentWillUnmount === 'function') f.inst.componentWillUnmount();
+  if (f.hooks) {
+    for (const h of f.hooks) {
+      if (h && typeof h.cleanup === 'function') {
+        const c = h.cleanup;
+        h.cleanup = null;
+        c();
+      }
+    }
+  }
+  if (f.channels) for (const c of f.channels) channels.get(c).delete(f);
+  if (f.contexts) for (const c of f.contexts) c._subs.delete(f);
+  if (f.element && typeof f.element === 'object' && f.element.ref) {
+    const ref = f.element.ref;
+    if (typeof ref === 'function') ref(null);
+    else ref.current = null;
+  }
+}
+
+function readContext(f, ctx) {
+  if (!f.contexts) f.contexts = new Set();
+  if (!f.contexts.has(ctx)) {
+    f.contexts.add(ctx);
+    ctx._subs.add(f);
+  }
+  if (ctx._host) {
+    subscribe(f, ctx._host.channel);
+    return ctx._host.read();
+  }
+  for (let p = f.parent; p; p = p.parent) {
+    if (p.type && p.type.$$typeof === PROVIDER && p.type._context === ctx) return p.value;
+  }
+  return ctx._default;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hooks
+
+function fiberForHook(name) {
+  if (!current) {
+    throw new Error(
+      'Invalid hook call: ' + name + ' can only be called inside the body of a function component',
+    );
+  }
+  return current;
+}
+
+export function currentFiber() {
+  return fiberForHook('a hook');
+}
+
+function nextHook(init) {
+  const f = current;
+  const i = hookIndex++;
+  let h = f.hooks[i];
+  if (h === undefined) {
+    h = init();
+    f.hooks[i] = h;
+  }
+  return h;
+}
+
+export function useState(initial) {
+  return useReducer(basicReducer, initial, (v) => (typeof v === 'function' ? v() : v));
+}
+
+function basicReducer(s, a) {
+  return typeof a === 'function' ? a(s) : a;
+}
+
+export function useReducer(reducer, initialArg, init) {
+  const f = fiberForHook('useReducer');
+  const h = nextHook(() => {
+    const hook = { state: init ? init(initialArg) : initialArg, reducer };
+    hook.dispatch = (action) => {
+      if (f.unmounted) return;
+      const next = hook.reducer(hook.state, action);
+      if (Object.is(next, hook.state)) return;
+      hook.state = next;
+      markDirty(f);
+    };
+    return hook;
+  });
+  h.reducer = reducer;
+  return [h.state, h.dispatch];
+}
+
+export function useRef(initial) {
+  fiberForHook('useRef');
+  return nextHook(() => ({ current: initial }));
+}
+
+function depsChanged(a, b) {
+  if (!a || !b) return true;
+  if (a.length !== b.length) return true;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return true;
+  return false;
+}
+
+export function useMemo(fn, deps) {
+  fiberForHook('useMemo');
+  const h = nextHook(() => ({ deps: null, value: undefined, init: false }));
+  if (!h.init || depsChanged(h.deps, deps)) {
+    h.value = fn();
+    h.deps = deps;
+    h.init = true;
+  }
+  return h.value;
+}
+
+export function useCallback(fn, deps) {
+  return useMemo(() => fn, deps);
+}
+
+function effectHook(name, fn, deps, layout) {
+  const f = fiberForHook(name);
+  const h = nextHook(() => ({ deps: undefined, cleanup: null, mounted: false }));
+  if (!h.mounted || deps === undefined || deps === null || depsChanged(h.deps, deps)) {
+    h.deps = deps;
+    h.mounted = true;
+    (f.effects || (f.effects = [])).push({ h, fn, layout });
+  }
+}
+
+function queueEffects(effects) {
+  // Layout effects of a fiber run before its passive effects; both after its children's.
+  const run = (e) => {
+    if (e.h.cleanup) {
+      const c = e.h.cleanup;
+      e.h.cleanup = null;
+      c();
+    }
+    const r = e.fn();
+    e.h.cleanup = typeof r === 'function' ? r : null;
+  };
+  afterCommit.push(() => {
+    for (const e of effects) if (e.layout) run(e);
+    for (const e of effects) if (!e.layout) run(e);
+  });
+}
+
+export function useEffect(fn, deps) {
+  effectHook('useEffect', fn, deps, false);
+}
+
+export function useLayoutEffect(fn, deps) {
+  effectHook('useLayoutEffect', fn, deps, true);
+}
+
+export const useInsertionEffect = useLayoutEffect;
+
+export function useContext(ctx) {
+  const f = fiberForHook('useContext');
+  hookIndex++;
+  return readContext(f, ctx);
+}
+
+export function useImperativeHandle(ref, create, deps) {
+  useLayoutEffect(() => {
+    if (!ref) return undefined;
+    const v = create();
+    if (typeof ref === 'function') {
+      ref(v);
+      return () => ref(null);
+    }
+    ref.current = v;
+    return () => {
+      ref.current = null;
+    };
+  }, deps);
+}
+
+let idCounter = 0;
+export function useId() {
+  fiberForHook('useId');
+  return nextHook(() => ({ id: ':r' + (idCounter++).toString(36) + ':' })).id;
+}
+
+export function useDebugValue() {}
+
+export function useTransition() {
+  return [false, (fn) => fn()];
+}
+
+export function useDeferredValue(v) {
+  return v;
+}
+
+export function useSyncExternalStore(subscribeFn, getSnapshot) {
+  const [, force] = useReducer((x) => x + 1, 0);
+  const value = getSnapshot();
+  useEffect(() => subscribeFn(() => force()), [subscribeFn]);
+  return value;
+}
+
+export function flushSync(fn) {
+  return fn ? fn() : undefined;
+}
+
+export function startTransition(fn) {
+  fn();
+}
+
+export const version = '18.2.0-vcs';

@@ -1,0 +1,438 @@
+// vcs:runtime — the VCS host side in JS: host inputs and their hooks/contexts, the per-frame
+// entry point, the layout pass and the display-list/scene emitter.
+
+import * as R from 'vcs:react';
+import { layoutPass, drawScene, animationsActive, setLayoutAnimations } from 'vcs:scene';
+
+const HOST = globalThis.__vcs_host;
+delete globalThis.__vcs_host;
+
+// ---------------------------------------------------------------------------------------------
+// Host state
+
+export const S = {
+  time: 0,
+  frame: 0,
+  fps: 30,
+  viewport: { w: 1280, h: 720 },
+  pxPerGu: 20,
+  params: {},
+  paramsView: {},
+  slots: [],
+  media: null,
+  playback: 'playing',
+  sources: {
+    chatMessages: { enabled: false, latest: [] },
+    transcript: { enabled: false, latest: [] },
+    emojiReactions: { enabled: false, latest: [] },
+  },
+  peers: [],
+  images: {},
+  host: HOST,
+  rootElement: null,
+};
+
+function setParam(view, id, value) {
+  view[id] = value;
+  if (id.indexOf('.') > 0) {
+    const parts = id.split('.');
+    let o = view;
+    for (let i = 0; i < parts.length - 1; i++) {
+      const p = parts[i];
+      if (o[p] === null || typeof o[p] !== 'object') o[p] = {};
+      o = o[p];
+    }
+    o[parts[parts.length - 1]] = value;
+  }
+}
+
+function rebuildParamsView() {
+  const view = {};
+  for (const id of Object.keys(S.params)) setParam(view, id, S.params[id]);
+  S.paramsView = view;
+}
+
+function normaliseSlots(slots) {
+  const out = [];
+  if (!Array.isArray(slots)) return out;
+  slots.forEach((s, i) => {
+    if (!s) {
+      out.push(null);
+      return;
+    }
+    if (s === true) s = {};
+    out.push({
+      id: s.id === undefined || s.id === null ? String(i) : String(s.id),
+      type: s.type === 'screenshare' ? 'screenshare' : 'camera',
+      displayName: s.displayName == null ? '' : String(s.displayName),
+      paused: !!s.paused,
+      dominant: !!s.dominant,
+      frameSize: s.frameSize && typeof s.frameSize === 'object'
+        ? { w: +s.frameSize.w || 0, h: +s.frameSize.h || 0 }
+        : { w: 0, h: 0 },
+    });
+  });
+  return out;
+}
+
+function mediaValue() {
+  if (!S.media) {
+    S.media = {
+      viewportSize: S.viewport,
+      pixelsPerGridUnit: S.pxPerGu,
+      activeVideoInputSlots: S.slots,
+    };
+  }
+  return S.media;
+}
+
+const MAX_SOURCE_MESSAGES = 20;
+
+function pruneSources() {
+  const now = S.time;
+  let changed = false;
+  for (const id of Object.keys(S.sources)) {
+    const src = S.sources[id];
+    const ttl = id === 'emojiReactions' ? 1 : 60;
+    const keep = src.latest.filter((m, i) => {
+      const age = now - m._t;
+      if (id === 'emojiReactions') return age < ttl;
+      return age < ttl || src.latest.length - i <= MAX_SOURCE_MESSAGES;
+    });
+    if (keep.length !== src.latest.length) {
+      S.sources[id] = { enabled: src.enabled, latest: keep };
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+// Applies the changes collected by the host since the last frame, all together.
+function applyChanges(c) {
+  if (c.viewport) {
+    S.viewport = { w: c.viewport.w, h: c.viewport.h };
+    S.pxPerGu = Math.min(S.viewport.w, S.viewport.h) / 36;
+    S.media = null;
+    R.notifyChannel('viewport');
+    R.notifyChannel('media');
+  }
+  if (c.fps) S.fps = c.fps;
+  if (c.images) S.images = c.images;
+  if (c.params) {
+    const p = Object.assign({}, S.params);
+    for (const id of Object.keys(c.params)) p[id] = c.params[id];
+    S.params = p;
+    rebuildParamsView();
+    R.notifyChannel('params');
+  }
+  if (c.slots) {
+    S.slots = normaliseSlots(c.slots);
+    S.media = null;
+    R.notifyChannel('media');
+  }
+  if (c.playback && c.playback !== S.playback) {
+    S.playback = c.playback;
+    R.notifyChannel('playback');
+  }
+  if (c.peers) {
+    S.peers = c.peers;
+    R.notifyChannel('peers');
+  }
+  if (c.messages) {
+    for (const { sourceId, data } of c.messages) {
+      const src = S.sources[sourceId];
+      if (!src || !data) continue;
+      const msg = Object.assign({}, data, { _t: S.time });
+      S.sources[sourceId] = { enabled: true, latest: src.latest.concat([msg]) };
+    }
+    R.notifyChannel('sources');
+  }
+  if (c.enableSources) {
+    for (const id of c.enableSources) {
+      if (S.sources[id]) S.sources[id] = { enabled: true, latest: S.sources[id].latest };
+    }
+    R.notifyChannel('sources');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The per-frame entry point, called by Rust.
+
+let lastScene = null;
+let layoutDirty = true;
+const MAX_PASSES = 25;
+
+export function init(rootComponent, iface, animations) {
+  if (typeof rootComponent !== 'function' && !(rootComponent && typeof rootComponent === 'object')) {
+    throw new TypeError('the composition must export a default component (export default function ...)');
+  }
+  const params = {};
+  const list = iface && Array.isArray(iface.params) ? iface.params : [];
+  for (const p of list) {
+    if (p && typeof p.id === 'string') params[p.id] = p.defaultValue;
+  }
+  S.params = params;
+  rebuildParamsView();
+  if (iface && Array.isArray(iface.standardSources)) {
+    for (const id of iface.standardSources) {
+      if (S.sources[id]) S.sources[id] = { enabled: true, latest: [] };
+    }
+  }
+  setLayoutAnimations(Array.isArray(animations) ? animations : []);
+  S.rootElement = R.createElement(rootComponent, null);
+  R.mountRoot(S.rootElement);
+  return JSON.stringify(params);
+}
+
+// Renders the frame at `time` after applying `changes` (a JSON string or null). Returns
+// [timeSensitive, background, videoLayers, foreground, owners] with the strata as JSON
+// strings, or [timeSensitive] when the scene did not change.
+export function frame(time, changes) {
+  if (changes) {
+    applyChanges(JSON.parse(changes));
+    layoutDirty = true;
+  }
+  if (time !== S.time) {
+    S.time = time;
+    R.notifyChannel('time');
+    if (pruneSources()) R.notifyChannel('sources');
+  }
+  let rendered = false;
+  for (let i = 0; i < MAX_PASSES && R.hasPendingWork(); i++) {
+    rendered = R.renderPass() || rendered;
+  }
+  const animating = animationsActive();
+  if (rendered || animating || layoutDirty || !lastScene) {
+    layoutDirty = false;
+    const tree = layoutPass(R.rootFiber(), S);
+    lastScene = drawScene(tree, S);
+    S.frame++;
+    return [timeSensitive(), lastScene[0], lastScene[1], lastScene[2], lastScene[3]];
+  }
+  S.frame++;
+  return [timeSensitive()];
+}
+
+function timeSensitive() {
+  return (
+    R.channelHasSubscribers('time') ||
+    R.hasPendingWork() ||
+    animationsActive() ||
+    hasExpiringMessages()
+  );
+}
+
+function hasExpiringMessages() {
+  for (const id of Object.keys(S.sources)) if (S.sources[id].latest.length) return true;
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Contexts and hooks (#vcs-react/contexts, #vcs-react/hooks)
+
+export const RenderingEnvironmentType = Object.freeze({
+  Browser: 'browser',
+  Server: 'server',
+  ServerRenderer: 'server',
+});
+export const RenderEngineType = Object.freeze({ Canvas: 'canvas', Server: 'server', Vcs: 'vcs' });
+export const PlaybackStateType = Object.freeze({ PLAYING: 'playing', POSTROLL: 'postroll' });
+
+export const CompositionDataContext = R.createHostContext('params', () => ({
+  params: S.paramsView,
+  compositionId: 'vcs',
+}));
+export const TimeContext = R.createHostContext('time', () => ({
+  currentTime: S.time,
+  time: S.time,
+  frame: S.frame,
+  playbackState: S.playback,
+}));
+export const MediaInputContext = R.createHostContext('media', mediaValue);
+export const RoomContext = R.createHostContext('peers', () => ({
+  renderingEnvironment: RenderingEnvironmentType.Server,
+  renderEngine: RenderEngineType.Vcs,
+  availablePeers: S.peers,
+}));
+export const ViewportContext = R.createHostContext('viewport', () => S.viewport);
+
+function hostHook(name, channel) {
+  const f = R.currentFiber();
+  R.subscribe(f, channel);
+  return f;
+}
+
+export function useParams() {
+  hostHook('useParams', 'params');
+  return S.paramsView;
+}
+
+export function useVideoTime() {
+  hostHook('useVideoTime', 'time');
+  return S.time;
+}
+
+export function useVideoPlaybackState() {
+  hostHook('useVideoPlaybackState', 'playback');
+  return S.playback;
+}
+
+export function useMediaInput() {
+  hostHook('useMediaInput', 'media');
+  return mediaValue();
+}
+
+export function useViewportSize() {
+  hostHook('useViewportSize', 'viewport');
+  return S.viewport;
+}
+
+export function useGrid() {
+  hostHook('useGrid', 'viewport');
+  return { pixelsPerGridUnit: S.pxPerGu };
+}
+
+// Pure: the active-video view of a slot list (vcs-api.md §3 useActiveVideo). Cameras beyond
+// `maxCamStreams` are dropped; when that drops the dominant camera, it takes the last camera
+// place. `preferScreenshare` puts screenshares first; otherwise slot order is kept.
+export function activeVideo(slots, opts = {}) {
+  const maxCam = typeof opts.maxCamStreams === 'number' ? Math.max(0, opts.maxCamStreams) : 25;
+  const displayNamesById = {};
+  const pausedById = {};
+  const frameSizesById = {};
+  let dominantId = null;
+  const list = [];
+  let shares = 0;
+  let cams = 0;
+  let overCap = false;
+  for (const s of slots) {
+    if (!s) continue;
+    displayNamesById[s.id] = s.displayName;
+    pausedById[s.id] = s.paused;
+    frameSizesById[s.id] = s.frameSize;
+    if (s.dominant && dominantId === null && s.type === 'camera') dominantId = s.id;
+    if (opts.omitPaused && s.paused) continue;
+    if (s.type === 'screenshare') {
+      if (opts.omitExtraScreenshares && shares > 0) continue;
+      shares++;
+      list.push(s);
+    } else if (cams < maxCam) {
+      cams++;
+      list.push(s);
+    } else overCap = true;
+  }
+  if (overCap && dominantId !== null && !list.some((s) => s.id === dominantId)) {
+    for (let i = list.length - 1; i >= 0; i--) {
+      if (list[i].type === 'camera') {
+        list.splice(i, 1);
+        list.push(slots.find((s) => s && s.id === dominantId));
+        break;
+      }
+    }
+  }
+  const screens = list.filter((s) => s.type === 'screenshare').map((s) => s.id);
+  const ordered = opts.preferScreenshare
+    ? screens.concat(list.filter((s) => s.type !== 'screenshare').map((s) => s.id))
+    : list.map((s) => s.id);
+  return {
+    activeIds: ordered,
+    activeScreenshareIds: screens,
+    dominantId,
+    displayNamesById,
+    pausedById,
+    frameSizesById,
+    maxSimultaneousVideoInputs: 25,
+  };
+}
+
+export function useActiveVideo(opts) {
+  hostHook('useActiveVideo', 'media');
+  const o = opts || {};
+  const key = S.slots;
+  return R.useMemo(
+    () => activeVideo(S.slots, o),
+    [key, o.maxCamStreams, o.preferScreenshare, o.omitPaused, o.omitExtraScreenshares],
+  );
+}
+
+export function useStandardSources() {
+  hostHook('useStandardSources', 'sources');
+  return S.sources;
+}
+
+function peerHas(p, kind) {
+  const t = kind === 'audio' ? p.audio : kind === 'screenshare' ? p.screenshareVideo : p.video;
+  return !!t && !t.paused;
+}
+
+export function useAudioOnlyPeers() {
+  hostHook('useAudioOnlyPeers', 'peers');
+  return S.peers.filter((p) => peerHas(p, 'audio') && !peerHas(p, 'video') && !peerHas(p, 'screenshare'));
+}
+
+export function useUnpausedPeers(filter) {
+  hostHook('useUnpausedPeers', 'peers');
+  const kinds = Array.isArray(filter)
+    ? filter
+    : typeof filter === 'string'
+      ? filter.split(',').map((s) => s.trim()).filter(Boolean)
+      : ['audio', 'video', 'screenshare'];
+  return S.peers.filter((p) => kinds.some((k) => peerHas(p, k)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Components (#vcs-react/components): host element types.
+
+export const Box = 'Box';
+export const Text = 'Text';
+export const Image = 'Image';
+export const Video = 'Video';
+export const Emoji = 'Emoji';
+export const WebFrame = 'WebFrame';
+
+// console.* → tracing through the host.
+function fmt(args) {
+  return args
+    .map((a) => {
+      if (typeof a === 'string') return a;
+      if (a instanceof Error) return a.name + ': ' + a.message;
+      try {
+        return JSON.stringify(a);
+      } catch {
+        return String(a);
+      }
+    })
+    .join(' ');
+}
+globalThis.console = {
+  log: (...a) => HOST.log('info', fmt(a)),
+  info: (...a) => HOST.log('info', fmt(a)),
+  debug: (...a) => HOST.log('debug', fmt(a)),
+  warn: (...a) => HOST.log('warn', fmt(a)),
+  error: (...a) => HOST.log('error', fmt(a)),
+  trace: (...a) => HOST.log('debug', fmt(a)),
+};
+
+// The composition's clock is the video time, never the machine's: Date reads it, and
+// Math.random is seeded so a recording renders the same every time.
+{
+  const RealDate = Date;
+  const nowMs = () => Math.round(S.time * 1000);
+  function VcsDate(...args) {
+    if (!new.target) return new RealDate(nowMs()).toString();
+    return args.length ? new RealDate(...args) : new RealDate(nowMs());
+  }
+  VcsDate.prototype = RealDate.prototype;
+  VcsDate.now = nowMs;
+  VcsDate.parse = RealDate.parse;
+  VcsDate.UTC = RealDate.UTC;
+  globalThis.Date = VcsDate;
+  let seed = 0x2545f491;
+  Math.random = function random() {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 4294967296;
+  };
+  globalThis.React = R;
+}
