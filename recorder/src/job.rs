@@ -40,7 +40,9 @@ pub fn read_job_file(path: &Path) -> Result<JobSpec, JobError> {
 
 /// Parses a job spec; JSON when the file name ends in `.json`, YAML (a superset) otherwise.
 pub fn parse_job(text: &str, path: &Path) -> Result<JobSpec, JobError> {
-    let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let is_json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
     let parse_error = |field: String, location, message: String| JobError::Parse {
         path: path.to_path_buf(),
         location,
@@ -164,7 +166,9 @@ mod tests {
     #[test]
     fn yaml_errors_give_file_line_and_field_path() {
         let yaml = "composition:\n  name: demo\nparticipants:\n  - id: a\n    camra: test:red\n";
-        let e = parse_job(yaml, Path::new("job.yaml")).unwrap_err().to_string();
+        let e = parse_job(yaml, Path::new("job.yaml"))
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("job.yaml:5:"), "{e}");
         assert!(e.contains("participants[0].camra"), "{e}");
         assert!(e.contains("unknown field `camra`"), "{e}");
@@ -173,7 +177,9 @@ mod tests {
     #[test]
     fn json_errors_give_the_field_path() {
         let json = r#"{"composition": {"name": "demo"}, "video": {"fps": "thirty"}}"#;
-        let e = parse_job(json, Path::new("job.json")).unwrap_err().to_string();
+        let e = parse_job(json, Path::new("job.json"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("job.json:1:"), "{e}");
         assert!(e.contains("video.fps"), "{e}");
     }
@@ -198,13 +204,19 @@ mod tests {
         assert_eq!(job.composition.params["countdownSecs"], 5);
         assert_eq!(job.participants.len(), 2);
         assert_eq!((job.video.width, job.video.height), (640, 360));
-        assert_eq!(job.outputs[0].mp4.as_ref().unwrap().path.as_deref(), Some("x.mp4"));
+        assert_eq!(
+            job.outputs[0].mp4.as_ref().unwrap().path.as_deref(),
+            Some("x.mp4")
+        );
 
         let bad = JobOverrides {
             participants: vec!["c=gopher://x".into()],
             ..Default::default()
         };
         let e = bad.apply(Some(job), "flags").unwrap_err().to_string();
-        assert!(e.contains("participants[2].camera") && e.contains("unknown URI scheme"), "{e}");
+        assert!(
+            e.contains("participants[2].camera") && e.contains("unknown URI scheme"),
+            "{e}"
+        );
     }
 }

@@ -31,7 +31,10 @@ fn two_inputs_side_by_side_encode_to_an_mp4_of_the_exact_length() {
         mp4_path: path.clone(),
     })
     .unwrap();
-    assert!(part_path(&path).exists(), "written as .part while recording");
+    assert!(
+        part_path(&path).exists(),
+        "written as .part while recording"
+    );
     let attrs = VideoAttrs {
         scale_mode: ScaleMode::Fill,
         ..Default::default()
@@ -48,7 +51,16 @@ fn two_inputs_side_by_side_encode_to_an_mp4_of_the_exact_length() {
                 stride: f.stride,
                 data: f.data.as_slice(),
             };
-            canvas.draw_video(src, IntRect { x, y: 0, w: 160, h: 180 }, &attrs);
+            canvas.draw_video(
+                src,
+                IntRect {
+                    x,
+                    y: 0,
+                    w: 160,
+                    h: 180,
+                },
+                &attrs,
+            );
         }
         out.push_frame(canvas.data).unwrap();
     }
@@ -92,5 +104,8 @@ fn an_unwritable_output_fails_before_anything_starts() {
     .err()
     .expect("must fail");
     let msg = err.to_string();
-    assert!(msg.contains("/nonexistent-dir/x.mp4") && msg.contains("cannot write"), "{msg}");
+    assert!(
+        msg.contains("/nonexistent-dir/x.mp4") && msg.contains("cannot write"),
+        "{msg}"
+    );
 }

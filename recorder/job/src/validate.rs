@@ -80,7 +80,7 @@ impl JobSpec {
         }
         let v = &self.video;
         for (field, value) in [("video.width", v.width), ("video.height", v.height)] {
-            if !(16..=MAX_EDGE).contains(&value) || value % 2 != 0 {
+            if !(16..=MAX_EDGE).contains(&value) || !value.is_multiple_of(2) {
                 return Err(SpecError::new(
                     field,
                     format!("{value} is not an even number of pixels between 16 and {MAX_EDGE}"),
@@ -252,7 +252,8 @@ mod tests {
 
     #[test]
     fn each_problem_names_its_field_path() {
-        let cases: Vec<(fn(&mut JobSpec), &str)> = vec![
+        type Breakage = fn(&mut JobSpec);
+        let cases: Vec<(Breakage, &str)> = vec![
             (|s| s.composition.name.clear(), "composition.name"),
             (|s| s.video.width = 1281, "video.width"),
             (|s| s.video.height = 0, "video.height"),

@@ -232,7 +232,9 @@ mod tests {
     use super::*;
 
     fn solid(w: u32, h: u32, rgb: [u8; 3]) -> Vec<u8> {
-        (0..w * h).flat_map(|_| [rgb[0], rgb[1], rgb[2], 255]).collect()
+        (0..w * h)
+            .flat_map(|_| [rgb[0], rgb[1], rgb[2], 255])
+            .collect()
     }
 
     fn frame(data: &[u8], w: u32, h: u32) -> VideoFrameRef<'_> {
@@ -268,7 +270,12 @@ mod tests {
             }
         }
         let mut c = Canvas::new(100, 100);
-        let f = IntRect { x: 25, y: 25, w: 50, h: 50 };
+        let f = IntRect {
+            x: 25,
+            y: 25,
+            w: 50,
+            h: 50,
+        };
         c.draw_video(frame(&data, 200, 100), f, &attrs(ScaleMode::Fill));
         assert_eq!(px(&c, 26, 50), [255, 0, 0]);
         assert_eq!(px(&c, 73, 50), [0, 0, 255]);
@@ -280,10 +287,37 @@ mod tests {
     fn fit_letterboxes_and_leaves_the_bars_alone() {
         let data = solid(200, 100, [0, 255, 0]);
         let mut c = Canvas::new(100, 100);
-        let map = LayerMapping::new(200, 100, IntRect { x: 0, y: 0, w: 100, h: 100 }, &attrs(ScaleMode::Fit))
-            .unwrap();
-        assert_eq!(map.dst, IntRect { x: 0, y: 25, w: 100, h: 50 });
-        c.draw_video(frame(&data, 200, 100), IntRect { x: 0, y: 0, w: 100, h: 100 }, &attrs(ScaleMode::Fit));
+        let map = LayerMapping::new(
+            200,
+            100,
+            IntRect {
+                x: 0,
+                y: 0,
+                w: 100,
+                h: 100,
+            },
+            &attrs(ScaleMode::Fit),
+        )
+        .unwrap();
+        assert_eq!(
+            map.dst,
+            IntRect {
+                x: 0,
+                y: 25,
+                w: 100,
+                h: 50
+            }
+        );
+        c.draw_video(
+            frame(&data, 200, 100),
+            IntRect {
+                x: 0,
+                y: 0,
+                w: 100,
+                h: 100,
+            },
+            &attrs(ScaleMode::Fit),
+        );
         assert_eq!(px(&c, 50, 10), [0, 0, 0]);
         assert_eq!(px(&c, 50, 50), [0, 255, 0]);
         assert_eq!(px(&c, 50, 90), [0, 0, 0]);
@@ -291,12 +325,31 @@ mod tests {
 
     #[test]
     fn zoom_shows_a_smaller_centred_region() {
-        let unzoomed = LayerMapping::new(100, 100, IntRect { x: 0, y: 0, w: 100, h: 100 }, &attrs(ScaleMode::Fill)).unwrap();
+        let unzoomed = LayerMapping::new(
+            100,
+            100,
+            IntRect {
+                x: 0,
+                y: 0,
+                w: 100,
+                h: 100,
+            },
+            &attrs(ScaleMode::Fill),
+        )
+        .unwrap();
         let zoomed = LayerMapping::new(
             100,
             100,
-            IntRect { x: 0, y: 0, w: 100, h: 100 },
-            &VideoAttrs { zoom_factor: 2.0, ..attrs(ScaleMode::Fill) },
+            IntRect {
+                x: 0,
+                y: 0,
+                w: 100,
+                h: 100,
+            },
+            &VideoAttrs {
+                zoom_factor: 2.0,
+                ..attrs(ScaleMode::Fill)
+            },
         )
         .unwrap();
         assert_eq!(unzoomed.src_origin, (0.0, 0.0));
@@ -308,8 +361,20 @@ mod tests {
     fn rounded_corners_are_transparent_at_the_corner_and_antialiased_on_the_edge() {
         let data = solid(100, 100, [255, 255, 255]);
         let mut c = Canvas::new(100, 100);
-        let a = VideoAttrs { corner_radius_px: 20.0, ..attrs(ScaleMode::Fill) };
-        c.draw_video(frame(&data, 100, 100), IntRect { x: 0, y: 0, w: 100, h: 100 }, &a);
+        let a = VideoAttrs {
+            corner_radius_px: 20.0,
+            ..attrs(ScaleMode::Fill)
+        };
+        c.draw_video(
+            frame(&data, 100, 100),
+            IntRect {
+                x: 0,
+                y: 0,
+                w: 100,
+                h: 100,
+            },
+            &a,
+        );
         assert_eq!(px(&c, 0, 0), [0, 0, 0]);
         assert_eq!(px(&c, 50, 50), [255, 255, 255]);
         assert_eq!(px(&c, 0, 50), [255, 255, 255]);
@@ -325,8 +390,20 @@ mod tests {
     fn opacity_blends_with_what_is_beneath() {
         let data = solid(10, 10, [200, 200, 200]);
         let mut c = Canvas::new(10, 10);
-        let a = VideoAttrs { opacity: 0.5, ..attrs(ScaleMode::Fill) };
-        c.draw_video(frame(&data, 10, 10), IntRect { x: 0, y: 0, w: 10, h: 10 }, &a);
+        let a = VideoAttrs {
+            opacity: 0.5,
+            ..attrs(ScaleMode::Fill)
+        };
+        c.draw_video(
+            frame(&data, 10, 10),
+            IntRect {
+                x: 0,
+                y: 0,
+                w: 10,
+                h: 10,
+            },
+            &a,
+        );
         assert_eq!(px(&c, 5, 5), [100, 100, 100]);
     }
 

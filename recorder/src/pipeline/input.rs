@@ -34,7 +34,12 @@ pub struct Frame {
 
 impl VideoInput {
     /// Starts a synthetic input for a `test:` URI.
-    pub fn test(id: &str, name: &str, source: &TestSource, fps: u32) -> Result<Self, PipelineError> {
+    pub fn test(
+        id: &str,
+        name: &str,
+        source: &TestSource,
+        fps: u32,
+    ) -> Result<Self, PipelineError> {
         let desc = format!(
             "videotestsrc name=src is-live=false pattern={pattern} \
                ! video/x-raw,width={w},height={h},framerate={fps}/1 \
@@ -92,10 +97,12 @@ impl VideoInput {
             what: format!("input {}", self.id),
             message: e.to_string(),
         })?;
-        let buffer = sample.buffer_owned().ok_or_else(|| PipelineError::Runtime {
-            what: format!("input {}", self.id),
-            message: "sample without buffer".into(),
-        })?;
+        let buffer = sample
+            .buffer_owned()
+            .ok_or_else(|| PipelineError::Runtime {
+                what: format!("input {}", self.id),
+                message: "sample without buffer".into(),
+            })?;
         let data = buffer
             .into_mapped_buffer_readable()
             .map_err(|_| PipelineError::Runtime {

@@ -100,13 +100,14 @@ impl Output {
                 what: "output".into(),
                 message: "video source is not an appsrc".into(),
             })?;
-        let info = gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgba, cfg.width, cfg.height)
-            .fps(gst::Fraction::new(cfg.fps as i32, 1))
-            .build()
-            .map_err(|e| PipelineError::Build {
-                what: "output caps".into(),
-                message: e.to_string(),
-            })?;
+        let info =
+            gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgba, cfg.width, cfg.height)
+                .fps(gst::Fraction::new(cfg.fps as i32, 1))
+                .build()
+                .map_err(|e| PipelineError::Build {
+                    what: "output caps".into(),
+                    message: e.to_string(),
+                })?;
         let caps = info.to_caps().map_err(|e| PipelineError::Build {
             what: "output caps".into(),
             message: e.to_string(),
@@ -148,7 +149,10 @@ impl Output {
             .push_buffer(buffer)
             .map_err(|e| PipelineError::Runtime {
                 what: "output".into(),
-                message: format!("encoder refused a frame: {e:?}; {}", bus_error(&self.pipeline).unwrap_or_default()),
+                message: format!(
+                    "encoder refused a frame: {e:?}; {}",
+                    bus_error(&self.pipeline).unwrap_or_default()
+                ),
             })?;
         self.frames += 1;
         Ok(())
@@ -164,10 +168,9 @@ impl Output {
         let bus = self.pipeline.bus().expect("pipelines have a bus");
         // Generous: finishing only flushes the encoder and writes the index.
         let deadline = gst::ClockTime::from_seconds(120);
-        let result = match bus.timed_pop_filtered(
-            deadline,
-            &[gst::MessageType::Eos, gst::MessageType::Error],
-        ) {
+        let result = match bus
+            .timed_pop_filtered(deadline, &[gst::MessageType::Eos, gst::MessageType::Error])
+        {
             Some(msg) => match msg.view() {
                 gst::MessageView::Eos(_) => Ok(()),
                 gst::MessageView::Error(e) => Err(format_error(e)),
@@ -181,7 +184,10 @@ impl Output {
                 std::fs::rename(&self.part_path, &self.final_path).map_err(|e| {
                     PipelineError::Output {
                         path: self.final_path.clone(),
-                        message: format!("cannot move finished {} into place: {e}", self.part_path.display()),
+                        message: format!(
+                            "cannot move finished {} into place: {e}",
+                            self.part_path.display()
+                        ),
                     }
                 })?;
                 Ok(self.final_path.clone())
@@ -210,9 +216,7 @@ impl Drop for Output {
 
 /// Presentation time of frame `n` at `fps`, exact to the nanosecond (no drift over long runs).
 pub fn frame_time(n: u64, fps: u32) -> gst::ClockTime {
-    gst::ClockTime::from_nseconds(
-        (n as u128 * 1_000_000_000u128 / fps as u128) as u64,
-    )
+    gst::ClockTime::from_nseconds((n as u128 * 1_000_000_000u128 / fps as u128) as u64)
 }
 
 /// How long a recording of `frames` frames is.

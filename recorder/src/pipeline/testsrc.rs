@@ -76,12 +76,16 @@ impl TestSource {
                         .parse()
                         .ok()
                         .filter(|f: &f64| (20.0..=20_000.0).contains(f))
-                        .ok_or_else(|| fail(format!("tone={v} is not a frequency in 20..=20000 Hz")))?
+                        .ok_or_else(|| {
+                            fail(format!("tone={v} is not a frequency in 20..=20000 Hz"))
+                        })?
                 }
                 "pattern" => source.pattern = v.to_string(),
                 "size" => {
                     let (w, h) = parse_size(v).ok_or_else(|| {
-                        fail(format!("size={v} is not WxH with even sides from 16 to 4096"))
+                        fail(format!(
+                            "size={v} is not WxH with even sides from 16 to 4096"
+                        ))
                     })?;
                     source.width = w;
                     source.height = h;
@@ -108,7 +112,7 @@ pub fn parse_size(s: &str) -> Option<(u32, u32)> {
     let (w, h) = s.split_once(['x', 'X'])?;
     let w: u32 = w.trim().parse().ok()?;
     let h: u32 = h.trim().parse().ok()?;
-    let ok = |v: u32| (16..=4096).contains(&v) && v % 2 == 0;
+    let ok = |v: u32| (16..=4096).contains(&v) && v.is_multiple_of(2);
     (ok(w) && ok(h)).then_some((w, h))
 }
 

@@ -15,11 +15,23 @@ pub fn temp_dir(name: &str) -> PathBuf {
 /// ffprobe's view of every stream, with frames counted by decoding.
 pub fn ffprobe_streams(path: &Path) -> Vec<serde_json::Value> {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-count_frames", "-show_streams", "-show_format", "-of", "json"])
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_streams",
+            "-show_format",
+            "-of",
+            "json",
+        ])
         .arg(path)
         .output()
         .expect("ffprobe runs (scripts/install-deps installs ffmpeg)");
-    assert!(out.status.success(), "ffprobe failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "ffprobe failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     v["streams"].as_array().unwrap().clone()
 }
@@ -27,7 +39,14 @@ pub fn ffprobe_streams(path: &Path) -> Vec<serde_json::Value> {
 /// The container duration ffprobe reports, in seconds.
 pub fn ffprobe_duration(path: &Path) -> f64 {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"])
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration",
+            "-of",
+            "csv=p=0",
+        ])
         .arg(path)
         .output()
         .unwrap();
@@ -39,10 +58,24 @@ pub fn decode_frame_rgb(path: &Path, time: f64, w: u32, h: u32) -> Vec<u8> {
     let out = Command::new("ffmpeg")
         .args(["-v", "error", "-i"])
         .arg(path)
-        .args(["-ss", &format!("{time}"), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .args([
+            "-ss",
+            &format!("{time}"),
+            "-frames:v",
+            "1",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "ffmpeg failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "ffmpeg failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(out.stdout.len(), (w * h * 3) as usize, "decoded frame size");
     out.stdout
 }
@@ -56,7 +89,11 @@ pub fn decode_audio(path: &Path, start: f64, secs: f64) -> Vec<f32> {
         .args(["-vn", "-ac", "1", "-ar", "48000", "-f", "f32le", "-"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "ffmpeg failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "ffmpeg failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
@@ -83,7 +120,12 @@ pub fn mean_rgb(frame: &[u8], width: u32, (x, y, w, h): (u32, u32, u32, u32)) ->
 }
 
 /// Mean absolute difference per channel between the same rectangle of two RGB24 frames.
-pub fn region_difference(a: &[u8], b: &[u8], width: u32, (x, y, w, h): (u32, u32, u32, u32)) -> f64 {
+pub fn region_difference(
+    a: &[u8],
+    b: &[u8],
+    width: u32,
+    (x, y, w, h): (u32, u32, u32, u32),
+) -> f64 {
     let mut sum = 0u64;
     for yy in y..y + h {
         for xx in x..x + w {
