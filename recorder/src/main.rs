@@ -23,6 +23,23 @@ struct Cli {
 enum Command {
     /// Record a job to a local MP4, as fast as the machine allows.
     Render(RenderArgs),
+    /// Draw a display list, a scene or a Daily-format fgDisplayList to a PNG.
+    Draw(DrawArgs),
+}
+
+#[derive(Args)]
+struct DrawArgs {
+    /// `{width,height,commands}`, a scene, or a Daily export with `fgDisplayList`.
+    file: PathBuf,
+    /// PNG to write.
+    #[arg(short = 'o', long = "output")]
+    output: PathBuf,
+    /// Target size WIDTHxHEIGHT (default: the file's own size); the list is scaled to it.
+    #[arg(long)]
+    size: Option<String>,
+    /// Folder images are resolved in by name (also its `images/`).
+    #[arg(long)]
+    assets: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -72,7 +89,23 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Render(args) => render(args),
+        Command::Draw(args) => draw(args),
     }
+}
+
+fn draw(args: DrawArgs) -> anyhow::Result<()> {
+    let size = args
+        .size
+        .as_deref()
+        .map(|s| {
+            vcs_recorder::pipeline::testsrc::parse_size(s).with_context(|| {
+                format!("--size {s}: expected WIDTHxHEIGHT with even sides, such as 1280x720")
+            })
+        })
+        .transpose()?;
+    vcs_recorder::render::draw_cli::run(&args.file, &args.output, size, args.assets.as_deref())?;
+    println!("wrote {}", args.output.display());
+    Ok(())
 }
 
 fn render(args: RenderArgs) -> anyhow::Result<()> {
