@@ -25,7 +25,27 @@ pub struct Assets {
     /// Images set by the host at run time (`liveAsset`, e.g. a web frame); they win over files.
     live: Mutex<HashMap<String, Arc<Pixmap>>>,
     warned: Mutex<HashSet<String>>,
+    /// Images already resampled to a destination's device size (see [`Assets::resampled`]).
+    resampled: Mutex<ResampleCache>,
 }
+
+/// What a resampled image depends on: the source pixels (by identity), the source rectangle,
+/// the device size and the sub-pixel offset, all as bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct ResampleKey {
+    pub image: usize,
+    pub src: [u32; 4],
+    pub dst: [u32; 4],
+}
+
+#[derive(Debug, Default)]
+struct ResampleCache {
+    images: HashMap<ResampleKey, Arc<Pixmap>>,
+    bytes: usize,
+}
+
+/// Most bytes of resampled images kept before the cache is emptied.
+const RESAMPLE_CACHE_BYTES: usize = 128 * 1024 * 1024;
 
 impl Assets {
     /// No images: every `drawImage` draws the missing-image placeholder.
@@ -95,6 +115,28 @@ impl Assets {
         };
         lock(&self.cache).insert(id.to_string(), image.clone());
         image
+    }
+
+    /// The image resampled for `key`, made by `make` on first use. Images drawn every frame at
+    /// the same place and size (logos, backgrounds) are then a plain copy, not a filter pass.
+    pub(crate) fn resampled(
+        &self,
+        key: ResampleKey,
+        make: impl FnOnce() -> Option<Pixmap>,
+    ) -> Option<Arc<Pixmap>> {
+        if let Some(p) = lock(&self.resampled).images.get(&key) {
+            return Some(p.clone());
+        }
+        let p = Arc::new(make()?);
+        let mut cache = lock(&self.resampled);
+        let size = p.data().len();
+        if cache.bytes + size > RESAMPLE_CACHE_BYTES {
+            cache.images.clear();
+            cache.bytes = 0;
+        }
+        cache.bytes += size;
+        cache.images.insert(key, p.clone());
+        Some(p)
     }
 
     fn warn_once(&self, id: &str, why: &str) {

@@ -317,29 +317,84 @@ impl<'a> Executor<'a> {
         let pattern_ts = Transform::from_translate(dx, dy)
             .pre_scale(dw / sw, dh / sh)
             .pre_translate(-sx, -sy);
-        let paint = Paint {
-            shader: Pattern::new(
-                (*pixmap).as_ref(),
-                SpreadMode::Pad,
-                FilterQuality::Bilinear,
-                self.state.alpha,
-                pattern_ts,
-            ),
-            anti_alias: true,
-            ..Paint::default()
-        };
         // Draw only the part of the destination the source rectangle covers (a crop that
         // reaches past the image edge leaves that part empty, as in Canvas).
-        let visible = SkRect::from_ltrb(
+        let Some(visible) = SkRect::from_ltrb(
             dx + (0.0 - sx).max(0.0) * dw / sw,
             dy + (0.0 - sy).max(0.0) * dh / sh,
             dx + dw - (sx + sw - iw).max(0.0) * dw / sw,
             dy + dh - (sy + sh - ih).max(0.0) * dh / sh,
-        );
-        if let Some(visible) = visible {
+        ) else {
+            return;
+        };
+        let ts = self.state.transform;
+        if ts.kx == 0.0 && ts.ky == 0.0 && ts.sx > 0.0 && ts.sy > 0.0 {
+            self.image_axis_aligned(&pixmap, [sx, sy, sw, sh], pattern_ts, visible);
+        } else {
+            let paint = image_paint(
+                &pixmap,
+                pattern_ts,
+                self.state.alpha,
+                FilterQuality::Bilinear,
+            );
             let clip = self.state.clip.clone();
-            self.pixmap
-                .fill_rect(visible, &paint, self.state.transform, clip.as_deref());
+            self.pixmap.fill_rect(visible, &paint, ts, clip.as_deref());
+        }
+    }
+
+    /// Scale and translation only: resample once into a device-sized pixmap (cached in the
+    /// assets, at 1/8 px offsets) and copy that each frame.
+    fn image_axis_aligned(
+        &mut self,
+        image: &Arc<Pixmap>,
+        src: [f32; 4],
+        pattern_ts: Transform,
+        visible: SkRect,
+    ) {
+        let ts = self.state.transform;
+        let snap = |v: f32| (v * 8.0).round() / 8.0;
+        let left = snap(ts.tx + visible.left() * ts.sx);
+        let top = snap(ts.ty + visible.top() * ts.sy);
+        let (w, h) = (
+            snap(visible.width() * ts.sx),
+            snap(visible.height() * ts.sy),
+        );
+        let (ix, iy) = (left.floor(), top.floor());
+        let (fx, fy) = (left - ix, top - iy);
+        let (pw, ph) = ((fx + w).ceil() as u32, (fy + h).ceil() as u32);
+        if pw == 0 || ph == 0 || pw > 2 * super::MAX_IMAGE_SIDE || ph > 2 * super::MAX_IMAGE_SIDE {
+            return;
+        }
+        let key = super::assets::ResampleKey {
+            image: Arc::as_ptr(image) as usize,
+            src: src.map(f32::to_bits),
+            dst: [fx, fy, w, h].map(f32::to_bits),
+        };
+        // The visible rect's user→device mapping, moved so the rect starts at (fx, fy).
+        let to_local = Transform::from_translate(fx, fy)
+            .pre_scale(ts.sx, ts.sy)
+            .pre_translate(-visible.left(), -visible.top());
+        let resampled = self.assets.resampled(key, || {
+            let mut out = Pixmap::new(pw, ph)?;
+            let paint = image_paint(image, pattern_ts, 1.0, FilterQuality::Bicubic);
+            out.fill_rect(visible, &paint, to_local, None);
+            Some(out)
+        });
+        if let Some(resampled) = resampled {
+            let paint = PixmapPaint {
+                opacity: self.state.alpha,
+                quality: FilterQuality::Nearest,
+                ..PixmapPaint::default()
+            };
+            let clip = self.state.clip.clone();
+            self.pixmap.draw_pixmap(
+                ix as i32,
+                iy as i32,
+                (*resampled).as_ref(),
+                &paint,
+                Transform::identity(),
+                clip.as_deref(),
+            );
         }
     }
 
@@ -364,6 +419,15 @@ impl<'a> Executor<'a> {
             self.pixmap
                 .stroke_path(&path, &paint, &stroke, ts, clip.as_deref());
         }
+    }
+}
+
+/// A paint that fills with `image` mapped into user space by `ts`.
+fn image_paint(image: &Pixmap, ts: Transform, opacity: f32, quality: FilterQuality) -> Paint<'_> {
+    Paint {
+        shader: Pattern::new(image.as_ref(), SpreadMode::Pad, quality, opacity, ts),
+        anti_alias: true,
+        ..Paint::default()
     }
 }
 
