@@ -57,8 +57,17 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn engine(animate: bool) -> Engine {
-    let c = Composition::from_sources("bench", "index.jsx", [("index.jsx".to_string(), COMPOSITION.to_string())]);
-    let opts = EngineOptions { width: 1920, height: 1080, fps: 30, fonts: Fonts::system() };
+    let c = Composition::from_sources(
+        "bench",
+        "index.jsx",
+        [("index.jsx".to_string(), COMPOSITION.to_string())],
+    );
+    let opts = EngineOptions {
+        width: 1920,
+        height: 1080,
+        fps: 30,
+        fonts: Fonts::system(),
+    };
     let mut e = Engine::new(c, opts).expect("bench composition loads");
     e.set_video_inputs(
         (0..9)
@@ -72,7 +81,10 @@ fn engine(animate: bool) -> Engine {
             })
             .collect(),
     );
-    e.set_params(&BTreeMap::from([("animate".to_string(), serde_json::json!(animate))]));
+    e.set_params(&BTreeMap::from([(
+        "animate".to_string(),
+        serde_json::json!(animate),
+    )]));
     e.render(0.0).expect("first frame");
     e
 }
@@ -84,7 +96,10 @@ fn main() {
     let mut e = engine(true);
     let mut full = Vec::with_capacity(N);
     for i in 1..=N {
-        e.set_params(&BTreeMap::from([("title".to_string(), serde_json::json!(format!("Bench {i}")))]));
+        e.set_params(&BTreeMap::from([(
+            "title".to_string(),
+            serde_json::json!(format!("Bench {i}")),
+        )]));
         let t = Instant::now();
         e.render(i as f64 / fps).expect("frame");
         full.push(t.elapsed().as_secs_f64() * 1e3);
@@ -107,7 +122,16 @@ fn main() {
     }
 
     println!("engine bench: 9 videos, 6 texts, 1 animated element, 1920x1080, {N} frames each");
-    println!("  full re-render frame (JS render + layout + scene): median {:.3} ms (target <= 2 ms)", median(full));
-    println!("  time-only frame (animated element re-renders):     median {:.3} ms", median(time_only));
-    println!("  nothing-changed frame:                             median {:.4} ms (target <= 0.1 ms)", median(idle));
+    println!(
+        "  full re-render frame (JS render + layout + scene): median {:.3} ms (target <= 2 ms)",
+        median(full)
+    );
+    println!(
+        "  time-only frame (animated element re-renders):     median {:.3} ms",
+        median(time_only)
+    );
+    println!(
+        "  nothing-changed frame:                             median {:.4} ms (target <= 0.1 ms)",
+        median(idle)
+    );
 }

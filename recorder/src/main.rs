@@ -25,6 +25,8 @@ enum Command {
     Render(RenderArgs),
     /// Draw a display list, a scene or a Daily-format fgDisplayList to a PNG.
     Draw(DrawArgs),
+    /// Print a composition's scene at a time, or write chosen frames of an events run.
+    Scene(vcs_recorder::engine::scene_cli::SceneArgs),
 }
 
 #[derive(Args)]
@@ -90,6 +92,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Render(args) => render(args),
         Command::Draw(args) => draw(args),
+        Command::Scene(args) => {
+            vcs_recorder::engine::scene_cli::run(&args, &mut std::io::stdout().lock())?;
+            Ok(())
+        }
     }
 }
 

@@ -42,10 +42,22 @@ fn time_prints_one_scene_with_params_and_inputs() {
     run(&a, &mut out).unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["width"], 1280);
-    let ids: Vec<_> = v["videoLayers"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap().to_string()).collect();
-    assert_eq!(ids, ["a", "b", "3"], "a `true` slot takes its index as id; false is empty");
+    let ids: Vec<_> = v["videoLayers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        ids,
+        ["a", "b", "3"],
+        "a `true` slot takes its index as id; false is empty"
+    );
     let text = v["foreground"].to_string();
-    assert!(text.contains("Standup") && text.contains("01:03") && text.contains("Ann"), "{text}");
+    assert!(
+        text.contains("Standup") && text.contains("01:03") && text.contains("Ann"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -63,18 +75,33 @@ fn events_file_steps_frames_and_writes_daily_files() {
     let read = |n: &str| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(dir.join("out").join(n)).unwrap()).unwrap()
     };
-    assert_eq!(read("0.scene.json")["videoLayers"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        read("0.scene.json")["videoLayers"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     let s25 = read("25.scene.json");
     assert_eq!(s25["width"], 640);
     assert_eq!(s25["videoLayers"].as_array().unwrap().len(), 2);
     assert!(s25["foreground"].to_string().contains("Later"));
-    assert!(s25["foreground"].to_string().contains("00:08"), "10 s countdown at 2.5 s shows 00:08");
+    assert!(
+        s25["foreground"].to_string().contains("00:08"),
+        "10 s countdown at 2.5 s shows 00:08"
+    );
 
     a.format = SceneFormat::Daily;
     run(&a, &mut Vec::new()).unwrap();
     let fg = read("vcs-output_25_fgdisplaylist.json");
     assert_eq!(fg["width"], 640);
-    assert_eq!(read("vcs-output_25_videolayers.json").as_array().unwrap().len(), 2);
+    assert_eq!(
+        read("vcs-output_25_videolayers.json")
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 #[test]

@@ -67,10 +67,20 @@ mod tests {
         };
         s.video_layers.push(VideoLayer {
             id: "a".into(),
-            frame: IntRect { x: 10, y: 20, w: 300, h: 200 },
-            attrs: VideoAttrs { corner_radius_px: 8.0, ..VideoAttrs::default() },
+            frame: IntRect {
+                x: 10,
+                y: 20,
+                w: 300,
+                h: 200,
+            },
+            attrs: VideoAttrs {
+                corner_radius_px: 8.0,
+                ..VideoAttrs::default()
+            },
         });
-        s.foreground = DisplayList { commands: vec![Command::FillText("hi".into(), 1.0, 2.0)] };
+        s.foreground = DisplayList {
+            commands: vec![Command::FillText("hi".into(), 1.0, 2.0)],
+        };
         let fg = fg_display_list(&s);
         let ops: Vec<&str> = fg["commands"]
             .as_array()
@@ -80,10 +90,26 @@ mod tests {
             .collect();
         assert_eq!(
             ops,
-            ["save", "beginPath", "rect", "roundRect", "clip", "fillStyle", "fillRect", "restore", "fillText"]
+            [
+                "save",
+                "beginPath",
+                "rect",
+                "roundRect",
+                "clip",
+                "fillStyle",
+                "fillRect",
+                "restore",
+                "fillText"
+            ]
         );
         assert_eq!(fg["commands"][4][1], json!(["evenodd"]));
-        assert_eq!(fg["commands"][3][1], json!([10.0, 20.0, 300.0, 200.0, 8.0, 8.0, 8.0, 8.0]));
-        assert_eq!(video_layers(&s)[0]["frame"], json!({"x":10,"y":20,"w":300,"h":200}));
+        assert_eq!(
+            fg["commands"][3][1],
+            json!([10.0, 20.0, 300.0, 200.0, 8.0, 8.0, 8.0, 8.0])
+        );
+        assert_eq!(
+            video_layers(&s)[0]["frame"],
+            json!({"x":10,"y":20,"w":300,"h":200})
+        );
     }
 }

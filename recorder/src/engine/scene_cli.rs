@@ -161,7 +161,10 @@ fn frame_events(v: &Value) -> FrameEvents {
     let mut messages = Vec::new();
     let mut push_msg = |m: &Value| {
         if let Some(id) = m.get("sourceId").and_then(Value::as_str) {
-            messages.push((id.to_string(), m.get("data").cloned().unwrap_or(Value::Null)));
+            messages.push((
+                id.to_string(),
+                m.get("data").cloned().unwrap_or(Value::Null),
+            ));
         }
     };
     match v.get("standardSourceMessage") {
@@ -264,14 +267,24 @@ pub fn run(args: &SceneArgs, out: &mut dyn Write) -> Result<(), SceneCliError> {
 
     let (last, wanted) = match (&args.time, &args.frames) {
         (Some(t), None) if t.is_finite() && *t >= 0.0 => ((t * fps as f64).floor() as u64, None),
-        (Some(t), None) => return Err(SceneCliError::Usage(format!("--time {t} is not a time in seconds >= 0"))),
+        (Some(t), None) => {
+            return Err(SceneCliError::Usage(format!(
+                "--time {t} is not a time in seconds >= 0"
+            )));
+        }
         (None, Some(f)) => {
             if args.out_dir.is_none() {
-                return Err(SceneCliError::Usage("--frames writes files: give --out-dir".into()));
+                return Err(SceneCliError::Usage(
+                    "--frames writes files: give --out-dir".into(),
+                ));
             }
             (*f.0.last().unwrap_or(&0), Some(&f.0))
         }
-        _ => return Err(SceneCliError::Usage("give exactly one of --time or --frames".into())),
+        _ => {
+            return Err(SceneCliError::Usage(
+                "give exactly one of --time or --frames".into(),
+            ));
+        }
     };
     if let Some(dir) = &args.out_dir {
         std::fs::create_dir_all(dir)?;
@@ -294,7 +307,11 @@ pub fn run(args: &SceneArgs, out: &mut dyn Write) -> Result<(), SceneCliError> {
                 // only for frames it was asked to show.
                 let asked = wanted.is_some_and(|w| w.contains(&frame)) || is_final_time_frame;
                 if asked || last_good.is_none() {
-                    return Err(SceneCliError::Frame { frame, time, source });
+                    return Err(SceneCliError::Frame {
+                        frame,
+                        time,
+                        source,
+                    });
                 }
                 tracing::warn!(frame, cause = %source, "frame failed; keeping the last good scene");
                 continue;
@@ -334,8 +351,14 @@ fn write_frame(args: &SceneArgs, frame: u64, scene: &Scene) -> Result<(), SceneC
             &serde_json::to_value(scene).unwrap_or(Value::Null),
         ),
         SceneFormat::Daily => {
-            write(format!("vcs-output_{frame}_videolayers.json"), &daily::video_layers(scene))?;
-            write(format!("vcs-output_{frame}_fgdisplaylist.json"), &daily::fg_display_list(scene))
+            write(
+                format!("vcs-output_{frame}_videolayers.json"),
+                &daily::video_layers(scene),
+            )?;
+            write(
+                format!("vcs-output_{frame}_fgdisplaylist.json"),
+                &daily::fg_display_list(scene),
+            )
         }
     }
 }
@@ -346,7 +369,14 @@ mod tests {
 
     #[test]
     fn frame_lists_and_sizes_parse() {
-        assert_eq!(parse_frames("0, 3,5-7").unwrap().0.into_iter().collect::<Vec<_>>(), [0, 3, 5, 6, 7]);
+        assert_eq!(
+            parse_frames("0, 3,5-7")
+                .unwrap()
+                .0
+                .into_iter()
+                .collect::<Vec<_>>(),
+            [0, 3, 5, 6, 7]
+        );
         assert!(parse_frames("7-5").is_err());
         assert!(parse_frames("x").is_err());
         assert_eq!(parse_size("1920x1080").unwrap(), (1920, 1080));
