@@ -191,6 +191,18 @@ impl Fonts {
         self.lock().family(family).to_string()
     }
 
+    /// The family name of a face, e.g. the fallback a glyph of [`Fonts::shape`] came from.
+    pub fn face_family(&self, id: fontdb::ID) -> Option<String> {
+        let st = self.lock();
+        let face = st.system.db().face(id)?;
+        face.families.first().map(|(name, _)| name.clone())
+    }
+
+    /// Number of font faces available (system plus composition fonts).
+    pub fn face_count(&self) -> usize {
+        self.lock().system.db().len()
+    }
+
     /// `text` shaped as one line: glyphs with positions relative to the left end of the
     /// baseline, and the advance width.
     pub fn shape(&self, text: &str, font: &FontSpec) -> Arc<ShapedRun> {

@@ -3,6 +3,9 @@
 use cosmic_text::{Attrs, AttrsList, CacheKeyFlags, FontSystem, Hinting, ShapeLine, Shaping, Wrap};
 use fontdb::{Family, Style, Weight};
 
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
+
 use super::ResolvedFont;
 
 /// A glyph placed on a line: `x` from the run's left end, `y` down from the baseline, in px.
@@ -43,6 +46,28 @@ fn single_line(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Warns once per character (for the first few) that no installed font draws it.
+fn warn_missing(chars: &str) {
+    static WARNED: OnceLock<Mutex<HashSet<char>>> = OnceLock::new();
+    let mut warned = WARNED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    for c in chars
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+    {
+        if warned.len() < 64 && warned.insert(c) {
+            tracing::warn!(
+                char = %c,
+                codepoint = %format!("U+{:04X}", c as u32),
+                "no installed font has a glyph for this character; it is drawn as a box \
+                 (install a font covering it, e.g. fonts-noto-cjk for Hangul)"
+            );
+        }
+    }
+}
+
 pub(super) fn shape_line(system: &mut FontSystem, text: &str, font: &ResolvedFont) -> ShapedRun {
     if text.is_empty() {
         return ShapedRun::default();
@@ -73,6 +98,9 @@ pub(super) fn shape_line(system: &mut FontSystem, text: &str, font: &ResolvedFon
     };
     let mut run = ShapedRun::default();
     for line in &lines {
+        for g in line.glyphs.iter().filter(|g| g.glyph_id == 0) {
+            warn_missing(text.get(g.start..g.end).unwrap_or_default());
+        }
         // RTL lines are laid out against the right edge; make x = 0 the left end.
         let left = line
             .glyphs
