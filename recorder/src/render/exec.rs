@@ -12,7 +12,7 @@ use tiny_skia::{
     PixmapPaint, Rect as SkRect, SpreadMode, Stroke, Transform,
 };
 
-use super::assets::Assets;
+use super::assets::{Assets, Image};
 use super::path::{CanvasPath, normalized};
 use crate::scene::{Color, Command, DisplayList, FillRule, FontSpec, ImageRef, LineJoin, Rect};
 use crate::text::Fonts;
@@ -301,10 +301,10 @@ impl<'a> Executor<'a> {
 
     fn image(&mut self, image: &ImageRef, src: Option<Rect>, dst: Rect) {
         let Some(dst_rect) = sk_rect(dst) else { return };
-        let Some(pixmap) = self.assets.image(&image.id) else {
+        let Some(img) = self.assets.image(&image.id) else {
             return self.placeholder(dst_rect);
         };
-        let (iw, ih) = (pixmap.width() as f32, pixmap.height() as f32);
+        let (iw, ih) = (img.width as f32, img.height as f32);
         let (sx, sy, sw, sh) = match src {
             Some(s) => normalized(s),
             None => (0.0, 0.0, iw, ih),
@@ -316,7 +316,8 @@ impl<'a> Executor<'a> {
         // Image space → user space: the source rectangle lands exactly on the destination.
         let pattern_ts = Transform::from_translate(dx, dy)
             .pre_scale(dw / sw, dh / sh)
-            .pre_translate(-sx, -sy);
+            .pre_translate(-sx, -sy)
+            .pre_scale(1.0 / img.density().0, 1.0 / img.density().1);
         // Draw only the part of the destination the source rectangle covers (a crop that
         // reaches past the image edge leaves that part empty, as in Canvas).
         let Some(visible) = SkRect::from_ltrb(
@@ -329,10 +330,10 @@ impl<'a> Executor<'a> {
         };
         let ts = self.state.transform;
         if ts.kx == 0.0 && ts.ky == 0.0 && ts.sx > 0.0 && ts.sy > 0.0 {
-            self.image_axis_aligned(&pixmap, [sx, sy, sw, sh], pattern_ts, visible);
+            self.image_axis_aligned(&img, [sx, sy, sw, sh], pattern_ts, visible);
         } else {
             let paint = image_paint(
-                &pixmap,
+                &img.pixmap,
                 pattern_ts,
                 self.state.alpha,
                 FilterQuality::Bilinear,
@@ -346,7 +347,7 @@ impl<'a> Executor<'a> {
     /// assets, at 1/8 px offsets) and copy that each frame.
     fn image_axis_aligned(
         &mut self,
-        image: &Arc<Pixmap>,
+        image: &Arc<Image>,
         src: [f32; 4],
         pattern_ts: Transform,
         visible: SkRect,
@@ -376,7 +377,14 @@ impl<'a> Executor<'a> {
             .pre_translate(-visible.left(), -visible.top());
         let resampled = self.assets.resampled(key, || {
             let mut out = Pixmap::new(pw, ph)?;
-            let paint = image_paint(image, pattern_ts, 1.0, FilterQuality::Bicubic);
+            if let Some(tree) = &image.svg {
+                // Vector source: render it at the destination size rather than resample.
+                let (kx, ky) = image.density();
+                let svg_ts = to_local.pre_concat(pattern_ts).pre_scale(kx, ky);
+                resvg::render(tree, svg_ts, &mut out.as_mut());
+                return Some(out);
+            }
+            let paint = image_paint(&image.pixmap, pattern_ts, 1.0, FilterQuality::Bicubic);
             out.fill_rect(visible, &paint, to_local, None);
             Some(out)
         });
