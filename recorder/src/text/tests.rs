@@ -176,3 +176,39 @@ fn composition_fonts_are_added_to_the_system_ones() {
     assert_eq!(fonts.face_count(), Fonts::system().face_count() + 1);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn emoji_segments_follow_what_is_drawn_in_colour() {
+    let fonts = Fonts::system();
+    let segs = fonts.emoji_segments("Hi 😀👍🏽 there 🎉", &font("Roboto", 20.0));
+    let got: Vec<(&str, bool)> = segs.iter().map(|s| (s.text, s.emoji)).collect();
+    assert_eq!(
+        got,
+        [
+            ("Hi ", false),
+            ("😀👍🏽", true),
+            (" there ", false),
+            ("🎉", true)
+        ]
+    );
+    assert_eq!(fonts.emoji_segments("", &font("Roboto", 20.0)), []);
+    assert_eq!(
+        fonts.emoji_segments("plain", &font("Roboto", 20.0)),
+        [TextSegment {
+            text: "plain",
+            emoji: false
+        }]
+    );
+}
+
+#[test]
+fn separators_keep_glyph_ranges_inside_the_text() {
+    let fonts = Fonts::system();
+    let text = "ab\u{2029}cd\u{85}e";
+    let run = fonts.shape(text, &font("Roboto", 20.0));
+    assert!(
+        run.glyphs
+            .iter()
+            .all(|g| text.get(g.range.clone()).is_some())
+    );
+}
