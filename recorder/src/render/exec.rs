@@ -13,7 +13,7 @@ use tiny_skia::{
 };
 
 use super::assets::{Assets, Image};
-use super::path::{CanvasPath, normalized};
+use super::path::{CanvasPath, DEVICE_LIMIT, normalized, within_limit};
 use crate::scene::{Color, Command, DisplayList, FillRule, FontSpec, ImageRef, LineJoin, Rect};
 use crate::text::Fonts;
 
@@ -74,8 +74,17 @@ impl<'a> Executor<'a> {
     }
 
     pub fn run(&mut self, list: &DisplayList) {
-        for cmd in &list.commands {
-            self.exec(cmd);
+        for (i, cmd) in list.commands.iter().enumerate() {
+            // Last line of defence: a panic inside tiny-skia or the shaper on some input we
+            // did not foresee costs that op, not the recording.
+            let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.exec(cmd)));
+            if done.is_err() {
+                tracing::warn!(
+                    op = cmd.name(),
+                    index = i,
+                    "drawing this op panicked; skipped"
+                );
+            }
         }
     }
 
@@ -128,9 +137,10 @@ impl<'a> Executor<'a> {
             Command::FillStyle(c) => self.state.fill = *c,
             Command::StrokeStyle(c) => self.state.stroke = *c,
             Command::LineWidth(w) => {
-                // Canvas ignores non-positive widths.
+                // Canvas ignores non-positive widths; beyond the device limit nothing changes
+                // visibly but tiny-skia's stroker would overflow.
                 if *w > 0.0 {
-                    self.state.line_width = *w;
+                    self.state.line_width = w.min(DEVICE_LIMIT);
                 }
             }
             Command::LineJoin(j) => self.state.line_join = *j,
@@ -148,16 +158,33 @@ impl<'a> Executor<'a> {
             Command::ArcTo(x1, y1, x2, y2, r) => self.path.arc_to(ts, *x1, *y1, *x2, *y2, *r),
             Command::Clip(rule) => self.clip(*rule),
             Command::FillRect(r) => {
-                if let Some(rect) = sk_rect(*r) {
-                    let paint = self.paint(self.state.fill);
-                    let clip = self.state.clip.clone();
+                let Some(rect) = sk_rect(*r) else { return };
+                let paint = self.paint(self.state.fill);
+                let clip = self.state.clip.clone();
+                if within_limit(ts, rect.left(), rect.top(), rect.right(), rect.bottom()) {
                     self.pixmap.fill_rect(rect, &paint, ts, clip.as_deref());
+                } else {
+                    // Huge rects go through the clamped device-space path.
+                    let mut p = CanvasPath::default();
+                    p.rect(ts, *r);
+                    if let Some(path) = p.finish() {
+                        self.pixmap.fill_path(
+                            &path,
+                            &paint,
+                            SkFillRule::Winding,
+                            Transform::identity(),
+                            clip.as_deref(),
+                        );
+                    }
                 }
             }
             Command::StrokeRect(r) => {
-                if let Some(rect) = sk_rect(*r) {
-                    let path = tiny_skia::PathBuilder::from_rect(rect);
-                    self.stroke_path(&path, ts);
+                let mut p = CanvasPath::default();
+                p.rect(ts, *r);
+                if let (Some(path), Some(inv)) = (p.finish(), ts.invert())
+                    && let Some(user) = path.transform(inv)
+                {
+                    self.stroke_path(&user, ts);
                 }
             }
             Command::FillText(text, x, y) => self.text(text, *x, *y, false),
@@ -235,6 +262,10 @@ impl<'a> Executor<'a> {
         }
         let run = self.fonts.drawable_run(text, &self.state.font);
         let ts = self.state.transform.pre_translate(x, y);
+        let size = self.state.font.size_px;
+        if !within_limit(ts, -size, -2.0 * size, run.width + size, 2.0 * size) {
+            return;
+        }
         if let Some(outline) = &run.outline {
             if stroke {
                 self.stroke_path(outline, ts);
@@ -279,6 +310,9 @@ impl<'a> Executor<'a> {
             Some((glyph, _)) => {
                 let (gw, gh) = (glyph.pixmap.width() as f32, glyph.pixmap.height() as f32);
                 let k = (w / gw).min(h / gh);
+                if !within_limit(self.state.transform, x, y, x + w, y + h) {
+                    return;
+                }
                 let ts = self
                     .state
                     .transform
@@ -329,6 +363,15 @@ impl<'a> Executor<'a> {
             return;
         };
         let ts = self.state.transform;
+        if !within_limit(
+            ts,
+            visible.left(),
+            visible.top(),
+            visible.right(),
+            visible.bottom(),
+        ) {
+            return;
+        }
         if ts.kx == 0.0 && ts.ky == 0.0 && ts.sx > 0.0 && ts.sy > 0.0 {
             self.image_axis_aligned(&img, [sx, sy, sw, sh], pattern_ts, visible);
         } else {
@@ -409,6 +452,9 @@ impl<'a> Executor<'a> {
     /// A missing image: a translucent magenta box with a cross, visible in any output.
     fn placeholder(&mut self, r: SkRect) {
         let ts = self.state.transform;
+        if !within_limit(ts, r.left(), r.top(), r.right(), r.bottom()) {
+            return;
+        }
         let clip = self.state.clip.clone();
         let fill = self.paint(Color::rgba(1.0, 0.0, 1.0, 0.35));
         self.pixmap.fill_rect(r, &fill, ts, clip.as_deref());
