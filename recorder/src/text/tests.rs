@@ -212,3 +212,15 @@ fn separators_keep_glyph_ranges_inside_the_text() {
             .all(|g| text.get(g.range.clone()).is_some())
     );
 }
+
+#[test]
+fn fonts_and_renderer_state_can_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Fonts>();
+    send_sync::<crate::render::Assets>();
+    let fonts = Fonts::system();
+    let w = std::thread::spawn(move || fonts.measure("thread", &font("Roboto", 10.0)))
+        .join()
+        .unwrap();
+    assert!(w > 0.0);
+}
