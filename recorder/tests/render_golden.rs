@@ -54,6 +54,13 @@ fn png_fixture_dir() -> PathBuf {
         None,
     );
     p.save_png(dir.join("images/disc.png")).unwrap();
+    // A 40×30 vector logo: drawn enlarged it must stay sharp.
+    let svg = r##"<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30" viewBox="0 0 40 30">
+        <rect x="1" y="1" width="38" height="28" rx="6" fill="#7e57c2" stroke="#fff" stroke-width="1.5"/>
+        <path d="M8 22 L16 8 L24 22 Z" fill="#ffca28"/>
+        <circle cx="30" cy="15" r="5" fill="none" stroke="#4dd0e1" stroke-width="2"/>
+    </svg>"##;
+    std::fs::write(dir.join("images/logo.svg"), svg).unwrap();
     dir
 }
 
@@ -429,6 +436,24 @@ fn golden_images() {
         &assets,
     );
     check("images", &p);
+}
+
+#[test]
+fn golden_images_svg() {
+    let assets = assets();
+    let p = render(
+        320,
+        160,
+        json!([
+            ["drawImage", [{"type": "compositionAsset", "id": "logo"}, 10, 10, 40, 30]],
+            ["drawImage", [{"type": "compositionAsset", "id": "logo.svg"}, 60, 10, 240, 140]],
+            // 9-argument crop of the triangle, in the SVG's own units.
+            ["drawImage", [{"type": "compositionAsset", "id": "logo"}, 6, 6, 20, 18, 10, 60, 40, 36]],
+        ]),
+        &assets,
+    );
+    check("images_svg", &p);
+    assert_eq!(assets.intrinsic_size("logo"), Some((40, 30)));
 }
 
 #[test]

@@ -13,7 +13,42 @@ pub const MAX_IMAGE_SIDE: u32 = 8192;
 pub const MAX_IMAGE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Extensions tried, in order, for an id given without one (`"logo"` → `logo.png`).
-const EXTENSIONS: &[&str] = &["png", "jpg", "jpeg"];
+const EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "svg"];
+/// SVGs are rasterised at this multiple of their own size for rotated or skewed draws (other
+/// draws render the vector tree at the destination size).
+const SVG_SCALE: f32 = 2.0;
+
+/// A decoded image: premultiplied pixels and its intrinsic size. The pixels may be denser than
+/// the intrinsic size (SVGs are rasterised at [`SVG_SCALE`]×); source rectangles of
+/// `drawImage` are in intrinsic units.
+#[derive(Debug)]
+pub struct Image {
+    pub pixmap: Pixmap,
+    pub width: u32,
+    pub height: u32,
+    /// The vector source of an SVG, so axis-aligned draws render it at their exact size.
+    pub svg: Option<Arc<resvg::usvg::Tree>>,
+}
+
+impl Image {
+    pub fn from_pixmap(pixmap: Pixmap) -> Image {
+        let (width, height) = (pixmap.width(), pixmap.height());
+        Image {
+            pixmap,
+            width,
+            height,
+            svg: None,
+        }
+    }
+
+    /// Pixels per intrinsic unit, horizontally and vertically.
+    pub fn density(&self) -> (f32, f32) {
+        (
+            self.pixmap.width() as f32 / self.width.max(1) as f32,
+            self.pixmap.height() as f32 / self.height.max(1) as f32,
+        )
+    }
+}
 
 /// Image lookup for `drawImage` and the engine's intrinsic sizes. Folders are searched in the
 /// order given (so put the session's `images/` before the composition's to let it override);
@@ -21,9 +56,9 @@ const EXTENSIONS: &[&str] = &["png", "jpg", "jpeg"];
 #[derive(Debug, Default)]
 pub struct Assets {
     dirs: Vec<PathBuf>,
-    cache: Mutex<HashMap<String, Option<Arc<Pixmap>>>>,
+    cache: Mutex<HashMap<String, Option<Arc<Image>>>>,
     /// Images set by the host at run time (`liveAsset`, e.g. a web frame); they win over files.
-    live: Mutex<HashMap<String, Arc<Pixmap>>>,
+    live: Mutex<HashMap<String, Arc<Image>>>,
     warned: Mutex<HashSet<String>>,
     /// Images already resampled to a destination's device size (see [`Assets::resampled`]).
     resampled: Mutex<ResampleCache>,
@@ -65,26 +100,26 @@ impl Assets {
     /// decoded. A `<file>.json` sidecar `{"width":W,"height":H}` beside it answers first.
     pub fn intrinsic_size(&self, id: &str) -> Option<(u32, u32)> {
         if let Some(p) = self.live_image(id) {
-            return Some((p.width(), p.height()));
+            return Some((p.width, p.height));
         }
         if let Some(size) = self.find(id).and_then(|path| sidecar_size(&path)) {
             return Some(size);
         }
-        self.image(id).map(|p| (p.width(), p.height()))
+        self.image(id).map(|p| (p.width, p.height))
     }
 
     /// Sets or replaces a live image (premultiplied RGBA).
     pub fn set_live(&self, id: &str, image: Pixmap) {
-        lock(&self.live).insert(id.to_string(), Arc::new(image));
+        lock(&self.live).insert(id.to_string(), Arc::new(Image::from_pixmap(image)));
     }
 
-    fn live_image(&self, id: &str) -> Option<Arc<Pixmap>> {
+    fn live_image(&self, id: &str) -> Option<Arc<Image>> {
         lock(&self.live).get(id).cloned()
     }
 
     /// The decoded image, premultiplied; `None` (with one warning naming it) if it is missing
     /// or cannot be decoded.
-    pub fn image(&self, id: &str) -> Option<Arc<Pixmap>> {
+    pub fn image(&self, id: &str) -> Option<Arc<Image>> {
         if let Some(p) = self.live_image(id) {
             return Some(p);
         }
@@ -192,8 +227,8 @@ fn sidecar_size(image: &Path) -> Option<(u32, u32)> {
     Some((dim("width")?, dim("height")?))
 }
 
-/// Decodes a PNG or JPEG file (sniffed by content, not extension) to a premultiplied pixmap.
-pub fn decode_file(path: &Path) -> Result<Pixmap, String> {
+/// Decodes a PNG, JPEG or SVG file (sniffed by content, not extension).
+pub fn decode_file(path: &Path) -> Result<Image, String> {
     let len = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
     if len > MAX_IMAGE_BYTES {
         return Err(format!(
@@ -204,17 +239,55 @@ pub fn decode_file(path: &Path) -> Result<Pixmap, String> {
     decode(&data)
 }
 
-/// Decodes PNG or JPEG bytes to a premultiplied pixmap.
-pub fn decode(data: &[u8]) -> Result<Pixmap, String> {
+/// Decodes PNG, JPEG or SVG bytes.
+pub fn decode(data: &[u8]) -> Result<Image, String> {
     if data.starts_with(b"\x89PNG") {
         let pixmap = Pixmap::decode_png(data).map_err(|e| format!("bad PNG: {e}"))?;
         check_size(pixmap.width(), pixmap.height())?;
-        Ok(pixmap)
+        Ok(Image::from_pixmap(pixmap))
     } else if data.starts_with(&[0xFF, 0xD8]) {
-        decode_jpeg(data)
+        decode_jpeg(data).map(Image::from_pixmap)
+    } else if looks_like_svg(data) {
+        decode_svg(data)
     } else {
-        Err("not a PNG or JPEG file".into())
+        Err("not a PNG, JPEG or SVG file".into())
     }
+}
+
+fn looks_like_svg(data: &[u8]) -> bool {
+    let head = &data[..data.len().min(1024)];
+    let head = String::from_utf8_lossy(head);
+    let head = head.trim_start_matches('\u{feff}').trim_start();
+    (head.starts_with("<?xml") || head.starts_with("<svg") || head.starts_with("<!--"))
+        && head.contains("<svg")
+}
+
+/// SVG through resvg (no text: SVG `<text>` is not drawn, no external images).
+fn decode_svg(data: &[u8]) -> Result<Image, String> {
+    let tree = resvg::usvg::Tree::from_data(data, &resvg::usvg::Options::default())
+        .map_err(|e| format!("bad SVG: {e}"))?;
+    let size = tree.size();
+    let (w, h) = (size.width().ceil() as u32, size.height().ceil() as u32);
+    check_size(w, h)?;
+    let scale = SVG_SCALE
+        .min(MAX_IMAGE_SIDE as f32 / w.max(h).max(1) as f32)
+        .max(1.0);
+    let (pw, ph) = (
+        (w as f32 * scale).ceil() as u32,
+        (h as f32 * scale).ceil() as u32,
+    );
+    let mut pixmap = Pixmap::new(pw.max(1), ph.max(1)).ok_or("bad SVG: empty size")?;
+    resvg::render(
+        &tree,
+        tiny_skia::Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
+    Ok(Image {
+        pixmap,
+        width: w.max(1),
+        height: h.max(1),
+        svg: Some(Arc::new(tree)),
+    })
 }
 
 fn check_size(w: u32, h: u32) -> Result<(), String> {

@@ -12,8 +12,8 @@ use tiny_skia::{
     PixmapPaint, Rect as SkRect, SpreadMode, Stroke, Transform,
 };
 
-use super::assets::Assets;
-use super::path::{CanvasPath, normalized};
+use super::assets::{Assets, Image};
+use super::path::{CanvasPath, DEVICE_LIMIT, normalized, within_limit};
 use crate::scene::{Color, Command, DisplayList, FillRule, FontSpec, ImageRef, LineJoin, Rect};
 use crate::text::Fonts;
 
@@ -74,8 +74,17 @@ impl<'a> Executor<'a> {
     }
 
     pub fn run(&mut self, list: &DisplayList) {
-        for cmd in &list.commands {
-            self.exec(cmd);
+        for (i, cmd) in list.commands.iter().enumerate() {
+            // Last line of defence: a panic inside tiny-skia or the shaper on some input we
+            // did not foresee costs that op, not the recording.
+            let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.exec(cmd)));
+            if done.is_err() {
+                tracing::warn!(
+                    op = cmd.name(),
+                    index = i,
+                    "drawing this op panicked; skipped"
+                );
+            }
         }
     }
 
@@ -128,9 +137,10 @@ impl<'a> Executor<'a> {
             Command::FillStyle(c) => self.state.fill = *c,
             Command::StrokeStyle(c) => self.state.stroke = *c,
             Command::LineWidth(w) => {
-                // Canvas ignores non-positive widths.
+                // Canvas ignores non-positive widths; beyond the device limit nothing changes
+                // visibly but tiny-skia's stroker would overflow.
                 if *w > 0.0 {
-                    self.state.line_width = *w;
+                    self.state.line_width = w.min(DEVICE_LIMIT);
                 }
             }
             Command::LineJoin(j) => self.state.line_join = *j,
@@ -148,16 +158,33 @@ impl<'a> Executor<'a> {
             Command::ArcTo(x1, y1, x2, y2, r) => self.path.arc_to(ts, *x1, *y1, *x2, *y2, *r),
             Command::Clip(rule) => self.clip(*rule),
             Command::FillRect(r) => {
-                if let Some(rect) = sk_rect(*r) {
-                    let paint = self.paint(self.state.fill);
-                    let clip = self.state.clip.clone();
+                let Some(rect) = sk_rect(*r) else { return };
+                let paint = self.paint(self.state.fill);
+                let clip = self.state.clip.clone();
+                if within_limit(ts, rect.left(), rect.top(), rect.right(), rect.bottom()) {
                     self.pixmap.fill_rect(rect, &paint, ts, clip.as_deref());
+                } else {
+                    // Huge rects go through the clamped device-space path.
+                    let mut p = CanvasPath::default();
+                    p.rect(ts, *r);
+                    if let Some(path) = p.finish() {
+                        self.pixmap.fill_path(
+                            &path,
+                            &paint,
+                            SkFillRule::Winding,
+                            Transform::identity(),
+                            clip.as_deref(),
+                        );
+                    }
                 }
             }
             Command::StrokeRect(r) => {
-                if let Some(rect) = sk_rect(*r) {
-                    let path = tiny_skia::PathBuilder::from_rect(rect);
-                    self.stroke_path(&path, ts);
+                let mut p = CanvasPath::default();
+                p.rect(ts, *r);
+                if let (Some(path), Some(inv)) = (p.finish(), ts.invert())
+                    && let Some(user) = path.transform(inv)
+                {
+                    self.stroke_path(&user, ts);
                 }
             }
             Command::FillText(text, x, y) => self.text(text, *x, *y, false),
@@ -235,6 +262,10 @@ impl<'a> Executor<'a> {
         }
         let run = self.fonts.drawable_run(text, &self.state.font);
         let ts = self.state.transform.pre_translate(x, y);
+        let size = self.state.font.size_px;
+        if !within_limit(ts, -size, -2.0 * size, run.width + size, 2.0 * size) {
+            return;
+        }
         if let Some(outline) = &run.outline {
             if stroke {
                 self.stroke_path(outline, ts);
@@ -279,6 +310,9 @@ impl<'a> Executor<'a> {
             Some((glyph, _)) => {
                 let (gw, gh) = (glyph.pixmap.width() as f32, glyph.pixmap.height() as f32);
                 let k = (w / gw).min(h / gh);
+                if !within_limit(self.state.transform, x, y, x + w, y + h) {
+                    return;
+                }
                 let ts = self
                     .state
                     .transform
@@ -301,10 +335,10 @@ impl<'a> Executor<'a> {
 
     fn image(&mut self, image: &ImageRef, src: Option<Rect>, dst: Rect) {
         let Some(dst_rect) = sk_rect(dst) else { return };
-        let Some(pixmap) = self.assets.image(&image.id) else {
+        let Some(img) = self.assets.image(&image.id) else {
             return self.placeholder(dst_rect);
         };
-        let (iw, ih) = (pixmap.width() as f32, pixmap.height() as f32);
+        let (iw, ih) = (img.width as f32, img.height as f32);
         let (sx, sy, sw, sh) = match src {
             Some(s) => normalized(s),
             None => (0.0, 0.0, iw, ih),
@@ -316,7 +350,8 @@ impl<'a> Executor<'a> {
         // Image space → user space: the source rectangle lands exactly on the destination.
         let pattern_ts = Transform::from_translate(dx, dy)
             .pre_scale(dw / sw, dh / sh)
-            .pre_translate(-sx, -sy);
+            .pre_translate(-sx, -sy)
+            .pre_scale(1.0 / img.density().0, 1.0 / img.density().1);
         // Draw only the part of the destination the source rectangle covers (a crop that
         // reaches past the image edge leaves that part empty, as in Canvas).
         let Some(visible) = SkRect::from_ltrb(
@@ -328,11 +363,20 @@ impl<'a> Executor<'a> {
             return;
         };
         let ts = self.state.transform;
+        if !within_limit(
+            ts,
+            visible.left(),
+            visible.top(),
+            visible.right(),
+            visible.bottom(),
+        ) {
+            return;
+        }
         if ts.kx == 0.0 && ts.ky == 0.0 && ts.sx > 0.0 && ts.sy > 0.0 {
-            self.image_axis_aligned(&pixmap, [sx, sy, sw, sh], pattern_ts, visible);
+            self.image_axis_aligned(&img, [sx, sy, sw, sh], pattern_ts, visible);
         } else {
             let paint = image_paint(
-                &pixmap,
+                &img.pixmap,
                 pattern_ts,
                 self.state.alpha,
                 FilterQuality::Bilinear,
@@ -346,7 +390,7 @@ impl<'a> Executor<'a> {
     /// assets, at 1/8 px offsets) and copy that each frame.
     fn image_axis_aligned(
         &mut self,
-        image: &Arc<Pixmap>,
+        image: &Arc<Image>,
         src: [f32; 4],
         pattern_ts: Transform,
         visible: SkRect,
@@ -376,7 +420,14 @@ impl<'a> Executor<'a> {
             .pre_translate(-visible.left(), -visible.top());
         let resampled = self.assets.resampled(key, || {
             let mut out = Pixmap::new(pw, ph)?;
-            let paint = image_paint(image, pattern_ts, 1.0, FilterQuality::Bicubic);
+            if let Some(tree) = &image.svg {
+                // Vector source: render it at the destination size rather than resample.
+                let (kx, ky) = image.density();
+                let svg_ts = to_local.pre_concat(pattern_ts).pre_scale(kx, ky);
+                resvg::render(tree, svg_ts, &mut out.as_mut());
+                return Some(out);
+            }
+            let paint = image_paint(&image.pixmap, pattern_ts, 1.0, FilterQuality::Bicubic);
             out.fill_rect(visible, &paint, to_local, None);
             Some(out)
         });
@@ -401,6 +452,9 @@ impl<'a> Executor<'a> {
     /// A missing image: a translucent magenta box with a cross, visible in any output.
     fn placeholder(&mut self, r: SkRect) {
         let ts = self.state.transform;
+        if !within_limit(ts, r.left(), r.top(), r.right(), r.bottom()) {
+            return;
+        }
         let clip = self.state.clip.clone();
         let fill = self.paint(Color::rgba(1.0, 0.0, 1.0, 0.35));
         self.pixmap.fill_rect(r, &fill, ts, clip.as_deref());

@@ -3,7 +3,7 @@
 //! - [`draw_display_list`] executes every op of vcs-api.md §7 with Canvas2D semantics
 //!   (`exec`), building paths in device space (`path`), drawing text through the shared
 //!   [`crate::text::Fonts`] so drawn runs are exactly as wide as layout measured them, and
-//!   images from [`Assets`] (PNG, JPEG; decoded once; a missing one is a magenta placeholder).
+//!   images from [`Assets`] (PNG, JPEG, SVG via resvg; decoded once; a missing one is a magenta placeholder).
 //! - [`StratumRenderer`] keeps the last list and its pixels: an unchanged stratum costs a
 //!   comparison, not a rasterisation.
 //! - [`draw_cli::run`] is `vcs-recorder draw`: a display list, scene or Daily fgDisplayList file
@@ -22,7 +22,7 @@ use tiny_skia::{Pixmap, Transform};
 use crate::scene::DisplayList;
 use crate::text::Fonts;
 
-pub use assets::{Assets, MAX_IMAGE_BYTES, MAX_IMAGE_SIDE, decode as decode_image};
+pub use assets::{Assets, Image, MAX_IMAGE_BYTES, MAX_IMAGE_SIDE, decode as decode_image};
 
 /// Why the `draw` command could not produce its PNG.
 #[derive(Debug, thiserror::Error)]

@@ -17,10 +17,35 @@ pub(super) struct CanvasPath {
     start: Option<Point>,
 }
 
+/// Device coordinates are clamped to ±this: tiny-skia's fixed-point scan converter asserts
+/// on coordinates near 1e30 (found by `extreme_values_do_not_panic`), and nothing beyond a
+/// million pixels can be visible anyway. Clamping keeps huge "cover everything" shapes
+/// covering everything.
+pub(super) const DEVICE_LIMIT: f32 = 1_000_000.0;
+
+pub(super) fn clamp_device(v: f32) -> f32 {
+    if v.is_nan() {
+        0.0
+    } else {
+        v.clamp(-DEVICE_LIMIT, DEVICE_LIMIT)
+    }
+}
+
 fn map(ts: Transform, x: f32, y: f32) -> Point {
     let mut p = Point::from_xy(x, y);
     ts.map_point(&mut p);
-    p
+    Point::from_xy(clamp_device(p.x), clamp_device(p.y))
+}
+
+/// Whether `r` under `ts` stays within the device limit (so tiny-skia may transform it).
+pub(super) fn within_limit(ts: Transform, left: f32, top: f32, right: f32, bottom: f32) -> bool {
+    [(left, top), (right, top), (right, bottom), (left, bottom)]
+        .into_iter()
+        .all(|(x, y)| {
+            let mut p = Point::from_xy(x, y);
+            ts.map_point(&mut p);
+            p.x.abs() <= DEVICE_LIMIT && p.y.abs() <= DEVICE_LIMIT
+        })
 }
 
 impl CanvasPath {

@@ -279,3 +279,50 @@ fn stratum_background_is_transparent_after_a_change() {
     let (p, _) = r.render(&list(json!([["fillRect", [0, 0, 1, 1]]])), 100, 100);
     assert_eq!(px(p, 50, 50), [0, 0, 0, 0]);
 }
+
+thread_local! {
+    static PANICS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs `f` counting panics on this thread, including ones the executor catches.
+fn count_panics(f: impl FnOnce()) -> usize {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        PANICS.with(|p| p.set(p.get() + 1));
+        previous(info);
+    }));
+    PANICS.with(|p| p.set(0));
+    f();
+    PANICS.with(|p| p.get())
+}
+
+#[test]
+fn extreme_values_do_not_panic() {
+    let big = 1e30;
+    let panics = count_panics(|| {
+        draw(json!([
+            ["font", ["900", "italic", 9999, "Roboto"]], ["fillText", ["Huge", 0, 0]],
+            ["font", ["400", "", 0.0001, "Roboto"]], ["fillText", ["tiny", 10, 10]],
+            ["fillRect", [-big, -big, big, big]], ["strokeRect", [0, 0, big, 1]],
+            ["beginPath"], ["roundRect", [0, 0, 50, 50, big, big, 0, 0]], ["fill"],
+            ["arcTo", [0, 0, 100, 0, big]], ["lineTo", [big, -big]], ["stroke"], ["clip", ["evenodd"]],
+            ["save"], ["scale", [big, big]], ["fillRect", [0, 0, 1, 1]], ["fillText", ["x", 1, 1]],
+            ["rotate", [big]], ["strokeText", ["y", 0, 0]], ["restore"],
+            ["save"], ["scale", [0, 0]], ["fillRect", [0, 0, 10, 10]], ["beginPath"], ["rect", [0, 0, 1, 1]],
+            ["stroke"], ["clip", []], ["restore"],
+            ["lineWidth", big], ["beginPath"], ["moveTo", [0, 0]], ["lineTo", [1, 1]], ["stroke"],
+            ["fillText_emoji", ["😀", 0, 0, big, big]], ["fillText_emoji", ["", 0, 0, 10, 10]],
+            ["fillText_emoji", ["a", 0, 0, 10, 10]],
+            ["drawImage", [{"type": "defaultAsset", "id": "x"}, 0, 0, -10, -10]],
+            ["drawImage", [{"type": "liveAsset", "id": "../../etc/passwd"}, 0, 0, 0, 0, 0, 0, big, big]],
+        ]));
+    });
+    assert_eq!(
+        panics, 0,
+        "ops panicked (caught by the executor, but they must not)"
+    );
+    let mut deep = vec![json!(["save"]); 5000];
+    deep.push(json!(["fillRect", [0, 0, 1, 1]]));
+    deep.extend(vec![json!(["restore"]); 6000]);
+    draw(Value::Array(deep));
+}
