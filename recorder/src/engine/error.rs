@@ -79,6 +79,9 @@ pub enum EngineError {
     #[error("composition {what}: {detail}")]
     Composition { what: &'static str, detail: String },
 
-    #[error("frame exceeded its {budget_ms} ms budget (took {took_ms} ms)")]
+    #[error("the frame exceeded its wall-clock budget of {budget_ms} ms (took {took_ms} ms)")]
     Budget { budget_ms: u64, took_ms: u64 },
+
+    #[error("the frame allocated more than its memory cap of {cap_mb} MB ({used_mb} MB)")]
+    MemoryCap { cap_mb: u64, used_mb: u64 },
 }

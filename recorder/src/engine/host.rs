@@ -4,6 +4,11 @@
 //! They are installed as `globalThis.__vcs_host`, which the runtime captures and deletes
 //! before any composition code runs.
 
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Instant;
+
+use boa_engine::error::RuntimeLimitError;
 use boa_engine::object::ObjectInitializer;
 use boa_engine::object::builtins::JsArray;
 use boa_engine::property::Attribute;
@@ -20,6 +25,75 @@ struct Caps {
     fonts: Fonts,
     #[unsafe_ignore_trace]
     composition: String,
+    #[unsafe_ignore_trace]
+    guard: Rc<Guard>,
+}
+
+/// Why the guard stopped a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trip {
+    Budget,
+    Memory { used_mb: u64 },
+}
+
+/// The frame's wall-clock deadline and memory cap, checked by `__vcs_tick()` calls that the
+/// transpiler puts into every loop and function of composition code. When a limit is passed
+/// the check raises one of boa's runtime-limit errors: those cannot be caught by JS, so the
+/// whole frame unwinds and the engine reports the trip.
+#[derive(Debug, Default)]
+pub struct Guard {
+    pub deadline: Cell<Option<Instant>>,
+    /// Resident-memory growth allowed within one frame, in bytes.
+    pub memory_cap: Cell<u64>,
+    pub rss_at_start: Cell<u64>,
+    pub tripped: Cell<Option<Trip>>,
+    checks: Cell<u32>,
+}
+
+impl Guard {
+    /// Arms the guard for a frame.
+    pub fn arm(&self, deadline: Instant) {
+        self.deadline.set(Some(deadline));
+        self.tripped.set(None);
+        self.rss_at_start.set(resident_bytes());
+    }
+
+    fn check(&self) -> Option<Trip> {
+        if let Some(t) = self.tripped.get() {
+            return Some(t);
+        }
+        if self.deadline.get().is_some_and(|d| Instant::now() > d) {
+            self.tripped.set(Some(Trip::Budget));
+        } else {
+            let n = self.checks.get().wrapping_add(1);
+            self.checks.set(n);
+            let cap = self.memory_cap.get();
+            if cap > 0 && n.is_multiple_of(4) {
+                let used = resident_bytes().saturating_sub(self.rss_at_start.get());
+                if used > cap {
+                    self.tripped.set(Some(Trip::Memory {
+                        used_mb: used >> 20,
+                    }));
+                }
+            }
+        }
+        self.tripped.get()
+    }
+}
+
+/// Resident set size of this process (Linux `/proc/self/statm`); 0 where unavailable.
+pub fn resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+fn check(_: &JsValue, _: &[JsValue], caps: &Caps, _: &mut Context) -> JsResult<JsValue> {
+    match caps.guard.check() {
+        None => Ok(JsValue::undefined()),
+        Some(_) => Err(RuntimeLimitError::LoopIteration.into()),
+    }
 }
 
 fn font_arg(args: &[JsValue], ctx: &mut Context) -> JsResult<FontSpec> {
@@ -118,10 +192,16 @@ fn log(_: &JsValue, args: &[JsValue], caps: &Caps, ctx: &mut Context) -> JsResul
 }
 
 /// Installs `globalThis.__vcs_host`.
-pub fn install(ctx: &mut Context, fonts: Fonts, composition: &str) -> JsResult<()> {
+pub fn install(
+    ctx: &mut Context,
+    fonts: Fonts,
+    composition: &str,
+    guard: Rc<Guard>,
+) -> JsResult<()> {
     let caps = || Caps {
         fonts: fonts.clone(),
         composition: composition.to_string(),
+        guard: guard.clone(),
     };
     let host = ObjectInitializer::new(ctx)
         .function(
@@ -133,6 +213,11 @@ pub fn install(ctx: &mut Context, fonts: Fonts, composition: &str) -> JsResult<(
             NativeFunction::from_copy_closure_with_captures(metrics, caps()),
             js_string!("metrics"),
             4,
+        )
+        .function(
+            NativeFunction::from_copy_closure_with_captures(check, caps()),
+            js_string!("check"),
+            0,
         )
         .function(
             NativeFunction::from_copy_closure_with_captures(log, caps()),

@@ -59,6 +59,7 @@ pub use composition::Composition;
 pub use error::{EngineError, Stack, StackFrame};
 
 use crate::scene::Scene;
+use host::{Guard, Trip};
 use modules::{BoaLoader, Loader};
 use output::Strata;
 
@@ -114,6 +115,10 @@ pub struct FrameScene {
 
 /// Default wall-clock budget for one frame.
 pub const DEFAULT_FRAME_BUDGET: Duration = Duration::from_millis(40);
+/// Budget for evaluating the modules and for the first frame (mount, font cache warm-up).
+pub const STARTUP_BUDGET: Duration = Duration::from_secs(2);
+/// Default resident memory one frame may add.
+pub const DEFAULT_MEMORY_CAP: u64 = 512 << 20;
 
 /// Input changes collected between two frames, applied together with the next frame's time.
 #[derive(Default)]
@@ -161,6 +166,8 @@ pub struct Engine {
     ctx: Context,
     loader: Rc<Loader>,
     frame_fn: JsObject,
+    recover_fn: JsObject,
+    guard: Rc<Guard>,
     width: u32,
     height: u32,
     pending: Pending,
@@ -184,11 +191,30 @@ impl Engine {
                 stack: Stack::default(),
             })?;
         sandbox::apply_limits(&mut ctx);
-        host::install(&mut ctx, opts.fonts.clone(), &composition.name)
-            .map_err(|e| js_error(e, &loader, &mut ctx))?;
+        let guard = Rc::new(Guard::default());
+        guard.memory_cap.set(DEFAULT_MEMORY_CAP);
+        guard.arm(Instant::now() + STARTUP_BUDGET);
+        host::install(
+            &mut ctx,
+            opts.fonts.clone(),
+            &composition.name,
+            guard.clone(),
+        )
+        .map_err(|e| js_error(e, &loader, &mut ctx))?;
+        let loader_for_errors = loader.clone();
+        let guard_for_errors = guard.clone();
+        let js_error = move |e: JsError, _l: &Rc<Loader>, ctx: &mut Context| {
+            guarded_error(
+                e,
+                &loader_for_errors,
+                &guard_for_errors,
+                STARTUP_BUDGET,
+                ctx,
+            )
+        };
 
-        let runtime = Self::evaluate(&loader, &mut ctx, "vcs:runtime")?;
-        let entry = Self::evaluate(&loader, &mut ctx, &composition.entry)?;
+        let runtime = Self::evaluate(&loader, &mut ctx, "vcs:runtime", &js_error)?;
+        let entry = Self::evaluate(&loader, &mut ctx, &composition.entry, &js_error)?;
         let get = |ns: &JsObject, name: &str, ctx: &mut Context| -> Result<JsValue, EngineError> {
             ns.get(JsString::from(name), ctx)
                 .map_err(|e| js_error(e, &loader, ctx))
@@ -198,11 +224,14 @@ impl Engine {
         let root = get(&entry, "default", &mut ctx)?;
         let iface = get(&entry, "compositionInterface", &mut ctx)?;
         let anims = get(&entry, "layoutAnimations", &mut ctx)?;
+        let recover = get(&runtime, "recover", &mut ctx)?;
         let init = init.as_callable().ok_or_else(|| internal("init"))?;
         let frame_fn = frame.as_callable().ok_or_else(|| internal("frame"))?;
+        let recover_fn = recover.as_callable().ok_or_else(|| internal("recover"))?;
         let defaults = init
             .call(&JsValue::undefined(), &[root, iface, anims], &mut ctx)
             .map_err(|e| js_error(e, &loader, &mut ctx))?;
+        guard.deadline.set(None);
         let defaults = defaults
             .as_string()
             .map(|s| s.to_std_string_escaped())
@@ -217,6 +246,8 @@ impl Engine {
             ctx,
             loader,
             frame_fn,
+            recover_fn,
+            guard,
             width: opts.width,
             height: opts.height,
             pending: Pending {
@@ -238,6 +269,7 @@ impl Engine {
         loader: &Rc<Loader>,
         ctx: &mut Context,
         spec: &str,
+        js_error: &impl Fn(JsError, &Rc<Loader>, &mut Context) -> EngineError,
     ) -> Result<JsObject, EngineError> {
         let module = loader
             .load(spec, ctx)
@@ -246,7 +278,11 @@ impl Engine {
                 None => js_error(e, loader, ctx),
             })?;
         let promise = module.load_link_evaluate(ctx);
-        let _ = ctx.run_jobs();
+        if let Err(e) = ctx.run_jobs() {
+            return Err(loader
+                .take_error()
+                .unwrap_or_else(|| js_error(e, loader, ctx)));
+        }
         match promise.state() {
             PromiseState::Fulfilled(_) => Ok(module.namespace(ctx)),
             PromiseState::Rejected(err) => Err(loader
@@ -307,6 +343,11 @@ impl Engine {
         self.budget = budget;
     }
 
+    /// Sets how much resident memory one frame may add (default [`DEFAULT_MEMORY_CAP`]).
+    pub fn set_memory_cap(&mut self, bytes: u64) {
+        self.guard.memory_cap.set(bytes);
+    }
+
     /// Frames that failed in a row (0 after a good frame).
     pub fn consecutive_failures(&self) -> u32 {
         self.consecutive_failures
@@ -323,13 +364,22 @@ impl Engine {
         {
             return Ok(s.unchanged());
         }
-        let started = Instant::now();
-        let result = self.call_frame(time_secs, changes);
-        let took = started.elapsed();
         // The first frame mounts the whole tree and warms the font caches: it is startup, not
-        // a frame the recording waits on.
+        // a frame the recording waits on, so it gets the startup budget.
         let first = self.strata.is_none() || self.frames_rendered == 0;
         self.frames_rendered += 1;
+        let started = Instant::now();
+        self.guard.arm(
+            started
+                + if first {
+                    STARTUP_BUDGET.max(self.budget)
+                } else {
+                    self.budget
+                },
+        );
+        let result = self.call_frame(time_secs, changes);
+        self.guard.deadline.set(None);
+        let took = started.elapsed();
         let result = result.and_then(|r| {
             if took > self.budget && !first {
                 Err(EngineError::Budget {
@@ -347,7 +397,12 @@ impl Engine {
             }
             Err(e) => {
                 self.consecutive_failures += 1;
-                // Try again next frame even if nothing changes.
+                // The frame may have been unwound mid-render: make the runtime consistent and
+                // try again next frame even if nothing changes.
+                self.guard.tripped.set(None);
+                let _ = self
+                    .recover_fn
+                    .call(&JsValue::undefined(), &[], &mut self.ctx);
                 self.time_sensitive = true;
                 Err(e)
             }
@@ -367,8 +422,10 @@ impl Engine {
                 &[JsValue::from(time), changes],
                 &mut self.ctx,
             )
-            .map_err(|e| js_error(e, &self.loader, &mut self.ctx))?;
-        let _ = self.ctx.run_jobs();
+            .map_err(|e| guarded_error(e, &self.loader, &self.guard, self.budget, &mut self.ctx))?;
+        self.ctx
+            .run_jobs()
+            .map_err(|e| guarded_error(e, &self.loader, &self.guard, self.budget, &mut self.ctx))?;
         let arr = out
             .as_object()
             .and_then(|o| JsArray::from_object(o.clone()).ok())
@@ -403,6 +460,27 @@ impl Engine {
     }
 }
 
+/// The error for a frame the guard stopped, else the JS error.
+fn guarded_error(
+    err: JsError,
+    loader: &Loader,
+    guard: &Guard,
+    budget: Duration,
+    ctx: &mut Context,
+) -> EngineError {
+    match guard.tripped.take() {
+        Some(Trip::Budget) => EngineError::Budget {
+            budget_ms: budget.as_millis() as u64,
+            took_ms: budget.as_millis() as u64,
+        },
+        Some(Trip::Memory { used_mb }) => EngineError::MemoryCap {
+            cap_mb: guard.memory_cap.get() >> 20,
+            used_mb,
+        },
+        None => js_error(err, loader, ctx),
+    }
+}
+
 fn internal(what: &str) -> EngineError {
     EngineError::Composition {
         what: "runtime error",
@@ -425,7 +503,20 @@ fn js_error(err: JsError, loader: &Loader, ctx: &mut Context) -> EngineError {
             .unwrap_or(&display)
             .to_string(),
     };
-    let message = message.trim_end().to_string();
+    let message = match message.trim_end() {
+        m if m.contains("maximum number of iteration loops") => format!(
+            "a loop ran more than {} iterations in one call (runtime limit)",
+            sandbox::LOOP_ITERATIONS
+        ),
+        m if m.contains("maximum number of recursive calls") => format!(
+            "calls nested deeper than {} (runtime limit; runaway recursion?)",
+            sandbox::RECURSION
+        ),
+        m if m.contains("maximum stack size") => {
+            "the JS value stack overflowed (runtime limit; runaway recursion?)".to_string()
+        }
+        m => m.to_string(),
+    };
     let frames = display
         .split("\n    at ")
         .skip(1)

@@ -105,9 +105,93 @@ pub fn transpile(file: &str, source: &str) -> Result<Transpiled, EngineError> {
         }
     }
     Ok(Transpiled {
-        code: out.code,
+        code: instrument(&out.code),
         line_map,
     })
+}
+
+/// The guard call inserted into every function body and loop body of composition code, so a
+/// frame's wall-clock budget and memory cap are checked even inside code that never returns
+/// (boa has no interrupt; see `mod.rs`, Sandbox).
+pub const GUARD: &str = "__vcs_tick()";
+
+/// Inserts [`GUARD`] at the start of every function body (expression-bodied arrows become
+/// `(GUARD, expr)`) and every loop body. Only characters are inserted, never newlines, so the
+/// line map stays valid. Code that does not parse is returned unchanged (boa reports it).
+fn instrument(code: &str) -> String {
+    use oxc_ast::ast::{ArrowFunctionBody, ArrowFunctionExpression, FunctionBody, Statement};
+    use oxc_ast_visit::{Visit, walk};
+    use oxc_span::GetSpan;
+
+    struct Collect {
+        /// (offset, closing-before-opening order, text)
+        edits: Vec<(u32, u8, String)>,
+    }
+    impl Collect {
+        fn body(&mut self, stmt: &Statement<'_>) {
+            let span = stmt.span();
+            if matches!(stmt, Statement::BlockStatement(_)) {
+                self.edits.push((span.start + 1, 1, format!("{GUARD};")));
+            } else {
+                self.edits.push((span.start, 1, format!("{{{GUARD};")));
+                self.edits.push((span.end, 0, "}".into()));
+            }
+        }
+    }
+    impl<'a> Visit<'a> for Collect {
+        fn visit_function_body(&mut self, it: &FunctionBody<'a>) {
+            self.edits.push((it.span.start + 1, 1, format!("{GUARD};")));
+            walk::walk_function_body(self, it);
+        }
+        fn visit_arrow_function_expression(&mut self, it: &ArrowFunctionExpression<'a>) {
+            if let ArrowFunctionBody::FunctionBody(_) = &it.body {
+            } else {
+                let span = it.body.span();
+                self.edits.push((span.start, 1, format!("({GUARD}, ")));
+                self.edits.push((span.end, 0, ")".into()));
+            }
+            walk::walk_arrow_function_expression(self, it);
+        }
+        fn visit_for_statement(&mut self, it: &oxc_ast::ast::ForStatement<'a>) {
+            self.body(&it.body);
+            walk::walk_for_statement(self, it);
+        }
+        fn visit_for_in_statement(&mut self, it: &oxc_ast::ast::ForInStatement<'a>) {
+            self.body(&it.body);
+            walk::walk_for_in_statement(self, it);
+        }
+        fn visit_for_of_statement(&mut self, it: &oxc_ast::ast::ForOfStatement<'a>) {
+            self.body(&it.body);
+            walk::walk_for_of_statement(self, it);
+        }
+        fn visit_while_statement(&mut self, it: &oxc_ast::ast::WhileStatement<'a>) {
+            self.body(&it.body);
+            walk::walk_while_statement(self, it);
+        }
+        fn visit_do_while_statement(&mut self, it: &oxc_ast::ast::DoWhileStatement<'a>) {
+            self.body(&it.body);
+            walk::walk_do_while_statement(self, it);
+        }
+    }
+
+    let allocator = Allocator::default();
+    let parsed = Parser::new(&allocator, code, SourceType::mjs()).parse();
+    if first_error(&parsed.diagnostics).is_some() {
+        return code.to_string();
+    }
+    let mut c = Collect { edits: Vec::new() };
+    c.visit_program(&parsed.program);
+    c.edits.sort_by_key(|(o, k, _)| (*o, *k));
+    let mut out = String::with_capacity(code.len() + c.edits.len() * 16);
+    let mut at = 0usize;
+    for (offset, _, text) in &c.edits {
+        let o = *offset as usize;
+        out.push_str(&code[at..o]);
+        out.push_str(text);
+        at = o;
+    }
+    out.push_str(&code[at..]);
+    out
 }
 
 fn first_error(diagnostics: &[OxcDiagnostic]) -> Option<&OxcDiagnostic> {
@@ -152,6 +236,16 @@ mod tests {
             .unwrap() as u32
             + 1;
         assert_eq!(t.source_line(gen_line), Some(4));
+    }
+
+    #[test]
+    fn loops_and_functions_get_the_guard_without_moving_lines() {
+        let src = "export function f(n) {\n  for (let i = 0; i < n; i++) g(i);\n  while (n--) { g(n); }\n  return [1].map((x) => x * 2);\n}\n";
+        let t = transpile("a.js", src).unwrap();
+        assert_eq!(t.code.matches(GUARD).count(), 4, "{}", t.code);
+        assert!(t.code.contains("{__vcs_tick();g(i);}"), "{}", t.code);
+        assert!(t.code.contains("(__vcs_tick(), x * 2)"), "{}", t.code);
+        assert_eq!(t.code.lines().count(), t.line_map.len());
     }
 
     #[test]

@@ -181,6 +181,12 @@ export function channelHasSubscribers(channel) {
 
 class Fiber {
   constructor(type, key, parent) {
+    if (++liveFibers > MAX_FIBERS) {
+      liveFibers--;
+      throw new RangeError(
+        'the composition made more than ' + MAX_FIBERS + ' components and elements; the cap keeps a frame bounded',
+      );
+    }
     this.type = type;
     this.key = key;
     this.parent = parent;
@@ -210,6 +216,22 @@ export function markDirty(f) {
   f.dirty = true;
   pendingWork = true;
   for (let p = f.parent; p && !p.dirtyDesc; p = p.parent) p.dirtyDesc = true;
+}
+
+// Caps on the component tree (style.md: cap what untrusted input can make).
+const MAX_FIBERS = 200000;
+let liveFibers = 0;
+
+export function recover() {
+  current = null;
+  hookIndex = 0;
+  afterCommit = [];
+  const all = (f) => {
+    f.dirty = true;
+    for (const k of f.kids) all(k);
+  };
+  if (root) all(root);
+  pendingWork = !!root;
 }
 
 export function hasPendingWork() {
@@ -304,6 +326,7 @@ function componentStack(f) {
 }
 
 function renderFiber(f) {
+  __vcs_tick();
   f.dirty = false;
   f.dirtyDesc = false;
   const t = f.type;
@@ -524,6 +547,7 @@ function updateFiber(f, el) {
 function unmount(f) {
   if (f.unmounted) return;
   f.unmounted = true;
+  liveFibers--;
   for (const k of f.kids) unmount(k);
   if (f.inst && typeof f.inst.componentWillUnmount === 'function') f.inst.componentWillUnmount();
   if (f.hooks) {

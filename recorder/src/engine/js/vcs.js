@@ -435,4 +435,37 @@ globalThis.console = {
     return (seed >>> 0) / 4294967296;
   };
   globalThis.React = R;
+
+  // The guard the transpiler puts into every loop and function of composition code: every
+  // 64th call asks the host whether the frame is over its budget or memory cap (the host
+  // then unwinds the frame with an error JS cannot catch).
+  let ticks = 0;
+  const check = HOST.check;
+  Object.defineProperty(globalThis, '__vcs_tick', {
+    value: function __vcs_tick() {
+      if (++ticks < 64) return;
+      ticks = 0;
+      check();
+    },
+    writable: false,
+    configurable: false,
+    enumerable: false,
+  });
+
+  // Code built from strings at run time would escape the guard.
+  const refuse = function Function() {
+    throw new EvalError('building code from strings (eval, new Function) is not allowed in compositions');
+  };
+  refuse.prototype = Function.prototype;
+  Object.defineProperty(Function.prototype, 'constructor', { value: refuse, writable: false, configurable: false });
+  globalThis.Function = refuse;
+  globalThis.eval = function refusedEval() {
+    return refuse();
+  };
+}
+
+// After a frame was unwound by an error (possibly one JS could not catch), bring the runtime
+// back to a consistent state: every component renders afresh next frame.
+export function recover() {
+  R.recover();
 }
