@@ -13,14 +13,29 @@ fn engine(body: &str) -> Engine {
         "import * as React from 'react';\nimport {{ useState, useEffect, useLayoutEffect, useRef, useMemo, useCallback, useReducer, useContext, createContext, memo, Component, Fragment }} from 'react';\nimport {{ Box, Text }} from '#vcs-react/components';\nimport {{ useParams, useVideoTime }} from '#vcs-react/hooks';\nexport const compositionInterface = {{ params: [{{ id: 'p', type: 'number', defaultValue: 0 }}] }};\n{body}\n"
     );
     let c = Composition::from_sources("hooks", "index.jsx", [("index.jsx".to_string(), src)]);
-    Engine::new(c, EngineOptions { width: 640, height: 360, fps: 30, fonts: Fonts::system() }).unwrap()
+    Engine::new(
+        c,
+        EngineOptions {
+            width: 640,
+            height: 360,
+            fps: 30,
+            fonts: Fonts::system(),
+        },
+    )
+    .unwrap()
 }
 
 /// Every text drawn, in order, joined with `|`.
 fn texts(e: &mut Engine, t: f64) -> String {
     let f = e.render(t).unwrap();
     let mut out = Vec::new();
-    for c in f.scene.background.commands.iter().chain(&f.scene.foreground.commands) {
+    for c in f
+        .scene
+        .background
+        .commands
+        .iter()
+        .chain(&f.scene.foreground.commands)
+    {
         if let Command::FillText(s, ..) = c {
             out.push(s.clone());
         }
@@ -69,10 +84,16 @@ fn effects_run_after_layout_effects_children_first_and_clean_up_before_rerun_and
     set(&mut e, "p", json!(1));
     texts(&mut e, 0.2);
     // as React: layout effects in the commit, then passive cleanups, then passive effects
-    assert_eq!(texts(&mut e, 0.3), "childL0,child+0,parent,childL1,child-0,child+1");
+    assert_eq!(
+        texts(&mut e, 0.3),
+        "childL0,child+0,parent,childL1,child-0,child+1"
+    );
     set(&mut e, "p", json!(2));
     texts(&mut e, 0.4);
-    assert_eq!(texts(&mut e, 0.5), "childL0,child+0,parent,childL1,child-0,child+1,child-1");
+    assert_eq!(
+        texts(&mut e, 0.5),
+        "childL0,child+0,parent,childL1,child-0,child+1,child-1"
+    );
 }
 
 #[test]
@@ -88,9 +109,15 @@ fn context_reaches_through_memo_and_updates_consumers() {
            return <Box><Ctx.Provider value={'v' + p}><Middle /></Ctx.Provider><Leaf /><Ctx.Consumer>{(v) => <Text>{'consumer ' + v}</Text>}</Ctx.Consumer><Count /></Box>;
          }",
     );
-    assert_eq!(texts(&mut e, 0.0), "v0|default|consumer default|middle renders 1");
+    assert_eq!(
+        texts(&mut e, 0.0),
+        "v0|default|consumer default|middle renders 1"
+    );
     set(&mut e, "p", json!(7));
-    assert_eq!(texts(&mut e, 0.1), "v7|default|consumer default|middle renders 1");
+    assert_eq!(
+        texts(&mut e, 0.1),
+        "v7|default|consumer default|middle renders 1"
+    );
 }
 
 #[test]
@@ -180,7 +207,10 @@ fn an_uncaught_render_error_keeps_the_engine_usable() {
     assert_eq!(texts(&mut e, 0.0), "p 0");
     set(&mut e, "p", json!(1));
     let err = e.render(0.1).unwrap_err().to_string();
-    assert!(err.contains("TypeError: bad p") && err.contains("index.jsx:"), "{err}");
+    assert!(
+        err.contains("TypeError: bad p") && err.contains("index.jsx:"),
+        "{err}"
+    );
     set(&mut e, "p", json!(2));
     assert_eq!(texts(&mut e, 0.2), "p 2");
 }
