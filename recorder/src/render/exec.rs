@@ -280,12 +280,15 @@ impl<'a> Executor<'a> {
             // Colour emoji have no outline to stroke; the fill draws them.
             return;
         }
+        let device_scale = (ts.sx * ts.sy - ts.kx * ts.ky).abs().sqrt();
         for g in &run.color {
+            let (bitmap, factor) = g.glyph.level(g.scale * device_scale);
             let gts = ts
                 .pre_translate(g.x, g.y)
                 .pre_scale(g.scale, g.scale)
-                .pre_translate(g.glyph.left, -g.glyph.top);
-            self.draw_pixmap(&g.glyph.pixmap, gts);
+                .pre_translate(g.glyph.left, -g.glyph.top)
+                .pre_scale(factor, factor);
+            self.draw_pixmap(bitmap, gts);
         }
     }
 
@@ -313,12 +316,13 @@ impl<'a> Executor<'a> {
                 if !within_limit(self.state.transform, x, y, x + w, y + h) {
                     return;
                 }
-                let ts = self
-                    .state
-                    .transform
+                let t = self.state.transform;
+                let device_scale = (t.sx * t.sy - t.kx * t.ky).abs().sqrt();
+                let (bitmap, factor) = glyph.level(k * device_scale);
+                let ts = t
                     .pre_translate(x + (w - gw * k) / 2.0, y + (h - gh * k) / 2.0)
-                    .pre_scale(k, k);
-                self.draw_pixmap(&glyph.pixmap, ts);
+                    .pre_scale(k * factor, k * factor);
+                self.draw_pixmap(bitmap, ts);
             }
             None => {
                 // No colour glyph: draw it as text sized to the box.
@@ -427,7 +431,21 @@ impl<'a> Executor<'a> {
                 resvg::render(tree, svg_ts, &mut out.as_mut());
                 return Some(out);
             }
-            let paint = image_paint(&image.pixmap, pattern_ts, 1.0, FilterQuality::Bicubic);
+            // Shrinking by more than 2× aliases under bicubic: halve the source first.
+            let scale = (ts.sx * pattern_ts.sx).min(ts.sy * pattern_ts.sy);
+            let (reduced, reduced_scale) = super::mip::reduce_for(&image.pixmap, scale);
+            let source = reduced.as_ref().unwrap_or(&image.pixmap);
+            let f = if reduced.is_some() {
+                scale.max(f32::MIN_POSITIVE).recip() * reduced_scale
+            } else {
+                1.0
+            };
+            let paint = image_paint(
+                source,
+                pattern_ts.pre_scale(f, f),
+                1.0,
+                FilterQuality::Bicubic,
+            );
             out.fill_rect(visible, &paint, to_local, None);
             Some(out)
         });

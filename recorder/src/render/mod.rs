@@ -15,12 +15,15 @@
 mod assets;
 pub mod draw_cli;
 mod exec;
+mod mip;
 mod path;
 
 use tiny_skia::{Pixmap, Transform};
 
 use crate::scene::DisplayList;
 use crate::text::Fonts;
+
+pub(crate) use mip::halve;
 
 pub use assets::{Assets, Image, MAX_IMAGE_BYTES, MAX_IMAGE_SIDE, decode as decode_image};
 

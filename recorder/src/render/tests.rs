@@ -326,3 +326,33 @@ fn extreme_values_do_not_panic() {
     deep.extend(vec![json!(["restore"]); 6000]);
     draw(Value::Array(deep));
 }
+
+#[test]
+fn much_smaller_images_are_filtered_not_aliased() {
+    // A black/white checkerboard of 2 px squares drawn at 1/8 size must come out an even grey
+    // (filters that sample a few source pixels per output pixel see all-black or all-white).
+    let dir = std::env::temp_dir().join(format!("vcs-render-mip-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut board = Pixmap::new(256, 256).unwrap();
+    for (i, px) in board.data_mut().chunks_exact_mut(4).enumerate() {
+        let (x, y) = (i % 256, i / 256);
+        let v = if (x / 2 + y / 2) % 2 == 0 { 255 } else { 0 };
+        px.copy_from_slice(&[v, v, v, 255]);
+    }
+    board.save_png(dir.join("board.png")).unwrap();
+    let assets = Assets::from_dirs(vec![dir.clone()]);
+    let mut p = Pixmap::new(100, 100).unwrap();
+    let l = list(
+        json!([["drawImage", [{"type": "compositionAsset", "id": "board"}, 0.375, 0.375, 32, 32]]]),
+    );
+    draw_display_list(&mut p, &l, 100, 100, &Fonts::system(), &assets);
+    for (x, y) in [(4, 4), (15, 20), (27, 9)] {
+        let [r, _, _, a] = px(&p, x, y);
+        assert_eq!(a, 255);
+        assert!(
+            (110..=145).contains(&r),
+            "({x},{y}) = {r}, expected mid grey"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
