@@ -414,7 +414,7 @@ impl<'a> Executor<'a> {
             return;
         }
         let key = super::assets::ResampleKey {
-            image: Arc::as_ptr(image) as usize,
+            image: image.uid,
             src: src.map(f32::to_bits),
             dst: [fx, fy, w, h].map(f32::to_bits),
         };

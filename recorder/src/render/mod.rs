@@ -70,12 +70,13 @@ pub fn draw_display_list(
 }
 
 /// One stratum's renderer: caches the last list and its pixmap and re-rasterises only when
-/// the list (or its authored size) differs. The background is transparent.
+/// the list (or its authored size, or a live image) changed. The background is transparent.
 pub struct StratumRenderer {
     pixmap: Pixmap,
     fonts: Fonts,
     assets: Assets,
-    last: Option<(DisplayList, u32, u32)>,
+    /// The last list drawn, its authored size, and the assets generation it saw.
+    last: Option<(DisplayList, u32, u32, u64)>,
 }
 
 impl StratumRenderer {
@@ -97,17 +98,19 @@ impl StratumRenderer {
         &self.assets
     }
 
-    /// Forgets the cached list so the next [`render`](Self::render) rasterises (after a live
-    /// image changed, for instance).
+    /// Forgets the cached list so the next [`render`](Self::render) rasterises. (Setting a
+    /// live image through [`StratumRenderer::assets`] already does.)
     pub fn invalidate(&mut self) {
         self.last = None;
     }
 
     /// Premultiplied RGBA; `rasterised` tells whether work was done this call.
     pub fn render(&mut self, list: &DisplayList, list_w: u32, list_h: u32) -> (&Pixmap, bool) {
-        if let Some((last, w, h)) = &self.last
+        let generation = self.assets.generation();
+        if let Some((last, w, h, g)) = &self.last
             && *w == list_w
             && *h == list_h
+            && *g == generation
             && last == list
         {
             return (&self.pixmap, false);
@@ -121,7 +124,7 @@ impl StratumRenderer {
             &self.fonts,
             &self.assets,
         );
-        self.last = Some((list.clone(), list_w, list_h));
+        self.last = Some((list.clone(), list_w, list_h, generation));
         (&self.pixmap, true)
     }
 }

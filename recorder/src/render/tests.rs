@@ -266,6 +266,26 @@ fn stratum_rasterises_only_when_the_list_changes() {
 }
 
 #[test]
+fn stratum_redraws_when_a_live_image_changes() {
+    let mut r = StratumRenderer::new(100, 100, Fonts::system(), Assets::none());
+    let l = list(json!([["drawImage", [{"type": "liveAsset", "id": "web"}, 0, 0, 100, 100]]]));
+    let solid = |c: tiny_skia::Color| {
+        let mut p = Pixmap::new(10, 10).unwrap();
+        p.fill(c);
+        p
+    };
+    r.assets()
+        .set_live("web", solid(tiny_skia::Color::from_rgba8(255, 0, 0, 255)));
+    assert_eq!(px(r.render(&l, 100, 100).0, 50, 50), [255, 0, 0, 255]);
+    assert!(!r.render(&l, 100, 100).1);
+    r.assets()
+        .set_live("web", solid(tiny_skia::Color::from_rgba8(0, 0, 255, 255)));
+    let (p, done) = r.render(&l, 100, 100);
+    assert!(done);
+    assert_eq!(px(p, 50, 50), [0, 0, 255, 255]);
+}
+
+#[test]
 fn stratum_background_is_transparent_after_a_change() {
     let mut r = StratumRenderer::new(100, 100, Fonts::system(), Assets::none());
     r.render(
