@@ -15,6 +15,7 @@
 mod assets;
 pub mod draw_cli;
 mod exec;
+mod image;
 mod mip;
 mod path;
 
