@@ -3,14 +3,17 @@
 //! - [`draw_display_list`] executes every op of vcs-api.md §7 with Canvas2D semantics
 //!   (`exec`), building paths in device space (`path`), drawing text through the shared
 //!   [`crate::text::Fonts`] so drawn runs are exactly as wide as layout measured them, and
-//!   images from [`Assets`] (PNG, JPEG, SVG via resvg; decoded once; a missing one is a magenta placeholder).
+//!   images (`image`) from [`Assets`] (PNG, JPEG, SVG via resvg; decoded once; resampled once
+//!   per placement; a missing one is a magenta placeholder, warned about once by name).
+//!   Bitmaps shrunk by more than 2× are box-filtered first (`mip`).
 //! - [`StratumRenderer`] keeps the last list and its pixels: an unchanged stratum costs a
 //!   comparison, not a rasterisation.
 //! - [`draw_cli::run`] is `vcs-recorder draw`: a display list, scene or Daily fgDisplayList file
 //!   to a PNG.
 //!
-//! Input is validated upstream ([`crate::scene`]); the renderer never fails or panics on it — what
-//! it cannot draw (a missing image, an unshapeable string) is logged and skipped.
+//! Input is validated upstream ([`crate::scene`]); the renderer never fails or panics on it —
+//! what it cannot draw (a missing image, an unshapeable string, coordinates beyond ±1e6 device
+//! px, which are clamped) is logged and skipped, and each op runs under `catch_unwind`.
 
 mod assets;
 pub mod draw_cli;
