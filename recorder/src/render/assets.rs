@@ -28,6 +28,13 @@ pub struct Image {
     pub height: u32,
     /// The vector source of an SVG, so axis-aligned draws render it at their exact size.
     pub svg: Option<Arc<resvg::usvg::Tree>>,
+    /// Unique per decoded image (never reused, unlike an address): the resample cache key.
+    pub(crate) uid: u64,
+}
+
+fn next_uid() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Image {
@@ -38,6 +45,7 @@ impl Image {
             width,
             height,
             svg: None,
+            uid: next_uid(),
         }
     }
 
@@ -60,15 +68,17 @@ pub struct Assets {
     /// Images set by the host at run time (`liveAsset`, e.g. a web frame); they win over files.
     live: Mutex<HashMap<String, Arc<Image>>>,
     warned: Mutex<HashSet<String>>,
+    /// Bumped whenever a live image changes, so cached strata know to redraw.
+    generation: std::sync::atomic::AtomicU64,
     /// Images already resampled to a destination's device size (see [`Assets::resampled`]).
     resampled: Mutex<ResampleCache>,
 }
 
-/// What a resampled image depends on: the source pixels (by identity), the source rectangle,
+/// What a resampled image depends on: the source image (by its uid), the source rectangle,
 /// the device size and the sub-pixel offset, all as bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct ResampleKey {
-    pub image: usize,
+    pub image: u64,
     pub src: [u32; 4],
     pub dst: [u32; 4],
 }
@@ -111,6 +121,13 @@ impl Assets {
     /// Sets or replaces a live image (premultiplied RGBA).
     pub fn set_live(&self, id: &str, image: Pixmap) {
         lock(&self.live).insert(id.to_string(), Arc::new(Image::from_pixmap(image)));
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Changes whenever a live image is set: a list drawn before may now look different.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn live_image(&self, id: &str) -> Option<Arc<Image>> {
@@ -287,6 +304,7 @@ fn decode_svg(data: &[u8]) -> Result<Image, String> {
         width: w.max(1),
         height: h.max(1),
         svg: Some(Arc::new(tree)),
+        uid: next_uid(),
     })
 }
 

@@ -64,6 +64,20 @@ pub fn run(
     })
 }
 
+/// Parses `--size WxH` (`1280x720`, also `1280X720` or `1280×720`); each side 1..=16384.
+pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("\"{s}\" is not a size like 1280x720");
+    let (w, h) = s.split_once(['x', 'X', '×']).ok_or_else(bad)?;
+    let side = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=16384).contains(n))
+            .ok_or_else(bad)
+    };
+    Ok((side(w)?, side(h)?))
+}
+
 /// A `fonts/` folder beside the input file, if any, so a composition's own fonts are used.
 fn assets_font_dir(input: &Path) -> Vec<PathBuf> {
     input
@@ -160,4 +174,19 @@ fn video_placeholders(layers: &[VideoLayer], scene_h: u32) -> DisplayList {
         ]);
     }
     DisplayList { commands }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_parse_in_the_usual_spellings() {
+        assert_eq!(parse_size("1280x720"), Ok((1280, 720)));
+        assert_eq!(parse_size("640X360"), Ok((640, 360)));
+        assert_eq!(parse_size("1920×1080"), Ok((1920, 1080)));
+        for bad in ["", "1280", "0x10", "10x", "axb", "20000x10"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -3,24 +3,31 @@
 //! - [`draw_display_list`] executes every op of vcs-api.md §7 with Canvas2D semantics
 //!   (`exec`), building paths in device space (`path`), drawing text through the shared
 //!   [`crate::text::Fonts`] so drawn runs are exactly as wide as layout measured them, and
-//!   images from [`Assets`] (PNG, JPEG, SVG via resvg; decoded once; a missing one is a magenta placeholder).
+//!   images (`image`) from [`Assets`] (PNG, JPEG, SVG via resvg; decoded once; resampled once
+//!   per placement; a missing one is a magenta placeholder, warned about once by name).
+//!   Bitmaps shrunk by more than 2× are box-filtered first (`mip`).
 //! - [`StratumRenderer`] keeps the last list and its pixels: an unchanged stratum costs a
 //!   comparison, not a rasterisation.
 //! - [`draw_cli::run`] is `vcs-recorder draw`: a display list, scene or Daily fgDisplayList file
 //!   to a PNG.
 //!
-//! Input is validated upstream ([`crate::scene`]); the renderer never fails or panics on it — what
-//! it cannot draw (a missing image, an unshapeable string) is logged and skipped.
+//! Input is validated upstream ([`crate::scene`]); the renderer never fails or panics on it —
+//! what it cannot draw (a missing image, an unshapeable string, coordinates beyond ±1e6 device
+//! px, which are clamped) is logged and skipped, and each op runs under `catch_unwind`.
 
 mod assets;
 pub mod draw_cli;
 mod exec;
+mod image;
+mod mip;
 mod path;
 
 use tiny_skia::{Pixmap, Transform};
 
 use crate::scene::DisplayList;
 use crate::text::Fonts;
+
+pub(crate) use mip::halve;
 
 pub use assets::{Assets, Image, MAX_IMAGE_BYTES, MAX_IMAGE_SIDE, decode as decode_image};
 
@@ -67,12 +74,13 @@ pub fn draw_display_list(
 }
 
 /// One stratum's renderer: caches the last list and its pixmap and re-rasterises only when
-/// the list (or its authored size) differs. The background is transparent.
+/// the list (or its authored size, or a live image) changed. The background is transparent.
 pub struct StratumRenderer {
     pixmap: Pixmap,
     fonts: Fonts,
     assets: Assets,
-    last: Option<(DisplayList, u32, u32)>,
+    /// The last list drawn, its authored size, and the assets generation it saw.
+    last: Option<(DisplayList, u32, u32, u64)>,
 }
 
 impl StratumRenderer {
@@ -94,17 +102,19 @@ impl StratumRenderer {
         &self.assets
     }
 
-    /// Forgets the cached list so the next [`render`](Self::render) rasterises (after a live
-    /// image changed, for instance).
+    /// Forgets the cached list so the next [`render`](Self::render) rasterises. (Setting a
+    /// live image through [`StratumRenderer::assets`] already does.)
     pub fn invalidate(&mut self) {
         self.last = None;
     }
 
     /// Premultiplied RGBA; `rasterised` tells whether work was done this call.
     pub fn render(&mut self, list: &DisplayList, list_w: u32, list_h: u32) -> (&Pixmap, bool) {
-        if let Some((last, w, h)) = &self.last
+        let generation = self.assets.generation();
+        if let Some((last, w, h, g)) = &self.last
             && *w == list_w
             && *h == list_h
+            && *g == generation
             && last == list
         {
             return (&self.pixmap, false);
@@ -118,7 +128,7 @@ impl StratumRenderer {
             &self.fonts,
             &self.assets,
         );
-        self.last = Some((list.clone(), list_w, list_h));
+        self.last = Some((list.clone(), list_w, list_h, generation));
         (&self.pixmap, true)
     }
 }

@@ -266,6 +266,26 @@ fn stratum_rasterises_only_when_the_list_changes() {
 }
 
 #[test]
+fn stratum_redraws_when_a_live_image_changes() {
+    let mut r = StratumRenderer::new(100, 100, Fonts::system(), Assets::none());
+    let l = list(json!([["drawImage", [{"type": "liveAsset", "id": "web"}, 0, 0, 100, 100]]]));
+    let solid = |c: tiny_skia::Color| {
+        let mut p = Pixmap::new(10, 10).unwrap();
+        p.fill(c);
+        p
+    };
+    r.assets()
+        .set_live("web", solid(tiny_skia::Color::from_rgba8(255, 0, 0, 255)));
+    assert_eq!(px(r.render(&l, 100, 100).0, 50, 50), [255, 0, 0, 255]);
+    assert!(!r.render(&l, 100, 100).1);
+    r.assets()
+        .set_live("web", solid(tiny_skia::Color::from_rgba8(0, 0, 255, 255)));
+    let (p, done) = r.render(&l, 100, 100);
+    assert!(done);
+    assert_eq!(px(p, 50, 50), [0, 0, 255, 255]);
+}
+
+#[test]
 fn stratum_background_is_transparent_after_a_change() {
     let mut r = StratumRenderer::new(100, 100, Fonts::system(), Assets::none());
     r.render(
@@ -325,4 +345,34 @@ fn extreme_values_do_not_panic() {
     deep.push(json!(["fillRect", [0, 0, 1, 1]]));
     deep.extend(vec![json!(["restore"]); 6000]);
     draw(Value::Array(deep));
+}
+
+#[test]
+fn much_smaller_images_are_filtered_not_aliased() {
+    // A black/white checkerboard of 2 px squares drawn at 1/8 size must come out an even grey
+    // (filters that sample a few source pixels per output pixel see all-black or all-white).
+    let dir = std::env::temp_dir().join(format!("vcs-render-mip-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut board = Pixmap::new(256, 256).unwrap();
+    for (i, px) in board.data_mut().chunks_exact_mut(4).enumerate() {
+        let (x, y) = (i % 256, i / 256);
+        let v = if (x / 2 + y / 2) % 2 == 0 { 255 } else { 0 };
+        px.copy_from_slice(&[v, v, v, 255]);
+    }
+    board.save_png(dir.join("board.png")).unwrap();
+    let assets = Assets::from_dirs(vec![dir.clone()]);
+    let mut p = Pixmap::new(100, 100).unwrap();
+    let l = list(
+        json!([["drawImage", [{"type": "compositionAsset", "id": "board"}, 0.375, 0.375, 32, 32]]]),
+    );
+    draw_display_list(&mut p, &l, 100, 100, &Fonts::system(), &assets);
+    for (x, y) in [(4, 4), (15, 20), (27, 9)] {
+        let [r, _, _, a] = px(&p, x, y);
+        assert_eq!(a, 255);
+        assert!(
+            (110..=145).contains(&r),
+            "({x},{y}) = {r}, expected mid grey"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }
