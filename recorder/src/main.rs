@@ -103,12 +103,9 @@ fn draw(args: DrawArgs) -> anyhow::Result<()> {
     let size = args
         .size
         .as_deref()
-        .map(|s| {
-            vcs_recorder::pipeline::testsrc::parse_size(s).with_context(|| {
-                format!("--size {s}: expected WIDTHxHEIGHT with even sides, such as 1280x720")
-            })
-        })
-        .transpose()?;
+        .map(vcs_recorder::render::draw_cli::parse_size)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--size: {e}"))?;
     vcs_recorder::render::draw_cli::run(&args.file, &args.output, size, args.assets.as_deref())?;
     println!("wrote {}", args.output.display());
     Ok(())
