@@ -136,19 +136,80 @@ impl Default for AudioProfile {
     }
 }
 
-/// A named output; exactly one of the kinds is set.
+/// A named output; exactly one of `mp4`, `hls`, `rtmp` is set.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Output {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mp4: Option<Mp4Output>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hls: Option<HlsOutput>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtmp: Option<RtmpOutput>,
 }
 
-/// An MP4 recording.
+/// A fragmented MP4 recording, to a local file and/or an S3 object.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Mp4Output {
     /// Local file path.
-    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// S3 object; `key` is the object key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<S3Target>,
+}
+
+/// HLS: segments and a live playlist, to a local folder and/or under an S3 prefix.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HlsOutput {
+    /// Local folder for the playlist and segments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// S3 location; `key` is the prefix the playlist and segments go under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<S3Target>,
+    /// Target segment length in seconds (default 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_secs: Option<f64>,
+}
+
+/// A live stream to an RTMP(S) server.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RtmpOutput {
+    /// Full URL including the stream key (`rtmp://host/app/key`). The operator builds it from a
+    /// Secret; it is never logged.
+    pub url: String,
+}
+
+/// An S3 (or S3-compatible) location.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct S3Target {
+    pub bucket: String,
+    pub key: String,
+    /// Endpoint URL for S3-compatible stores (`http://127.0.0.1:9000`); AWS when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Path-style addressing (`endpoint/bucket/key`), which most S3-compatible stores need.
+    #[serde(default)]
+    pub path_style: bool,
+    /// Explicit credentials; the standard AWS sources are used when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<S3Credentials>,
+}
+
+/// Static S3 credentials (the operator fills these from a Secret).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct S3Credentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<String>,
 }

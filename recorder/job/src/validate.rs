@@ -80,7 +80,7 @@ impl JobSpec {
         }
         let v = &self.video;
         for (field, value) in [("video.width", v.width), ("video.height", v.height)] {
-            if !(16..=MAX_EDGE).contains(&value) || value % 2 != 0 {
+            if !(16..=MAX_EDGE).contains(&value) || !value.is_multiple_of(2) {
                 return Err(SpecError::new(
                     field,
                     format!("{value} is not an even number of pixels between 16 and {MAX_EDGE}"),
@@ -121,7 +121,10 @@ impl JobSpec {
             if !ids.insert(p.id.as_str()) {
                 return Err(SpecError::new(
                     format!("participants[{i}].id"),
-                    format!("\"{}\" is used by an earlier participant; ids must be unique", p.id),
+                    format!(
+                        "\"{}\" is used by an earlier participant; ids must be unique",
+                        p.id
+                    ),
                 ));
             }
             for (track, uri) in [
@@ -147,7 +150,10 @@ impl JobSpec {
             if !names.insert(o.name.as_str()) {
                 return Err(SpecError::new(
                     format!("outputs[{i}].name"),
-                    format!("\"{}\" is used by an earlier output; names must be unique", o.name),
+                    format!(
+                        "\"{}\" is used by an earlier output; names must be unique",
+                        o.name
+                    ),
                 ));
             }
             validate_output(i, o)?;
@@ -157,23 +163,63 @@ impl JobSpec {
 }
 
 fn validate_output(i: usize, o: &Output) -> Result<(), SpecError> {
-    match &o.mp4 {
-        None => Err(SpecError::new(
-            format!("outputs[{i}]"),
-            "sets no output kind; set exactly one of: mp4",
-        )),
-        Some(mp4) if mp4.path.is_empty() => Err(SpecError::new(
-            format!("outputs[{i}].mp4.path"),
-            "is empty; give the file to write",
-        )),
-        Some(_) => Ok(()),
+    let at = |field: &str| format!("outputs[{i}]{field}");
+    let kinds = [o.mp4.is_some(), o.hls.is_some(), o.rtmp.is_some()];
+    if kinds.iter().filter(|k| **k).count() != 1 {
+        return Err(SpecError::new(
+            at(""),
+            "must set exactly one output kind: mp4, hls or rtmp",
+        ));
     }
+    let destination =
+        |kind: &str, path: &Option<String>, s3: &Option<crate::S3Target>| match (path, s3) {
+            (None, None) => Err(SpecError::new(
+                at(&format!(".{kind}")),
+                "needs a local `path`, an `s3` target, or both",
+            )),
+            (Some(p), _) if p.is_empty() => Err(SpecError::new(
+                at(&format!(".{kind}.path")),
+                "is empty; give the file or folder to write",
+            )),
+            (_, Some(t)) if t.bucket.is_empty() => Err(SpecError::new(
+                at(&format!(".{kind}.s3.bucket")),
+                "is empty",
+            )),
+            _ => Ok(()),
+        };
+    if let Some(mp4) = &o.mp4 {
+        destination("mp4", &mp4.path, &mp4.s3)?;
+    }
+    if let Some(hls) = &o.hls {
+        destination("hls", &hls.path, &hls.s3)?;
+        if let Some(s) = hls.segment_secs
+            && !(s.is_finite() && (0.5..=60.0).contains(&s))
+        {
+            return Err(SpecError::new(
+                at(".hls.segmentSecs"),
+                format!("{s} is outside 0.5..=60 seconds"),
+            ));
+        }
+    }
+    if let Some(rtmp) = &o.rtmp {
+        let scheme = rtmp
+            .url
+            .split_once("://")
+            .map(|(s, _)| s.to_ascii_lowercase());
+        if !matches!(scheme.as_deref(), Some("rtmp") | Some("rtmps")) {
+            return Err(SpecError::new(
+                at(".rtmp.url"),
+                "must start with rtmp:// or rtmps://",
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{CompositionSpec, Mp4Output, Participant};
+    use crate::{CompositionSpec, Mp4Output, Participant, RtmpOutput};
 
     fn spec() -> JobSpec {
         JobSpec {
@@ -190,8 +236,10 @@ mod tests {
             outputs: vec![Output {
                 name: "main".into(),
                 mp4: Some(Mp4Output {
-                    path: "out.mp4".into(),
+                    path: Some("out.mp4".into()),
+                    s3: None,
                 }),
+                ..Default::default()
             }],
             ..Default::default()
         }
@@ -204,7 +252,8 @@ mod tests {
 
     #[test]
     fn each_problem_names_its_field_path() {
-        let cases: Vec<(fn(&mut JobSpec), &str)> = vec![
+        type Breakage = fn(&mut JobSpec);
+        let cases: Vec<(Breakage, &str)> = vec![
             (|s| s.composition.name.clear(), "composition.name"),
             (|s| s.video.width = 1281, "video.width"),
             (|s| s.video.height = 0, "video.height"),
@@ -220,9 +269,30 @@ mod tests {
                 "participants[1].id",
             ),
             (|s| s.outputs[0].mp4 = None, "outputs[0]"),
+            (|s| s.outputs.push(s.outputs[0].clone()), "outputs[1].name"),
             (
-                |s| s.outputs.push(s.outputs[0].clone()),
-                "outputs[1].name",
+                |s| {
+                    s.outputs[0].rtmp = Some(RtmpOutput {
+                        url: "rtmp://x/a/k".into(),
+                    })
+                },
+                "outputs[0]",
+            ),
+            (
+                |s| s.outputs[0].mp4.as_mut().unwrap().path = None,
+                "outputs[0].mp4",
+            ),
+            (
+                |s| {
+                    s.outputs[0] = Output {
+                        name: "live".into(),
+                        rtmp: Some(RtmpOutput {
+                            url: "http://x".into(),
+                        }),
+                        ..Default::default()
+                    }
+                },
+                "outputs[0].rtmp.url",
             ),
         ];
         for (break_it, path) in cases {

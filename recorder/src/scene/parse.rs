@@ -84,7 +84,11 @@ pub fn display_list_from_json(v: &Value) -> Result<(u32, u32, DisplayList), Pars
             .map(|n| n as u32)
             .ok_or_else(|| err(k, "must be an integer in 1..=16384"))
     };
-    Ok((dim("width")?, dim("height")?, commands(v.get("commands"), "")?))
+    Ok((
+        dim("width")?,
+        dim("height")?,
+        commands(v.get("commands"), "")?,
+    ))
 }
 
 fn commands(v: Option<&Value>, stratum: &str) -> Result<DisplayList, ParseError> {
@@ -353,9 +357,13 @@ fn draw_image(arg: Option<&Value>) -> Result<Command, String> {
     let a = arg
         .and_then(Value::as_array)
         .filter(|a| a.len() == 5 || a.len() == 9)
-        .ok_or("drawImage: expects [{type,id}, dx,dy,dw,dh] or [{type,id}, sx,sy,sw,sh, dx,dy,dw,dh]")?;
+        .ok_or(
+            "drawImage: expects [{type,id}, dx,dy,dw,dh] or [{type,id}, sx,sy,sw,sh, dx,dy,dw,dh]",
+        )?;
     let image: ImageRef = serde_json::from_value(a[0].clone()).map_err(|e| {
-        format!("drawImage: source must be {{type: compositionAsset|defaultAsset|liveAsset, id}}: {e}")
+        format!(
+            "drawImage: source must be {{type: compositionAsset|defaultAsset|liveAsset, id}}: {e}"
+        )
     })?;
     let rest = Value::Array(a[1..].to_vec());
     let v = numbers("drawImage", Some(&rest), a.len() - 1)?;
@@ -401,12 +409,21 @@ mod tests {
     fn bad_ops_are_rejected_with_the_op_and_reason() {
         let cases = [
             (json!(["frobnicate"]), "unknown op \"frobnicate\""),
-            (json!(["rect", [1, 2, 3]]), "rect: expects 4 number(s), got 3"),
+            (
+                json!(["rect", [1, 2, 3]]),
+                "rect: expects 4 number(s), got 3",
+            ),
             (json!(["fillRect", [0, 0, "x", 1]]), "fillRect: argument 2"),
-            (json!(["fillStyle", "blurple"]), "fillStyle: \"blurple\" is not a CSS colour"),
+            (
+                json!(["fillStyle", "blurple"]),
+                "fillStyle: \"blurple\" is not a CSS colour",
+            ),
             (json!(["font", ["500", "", -3, "Roboto"]]), "font: size"),
             (json!(["lineJoin", "pointy"]), "lineJoin"),
-            (json!(["drawImage", [{"type": "web", "id": "x"}, 0, 0, 1, 1]]), "drawImage: source"),
+            (
+                json!(["drawImage", [{"type": "web", "id": "x"}, 0, 0, 1, 1]]),
+                "drawImage: source",
+            ),
             (json!("save"), "an op must be an array"),
         ];
         for (op, want) in cases {
@@ -432,7 +449,15 @@ mod tests {
              "attrs": {"scaleMode": "fit", "zoomFactor": 9, "opacity": 0.5}}]});
         let s = scene_from_json(&scene).unwrap();
         let l = &s.video_layers[0];
-        assert_eq!(l.frame, IntRect { x: 0, y: 2, w: 50, h: 50 });
+        assert_eq!(
+            l.frame,
+            IntRect {
+                x: 0,
+                y: 2,
+                w: 50,
+                h: 50
+            }
+        );
         assert_eq!(l.attrs.scale_mode, ScaleMode::Fit);
         assert_eq!(l.attrs.zoom_factor, 4.0);
         assert_eq!(l.attrs.opacity, 0.5);

@@ -24,6 +24,43 @@ pub struct ColorGlyph {
     pub top: f32,
     /// The strike's pixels per em: draw at `size / ppem` to get a `size` px glyph.
     pub ppem: f32,
+    /// `pixmap` halved again and again, made on first small draw.
+    mips: std::sync::OnceLock<Vec<Pixmap>>,
+}
+
+impl ColorGlyph {
+    /// The bitmap to draw at `scale` device px per strike px, and how many strike px each of
+    /// its px covers (1, 2, 4, …): reduced so the draw itself shrinks by at most 2×.
+    pub fn level(&self, scale: f32) -> (&Pixmap, f32) {
+        let mut level = 0;
+        let mut s = scale;
+        while s > 0.0 && s < 0.5 && level < 8 {
+            s *= 2.0;
+            level += 1;
+        }
+        if level == 0 {
+            return (&self.pixmap, 1.0);
+        }
+        let mips = self.mips.get_or_init(|| {
+            let mut chain: Vec<Pixmap> = Vec::new();
+            while chain.len() < 8 {
+                let next = match chain.last() {
+                    Some(p) => crate::render::halve(p),
+                    None => crate::render::halve(&self.pixmap),
+                };
+                match next {
+                    Some(p) => chain.push(p),
+                    None => break,
+                }
+            }
+            chain
+        });
+        let level = level.min(mips.len());
+        match level.checked_sub(1).and_then(|i| mips.get(i)) {
+            Some(p) => (p, (1u32 << level) as f32),
+            None => (&self.pixmap, 1.0),
+        }
+    }
 }
 
 /// A colour glyph placed in a run: origin at (`x`, `y`) from the run's baseline start, drawn at
@@ -205,6 +242,7 @@ impl State {
             left: p.left as f32,
             top: p.top as f32,
             ppem: f32::from(ppem),
+            mips: Default::default(),
         })
     }
 

@@ -45,6 +45,13 @@ pub struct TextLine {
     pub width: f32,
 }
 
+/// A piece of text from [`Fonts::emoji_segments`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TextSegment<'t> {
+    pub text: &'t str,
+    pub emoji: bool,
+}
+
 /// Vertical metrics of a font at a size, in px. `ascent` and `descent` are both positive
 /// distances from the baseline; `line_height` is the font's natural line height
 /// (ascent + descent + line gap).
@@ -191,6 +198,18 @@ impl Fonts {
         self.lock().family(family).to_string()
     }
 
+    /// The family name of a face, e.g. the fallback a glyph of [`Fonts::shape`] came from.
+    pub fn face_family(&self, id: fontdb::ID) -> Option<String> {
+        let st = self.lock();
+        let face = st.system.db().face(id)?;
+        face.families.first().map(|(name, _)| name.clone())
+    }
+
+    /// Number of font faces available (system plus composition fonts).
+    pub fn face_count(&self) -> usize {
+        self.lock().system.db().len()
+    }
+
     /// `text` shaped as one line: glyphs with positions relative to the left end of the
     /// baseline, and the advance width.
     pub fn shape(&self, text: &str, font: &FontSpec) -> Arc<ShapedRun> {
@@ -215,6 +234,52 @@ impl Fonts {
         }
         st.drawables.insert(key, drawable.clone());
         drawable
+    }
+
+    /// Splits `text` into alternating plain and emoji segments, where "emoji" means "drawn
+    /// from a colour font" — decided by the same shaping that draws, so a layout that puts
+    /// emoji into `fillText_emoji` squares agrees with the renderer. (`fillText` also draws
+    /// colour emoji itself, so splitting is optional.)
+    pub fn emoji_segments<'t>(&self, text: &'t str, font: &FontSpec) -> Vec<TextSegment<'t>> {
+        if text.is_empty() {
+            return Vec::new();
+        }
+        let run = self.shape(text, font);
+        let mut emoji = vec![false; text.len()];
+        {
+            let mut st = self.lock();
+            for g in &run.glyphs {
+                if st.color_glyph(g.font_id, g.glyph_id).is_some() {
+                    let end = g.range.end.min(text.len());
+                    emoji[g.range.start.min(end)..end].fill(true);
+                }
+            }
+        }
+        let mut out: Vec<TextSegment<'t>> = Vec::new();
+        let mut start = 0;
+        let boundaries = text.char_indices().map(|(i, _)| i).skip(1);
+        for i in boundaries.chain([text.len()]) {
+            // Segment boundaries only between characters whose emoji-ness differs; joiners
+            // and variation selectors inside a cluster share the cluster's byte range.
+            if i == text.len() || emoji[i] != emoji[start] {
+                out.push(TextSegment {
+                    text: &text[start..i],
+                    emoji: emoji[start],
+                });
+                start = i;
+            }
+        }
+        out
+    }
+
+    /// Shapes a sample of each script the fallbacks cover, so the first real frame does not pay
+    /// for loading those fonts (tens of ms).
+    pub fn warm_up(&self) {
+        let f = FontSpec::default();
+        for sample in ["Ag", "مرحبا", "שלום", "你好", "こんにちは", "नमस्ते", "😀"]
+        {
+            self.drawable_run(sample, &f);
+        }
     }
 
     /// One emoji (the first grapheme of `emoji`) as a colour glyph, for `fillText_emoji`.

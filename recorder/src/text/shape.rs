@@ -3,6 +3,9 @@
 use cosmic_text::{Attrs, AttrsList, CacheKeyFlags, FontSystem, Hinting, ShapeLine, Shaping, Wrap};
 use fontdb::{Family, Style, Weight};
 
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
+
 use super::ResolvedFont;
 
 /// A glyph placed on a line: `x` from the run's left end, `y` down from the baseline, in px.
@@ -17,6 +20,8 @@ pub struct PositionedGlyph {
     pub size: f32,
     /// The face has no italic: slant the outline.
     pub fake_italic: bool,
+    /// Byte range of the text this glyph draws (a cluster may span several glyphs).
+    pub range: std::ops::Range<usize>,
 }
 
 /// A shaped single line. Glyphs are in visual order (left to right on screen).
@@ -28,18 +33,43 @@ pub struct ShapedRun {
 }
 
 /// Paragraph separators make cosmic-text split paragraphs (and panic when their directions
-/// disagree); a run is one line, so they count as spaces.
+/// disagree); a run is one line, so they become spaces of the same UTF-8 length (glyph byte
+/// ranges keep pointing into the caller's text).
 fn single_line(text: &str) -> std::borrow::Cow<'_, str> {
-    let is_sep = |c: char| {
-        matches!(
-            c,
-            '\n' | '\r' | '\u{1c}'..='\u{1e}' | '\u{85}' | '\u{2028}' | '\u{2029}'
-        ) || c == '\t'
+    let replacement = |c: char| match c {
+        '\n' | '\r' | '\t' | '\u{1c}'..='\u{1e}' => Some(' '),
+        '\u{85}' => Some('\u{a0}'),
+        '\u{2028}' | '\u{2029}' => Some('\u{2004}'),
+        _ => None,
     };
-    if text.contains(is_sep) {
-        text.replace(is_sep, " ").into()
-    } else {
-        text.into()
+    if !text.contains(|c| replacement(c).is_some()) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| replacement(c).unwrap_or(c))
+        .collect::<String>()
+        .into()
+}
+
+/// Warns once per character (for the first few) that no installed font draws it.
+fn warn_missing(chars: &str) {
+    static WARNED: OnceLock<Mutex<HashSet<char>>> = OnceLock::new();
+    let mut warned = WARNED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    for c in chars
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+    {
+        if warned.len() < 64 && warned.insert(c) {
+            tracing::warn!(
+                char = %c,
+                codepoint = %format!("U+{:04X}", c as u32),
+                "no installed font has a glyph for this character; it is drawn as a box \
+                 (install a font covering it, e.g. fonts-noto-cjk for Hangul)"
+            );
+        }
     }
 }
 
@@ -73,6 +103,9 @@ pub(super) fn shape_line(system: &mut FontSystem, text: &str, font: &ResolvedFon
     };
     let mut run = ShapedRun::default();
     for line in &lines {
+        for g in line.glyphs.iter().filter(|g| g.glyph_id == 0) {
+            warn_missing(text.get(g.start..g.end).unwrap_or_default());
+        }
         // RTL lines are laid out against the right edge; make x = 0 the left end.
         let left = line
             .glyphs
@@ -89,6 +122,7 @@ pub(super) fn shape_line(system: &mut FontSystem, text: &str, font: &ResolvedFon
                 y: g.y - g.y_offset * g.font_size,
                 size: g.font_size,
                 fake_italic: g.cache_key_flags.contains(CacheKeyFlags::FAKE_ITALIC),
+                range: g.start..g.end,
             });
         }
         run.width += line.w;

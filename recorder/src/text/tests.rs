@@ -133,3 +133,94 @@ fn composition_font_dirs_add_families() {
     assert_eq!(fonts.resolve_family("DejaVu Sans"), "DejaVu Sans");
     assert!(fonts.measure("x", &font("DejaVu Sans", 10.0)) > 0.0);
 }
+
+#[test]
+fn glyphs_a_font_lacks_come_from_the_script_fallback() {
+    let fonts = Fonts::system();
+    let cases = [
+        ("Hello", "Roboto"),
+        ("مرحبا", "Noto Sans Arabic"),
+        ("שלום", "Noto Sans Hebrew"),
+        ("नमस्ते", "Noto Sans Devanagari"),
+        ("😀", "Noto Color Emoji"),
+    ];
+    for (text, family) in cases {
+        let run = fonts.shape(text, &font("Roboto", 20.0));
+        for g in &run.glyphs {
+            assert_eq!(
+                fonts.face_family(g.font_id).as_deref(),
+                Some(family),
+                "{text}"
+            );
+        }
+    }
+    // Han: Noto CJK when installed, else Droid Sans Fallback (what Debian ships by default).
+    let run = fonts.shape("你好", &font("Roboto", 20.0));
+    let family = fonts.face_family(run.glyphs[0].font_id).unwrap();
+    assert!(
+        family.starts_with("Noto Sans CJK") || family == "Droid Sans Fallback",
+        "{family}"
+    );
+}
+
+#[test]
+fn composition_fonts_are_added_to_the_system_ones() {
+    let dir = std::env::temp_dir().join(format!("vcs-text-fonts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        dir.join("Extra.ttf"),
+    )
+    .unwrap();
+    let fonts = Fonts::with_font_dirs(std::slice::from_ref(&dir));
+    assert_eq!(fonts.face_count(), Fonts::system().face_count() + 1);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn emoji_segments_follow_what_is_drawn_in_colour() {
+    let fonts = Fonts::system();
+    let segs = fonts.emoji_segments("Hi 😀👍🏽 there 🎉", &font("Roboto", 20.0));
+    let got: Vec<(&str, bool)> = segs.iter().map(|s| (s.text, s.emoji)).collect();
+    assert_eq!(
+        got,
+        [
+            ("Hi ", false),
+            ("😀👍🏽", true),
+            (" there ", false),
+            ("🎉", true)
+        ]
+    );
+    assert_eq!(fonts.emoji_segments("", &font("Roboto", 20.0)), []);
+    assert_eq!(
+        fonts.emoji_segments("plain", &font("Roboto", 20.0)),
+        [TextSegment {
+            text: "plain",
+            emoji: false
+        }]
+    );
+}
+
+#[test]
+fn separators_keep_glyph_ranges_inside_the_text() {
+    let fonts = Fonts::system();
+    let text = "ab\u{2029}cd\u{85}e";
+    let run = fonts.shape(text, &font("Roboto", 20.0));
+    assert!(
+        run.glyphs
+            .iter()
+            .all(|g| text.get(g.range.clone()).is_some())
+    );
+}
+
+#[test]
+fn fonts_and_renderer_state_can_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Fonts>();
+    send_sync::<crate::render::Assets>();
+    let fonts = Fonts::system();
+    let w = std::thread::spawn(move || fonts.measure("thread", &font("Roboto", 10.0)))
+        .join()
+        .unwrap();
+    assert!(w > 0.0);
+}

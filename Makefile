@@ -1,0 +1,32 @@
+# The two commands that do everything on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+CARGO ?= cargo
+BIN := target/debug/vcs-recorder
+
+.PHONY: deps build demo test lint bench clean
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	$(CARGO) build --workspace --bins
+
+# 10 s at 1280x720@30 of four synthetic participants, rendered locally.
+demo: build
+	@mkdir -p out
+	$(BIN) render recorder/jobs/demo.yaml -o out/demo.mp4
+	@ffprobe -v error -show_entries format=duration:stream=codec_name,width,height,r_frame_rate \
+	  -of compact out/demo.mp4
+
+test: deps
+	$(CARGO) test --workspace --no-fail-fast
+
+lint: deps
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+bench: deps
+	$(CARGO) bench --workspace
+
+clean:
+	rm -rf out

@@ -1,0 +1,136 @@
+//! Bad input to `vcs-recorder render` fails fast, says what is wrong and where, exits non-zero,
+//! and never leaves a file at the output path.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::temp_dir;
+
+fn render(args: &[&str], out: &Path) -> (Output, Duration) {
+    let started = Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_vcs-recorder"))
+        .arg("render")
+        .args(args)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .unwrap();
+    (output, started.elapsed())
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Runs a render expected to fail; returns its stderr after checking the common promises.
+fn expect_failure(args: &[&str], out: &Path) -> String {
+    let (o, _) = render(args, out);
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!o.status.success(), "should fail: {args:?}\n{stderr}");
+    assert!(
+        !out.exists(),
+        "no file at the output path after a failure: {args:?}"
+    );
+    stderr
+}
+
+const OK: [&str; 4] = ["--participant", "a=test:", "--duration", "1"];
+
+#[test]
+fn unknown_composition_lists_the_built_in_ones() {
+    let dir = temp_dir("err-unknown-composition");
+    let out = dir.join("x.mp4");
+    let e = expect_failure(
+        &[&["--composition", "no-such-composition"][..], &OK].concat(),
+        &out,
+    );
+    assert!(e.contains("no-such-composition"), "{e}");
+    assert!(e.contains("demo"), "names the built-ins: {e}");
+}
+
+#[test]
+fn jsx_syntax_error_gives_file_line_and_column() {
+    let dir = temp_dir("err-syntax");
+    let comp = write(
+        &dir,
+        "broken.jsx",
+        "import * as React from 'react';\nexport default function C() {\n  return <Box>oops</Bx>;\n}\n",
+    );
+    let out = dir.join("x.mp4");
+    let e = expect_failure(
+        &[&["--composition", comp.to_str().unwrap()][..], &OK].concat(),
+        &out,
+    );
+    assert!(e.contains("broken.jsx:3:"), "file:line:col in {e}");
+}
+
+#[test]
+fn exception_at_render_gives_the_composition_stack() {
+    let dir = temp_dir("err-throw");
+    let comp = write(
+        &dir,
+        "throws.jsx",
+        "import * as React from 'react';\n\nfunction explode() {\n  throw new Error('kaboom');\n}\nexport default function C() {\n  explode();\n  return null;\n}\n",
+    );
+    let out = dir.join("x.mp4");
+    let e = expect_failure(
+        &[&["--composition", comp.to_str().unwrap()][..], &OK].concat(),
+        &out,
+    );
+    assert!(e.contains("kaboom"), "{e}");
+    assert!(
+        e.contains("throws.jsx:4"),
+        "stack names the throwing line: {e}"
+    );
+}
+
+#[test]
+fn unknown_uri_scheme_names_the_participant_field() {
+    let dir = temp_dir("err-uri");
+    let out = dir.join("x.mp4");
+    let e = expect_failure(
+        &[
+            "--composition",
+            "demo",
+            "--participant",
+            "a=gopher://cam",
+            "--duration",
+            "1",
+        ],
+        &out,
+    );
+    assert!(e.contains("participants[0].camera"), "{e}");
+    assert!(e.contains("unknown URI scheme"), "{e}");
+}
+
+#[test]
+fn unwritable_output_fails_fast() {
+    let out = Path::new("/nonexistent-vcs-dir/out.mp4");
+    let (o, took) = render(&[&["--composition", "demo"][..], &OK].concat(), out);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(e.contains("/nonexistent-vcs-dir/out.mp4"), "{e}");
+    assert!(
+        took < Duration::from_secs(30),
+        "fails before recording ({took:?})"
+    );
+}
+
+#[test]
+fn malformed_job_spec_gives_the_field_path() {
+    let dir = temp_dir("err-spec");
+    let spec = write(
+        &dir,
+        "job.yaml",
+        "composition:\n  name: demo\nparticipants:\n  - id: a\n    camra: 'test:'\ndurationSecs: 1\n",
+    );
+    let out = dir.join("x.mp4");
+    let e = expect_failure(&[spec.to_str().unwrap()], &out);
+    assert!(e.contains("job.yaml:5:"), "{e}");
+    assert!(e.contains("participants[0].camra"), "{e}");
+}
