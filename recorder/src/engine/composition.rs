@@ -12,13 +12,36 @@ use super::EngineError;
 type BuiltinFiles = &'static [(&'static str, &'static str)];
 
 /// Built-in compositions, embedded from `recorder/compositions/<name>/`.
-const BUILTINS: &[(&str, BuiltinFiles)] = &[(
-    "demo",
-    &[(
-        "index.jsx",
-        include_str!("../../compositions/demo/index.jsx"),
-    )],
-)];
+const BUILTINS: &[(&str, BuiltinFiles)] = &[
+    (
+        "baseline",
+        &[
+            (
+                "index.jsx",
+                include_str!("../../compositions/baseline/index.jsx"),
+            ),
+            (
+                "params.js",
+                include_str!("../../compositions/baseline/params.js"),
+            ),
+            (
+                "components/Overlays.jsx",
+                include_str!("../../compositions/baseline/components/Overlays.jsx"),
+            ),
+            (
+                "components/CustomOverlay.js",
+                include_str!("../../compositions/baseline/components/CustomOverlay.js"),
+            ),
+        ],
+    ),
+    (
+        "demo",
+        &[(
+            "index.jsx",
+            include_str!("../../compositions/demo/index.jsx"),
+        )],
+    ),
+];
 
 /// Largest source file accepted.
 const MAX_SOURCE_BYTES: u64 = 4 * 1024 * 1024;
