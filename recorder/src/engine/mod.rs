@@ -15,6 +15,20 @@
 //!    ([`crate::scene`]), and marks the rest unchanged. When nothing changed and nothing reads
 //!    time, JS is not entered at all.
 //!
+//! # Layout
+//! - [`Composition`] (`composition.rs`): sources from a built-in, file or folder; session-asset
+//!   overrides; image sizes.
+//! - [`transpile`]: oxc JSX/TS → ES modules, line maps, the sandbox guard insertion.
+//! - `modules.rs`: the in-memory module loader and the importable module aliases.
+//! - `host.rs`: host functions (text measurement via [`crate::text`], console, the guard).
+//! - `output.rs`: strata validation ([`crate::scene`]) and frame-to-frame diffing.
+//! - [`daily`]: `--format daily` export. [`scene_cli`]: `vcs-recorder scene`.
+//! - [`layout`]: calling the stdlib layout functions from Rust.
+//! - `js/`: the runtime — `react.js` (components, hooks, reconciler), `vcs.js` (host inputs,
+//!   hooks, contexts, the frame entry point, sandbox prelude), `scene.js` (layout pass and
+//!   display lists), `animate.js` (layout animations), `layouts.js` (stdlib layouts),
+//!   `extras.js` (`uuid`, `random-seed`, `#vcs-stdlib/components`).
+//!
 //! # Why our own React-compatible runtime
 //! Compositions only need React's component model (function and class components, hooks,
 //! context, keys, memo, error boundaries) rendering synchronously into host nodes; they never
