@@ -4,7 +4,7 @@
 //! # How a frame is made
 //! 1. [`Composition`] holds the sources in memory (a built-in, a file or a folder, plus
 //!    session-asset overrides). [`transpile`] turns JSX/TSX into plain ES modules with oxc.
-//! 2. [`Engine`] owns one boa realm. Modules are served from memory by [`modules`]; the
+//! 2. [`Engine`] owns one boa realm. Modules are served from memory by `modules.rs`; the
 //!    runtime itself is a handful of JS modules under `js/` (`vcs:react`, `vcs:runtime`,
 //!    `vcs:scene`, `vcs:animate`, `vcs:layouts`, `vcs:extras`).
 //! 3. Each [`Engine::render`] hands the runtime every input change since the last frame plus
