@@ -102,3 +102,46 @@ fn console_output_does_not_disturb_rendering() {
     );
     assert_eq!(text(&mut e, 0.0), "ok");
 }
+
+#[test]
+fn web_frame_state_and_key_presses_when_the_key_changes() {
+    let src = "import * as React from 'react';\nimport { WebFrame } from '#vcs-react/components';\nimport { useParams } from '#vcs-react/hooks';\nexport const compositionInterface = { displayMeta: { name: 'web' }, params: [{ id: 'k', type: 'text', defaultValue: '' }] };\nexport default function C() { const { k } = useParams(); return <WebFrame src=\"https://example.com\" viewportSize={{ w: 800, h: 600 }} keyPressAction={{ name: 'press', key: k, modifiers: ['Shift'] }} />; }\n";
+    let c = Composition::from_sources(
+        "web",
+        "index.jsx",
+        [("index.jsx".to_string(), src.to_string())],
+    );
+    let mut e = Engine::new(
+        c,
+        EngineOptions {
+            width: 640,
+            height: 360,
+            fps: 30,
+            fonts: Fonts::system(),
+        },
+    )
+    .unwrap();
+    assert_eq!(e.interface()["displayMeta"]["name"], json!("web"));
+    assert_eq!(e.interface()["params"][0]["id"], json!("k"));
+    e.render(0.0).unwrap();
+    let w = e.web_frame().unwrap();
+    assert_eq!(
+        (w.src.as_str(), w.viewport_size.w, w.viewport_size.h),
+        ("https://example.com", 800.0, 600.0)
+    );
+    assert_eq!(e.take_key_press(), None, "no key yet");
+    e.set_params(
+        &[("k".to_string(), json!("ArrowRight"))]
+            .into_iter()
+            .collect(),
+    );
+    e.render(0.1).unwrap();
+    let k = e.take_key_press().unwrap();
+    assert_eq!(
+        (k.key.as_str(), k.modifiers.clone()),
+        ("ArrowRight", vec!["Shift".to_string()])
+    );
+    assert_eq!(e.take_key_press(), None, "sent once");
+    e.render(0.2).unwrap();
+    assert_eq!(e.take_key_press(), None, "same key: nothing new");
+}

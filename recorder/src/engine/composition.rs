@@ -12,13 +12,36 @@ use super::EngineError;
 type BuiltinFiles = &'static [(&'static str, &'static str)];
 
 /// Built-in compositions, embedded from `recorder/compositions/<name>/`.
-const BUILTINS: &[(&str, BuiltinFiles)] = &[(
-    "demo",
-    &[(
-        "index.jsx",
-        include_str!("../../compositions/demo/index.jsx"),
-    )],
-)];
+const BUILTINS: &[(&str, BuiltinFiles)] = &[
+    (
+        "baseline",
+        &[
+            (
+                "index.jsx",
+                include_str!("../../compositions/baseline/index.jsx"),
+            ),
+            (
+                "params.js",
+                include_str!("../../compositions/baseline/params.js"),
+            ),
+            (
+                "components/Overlays.jsx",
+                include_str!("../../compositions/baseline/components/Overlays.jsx"),
+            ),
+            (
+                "components/CustomOverlay.js",
+                include_str!("../../compositions/baseline/components/CustomOverlay.js"),
+            ),
+        ],
+    ),
+    (
+        "demo",
+        &[(
+            "index.jsx",
+            include_str!("../../compositions/demo/index.jsx"),
+        )],
+    ),
+];
 
 /// Largest source file accepted.
 const MAX_SOURCE_BYTES: u64 = 4 * 1024 * 1024;
@@ -151,9 +174,17 @@ impl Composition {
                         .and_then(|v| {
                             Some((v["width"].as_u64()? as u32, v["height"].as_u64()? as u32))
                         });
-                    self.images.insert(img.to_string(), size);
+                    if size.is_some() {
+                        self.images.insert(img.to_string(), size);
+                    }
                 } else {
-                    self.images.entry(name.to_string()).or_insert(None);
+                    // A sidecar (seen before or after) wins; else the size from the header.
+                    // (sorted walk: `x.png` comes before its sidecar `x.png.json`)
+                    let size = image_size(&full);
+                    let entry = self.images.entry(name.to_string()).or_insert(None);
+                    if entry.is_none() || session {
+                        *entry = size;
+                    }
                 }
             } else if rel.starts_with("fonts/") {
                 let fonts = dir.join("fonts");
@@ -179,6 +210,47 @@ impl Composition {
         }
         Ok(())
     }
+}
+
+/// Width and height from a PNG or JPEG header, without decoding the image.
+pub fn image_size(path: &Path) -> Option<(u32, u32)> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(256 * 1024)
+        .read_to_end(&mut head)
+        .ok()?;
+    image_size_from_bytes(&head)
+}
+
+fn image_size_from_bytes(b: &[u8]) -> Option<(u32, u32)> {
+    let be32 = |i: usize| Some(u32::from_be_bytes(b.get(i..i + 4)?.try_into().ok()?));
+    let be16 = |i: usize| Some(u16::from_be_bytes(b.get(i..i + 2)?.try_into().ok()?) as u32);
+    if b.starts_with(b"\x89PNG\r\n\x1a\n") && b.get(12..16) == Some(b"IHDR") {
+        return Some((be32(16)?, be32(20)?)).filter(|(w, h)| *w > 0 && *h > 0);
+    }
+    if b.starts_with(&[0xff, 0xd8]) {
+        let mut i = 2;
+        while i + 9 < b.len() {
+            if b[i] != 0xff {
+                i += 1;
+                continue;
+            }
+            let marker = b[i + 1];
+            if marker == 0xff {
+                i += 1;
+                continue;
+            }
+            let len = be16(i + 2)? as usize;
+            let sof = (0xc0..=0xcf).contains(&marker) && ![0xc4, 0xc8, 0xcc].contains(&marker);
+            if sof {
+                return Some((be16(i + 7)?, be16(i + 5)?)).filter(|(w, h)| *w > 0 && *h > 0);
+            }
+            i += 2 + len;
+        }
+    }
+    None
 }
 
 fn strip_ext(p: &str) -> &str {
@@ -249,4 +321,23 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), EngineErro
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_sizes_come_from_png_and_jpeg_headers() {
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        png.extend(640u32.to_be_bytes());
+        png.extend(480u32.to_be_bytes());
+        assert_eq!(image_size_from_bytes(&png), Some((640, 480)));
+        let jpeg = [
+            0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0x00, 0x00, 0xff, 0xc0, 0x00, 0x11, 0x08, 0x01,
+            0x2c, 0x02, 0x58, 0x03, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        assert_eq!(image_size_from_bytes(&jpeg), Some((600, 300)));
+        assert_eq!(image_size_from_bytes(b"GIF89a"), None);
+    }
 }

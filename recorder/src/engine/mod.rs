@@ -126,6 +126,30 @@ pub struct FrameScene {
     pub foreground_changed: bool,
 }
 
+/// The composition's `WebFrame` (one per composition): what page the pipeline should show.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebFrameState {
+    pub src: String,
+    pub viewport_size: WebFrameSize,
+    /// The key press the composition currently asks for; sent when its `key` changes.
+    pub key_press_action: Option<KeyPress>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, serde::Deserialize)]
+pub struct WebFrameSize {
+    pub w: f64,
+    pub h: f64,
+}
+
+/// `keyPressAction {name, key, modifiers}`.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+pub struct KeyPress {
+    pub name: String,
+    pub key: String,
+    pub modifiers: Vec<String>,
+}
+
 /// Default wall-clock budget for one frame.
 pub const DEFAULT_FRAME_BUDGET: Duration = Duration::from_millis(40);
 /// Budget for evaluating the modules and for the first frame (mount, font cache warm-up).
@@ -192,6 +216,9 @@ pub struct Engine {
     budget: Duration,
     consecutive_failures: u32,
     frames_rendered: u64,
+    web_frame: Option<WebFrameState>,
+    key_press: Option<KeyPress>,
+    interface: Value,
 }
 
 impl Engine {
@@ -252,7 +279,12 @@ impl Engine {
             .as_string()
             .map(|s| s.to_std_string_escaped())
             .unwrap_or_default();
-        let params: BTreeMap<String, Value> = serde_json::from_str(&defaults).unwrap_or_default();
+        let init: Value = serde_json::from_str(&defaults).unwrap_or(Value::Null);
+        let params: BTreeMap<String, Value> = init
+            .get("defaults")
+            .and_then(|d| serde_json::from_value(d.clone()).ok())
+            .unwrap_or_default();
+        let interface = init.get("interface").cloned().unwrap_or(Value::Null);
         let images: serde_json::Map<String, Value> = composition
             .images
             .iter()
@@ -277,6 +309,9 @@ impl Engine {
             budget: DEFAULT_FRAME_BUDGET,
             consecutive_failures: 0,
             frames_rendered: 0,
+            web_frame: None,
+            key_press: None,
+            interface,
         };
         Ok(engine)
     }
@@ -309,6 +344,13 @@ impl Engine {
                 detail: "top-level await is not supported".into(),
             }),
         }
+    }
+
+    /// The composition's `compositionInterface` as JSON (functions and other non-JSON values
+    /// dropped): `displayMeta`, `params` descriptors, `fontFamilies`, `imagePreloads`,
+    /// `standardSources`.
+    pub fn interface(&self) -> &Value {
+        &self.interface
     }
 
     /// Current params (defaults merged with every change so far), by id.
@@ -367,6 +409,17 @@ impl Engine {
     /// Frames that failed in a row (0 after a good frame).
     pub fn consecutive_failures(&self) -> u32 {
         self.consecutive_failures
+    }
+
+    /// The composition's web frame as of the last rendered frame, if it has one.
+    pub fn web_frame(&self) -> Option<&WebFrameState> {
+        self.web_frame.as_ref()
+    }
+
+    /// The key press to send to the web frame, once, after a frame whose `keyPressAction`
+    /// changed its `key`.
+    pub fn take_key_press(&mut self) -> Option<KeyPress> {
+        self.key_press.take()
     }
 
     /// Whether the composition keeps failing: [`FAILED_AFTER`] frames in a row. The recording
@@ -463,6 +516,7 @@ impl Engine {
                 .ok_or_else(|| internal("first frame"));
         }
         let mut strings = [const { String::new() }; 4];
+        // [timeSensitive, background, videoLayers, foreground, owners, webFrame]
         for (i, s) in strings.iter_mut().enumerate() {
             *s = item(i as u32 + 1, &mut self.ctx)
                 .as_string()
@@ -470,6 +524,10 @@ impl Engine {
                 .unwrap_or_default();
         }
         let [bg, vl, fg, owners] = strings;
+        let web: Option<WebFrameState> = item(5, &mut self.ctx)
+            .as_string()
+            .and_then(|s| serde_json::from_str(&s.to_std_string_escaped()).ok())
+            .flatten();
         let (strata, frame) = Strata::update(
             self.strata.as_ref(),
             self.width,
@@ -478,6 +536,19 @@ impl Engine {
             &owners,
         )?;
         self.strata = Some(strata);
+        let new_key = web
+            .as_ref()
+            .and_then(|w| w.key_press_action.as_ref())
+            .map(|k| &k.key);
+        let old_key = self
+            .web_frame
+            .as_ref()
+            .and_then(|w| w.key_press_action.as_ref())
+            .map(|k| &k.key);
+        if new_key.is_some() && new_key != old_key {
+            self.key_press = web.as_ref().and_then(|w| w.key_press_action.clone());
+        }
+        self.web_frame = web;
         Ok(frame)
     }
 }

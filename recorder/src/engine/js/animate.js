@@ -141,6 +141,15 @@ export function animateFrames(root, S) {
   }
 }
 
+// A node's identity across frames: its id, else its fiber's key path.
+function nodeIdentity(node) {
+  const p = node.props || {};
+  if (p.id !== undefined && p.id !== null && p.animationId !== undefined && p.animationId !== null) return 'id:' + p.id;
+  const parts = [];
+  for (let f = node.fiber; f; f = f.parent) parts.push(f.key === null ? '' : f.key);
+  return parts.join('/');
+}
+
 function walk(node, parentMap, now) {
   node.seen = frameNo;
   const kids = node.kids;
@@ -154,11 +163,13 @@ function walk(node, parentMap, now) {
     const spec = key !== null ? specs.get(key) : undefined;
     if (spec) {
       const props = Array.isArray(spec.properties) ? spec.properties : ['x', 'y', 'w', 'h'];
-      let st = states.get(key);
+      // Many nodes may share one animationId (every grid item): each keeps its own state.
+      const stateKey = key + '|' + nodeIdentity(k);
+      let st = states.get(stateKey);
       if (!st) {
         st = { spec, target, anim: null };
         if (spec.opacity && spec.opacity.appear) st.appearStart = now;
-        states.set(key, st);
+        states.set(stateKey, st);
       } else if (st.exitStart !== undefined) {
         st.exitStart = undefined;
       }

@@ -544,6 +544,16 @@ function drawImage(e, p, f, radius) {
 }
 
 function drawWebFrame(e, p, f) {
+  if (!e.web) {
+    const k = p.keyPressAction && typeof p.keyPressAction === 'object' ? p.keyPressAction : null;
+    e.web = {
+      src: typeof p.src === 'string' ? p.src : '',
+      viewportSize: p.viewportSize && num(p.viewportSize.w) && num(p.viewportSize.h) ? { w: p.viewportSize.w, h: p.viewportSize.h } : { w: 1280, h: 720 },
+      keyPressAction: k && k.key !== undefined && k.key !== null && k.key !== ''
+        ? { name: String(k.name || ''), key: String(k.key), modifiers: Array.isArray(k.modifiers) ? k.modifiers.map(String) : [] }
+        : null,
+    };
+  }
   const vs = p.viewportSize && num(p.viewportSize.w) && num(p.viewportSize.h) ? p.viewportSize : { w: 1280, h: 720 };
   const src = { type: 'liveAsset', id: 'webframe' };
   if (p.scaleMode === 'fill' || vs.h <= 0 || f.h <= 0) {
@@ -565,5 +575,5 @@ export function drawScene(root, state) {
   const vl = e.videos.filter((v) => v.attrs.opacity > 0);
   const owners = [e.owners[0], vl.map((v) => v.owner), e.owners[1]];
   for (const v of vl) delete v.owner;
-  return [JSON.stringify(e.bg), JSON.stringify(vl), JSON.stringify(e.fg), JSON.stringify(owners)];
+  return [JSON.stringify(e.bg), JSON.stringify(vl), JSON.stringify(e.fg), JSON.stringify(owners), JSON.stringify(e.web || null)];
 }

@@ -181,12 +181,18 @@ export function init(rootComponent, iface, animations) {
   setLayoutAnimations(Array.isArray(animations) ? animations : []);
   S.rootElement = R.createElement(rootComponent, null);
   R.mountRoot(S.rootElement);
-  return JSON.stringify(params);
+  let iface_json = null;
+  try {
+    iface_json = JSON.parse(JSON.stringify(iface === undefined ? null : iface));
+  } catch {
+    iface_json = null;
+  }
+  return JSON.stringify({ defaults: params, interface: iface_json });
 }
 
 // Renders the frame at `time` after applying `changes` (a JSON string or null). Returns
-// [timeSensitive, background, videoLayers, foreground, owners] with the strata as JSON
-// strings, or [timeSensitive] when the scene did not change.
+// [timeSensitive, background, videoLayers, foreground, owners, webFrame] with the strata as
+// JSON strings, or [timeSensitive] when the scene did not change.
 export function frame(time, changes) {
   if (changes) {
     applyChanges(JSON.parse(changes));
@@ -212,7 +218,7 @@ export function frame(time, changes) {
     const tree = layoutPass(R.rootFiber(), S);
     lastScene = drawScene(tree, S);
     S.frame++;
-    return [timeSensitive(), lastScene[0], lastScene[1], lastScene[2], lastScene[3]];
+    return [timeSensitive(), lastScene[0], lastScene[1], lastScene[2], lastScene[3], lastScene[4]];
   }
   S.frame++;
   return [timeSensitive()];
