@@ -27,6 +27,17 @@ enum Command {
     Draw(DrawArgs),
     /// Print a composition's scene at a time, or write chosen frames of an events run.
     Scene(vcs_recorder::engine::scene_cli::SceneArgs),
+    /// Write the composition's frame at --time as a PNG (video layers as labelled placeholders).
+    Still(StillArgs),
+}
+
+#[derive(Args)]
+struct StillArgs {
+    #[command(flatten)]
+    scene: vcs_recorder::engine::scene_cli::SceneArgs,
+    /// PNG to write.
+    #[arg(short = 'o', long = "output")]
+    output: PathBuf,
 }
 
 #[derive(Args)]
@@ -92,11 +103,45 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Render(args) => render(args),
         Command::Draw(args) => draw(args),
+        Command::Still(args) => still(args),
         Command::Scene(args) => {
             vcs_recorder::engine::scene_cli::run(&args, &mut std::io::stdout().lock())?;
             Ok(())
         }
     }
+}
+
+fn still(args: StillArgs) -> anyhow::Result<()> {
+    use vcs_recorder::render::{Assets, draw_cli::draw_scene};
+    let Some(time) = args.scene.time else {
+        anyhow::bail!("still needs --time SECONDS (--frames is for the scene command)");
+    };
+    let mut json = Vec::new();
+    vcs_recorder::engine::scene_cli::run(&args.scene, &mut json)?;
+    let value: serde_json::Value = serde_json::from_slice(&json)?;
+    let scene = vcs_recorder::scene::scene_from_json(&value)
+        .with_context(|| format!("scene at {time} s"))?;
+    let mut dirs = Vec::new();
+    let composition = PathBuf::from(&args.scene.composition);
+    if composition.is_dir() {
+        dirs.push(composition.join("images"));
+    }
+    if let Some(assets) = &args.scene.assets {
+        dirs.extend([assets.join("images"), assets.clone()]);
+    }
+    let mut pixmap =
+        tiny_skia::Pixmap::new(scene.width, scene.height).context("scene size cannot be drawn")?;
+    draw_scene(
+        &mut pixmap,
+        &scene,
+        &vcs_recorder::text::Fonts::system(),
+        &Assets::from_dirs(dirs),
+    );
+    pixmap
+        .save_png(&args.output)
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    println!("wrote {}", args.output.display());
+    Ok(())
 }
 
 fn draw(args: DrawArgs) -> anyhow::Result<()> {
