@@ -190,5 +190,11 @@ fn render(args: RenderArgs) -> anyhow::Result<()> {
             String::new()
         }
     );
+    if summary.composition_failed {
+        anyhow::bail!(
+            "the composition kept failing (see the warnings above); the recording in {} is complete but shows its last good scene",
+            summary.path.display()
+        );
+    }
     Ok(())
 }

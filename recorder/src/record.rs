@@ -46,6 +46,8 @@ pub struct RenderSummary {
     pub wall: Duration,
     /// Frames whose composition render failed (the last good scene was reused).
     pub composition_errors: u64,
+    /// The composition kept failing (the engine gave up on it); the video was still recorded.
+    pub composition_failed: bool,
 }
 
 /// Records `job` to its local MP4 output, as fast as the machine allows.
@@ -60,7 +62,8 @@ pub fn render_job(job: &JobSpec) -> Result<RenderSummary, RecordError> {
 
     // 1. The composition, and its first frame: fails fast, before anything is started or written.
     let composition = Composition::resolve(&job.composition.name)?;
-    let fonts = Fonts::system();
+    // The composition's own `fonts/` join the system fonts for measuring and drawing alike.
+    let fonts = Fonts::with_font_dirs(&composition.font_dirs);
     let mut engine = Engine::new(
         composition,
         EngineOptions {
@@ -160,6 +163,7 @@ pub fn render_job(job: &JobSpec) -> Result<RenderSummary, RecordError> {
         duration: frames_duration(frames, v.fps),
         wall: started.elapsed(),
         composition_errors,
+        composition_failed: engine.has_failed(),
     })
 }
 

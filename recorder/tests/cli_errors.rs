@@ -134,3 +134,37 @@ fn malformed_job_spec_gives_the_field_path() {
     assert!(e.contains("job.yaml:5:"), "{e}");
     assert!(e.contains("participants[0].camra"), "{e}");
 }
+
+#[test]
+fn a_composition_that_keeps_failing_is_reported_while_the_video_is_kept() {
+    let dir = temp_dir("err-keeps-failing");
+    let comp = write(
+        &dir,
+        "flaky.jsx",
+        "import * as React from 'react';\nimport { Box } from '#vcs-react/components';\nimport { useVideoTime } from '#vcs-react/hooks';\nexport default function C() {\n  if (useVideoTime() > 0.2) throw new Error('gave up');\n  return <Box style={{ fillColor: 'red' }} />;\n}\n",
+    );
+    let out = dir.join("kept.mp4");
+    let (o, _) = render(
+        &[
+            "--composition",
+            comp.to_str().unwrap(),
+            "--participant",
+            "a=test:",
+            "--duration",
+            "4",
+            "--size",
+            "320x180",
+        ],
+        &out,
+    );
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "reported as failed");
+    assert!(e.contains("kept failing"), "{e}");
+    assert!(out.exists(), "the recording is kept and complete");
+    let streams = common::ffprobe_streams(&out);
+    let video = streams.iter().find(|s| s["codec_type"] == "video").unwrap();
+    assert_eq!(
+        video["nb_read_frames"], "120",
+        "video kept recording to the end"
+    );
+}
