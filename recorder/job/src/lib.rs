@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub mod control;
 mod validate;
 
 pub use validate::{SpecError, UriScheme};

@@ -1,0 +1,311 @@
+//! The recorder's control API bodies (**contract**, architecture.md §5).
+//!
+//! `vcs-recorder serve` answers with these types and the operator's `recorder_client` reads
+//! them, so both sides share one definition. Requests reject unknown fields (a typo is a 400
+//! naming the field path); responses are read leniently by clients so the recorder can add
+//! fields without breaking an older operator.
+//!
+//! | method | path | request | response |
+//! |---|---|---|---|
+//! | POST | `/v1/job` | [`crate::JobSpec`] | [`JobStatus`] (after the first encoded frame) |
+//! | GET | `/v1/job` | — | [`JobStatus`] |
+//! | PATCH | `/v1/job` | [`JobPatch`] | [`JobStatus`] |
+//! | POST | `/v1/job/events` | [`JobEvent`] or `[JobEvent]` | [`JobStatus`] |
+//! | POST | `/v1/job/stop` | — | [`JobStatus`] |
+//!
+//! Every error answers with [`ErrorBody`]. Timestamps are RFC 3339 strings in UTC.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::{Output, Participant};
+
+/// Where a job is in its life. `idle` only before a job was accepted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum JobState {
+    #[default]
+    Idle,
+    Starting,
+    Recording,
+    Finalising,
+    Done,
+    Failed,
+}
+
+impl JobState {
+    /// Done or failed: nothing more will happen.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Done | Self::Failed)
+    }
+}
+
+/// The answer to every control call: what the recorder is doing now.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    pub state: JobState,
+    #[serde(default)]
+    pub timestamps: JobTimestamps,
+    /// Frames encoded so far.
+    #[serde(default)]
+    pub frames: u64,
+    /// Encoded frames per second over the last few seconds.
+    #[serde(default)]
+    pub fps: f64,
+    /// Output ticks that had no frame in time (live jobs only).
+    #[serde(default)]
+    pub dropped_frames: u64,
+    /// Audio minus video presentation time at the encoder, in milliseconds.
+    #[serde(default)]
+    pub av_offset_ms: f64,
+    /// Milliseconds from the job being accepted to its first encoded frame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_latency_ms: Option<f64>,
+    #[serde(default)]
+    pub outputs: Vec<OutputStatus>,
+    #[serde(default)]
+    pub inputs: Vec<InputStatus>,
+    /// Frames whose composition render failed (the last good scene was reused).
+    #[serde(default)]
+    pub composition_errors: u64,
+    /// Composition error messages (file:line:col), newest last, at most a few.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub composition_messages: Vec<String>,
+    /// Why the job failed, or the latest problem worth a person's attention.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// When the job passed each step (RFC 3339, UTC).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobTimestamps {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_frame: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done: Option<String>,
+}
+
+/// Which kind an output is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum OutputKind {
+    Mp4,
+    Hls,
+    Rtmp,
+}
+
+/// Where one output is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum OutputState {
+    #[default]
+    Starting,
+    Active,
+    /// Lost its destination (RTMP server gone, S3 unreachable) and is retrying; nothing is lost.
+    Reconnecting,
+    Finalising,
+    Done,
+    Failed,
+}
+
+/// Progress of one output.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputStatus {
+    pub name: String,
+    pub kind: OutputKind,
+    pub state: OutputState,
+    /// Bytes written by the muxer (MP4/HLS) or sent (RTMP).
+    #[serde(default)]
+    pub bytes: u64,
+    /// Bytes stored in S3 so far.
+    #[serde(default)]
+    pub uploaded_bytes: u64,
+    /// Objects completed in S3 (MP4: 1 when complete; HLS: segments + playlist).
+    #[serde(default)]
+    pub objects: u64,
+    /// Seconds of media written to this output.
+    #[serde(default)]
+    pub duration_secs: f64,
+    /// Seconds the oldest not-yet-uploaded data has waited.
+    #[serde(default)]
+    pub upload_lag_secs: f64,
+    /// Reconnects (RTMP) or upload retries (S3) so far.
+    #[serde(default)]
+    pub retries: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// Which track of a participant an input is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum TrackKind {
+    Camera,
+    Screenshare,
+    Audio,
+}
+
+/// Where one input track is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum InputState {
+    #[default]
+    Connecting,
+    Live,
+    /// No media for a while; shown as paused and being retried with backoff.
+    Stalled,
+    /// A file or finite source reached its end; its last frame stays.
+    Ended,
+}
+
+/// One participant track as the recorder sees it (URIs are not echoed: they may hold tokens).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InputStatus {
+    pub participant: String,
+    pub track: TrackKind,
+    pub state: InputState,
+    /// Reconnect attempts so far.
+    #[serde(default)]
+    pub retries: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// `PATCH /v1/job`: live changes, applied at the next frame.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JobPatch {
+    /// Merged into the composition's params; `null` resets a param to its default.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, serde_json::Value>,
+    /// The whole participant list, replacing the current one: participants not in it leave,
+    /// new ones join, changed track URIs are reconnected. Absent = unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participants: Option<Vec<Participant>>,
+    /// Outputs to start now (such as an RTMP stream mid-recording).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add_outputs: Vec<Output>,
+    /// Names of outputs to finish and close now.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove_outputs: Vec<String>,
+}
+
+impl JobPatch {
+    /// Nothing to change.
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+/// `POST /v1/job/events`: a standard-source message or an active-speaker change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
+pub enum JobEvent {
+    /// A chat message (standard source `chatMessages`).
+    #[serde(rename_all = "camelCase")]
+    Chat {
+        sender_display_name: String,
+        text: String,
+    },
+    /// A caption line (standard source `transcript`).
+    #[serde(rename_all = "camelCase")]
+    Transcript {
+        sender_display_name: String,
+        text: String,
+    },
+    /// An emoji reaction (standard source `emojiReactions`); `text` is the emoji.
+    #[serde(rename_all = "camelCase")]
+    Emoji {
+        #[serde(default)]
+        sender_display_name: String,
+        text: String,
+    },
+    /// Who is speaking; `null` hands the choice back to the recorder's audio levels.
+    #[serde(rename_all = "camelCase")]
+    ActiveSpeaker { participant_id: Option<String> },
+}
+
+/// The body of every error answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorDetail {
+    /// Stable machine-readable code: `unauthorized`, `badRequest`, `conflict`, `invalidJob`,
+    /// `invalidComposition`, `notFound`, `internal`.
+    pub code: String,
+    /// What went wrong and what to do, for a person.
+    pub message: String,
+    /// Field path (`participants[0].camera`) or source location (`index.jsx:12:5`) at fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_tagged_by_type() {
+        let e: JobEvent =
+            serde_json::from_str(r#"{"type":"chat","senderDisplayName":"Ann","text":"hi"}"#)
+                .unwrap();
+        assert_eq!(
+            e,
+            JobEvent::Chat {
+                sender_display_name: "Ann".into(),
+                text: "hi".into()
+            }
+        );
+        let e: JobEvent =
+            serde_json::from_str(r#"{"type":"activeSpeaker","participantId":null}"#).unwrap();
+        assert_eq!(
+            e,
+            JobEvent::ActiveSpeaker {
+                participant_id: None
+            }
+        );
+    }
+
+    #[test]
+    fn patches_reject_unknown_fields_with_their_path() {
+        let json = r#"{"params":{"a":1},"addOutput":[]}"#;
+        let de = &mut serde_json::Deserializer::from_str(json);
+        let err = serde_path_to_error::deserialize::<_, JobPatch>(de).unwrap_err();
+        assert!(err.to_string().contains("addOutput"), "{err}");
+    }
+
+    #[test]
+    fn status_round_trips_and_reads_leniently() {
+        let s = JobStatus {
+            job_id: Some("j1".into()),
+            state: JobState::Recording,
+            frames: 30,
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(json.contains(r#""state":"recording""#), "{json}");
+        assert_eq!(serde_json::from_str::<JobStatus>(&json).unwrap(), s);
+        let newer = r#"{"state":"done","someFutureField":1}"#;
+        assert_eq!(
+            serde_json::from_str::<JobStatus>(newer).unwrap().state,
+            JobState::Done
+        );
+    }
+}
