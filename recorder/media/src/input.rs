@@ -13,8 +13,9 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 
-use super::PipelineError;
-use super::testsrc::TestSource;
+use crate::MediaError;
+use crate::gst_util::{bus_error, by_name, launch};
+use crate::testsrc::TestSource;
 
 /// A running video input.
 pub struct VideoInput {
@@ -34,12 +35,7 @@ pub struct Frame {
 
 impl VideoInput {
     /// Starts a synthetic input for a `test:` URI.
-    pub fn test(
-        id: &str,
-        name: &str,
-        source: &TestSource,
-        fps: u32,
-    ) -> Result<Self, PipelineError> {
+    pub fn test(id: &str, name: &str, source: &TestSource, fps: u32) -> Result<Self, MediaError> {
         let desc = format!(
             "videotestsrc name=src is-live=false pattern={pattern} \
                ! video/x-raw,width={w},height={h},framerate={fps}/1 \
@@ -59,13 +55,13 @@ impl VideoInput {
         by_name(&pipeline, "label")?.set_property("text", name);
         let sink = by_name(&pipeline, "sink")?
             .downcast::<gst_app::AppSink>()
-            .map_err(|_| PipelineError::Build {
+            .map_err(|_| MediaError::Build {
                 what: format!("input {id}"),
                 message: "sink is not an appsink".into(),
             })?;
         pipeline
             .set_state(gst::State::Playing)
-            .map_err(|e| PipelineError::State {
+            .map_err(|e| MediaError::State {
                 what: format!("input {id}"),
                 message: e.to_string(),
             })?;
@@ -79,9 +75,9 @@ impl VideoInput {
 
     /// Blocks for the next frame and keeps it as the current one. At end of stream the last frame
     /// stays current.
-    pub fn advance(&mut self) -> Result<(), PipelineError> {
+    pub fn advance(&mut self) -> Result<(), MediaError> {
         if let Some(err) = bus_error(&self.pipeline) {
-            return Err(PipelineError::Runtime {
+            return Err(MediaError::Runtime {
                 what: format!("input {}", self.id),
                 message: err,
             });
@@ -89,23 +85,21 @@ impl VideoInput {
         let Ok(sample) = self.sink.pull_sample() else {
             return Ok(()); // EOS: keep showing the last frame
         };
-        let caps = sample.caps().ok_or_else(|| PipelineError::Runtime {
+        let caps = sample.caps().ok_or_else(|| MediaError::Runtime {
             what: format!("input {}", self.id),
             message: "frame without caps".into(),
         })?;
-        let info = gst_video::VideoInfo::from_caps(caps).map_err(|e| PipelineError::Runtime {
+        let info = gst_video::VideoInfo::from_caps(caps).map_err(|e| MediaError::Runtime {
             what: format!("input {}", self.id),
             message: e.to_string(),
         })?;
-        let buffer = sample
-            .buffer_owned()
-            .ok_or_else(|| PipelineError::Runtime {
-                what: format!("input {}", self.id),
-                message: "sample without buffer".into(),
-            })?;
+        let buffer = sample.buffer_owned().ok_or_else(|| MediaError::Runtime {
+            what: format!("input {}", self.id),
+            message: "sample without buffer".into(),
+        })?;
         let data = buffer
             .into_mapped_buffer_readable()
-            .map_err(|_| PipelineError::Runtime {
+            .map_err(|_| MediaError::Runtime {
                 what: format!("input {}", self.id),
                 message: "cannot map frame".into(),
             })?;
@@ -127,48 +121,5 @@ impl VideoInput {
 impl Drop for VideoInput {
     fn drop(&mut self) {
         let _ = self.pipeline.set_state(gst::State::Null);
-    }
-}
-
-/// Builds a pipeline from a launch description, naming `what` in errors.
-pub(super) fn launch(desc: &str, what: &str) -> Result<gst::Pipeline, PipelineError> {
-    let element = gst::parse::launch(desc).map_err(|e| PipelineError::Build {
-        what: what.to_string(),
-        message: format!("{e} (is the GStreamer plugin installed? run scripts/install-deps)"),
-    })?;
-    element
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| PipelineError::Build {
-            what: what.to_string(),
-            message: "description is not a pipeline".into(),
-        })
-}
-
-pub(super) fn by_name(pipeline: &gst::Pipeline, name: &str) -> Result<gst::Element, PipelineError> {
-    pipeline.by_name(name).ok_or_else(|| PipelineError::Build {
-        what: name.to_string(),
-        message: "element missing from pipeline".into(),
-    })
-}
-
-/// The first error waiting on the pipeline's bus, with the element path and debug string.
-pub(super) fn bus_error(pipeline: &gst::Pipeline) -> Option<String> {
-    let bus = pipeline.bus()?;
-    while let Some(msg) = bus.pop_filtered(&[gst::MessageType::Error]) {
-        if let gst::MessageView::Error(e) = msg.view() {
-            return Some(format_error(e));
-        }
-    }
-    None
-}
-
-pub(super) fn format_error(e: &gst::message::Error) -> String {
-    let path = e
-        .src()
-        .map(|s| s.path_string().to_string())
-        .unwrap_or_else(|| "?".into());
-    match e.debug() {
-        Some(debug) => format!("{path}: {} ({debug})", e.error()),
-        None => format!("{path}: {}", e.error()),
     }
 }

@@ -5,8 +5,6 @@
 //! `test:red?tone=440&pattern=ball&size=640x360`. The video is a moving pattern on the colour
 //! with the participant's name written on it; the audio is a sine tone.
 
-use crate::scene::Color;
-
 /// Colours picked for bare `test:` URIs, in participant order: far apart in hue so tests can
 /// tell tiles apart.
 pub const PALETTE: [[u8; 3]; 8] = [
@@ -54,8 +52,9 @@ impl TestSource {
         let rgb = if colour.is_empty() {
             PALETTE[index % PALETTE.len()]
         } else {
-            let c = Color::parse(colour).map_err(|e| fail(e.to_string()))?;
-            let [r, g, b, _] = c.to_u8();
+            let c = csscolorparser::parse(colour)
+                .map_err(|_| fail(format!("\"{colour}\" is not a CSS colour")))?;
+            let [r, g, b, _] = c.to_rgba8();
             [r, g, b]
         };
         let mut source = TestSource {

@@ -18,8 +18,8 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 
-use super::PipelineError;
-use super::input::{bus_error, by_name, format_error, launch};
+use crate::MediaError;
+use crate::gst_util::{bus_error, by_name, format_error, launch};
 
 /// What the encoder needs to know.
 #[derive(Debug, Clone)]
@@ -57,10 +57,10 @@ pub fn part_path(path: &Path) -> PathBuf {
 }
 
 impl Output {
-    pub fn start(cfg: &OutputConfig) -> Result<Self, PipelineError> {
+    pub fn start(cfg: &OutputConfig) -> Result<Self, MediaError> {
         let part = part_path(&cfg.mp4_path);
         // Fail fast on an unwritable destination, before any work is done.
-        std::fs::File::create(&part).map_err(|e| PipelineError::Output {
+        std::fs::File::create(&part).map_err(|e| MediaError::Output {
             path: cfg.mp4_path.clone(),
             message: format!("cannot write {}: {e}", part.display()),
         })?;
@@ -96,7 +96,7 @@ impl Output {
         by_name(&pipeline, "file")?.set_property("location", part.to_string_lossy().as_ref());
         let appsrc = by_name(&pipeline, "video")?
             .downcast::<gst_app::AppSrc>()
-            .map_err(|_| PipelineError::Build {
+            .map_err(|_| MediaError::Build {
                 what: "output".into(),
                 message: "video source is not an appsrc".into(),
             })?;
@@ -104,18 +104,18 @@ impl Output {
             gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgba, cfg.width, cfg.height)
                 .fps(gst::Fraction::new(cfg.fps as i32, 1))
                 .build()
-                .map_err(|e| PipelineError::Build {
+                .map_err(|e| MediaError::Build {
                     what: "output caps".into(),
                     message: e.to_string(),
                 })?;
-        let caps = info.to_caps().map_err(|e| PipelineError::Build {
+        let caps = info.to_caps().map_err(|e| MediaError::Build {
             what: "output caps".into(),
             message: e.to_string(),
         })?;
         appsrc.set_caps(Some(&caps));
         pipeline
             .set_state(gst::State::Playing)
-            .map_err(|e| PipelineError::State {
+            .map_err(|e| MediaError::State {
                 what: "output".into(),
                 message: format!("{e}: {}", bus_error(&pipeline).unwrap_or_default()),
             })?;
@@ -130,9 +130,9 @@ impl Output {
     }
 
     /// Pushes the next composed frame (RGBA, tightly packed).
-    pub fn push_frame(&mut self, rgba: Vec<u8>) -> Result<(), PipelineError> {
+    pub fn push_frame(&mut self, rgba: Vec<u8>) -> Result<(), MediaError> {
         if let Some(err) = bus_error(&self.pipeline) {
-            return Err(PipelineError::Runtime {
+            return Err(MediaError::Runtime {
                 what: "output".into(),
                 message: err,
             });
@@ -147,7 +147,7 @@ impl Output {
         }
         self.appsrc
             .push_buffer(buffer)
-            .map_err(|e| PipelineError::Runtime {
+            .map_err(|e| MediaError::Runtime {
                 what: "output".into(),
                 message: format!(
                     "encoder refused a frame: {e:?}; {}",
@@ -163,7 +163,7 @@ impl Output {
     }
 
     /// Sends EOS, waits for the muxer to finalise the file, then moves it into place.
-    pub fn finish(self) -> Result<PathBuf, PipelineError> {
+    pub fn finish(self) -> Result<PathBuf, MediaError> {
         let _ = self.appsrc.end_of_stream();
         let bus = self.pipeline.bus().expect("pipelines have a bus");
         // Generous: finishing only flushes the encoder and writes the index.
@@ -182,7 +182,7 @@ impl Output {
         match result {
             Ok(()) => {
                 std::fs::rename(&self.part_path, &self.final_path).map_err(|e| {
-                    PipelineError::Output {
+                    MediaError::Output {
                         path: self.final_path.clone(),
                         message: format!(
                             "cannot move finished {} into place: {e}",
@@ -192,7 +192,7 @@ impl Output {
                 })?;
                 Ok(self.final_path.clone())
             }
-            Err(message) => Err(PipelineError::Runtime {
+            Err(message) => Err(MediaError::Runtime {
                 what: "output".into(),
                 message: format!(
                     "{message}; what was recorded is kept in {}",

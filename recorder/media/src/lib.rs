@@ -1,0 +1,36 @@
+//! The recorder's media side, GStreamer only (no composition engine), so it builds and tests on
+//! its own: participant inputs in, one encode, outputs out.
+//!
+//! # Layout
+//! - [`testsrc`]: `test:` URIs (synthetic participants).
+//! - [`input`]: per-track input pipelines ending in appsinks that hand decoded frames and
+//!   samples to the recorder.
+//! - [`output`]: the encode pipeline (H.264 + AAC → fragmented MP4).
+//! - `gst_util`: launch descriptions, element lookup and bus errors with context.
+
+mod gst_util;
+pub mod input;
+pub mod output;
+pub mod testsrc;
+
+use std::path::PathBuf;
+
+/// What went wrong in the media pipeline. Messages name the element, input or output involved.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("GStreamer could not start: {0} (run scripts/install-deps)")]
+    Init(String),
+    #[error("building {what}: {message}")]
+    Build { what: String, message: String },
+    #[error("starting {what}: {message}")]
+    State { what: String, message: String },
+    #[error("{what}: {message}")]
+    Runtime { what: String, message: String },
+    #[error("output {}: {message}", path.display())]
+    Output { path: PathBuf, message: String },
+}
+
+/// Initialises GStreamer once per process.
+pub fn init() -> Result<(), MediaError> {
+    gstreamer::init().map_err(|e| MediaError::Init(e.to_string()))
+}
