@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::watch;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 use vcs_job::JobSpec;
 use vcs_job::control::{JobEvent, JobPatch, JobState, JobStatus};
 
@@ -306,6 +306,13 @@ impl Jobs {
     pub(crate) fn patch(&self, patch: JobPatch) -> Result<JobStatus, ApiError> {
         self.require_live("live changes")?;
         if !patch.is_empty() {
+            info!(
+                params = patch.params.len(),
+                participants = patch.participants.as_ref().map(Vec::len),
+                add_outputs = patch.add_outputs.len(),
+                remove_outputs = patch.remove_outputs.len(),
+                "live change"
+            );
             self.runner.patch(patch).inspect_err(|err| {
                 warn!(cause = %err, "patch refused by the engine");
             })?;
@@ -317,6 +324,7 @@ impl Jobs {
     pub(crate) fn events(&self, events: Vec<JobEvent>) -> Result<JobStatus, ApiError> {
         self.require_live("events")?;
         let count = events.len();
+        debug!(count, "events");
         self.runner.events(events).inspect_err(|err| {
             warn!(cause = %err, count, "events refused by the engine");
         })?;

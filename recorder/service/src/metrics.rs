@@ -16,7 +16,7 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use vcs_job::control::{JobState, OutputKind};
+use vcs_job::control::{JobState, OutputKind, OutputStatus};
 
 use crate::lifecycle::{Jobs, state_name};
 
@@ -112,6 +112,13 @@ fn kind_name(kind: OutputKind) -> &'static str {
     }
 }
 
+/// Name, help and reading of a per-output counter.
+type OutputCounter = (&'static str, &'static str, fn(&OutputStatus) -> u64);
+
+fn labels(output: &OutputStatus) -> [(&'static str, &str); 2] {
+    [("output", &output.name), ("kind", kind_name(output.kind))]
+}
+
 fn single(
     encoder: &mut DescriptorEncoder,
     name: &str,
@@ -168,51 +175,36 @@ impl Collector for JobCollector {
             &ConstCounter::new(status.composition_errors),
         )?;
 
-        type PerOutput = (
-            &'static str,
-            &'static str,
-            MetricType,
-            fn(&vcs_job::control::OutputStatus) -> f64,
-        );
-        let per_output: [PerOutput; 4] = [
+        let counters: [OutputCounter; 3] = [
             (
                 "vcs_output_bytes",
                 "Bytes written by the muxer (mp4, hls) or sent (rtmp)",
-                MetricType::Counter,
-                |o| o.bytes as f64,
+                |o| o.bytes,
             ),
-            (
-                "vcs_output_uploaded_bytes",
-                "Bytes stored in S3",
-                MetricType::Counter,
-                |o| o.uploaded_bytes as f64,
-            ),
+            ("vcs_output_uploaded_bytes", "Bytes stored in S3", |o| {
+                o.uploaded_bytes
+            }),
             (
                 "vcs_output_errors",
                 "Errors that caused a reconnect (rtmp) or an upload retry (S3)",
-                MetricType::Counter,
-                |o| o.retries as f64,
-            ),
-            (
-                "vcs_output_upload_lag_seconds",
-                "How long the oldest not-yet-uploaded data has waited",
-                MetricType::Gauge,
-                |o| o.upload_lag_secs,
+                |o| o.retries,
             ),
         ];
-        for (name, help, kind, value) in per_output {
-            let mut family = encoder.encode_descriptor(name, help, None, kind)?;
+        for (name, help, value) in counters {
+            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
             for output in &status.outputs {
-                let labels = [
-                    ("output", output.name.as_str()),
-                    ("kind", kind_name(output.kind)),
-                ];
-                let sample = family.encode_family(&labels)?;
-                match kind {
-                    MetricType::Counter => ConstCounter::new(value(output)).encode(sample)?,
-                    _ => ConstGauge::new(value(output)).encode(sample)?,
-                }
+                ConstCounter::new(value(output)).encode(family.encode_family(&labels(output))?)?;
             }
+        }
+        let mut family = encoder.encode_descriptor(
+            "vcs_output_upload_lag_seconds",
+            "How long the oldest not-yet-uploaded data has waited",
+            None,
+            MetricType::Gauge,
+        )?;
+        for output in &status.outputs {
+            ConstGauge::new(output.upload_lag_secs)
+                .encode(family.encode_family(&labels(output))?)?;
         }
         Ok(())
     }
