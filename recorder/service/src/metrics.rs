@@ -25,8 +25,9 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// The metrics handle: cheap to clone, shared between the engine and the API.
 ///
-/// Create one, give a clone to the engine (which calls [`observe_frame_render`]
-/// (Self::observe_frame_render) for every frame), and pass it to [`crate::run`].
+/// Create one, give a clone to the engine (which calls
+/// [`observe_frame_render`](Self::observe_frame_render) for every frame), and pass it to
+/// [`crate::run`].
 #[derive(Clone, Debug)]
 pub struct Metrics {
     frame_render: Histogram,
