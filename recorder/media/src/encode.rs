@@ -71,7 +71,11 @@ impl Encoder {
             what: "encoder".into(),
             message,
         };
-        if cfg.width == 0 || cfg.height == 0 || cfg.width % 2 != 0 || cfg.height % 2 != 0 {
+        if cfg.width == 0
+            || cfg.height == 0
+            || !cfg.width.is_multiple_of(2)
+            || !cfg.height.is_multiple_of(2)
+        {
             return Err(build_err(format!(
                 "frame size {}x{} must be non-zero and even",
                 cfg.width, cfg.height
@@ -208,7 +212,7 @@ impl Encoder {
                 self.next_frame - 1
             )));
         }
-        if audio.len() % 2 != 0 {
+        if !audio.len().is_multiple_of(2) {
             return Err(self.runtime(format!(
                 "frame {n}: {} audio values is not whole stereo samples",
                 audio.len()

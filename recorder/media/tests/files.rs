@@ -92,7 +92,7 @@ fn hls_lists_every_segment_and_ends_the_playlist() {
         .lines()
         .filter_map(|l| l.strip_prefix("#EXTINF:"))
         .map(|l| {
-            l.trim_end_matches(|c| c == ',' || c == ' ')
+            l.trim_end_matches([',', ' '])
                 .split(',')
                 .next()
                 .unwrap()

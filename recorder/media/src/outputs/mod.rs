@@ -211,6 +211,8 @@ struct Feed {
     offset: Option<gst::ClockTime>,
     video_caps: bool,
     audio_caps: bool,
+    /// Media carried by earlier pipelines of this output (RTMP reconnects).
+    base: Duration,
     /// Audio that arrived before the first keyframe, with its caps.
     pending_audio: Vec<(gst::Buffer, Option<gst::Caps>)>,
 }
@@ -328,7 +330,7 @@ impl Slot {
         if stream == Stream::Video {
             let end = pts + buffer.duration().unwrap_or(gst::ClockTime::ZERO);
             let mut progress = lock(&self.progress);
-            progress.duration = progress.duration.max(Duration::from_nanos(end.nseconds()));
+            progress.duration = feed.base + Duration::from_nanos(end.nseconds());
         }
         out
     }
@@ -341,8 +343,10 @@ impl Slot {
     }
 
     fn attach(&self, video: gst_app::AppSrc, audio: gst_app::AppSrc) {
+        let base = lock(&self.progress).duration;
         *lock(&self.feed) = Feed {
             srcs: Some((video, audio)),
+            base,
             gated: true,
             ..Feed::default()
         };
@@ -395,6 +399,11 @@ pub(crate) trait Muxer: Send {
     /// Errors are retried with backoff (RTMP) rather than failing the output.
     fn reconnects(&self) -> bool {
         false
+    }
+    /// How long EOS may take to get through (files: flush and index; RTMP: a live connection
+    /// either drains quickly or is gone).
+    fn finish_timeout(&self) -> Duration {
+        FINISH_TIMEOUT
     }
     /// Removes secrets (stream keys) from error text.
     fn scrub(&self, message: String) -> String {
@@ -633,6 +642,7 @@ fn supervise(
             bytes_mark = out.slot.bytes.load(Ordering::Relaxed);
             match muxer.build().and_then(|b| Live::start(b, &out, &what)) {
                 Ok(l) => {
+                    out.set_state(OutputState::Starting);
                     tracing::info!(output = %out.name(), "output pipeline rebuilt; waiting for a keyframe");
                     live = Some(l);
                     keyframe();
@@ -651,7 +661,7 @@ fn supervise(
         if finishing.is_none() && !matches!(stop.try_recv(), Err(TryRecvError::Empty)) {
             out.set_state(OutputState::Finalising);
             out.slot.end_of_stream();
-            finishing = Some(Instant::now() + FINISH_TIMEOUT);
+            finishing = Some(Instant::now() + muxer.finish_timeout());
         }
         if finishing.is_some_and(|deadline| Instant::now() > deadline) {
             drop(live.take());

@@ -14,6 +14,7 @@
 //! stream key, so it is set as a property (never in a launch line) and scrubbed from errors.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use gstreamer::prelude::*;
 
@@ -70,6 +71,10 @@ impl Muxer for Rtmp {
 
     fn reconnects(&self) -> bool {
         true
+    }
+
+    fn finish_timeout(&self) -> Duration {
+        Duration::from_secs(5)
     }
 
     fn scrub(&self, message: String) -> String {
