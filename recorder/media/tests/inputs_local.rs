@@ -227,3 +227,28 @@ fn bad_uris_fail_at_start_naming_the_input() {
         .to_string();
     assert!(err.contains("p1"), "{err}");
 }
+
+#[test]
+fn live_http_file_plays_its_frames_and_ends() {
+    let port = serve_file(fixture());
+    let mut input = Input::start(config(
+        &format!("http://127.0.0.1:{port}/beep%20frames.mkv?token=secret"),
+        true,
+    ))
+    .unwrap();
+    let frame = wait_for("a first frame over http", Duration::from_secs(5), || {
+        input.video(Duration::ZERO)
+    });
+    let n = frame.pts.as_millis() as u64 * FPS / 1000;
+    let [r, _, _] = dominant_rgb(&frame);
+    assert!(r.abs_diff(red_of(n)) <= 1, "frame {n}: red {r}");
+    let mut out = vec![0f32; 4800 * 2];
+    wait_for("the beep over http", Duration::from_secs(3), || {
+        input.audio(Duration::ZERO, &mut out);
+        (rms(&out) > 0.1).then_some(())
+    });
+    wait_state(&input, InputState::Ended, Duration::from_secs(SECONDS + 3));
+    let status = input.status();
+    assert_eq!(status.retries, 0);
+    assert!(status.last_error.is_none(), "{status:?}");
+}

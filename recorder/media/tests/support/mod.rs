@@ -172,3 +172,37 @@ pub fn assert_live_input(input: &mut Input, rgb: [u8; 3], timeout: Duration) {
     });
     assert!(loud < 1.0, "audio out of range: rms {loud}");
 }
+
+/// A one-file HTTP/1.1 server on 127.0.0.1 (GET only, whole body, one thread per connection);
+/// it stops accepting when the process ends.
+pub fn serve_file(path: &std::path::Path) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let body = std::fs::read(path).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let body = body.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                // Request line and headers up to the blank line.
+                while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+                    if line == "\r\n" {
+                        break;
+                    }
+                    line.clear();
+                }
+                let mut stream = stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: video/x-matroska\r\nContent-Length: {}\r\n\
+                     Connection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(&body);
+            });
+        }
+    });
+    port
+}
