@@ -125,7 +125,7 @@ fn classify_response(
         ("NoSuchUpload", _) => Failure::UploadVanished,
         ("NoSuchBucket", _) => Failure::Fatal(UploadError::NoSuchBucket(location)),
         // HeadBucket has no body, so a missing bucket is only a bare 404.
-        ("", Some(404)) if location.key.is_empty() => {
+        ("" | "NotFound", Some(404)) if location.key.is_empty() => {
             Failure::Fatal(UploadError::NoSuchBucket(location))
         }
         ("InvalidAccessKeyId" | "SignatureDoesNotMatch" | "InvalidToken", _) => {
@@ -177,6 +177,7 @@ mod tests {
             ("NoSuchUpload", Some(404), "k", "vanished"),
             ("NoSuchBucket", Some(404), "k", "fatal"),
             ("", Some(404), "", "fatal"),
+            ("NotFound", Some(404), "", "fatal"),
             ("AccessDenied", Some(403), "k", "fatal"),
             ("", Some(403), "", "fatal"),
             ("InvalidAccessKeyId", Some(403), "k", "fatal"),
