@@ -225,10 +225,7 @@ fn outage_of_ten_seconds_delays_but_loses_nothing() {
     let summary = uploader.shutdown(Duration::from_secs(60));
     assert!(summary.is_complete(), "{summary:?}");
     let objects: u64 = summary.outputs.iter().map(|o| o.objects_written).sum();
-    assert!(
-        objects >= 1 + 3 + 1,
-        "mp4, three segments, a playlist: {summary:?}"
-    );
+    assert!(objects >= 5, "mp4, three segments, a playlist: {summary:?}");
     assert!(
         server.get("rec/out.mp4") == std::fs::read(&file).expect("read"),
         "mp4 differs"
