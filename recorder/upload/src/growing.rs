@@ -17,18 +17,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use aws_sdk_s3::Client;
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::watch;
 use tracing::{debug, error, info};
 use vcs_job::S3Target;
 
 use crate::client::location;
-use crate::error::{Location, UploadError, classify};
-use crate::object::content_type;
+use crate::error::{Location, UploadError};
 use crate::parts::{self, PartSpan, UploadedPart};
-use crate::retry::{Outcome, until_done};
+use crate::requests;
+use crate::retry::Outcome;
 use crate::status::OutputId;
 use crate::uploader::{ActiveTask, Shared};
 
@@ -256,29 +254,21 @@ impl Upload {
         loop {
             let upload_id = self.upload_id().await?;
             let client = self.client().await?;
-            let (shared, location) = (&*self.shared, &self.location);
-            let mut ctx = shared.retry_context();
-            let what = format!("upload part {}", span.number);
-            let outcome = until_done(&mut ctx, &what, location, || {
-                let request = client
-                    .upload_part()
-                    .bucket(&location.bucket)
-                    .key(&location.key)
-                    .upload_id(&upload_id)
-                    .part_number(span.number)
-                    .body(ByteStream::from(bytes.clone()));
-                async move {
-                    let _permit = shared.request_permit().await;
-                    request.send().await.map_err(|err| classify(&err, location))
-                }
-            })
+            let outcome = requests::upload_part(
+                &self.shared,
+                &client,
+                &self.location,
+                &upload_id,
+                span.number,
+                bytes.clone(),
+            )
             .await;
             match outcome {
-                Outcome::Done(response) => {
+                Outcome::Done(etag) => {
                     let part = UploadedPart {
                         span,
                         sha256: parts::hash(&bytes),
-                        etag: response.e_tag().unwrap_or_default().to_string(),
+                        etag,
                     };
                     let index = (span.number - 1) as usize;
                     if index < self.parts.len() {
@@ -329,24 +319,12 @@ impl Upload {
             return Ok(id.clone());
         }
         let client = self.client().await?;
-        let (shared, location) = (&*self.shared, &self.location);
-        let mut ctx = shared.retry_context();
-        let outcome = until_done(&mut ctx, "create multipart upload", location, || {
-            let request = client
-                .create_multipart_upload()
-                .bucket(&location.bucket)
-                .key(&location.key)
-                .set_content_type(content_type(&location.key).map(str::to_string));
-            async move {
-                let _permit = shared.request_permit().await;
-                request.send().await.map_err(|err| classify(&err, location))
-            }
-        })
-        .await;
-        let Outcome::Done(response) = outcome else {
-            return Err(Stop::from_outcome(outcome, location));
+        let outcome =
+            requests::create_multipart_upload(&self.shared, &client, &self.location).await;
+        let id = match outcome {
+            Outcome::Done(id) => id,
+            other => return Err(Stop::from_outcome(other, &self.location)),
         };
-        let id = response.upload_id().unwrap_or_default().to_string();
         debug!(location = %self.location, "multipart upload started");
         self.upload_id = Some(id.clone());
         Ok(id)
@@ -356,33 +334,18 @@ impl Upload {
         loop {
             let upload_id = self.upload_id().await?;
             let client = self.client().await?;
-            let completed = CompletedMultipartUpload::builder()
-                .set_parts(Some(
-                    self.parts
-                        .iter()
-                        .map(|p| {
-                            CompletedPart::builder()
-                                .part_number(p.span.number)
-                                .e_tag(&p.etag)
-                                .build()
-                        })
-                        .collect(),
-                ))
-                .build();
-            let (shared, location) = (&*self.shared, &self.location);
-            let mut ctx = shared.retry_context();
-            let outcome = until_done(&mut ctx, "complete multipart upload", location, || {
-                let request = client
-                    .complete_multipart_upload()
-                    .bucket(&location.bucket)
-                    .key(&location.key)
-                    .upload_id(&upload_id)
-                    .multipart_upload(completed.clone());
-                async move {
-                    let _permit = shared.request_permit().await;
-                    request.send().await.map_err(|err| classify(&err, location))
-                }
-            })
+            let sent: Vec<(i32, String)> = self
+                .parts
+                .iter()
+                .map(|p| (p.span.number, p.etag.clone()))
+                .collect();
+            let outcome = requests::complete_multipart_upload(
+                &self.shared,
+                &client,
+                &self.location,
+                &upload_id,
+                &sent,
+            )
             .await;
             match outcome {
                 Outcome::Done(_) => {
@@ -405,21 +368,8 @@ impl Upload {
             })
             .await?;
         let client = self.client().await?;
-        let (shared, location) = (&*self.shared, &self.location);
-        let mut ctx = shared.retry_context();
-        let outcome = until_done(&mut ctx, "put object", location, || {
-            let request = client
-                .put_object()
-                .bucket(&location.bucket)
-                .key(&location.key)
-                .set_content_type(content_type(&location.key).map(str::to_string))
-                .body(ByteStream::from(bytes.clone()));
-            async move {
-                let _permit = shared.request_permit().await;
-                request.send().await.map_err(|err| classify(&err, location))
-            }
-        })
-        .await;
+        let outcome = requests::put_object(&self.shared, &client, &self.location, bytes).await;
+        let shared = &self.shared;
         match outcome {
             Outcome::Done(_) => {
                 shared.progress.add_bytes(&self.output, len);
@@ -427,7 +377,7 @@ impl Upload {
                 info!(location = %self.location, bytes = len, "small file uploaded in one put");
                 Ok(())
             }
-            other => Err(Stop::from_outcome(other, location)),
+            other => Err(Stop::from_outcome(other, &self.location)),
         }
     }
 }

@@ -32,6 +32,7 @@
 //! - `growing`: the multipart upload of a growing file, with re-sending of rewritten parts.
 //! - `parts`: pure part layout and change detection.
 //! - `spool`: local snapshots of whole objects until S3 has them.
+//! - `requests`: the S3 calls, each retried and classified the same way.
 //! - `retry`: the outer retry loop with capped exponential backoff.
 //! - `client`: S3 clients from a job's `S3Target`, and the pre-flight `check`.
 //! - `error`: errors, and sorting S3 failures into retry / start over / needs a person.
@@ -42,6 +43,7 @@ mod error;
 mod growing;
 mod object;
 mod parts;
+mod requests;
 mod retry;
 mod spool;
 mod status;

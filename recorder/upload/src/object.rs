@@ -11,13 +11,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use aws_sdk_s3::primitives::ByteStream;
 use tracing::{debug, error};
 use vcs_job::S3Target;
 
 use crate::client::location;
-use crate::error::{Location, UploadError, classify};
-use crate::retry::{Outcome, until_done};
+use crate::error::{Location, UploadError};
+use crate::requests;
+use crate::retry::Outcome;
 use crate::spool::Spool;
 use crate::status::OutputId;
 use crate::uploader::{ActiveTask, Shared};
@@ -167,20 +167,7 @@ async fn put(
     let len = bytes.len() as u64;
     let body = bytes::Bytes::from(bytes);
     let client = shared.clients.get(&snapshot.target).await?;
-    let mut ctx = shared.retry_context();
-    let outcome = until_done(&mut ctx, "put object", location, || {
-        let request = client
-            .put_object()
-            .bucket(&location.bucket)
-            .key(&location.key)
-            .set_content_type(content_type(&location.key).map(str::to_string))
-            .body(ByteStream::from(body.clone()));
-        async move {
-            let _permit = shared.request_permit().await;
-            request.send().await.map_err(|err| classify(&err, location))
-        }
-    })
-    .await;
+    let outcome = requests::put_object(shared, &client, location, body).await;
     match outcome {
         Outcome::Done(_) => Ok(len),
         Outcome::Cancelled => Err(None),
@@ -189,35 +176,5 @@ async fn put(
             location.clone(),
             "unexpected NoSuchUpload for a single put".to_string(),
         ))),
-    }
-}
-
-/// MIME type for the recorder's outputs, so players can fetch them straight from the bucket.
-pub(crate) fn content_type(key: &str) -> Option<&'static str> {
-    let extension = key.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase())?;
-    Some(match extension.as_str() {
-        "m3u8" => "application/vnd.apple.mpegurl",
-        "m4s" => "video/iso.segment",
-        "ts" => "video/mp2t",
-        "mp4" | "m4v" => "video/mp4",
-        "m4a" => "audio/mp4",
-        "json" => "application/json",
-        _ => return None,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::content_type;
-
-    #[test]
-    fn outputs_get_their_mime_types() {
-        assert_eq!(
-            content_type("rec/index.m3u8"),
-            Some("application/vnd.apple.mpegurl")
-        );
-        assert_eq!(content_type("rec/seg00001.M4S"), Some("video/iso.segment"));
-        assert_eq!(content_type("rec/out.mp4"), Some("video/mp4"));
-        assert_eq!(content_type("rec/notes"), None);
     }
 }

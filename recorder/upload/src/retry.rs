@@ -51,6 +51,17 @@ pub(crate) enum Outcome<T> {
     Cancelled,
 }
 
+impl<T> Outcome<T> {
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Outcome<U> {
+        match self {
+            Outcome::Done(value) => Outcome::Done(f(value)),
+            Outcome::UploadVanished => Outcome::UploadVanished,
+            Outcome::Fatal(error) => Outcome::Fatal(error),
+            Outcome::Cancelled => Outcome::Cancelled,
+        }
+    }
+}
+
 /// What the retry loop needs from the uploader.
 pub(crate) struct RetryContext<'a> {
     pub progress: &'a Progress,
