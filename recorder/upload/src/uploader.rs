@@ -272,3 +272,15 @@ fn output_of(target: &S3Target) -> OutputId {
         prefix: target.key.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_can_be_shared_across_the_recorders_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Uploader>();
+        shareable::<GrowingObject>();
+    }
+}
