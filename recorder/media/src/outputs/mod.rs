@@ -141,6 +141,8 @@ const BLOCKING_QUEUE_BYTES: u64 = 64 << 20;
 const MAX_PENDING_AUDIO: usize = 256;
 const BACKOFF_START: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(10);
+/// An RTMP connection that takes no data for this long while data waits is rebuilt.
+const STALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Finalising flushes queued buffers and writes indexes; a muxer taking longer is stuck.
 const FINISH_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -364,6 +366,13 @@ impl Slot {
         }
     }
 
+    /// Bytes waiting in the current pipeline's appsrcs.
+    fn queued_bytes(&self) -> u64 {
+        lock(&self.feed).srcs.as_ref().map_or(0, |(v, a)| {
+            v.current_level_bytes() + a.current_level_bytes()
+        })
+    }
+
     fn update(&self, f: impl FnOnce(&mut OutputProgress)) {
         f(&mut lock(&self.progress));
     }
@@ -380,8 +389,11 @@ pub(crate) struct Built {
     pipeline: gst::Pipeline,
     video: gst_app::AppSrc,
     audio: gst_app::AppSrc,
-    /// Bytes through this pad count as written/sent.
+    /// Bytes through this pad count as written.
     counted: Option<gst::Pad>,
+    /// An element whose `stats` say how many bytes went out (rtmp2sink's `out-bytes-total`):
+    /// what reached the socket, not what was handed to the sink.
+    sent: Option<gst::Element>,
 }
 
 /// What differs between output kinds.
@@ -464,6 +476,15 @@ impl Reporter {
 struct Live {
     pipeline: gst::Pipeline,
     bus: gst::Bus,
+    sent: Option<gst::Element>,
+}
+
+impl Live {
+    /// Bytes this pipeline sent, when its sink reports them.
+    fn sent_bytes(&self) -> Option<u64> {
+        let stats = self.sent.as_ref()?.property::<gst::Structure>("stats");
+        stats.get::<u64>("out-bytes-total").ok()
+    }
 }
 
 impl Live {
@@ -473,6 +494,7 @@ impl Live {
             video,
             audio,
             counted,
+            sent,
         } = built;
         let lossy = out.slot.lossy;
         for src in [&video, &audio] {
@@ -495,7 +517,11 @@ impl Live {
             });
         }
         let bus = pipeline.bus().expect("pipelines have a bus");
-        let live = Live { pipeline, bus };
+        let live = Live {
+            pipeline,
+            bus,
+            sent,
+        };
         live.pipeline
             .set_state(gst::State::Playing)
             .map_err(|e| MediaError::State {
@@ -628,6 +654,8 @@ fn supervise(
     let mut finishing: Option<Instant> = None;
     // Bytes counted when the current pipeline started; more means it reached its destination.
     let mut bytes_mark = 0;
+    let mut last_bytes = 0;
+    let mut last_flow = Instant::now();
     loop {
         let Some(pipeline) = live.as_ref() else {
             // Reconnecting: wait out the backoff unless told to stop.
@@ -643,6 +671,7 @@ fn supervise(
             match muxer.build().and_then(|b| Live::start(b, &out, &what)) {
                 Ok(l) => {
                     out.set_state(OutputState::Starting);
+                    last_flow = Instant::now();
                     tracing::info!(output = %out.name(), "output pipeline rebuilt; waiting for a keyframe");
                     live = Some(l);
                     keyframe();
@@ -671,8 +700,32 @@ fn supervise(
                 "timed out waiting for the muxer to finalise".into(),
             );
         }
+        if let Some(sent) = pipeline.sent_bytes() {
+            out.slot.bytes.store(bytes_mark + sent, Ordering::Relaxed);
+        }
+        let bytes = out.slot.bytes.load(Ordering::Relaxed);
+        if bytes != last_bytes {
+            last_bytes = bytes;
+            last_flow = Instant::now();
+        }
+        // A connection that neither errors nor takes data (server hung, packets dropped) is as
+        // lost as one that failed.
+        if muxer.reconnects()
+            && finishing.is_none()
+            && last_flow.elapsed() > STALL_TIMEOUT
+            && out.slot.queued_bytes() > 0
+        {
+            out.slot.detach();
+            drop(live.take());
+            let message = format!(
+                "nothing reached the server for {} s while data was waiting",
+                STALL_TIMEOUT.as_secs()
+            );
+            lost(&out, message, backoff);
+            continue;
+        }
         let state = out.slot.progress().state;
-        if state == OutputState::Starting && out.slot.bytes.load(Ordering::Relaxed) > bytes_mark {
+        if state == OutputState::Starting && bytes > bytes_mark {
             out.set_state(OutputState::Active);
             backoff = BACKOFF_START;
             tracing::info!(output = %out.name(), "output connected");
@@ -705,12 +758,7 @@ fn supervise(
                 if !muxer.reconnects() || finishing.is_some() {
                     return fail(&out, &*muxer, message);
                 }
-                tracing::warn!(output = %out.name(), error = %message, retry_in = ?backoff, "output lost its destination; reconnecting");
-                out.slot.update(|p| {
-                    p.state = OutputState::Reconnecting;
-                    p.reconnects += 1;
-                    p.last_error = Some(message);
-                });
+                lost(&out, message, backoff);
             }
             gst::MessageView::Element(_) => {
                 if let Some(s) = msg.structure() {
@@ -720,6 +768,17 @@ fn supervise(
             _ => {}
         }
     }
+}
+
+/// Records a lost connection; the supervisor rebuilds after `backoff`.
+fn lost(out: &Reporter, message: String, backoff: Duration) {
+    tracing::warn!(output = %out.name(), error = %message, retry_in = ?backoff,
+        "output lost its destination; reconnecting");
+    out.slot.update(|p| {
+        p.state = OutputState::Reconnecting;
+        p.reconnects += 1;
+        p.last_error = Some(message);
+    });
 }
 
 fn fail(out: &Reporter, muxer: &dyn Muxer, message: String) -> OutputSummary {
