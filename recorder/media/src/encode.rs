@@ -11,7 +11,10 @@
 //! video stay in sync by construction and a render runs as fast as the machine allows. The
 //! appsrcs block when the encoder is behind: that is the back-pressure `push` applies.
 //! x264 runs without B-frames (`tune=zerolatency`) so DTS = PTS, which keeps re-timestamping an
-//! output that starts mid-recording trivial, and a keyframe comes at least every 2 s.
+//! output that starts mid-recording trivial. Keyframes come exactly every 2 s (`scenecut=0`), so
+//! HLS segments and RTMP restarts line up, plus one forced whenever an output (re)starts.
+//! avenc_aac's 1024 priming samples are taken out in the fan-out (see `outputs`), so audio lines
+//! up with video to the sample in every output (tested by decoding flashes and beeps).
 
 use std::sync::Arc;
 use std::time::Duration;

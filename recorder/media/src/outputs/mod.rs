@@ -137,6 +137,8 @@ pub(crate) type KeyframeRequest = Arc<dyn Fn() + Send + Sync>;
 const LOSSY_QUEUE_BYTES: u64 = 8 << 20;
 /// File outputs block the encoder when this much is queued (never, unless the disk stalls).
 const BLOCKING_QUEUE_BYTES: u64 = 64 << 20;
+/// The AAC encoder's delay: 1024 samples at 48 kHz (measured by the A/V test).
+const AAC_PRIMING: gst::ClockTime = gst::ClockTime::from_nseconds(1024 * 1_000_000_000 / 48_000);
 /// Audio kept while an output waits for its first keyframe: about 5 s of AAC frames.
 const MAX_PENDING_AUDIO: usize = 256;
 const BACKOFF_START: Duration = Duration::from_millis(500);
@@ -150,7 +152,17 @@ const FINISH_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Default)]
 pub(crate) struct Fanout {
     slots: Mutex<Vec<Arc<Slot>>>,
+    recent_audio: Arc<AudioHistory>,
 }
+
+/// The last couple of seconds of encoded audio. Audio encodes faster than video, so when an
+/// output (re)starts at a keyframe, the audio that goes with that keyframe has usually already
+/// gone past; the slot starts from this history instead of a gap.
+#[derive(Default)]
+pub(crate) struct AudioHistory(Mutex<std::collections::VecDeque<(gst::Buffer, Option<gst::Caps>)>>);
+
+/// About 2 s of AAC frames.
+const AUDIO_HISTORY: usize = 96;
 
 impl Fanout {
     pub(crate) fn video(&self, sample: &gst::Sample) {
@@ -162,10 +174,28 @@ impl Fanout {
     }
 
     fn push(&self, stream: Stream, sample: &gst::Sample) {
-        let Some(buffer) = running_time(sample) else {
+        let Some(mut buffer) = running_time(sample) else {
             return;
         };
+        if stream == Stream::Audio {
+            // avenc_aac's output lags its input by its priming samples, and nothing downstream
+            // (no MP4 edit list, FLV, TS) takes that into account: move the audio back into
+            // place and drop the packet that is only priming.
+            let Some(pts) = buffer.pts().and_then(|p| p.checked_sub(AAC_PRIMING)) else {
+                return;
+            };
+            let b = buffer.make_mut();
+            b.set_pts(pts);
+            b.set_dts(b.dts().and_then(|d| d.checked_sub(AAC_PRIMING)));
+        }
         let caps = sample.caps_owned();
+        if stream == Stream::Audio {
+            let mut recent = lock(&self.recent_audio.0);
+            recent.push_back((buffer.clone(), caps.clone()));
+            if recent.len() > AUDIO_HISTORY {
+                recent.pop_front();
+            }
+        }
         for slot in self.snapshot() {
             slot.push(stream, &buffer, caps.as_ref());
         }
@@ -198,6 +228,7 @@ pub(crate) struct Slot {
     /// Drop to the next keyframe instead of blocking when the output falls behind (RTMP).
     lossy: bool,
     keyframe: KeyframeRequest,
+    recent_audio: Arc<AudioHistory>,
     feed: Mutex<Feed>,
     progress: Mutex<OutputProgress>,
     bytes: AtomicU64,
@@ -215,6 +246,9 @@ struct Feed {
     audio_caps: bool,
     /// Media carried by earlier pipelines of this output (RTMP reconnects).
     base: Duration,
+    /// Newest audio (encoder time) this pipeline has taken, pending or sent: history and live
+    /// delivery overlap, and this drops the repeats.
+    last_audio: Option<gst::ClockTime>,
     /// Audio that arrived before the first keyframe, with its caps.
     pending_audio: Vec<(gst::Buffer, Option<gst::Caps>)>,
 }
@@ -245,7 +279,8 @@ impl Slot {
                 Stream::Audio => {
                     // Audio encodes faster than video: what arrives before the first keyframe
                     // may still belong after it, so keep it until the offset is known.
-                    if feed.offset.is_none() {
+                    if feed.offset.is_none() && feed.last_audio.is_none_or(|l| pts > l) {
+                        feed.last_audio = Some(pts);
                         feed.pending_audio.push((buffer.clone(), caps.cloned()));
                         let excess = feed.pending_audio.len().saturating_sub(MAX_PENDING_AUDIO);
                         feed.pending_audio.drain(..excess);
@@ -258,7 +293,10 @@ impl Slot {
                     let offset = *feed.offset.get_or_insert(pts);
                     // Under the lock, so the audio thread cannot overtake these.
                     for (pending, caps) in std::mem::take(&mut feed.pending_audio) {
-                        if pending.pts().is_some_and(|p| p >= offset) {
+                        if pending
+                            .pts()
+                            .is_some_and(|p| starts_after(p, &pending, offset))
+                        {
                             self.send(
                                 &mut feed,
                                 Stream::Audio,
@@ -275,9 +313,12 @@ impl Slot {
         let Some(offset) = feed.offset else {
             return;
         };
-        if pts < offset {
-            // Audio from before the keyframe this output starts at.
-            return;
+        if stream == Stream::Audio {
+            if !starts_after(pts, buffer, offset) || feed.last_audio.is_some_and(|l| pts <= l) {
+                // Before the keyframe this output starts at, or already taken from history.
+                return;
+            }
+            feed.last_audio = Some(pts);
         }
         let src = if stream == Stream::Video {
             video
@@ -346,10 +387,15 @@ impl Slot {
 
     fn attach(&self, video: gst_app::AppSrc, audio: gst_app::AppSrc) {
         let base = lock(&self.progress).duration;
-        *lock(&self.feed) = Feed {
+        let mut feed = lock(&self.feed);
+        // Copied under the feed lock: audio fanned out after the copy reaches this feed.
+        let pending_audio: Vec<_> = lock(&self.recent_audio.0).iter().cloned().collect();
+        *feed = Feed {
             srcs: Some((video, audio)),
             base,
             gated: true,
+            last_audio: pending_audio.last().and_then(|(b, _)| b.pts()),
+            pending_audio,
             ..Feed::default()
         };
     }
@@ -568,6 +614,7 @@ impl OutputHandle {
             name: name.clone(),
             lossy: kind == OutputKind::Rtmp,
             keyframe: keyframe.clone(),
+            recent_audio: fanout.recent_audio.clone(),
             feed: Mutex::default(),
             progress: Mutex::new(OutputProgress {
                 name: name.clone(),
@@ -585,13 +632,22 @@ impl OutputHandle {
             events,
         };
         let what = format!("output {name}");
-        let live = Live::start(muxer.build()?, &out, &what)?;
+        // In the fan-out before attaching, so no audio falls between the history the slot
+        // starts from and what it is sent live.
+        fanout.add(slot.clone());
+        let live = match muxer.build().and_then(|b| Live::start(b, &out, &what)) {
+            Ok(live) => live,
+            Err(e) => {
+                fanout.remove(&slot);
+                return Err(e);
+            }
+        };
         muxer.started(&out);
         if kind != OutputKind::Rtmp {
             // Files are active from the first buffer; RTMP once bytes reach the server.
             out.set_state(OutputState::Active);
         }
-        fanout.add(slot.clone());
+
         keyframe();
         let (stop, stopped) = mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -786,6 +842,14 @@ fn fail(out: &Reporter, muxer: &dyn Muxer, message: String) -> OutputSummary {
     out.slot.update(|p| p.last_error = Some(message));
     out.slot.detach();
     out.summary(OutputState::Failed, muxer.files())
+}
+
+/// Whether an audio buffer belongs to an output whose timeline starts at `offset`: it starts at
+/// or after it, or straddles it by less than half (then it is moved to 0, at most 10.7 ms early,
+/// rather than leave a gap muxers would close by moving all audio early).
+fn starts_after(pts: gst::ClockTime, buffer: &gst::BufferRef, offset: gst::ClockTime) -> bool {
+    let half = buffer.duration().unwrap_or(gst::ClockTime::ZERO) / 2;
+    pts + half >= offset
 }
 
 /// The sample's buffer with PTS/DTS in running time: x264enc shifts its output 1000 h ahead
