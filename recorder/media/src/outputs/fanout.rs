@@ -363,3 +363,80 @@ fn running_time(sample: &gst::Sample) -> Option<gst::Buffer> {
     }
     Some(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use gstreamer::prelude::*;
+
+    use super::*;
+
+    fn buffer(n: u64, keyframe: bool) -> gst::Buffer {
+        let mut b = gst::Buffer::with_size(1 << 20).unwrap();
+        {
+            let b = b.get_mut().unwrap();
+            b.set_pts(gst::ClockTime::from_mseconds(n * 33));
+            if !keyframe {
+                b.set_flags(gst::BufferFlags::DELTA_UNIT);
+            }
+        }
+        b
+    }
+
+    #[test]
+    fn a_lossy_output_that_falls_behind_drops_to_the_next_keyframe() {
+        gst::init().unwrap();
+        // Paused: the sinks preroll and then take nothing, like a connection that stalled.
+        let pipeline =
+            gst::parse::launch("appsrc name=video ! fakesink appsrc name=audio ! fakesink")
+                .unwrap()
+                .downcast::<gst::Pipeline>()
+                .unwrap();
+        let video = crate::outputs::appsrc(&pipeline, "video").unwrap();
+        let audio = crate::outputs::appsrc(&pipeline, "audio").unwrap();
+        for src in [&video, &audio] {
+            src.set_format(gst::Format::Time);
+            src.set_block(false);
+            src.set_max_bytes(4 * LOSSY_QUEUE_BYTES);
+        }
+        let _ = pipeline.set_state(gst::State::Paused);
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counter = requests.clone();
+        let keyframe: KeyframeRequest = Arc::new(move || {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        let slot = Slot::new("t", OutputKind::Rtmp, true, keyframe, &Fanout::default());
+        slot.attach(video.clone(), audio);
+
+        let mut n = 0;
+        slot.push(Stream::Video, &buffer(n, true), None);
+        while requests.load(Ordering::Relaxed) == 0 {
+            n += 1;
+            assert!(
+                n < 30,
+                "never gated with {} bytes queued",
+                video.current_level_bytes()
+            );
+            slot.push(Stream::Video, &buffer(n, false), None);
+        }
+        let queued = video.current_level_bytes();
+        for _ in 0..3 {
+            n += 1;
+            slot.push(Stream::Video, &buffer(n, false), None);
+        }
+        assert_eq!(
+            video.current_level_bytes(),
+            queued,
+            "delta frames are dropped while gated"
+        );
+        n += 1;
+        slot.push(Stream::Video, &buffer(n, true), None);
+        assert!(
+            video.current_level_bytes() > queued,
+            "the next keyframe goes through"
+        );
+        assert_eq!(requests.load(Ordering::Relaxed), 1);
+        let _ = pipeline.set_state(gst::State::Null);
+    }
+}

@@ -229,7 +229,7 @@ impl OutputHandle {
             Ok(live) => live,
             Err(e) => {
                 fanout.remove(&slot);
-                return Err(e);
+                return Err(scrub_error(&*muxer, e));
             }
         };
         muxer.started(&out);
@@ -413,6 +413,25 @@ fn supervise(
             }
             _ => {}
         }
+    }
+}
+
+/// The same error with secrets (stream keys) removed from its text.
+fn scrub_error(muxer: &dyn Muxer, e: MediaError) -> MediaError {
+    match e {
+        MediaError::Build { what, message } => MediaError::Build {
+            what,
+            message: muxer.scrub(message),
+        },
+        MediaError::State { what, message } => MediaError::State {
+            what,
+            message: muxer.scrub(message),
+        },
+        MediaError::Runtime { what, message } => MediaError::Runtime {
+            what,
+            message: muxer.scrub(message),
+        },
+        other => other,
     }
 }
 
