@@ -1,0 +1,480 @@
+//! Builds one input's GStreamer pipeline per URI kind; every kind ends in the same two branches,
+//! whose appsinks push into the input's [`Store`].
+//!
+//! ```text
+//! test:        videotestsrc (pattern on colour) ─► caps (size, 30 fps) ─► textoverlay (name) ─► [video]
+//!              audiotestsrc (sine tone) ─────────────────────────────────────────────────────► [audio]
+//! file: http(s): rtsp: srt: rtmp(s):
+//!              uridecodebin ──pad-added video/*─► [video]
+//!                           └─pad-added audio/*─► [audio]     (source-setup tunes rtspsrc/srtsrc/rtmp2src)
+//! whep+http(s): see whep.rs (webrtcbin) ─► decodebin ─► [video] / [audio]
+//!
+//! [video] queue ─► videoconvert ─► videoscale ─► RGBA, ≤1920×1920, square pixels ─► appsink
+//! [audio] queue ─► audioconvert ─► audioresample ─► F32LE stereo 48 kHz ─► appsink
+//! ```
+//!
+//! Offline the appsinks never sync to a clock and their callbacks block (see [`Store`]), so the
+//! source runs exactly as fast as the recorder reads. Live, appsinks of test and file sources sync
+//! to the clock (real-time pacing); network streams arrive at their sender's pace and are taken as
+//! they come.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use gstreamer_video as gst_video;
+
+use super::store::{CHANNELS, RATE, Store};
+use super::supervisor::Event;
+use super::uri::Kind;
+use super::{InputConfig, VideoFrame};
+use crate::MediaError;
+use crate::gst_util::format_error;
+
+/// Messages from a pipeline's bus for whoever supervises it, tagged with the pipeline's
+/// generation.
+pub type Events = Arc<Mutex<Vec<(u64, Event)>>>;
+
+/// How one pipeline connects to its input.
+#[derive(Clone)]
+pub struct Wiring {
+    pub store: Arc<Store>,
+    pub events: Events,
+    pub generation: u64,
+    pub offline: bool,
+    /// Sync appsinks to the clock (live test/file sources play in real time).
+    pub sync: bool,
+    pub video: bool,
+    pub audio: bool,
+    /// Names the input in errors and logs (participant, track, redacted URI).
+    pub what: String,
+}
+
+/// One running input pipeline. Set to `Null` on drop.
+pub struct SourcePipeline {
+    pipeline: gst::Pipeline,
+    what: String,
+    generation: u64,
+    events: Events,
+}
+
+impl SourcePipeline {
+    /// Builds and starts the pipeline for `kind` (and `uri`, for uridecodebin kinds).
+    pub fn start(
+        cfg: &InputConfig,
+        kind: &Kind,
+        wiring: Wiring,
+    ) -> Result<SourcePipeline, MediaError> {
+        let pipeline = gst::Pipeline::with_name(&format!("input-{}", wiring.generation));
+        let owned = SourcePipeline {
+            pipeline: pipeline.clone(),
+            what: wiring.what.clone(),
+            generation: wiring.generation,
+            events: wiring.events.clone(),
+        };
+        watch_bus(&pipeline, &wiring);
+        match kind {
+            Kind::Test(src) => {
+                if wiring.video {
+                    let v = make("videotestsrc", &wiring)?;
+                    v.set_property("is-live", !wiring.offline);
+                    v.set_property_from_str("pattern", &src.pattern);
+                    v.set_property("background-color", src.argb());
+                    v.set_property("foreground-color", 0xffff_ffffu32);
+                    let caps = capsfilter(
+                        gst_video::VideoCapsBuilder::new()
+                            .width(src.width as i32)
+                            .height(src.height as i32)
+                            .framerate(gst::Fraction::new(30, 1))
+                            .build(),
+                        &wiring,
+                    )?;
+                    let label = make("textoverlay", &wiring)?;
+                    label.set_property("text", &cfg.display_name);
+                    label.set_property_from_str("valignment", "top");
+                    label.set_property_from_str("halignment", "center");
+                    label.set_property("shaded-background", true);
+                    label.set_property(
+                        "font-desc",
+                        format!("Sans Bold {}", (src.height / 14).max(8)),
+                    );
+                    pipeline
+                        .add_many([&v, &caps, &label])
+                        .map_err(|e| build_err(&wiring, e))?;
+                    gst::Element::link_many([&v, &caps, &label])
+                        .map_err(|e| build_err(&wiring, e))?;
+                    let branch = video_branch(&pipeline, &wiring)?;
+                    label.link(&branch).map_err(|e| build_err(&wiring, e))?;
+                }
+                if wiring.audio {
+                    let a = make("audiotestsrc", &wiring)?;
+                    a.set_property("is-live", !wiring.offline);
+                    a.set_property_from_str("wave", "sine");
+                    a.set_property("freq", src.tone_hz);
+                    a.set_property("volume", 0.3f64);
+                    // 20 ms buffers: small steps for the live jitter buffer.
+                    a.set_property("samplesperbuffer", (RATE / 50) as i32);
+                    pipeline.add(&a).map_err(|e| build_err(&wiring, e))?;
+                    let branch = audio_branch(&pipeline, &wiring)?;
+                    a.link(&branch).map_err(|e| build_err(&wiring, e))?;
+                }
+            }
+            Kind::Whep { endpoint } => {
+                super::whep::build(&pipeline, endpoint, &wiring)?;
+            }
+            _ => {
+                let dec = make("uridecodebin", &wiring)?;
+                dec.set_property("uri", cfg.uri.trim());
+                dec.connect("source-setup", false, |args| {
+                    if let Ok(src) = args[1].get::<gst::Element>() {
+                        tune_source(&src);
+                    }
+                    None
+                });
+                pipeline.add(&dec).map_err(|e| build_err(&wiring, e))?;
+                link_decoded_pads(&dec, &pipeline, &wiring);
+            }
+        }
+        // A live file must start playing at its first frame, so it prerolls first (its branches
+        // appear from pad-added) and goes to Playing at AsyncDone (see watch_bus); otherwise the
+        // clock runs while it is still typefinding and its first second plays in a burst.
+        let target = if wiring.sync && matches!(kind, Kind::File(_) | Kind::Http) {
+            gst::State::Paused
+        } else {
+            gst::State::Playing
+        };
+        pipeline.set_state(target).map_err(|e| MediaError::State {
+            what: wiring.what.clone(),
+            message: format!("{e}; see the errors logged above for the cause"),
+        })?;
+        tracing::debug!(input = %wiring.what, generation = wiring.generation, "pipeline started");
+        Ok(owned)
+    }
+
+    /// Blocks up to `timeout` for the pipeline to preroll (offline: the first frames are decoded),
+    /// returning the bus error if it fails first.
+    pub fn wait_prerolled(&self, timeout: Duration) -> Result<(), MediaError> {
+        let (res, _, _) = self
+            .pipeline
+            .state(gst::ClockTime::from_nseconds(timeout.as_nanos() as u64));
+        match res {
+            Ok(_) => Ok(()),
+            Err(_) => Err(MediaError::State {
+                what: self.what.clone(),
+                message: self
+                    .events
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .iter()
+                    .find_map(|(g, e)| match e {
+                        Event::Failed(m) if *g == self.generation => Some(m.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| "the source did not start in time".into()),
+            }),
+        }
+    }
+}
+
+impl Drop for SourcePipeline {
+    fn drop(&mut self) {
+        if let Some(bus) = self.pipeline.bus() {
+            bus.unset_sync_handler();
+        }
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+/// Latency and timeouts for network sources uridecodebin picks.
+fn tune_source(src: &gst::Element) {
+    let Some(factory) = src.factory() else { return };
+    match factory.name().as_str() {
+        "rtspsrc" => {
+            src.set_property("latency", 200u32);
+            // Interleaved over the RTSP connection: no UDP ports to open, works through NAT.
+            src.set_property_from_str("protocols", "tcp");
+        }
+        "srtsrc" => {
+            src.set_property("latency", 125i32);
+        }
+        _ => {}
+    }
+}
+
+/// Links uridecodebin's (or decodebin's) pads to new branches, the first video and first audio
+/// pad only; tracks the input does not want are left unlinked (uridecodebin then drops them).
+pub(super) fn link_decoded_pads(dec: &gst::Element, pipeline: &gst::Pipeline, wiring: &Wiring) {
+    let linked = Arc::new(Mutex::new((false, false)));
+    {
+        let pipeline = pipeline.downgrade();
+        let wiring = wiring.clone();
+        let linked = linked.clone();
+        dec.connect_pad_added(move |_, pad| {
+            let Some(pipeline) = pipeline.upgrade() else {
+                return;
+            };
+            let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+            let Some(name) = caps.structure(0).map(|s| s.name().to_string()) else {
+                return;
+            };
+            let mut l = linked.lock().unwrap_or_else(|e| e.into_inner());
+            let branch = if name.starts_with("video/") && wiring.video && !l.0 {
+                l.0 = true;
+                video_branch(&pipeline, &wiring)
+            } else if name.starts_with("audio/") && wiring.audio && !l.1 {
+                l.1 = true;
+                audio_branch(&pipeline, &wiring)
+            } else {
+                return;
+            };
+            let result = branch.and_then(|b| {
+                let sink = b.static_pad("sink").expect("queue has a sink pad");
+                pad.link(&sink).map_err(|e| build_err(&wiring, e))?;
+                Ok(())
+            });
+            if let Err(e) = result {
+                tracing::error!(input = %wiring.what, cause = %e, "cannot link decoded {name}");
+            }
+        });
+    }
+    let wiring = wiring.clone();
+    dec.connect_no_more_pads(move |_| {
+        let l = linked.lock().unwrap_or_else(|e| e.into_inner());
+        // A wanted track the source does not have: readers must not wait for it.
+        if wiring.video && !l.0 {
+            tracing::info!(input = %wiring.what, "the source has no video");
+            wiring.store.end_video(wiring.generation);
+        }
+        if wiring.audio && !l.1 {
+            tracing::info!(input = %wiring.what, "the source has no audio");
+            wiring.store.end_audio(wiring.generation);
+        }
+    });
+}
+
+/// queue ─► videoconvert ─► videoscale ─► RGBA caps ─► appsink, added to `pipeline` and playing;
+/// returns the queue to link into.
+pub(super) fn video_branch(
+    pipeline: &gst::Pipeline,
+    wiring: &Wiring,
+) -> Result<gst::Element, MediaError> {
+    // Never leaky: live file sources are paced by the synced appsink pushing back, and the
+    // store's callbacks never block live, so network streams cannot build latency here.
+    let queue = make("queue", wiring)?;
+    let convert = make("videoconvert", wiring)?;
+    let scale = make("videoscale", wiring)?;
+    // Keeps the source's size (the compositor scales) but bounds the CPU a 4K input costs.
+    let caps = capsfilter(
+        gst_video::VideoCapsBuilder::new()
+            .format(gst_video::VideoFormat::Rgba)
+            .width_range(16..=1920)
+            .height_range(16..=1920)
+            .pixel_aspect_ratio(gst::Fraction::new(1, 1))
+            .build(),
+        wiring,
+    )?;
+    let sink = gst_app::AppSink::builder()
+        .sync(wiring.sync)
+        .max_buffers(2)
+        .build();
+    let store = wiring.store.clone();
+    let generation = wiring.generation;
+    let what = wiring.what.clone();
+    let eos_store = wiring.store.clone();
+    sink.set_callbacks(
+        gst_app::AppSinkCallbacks::builder()
+            .new_sample(move |sink| {
+                let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                let frame = match video_frame(&sample) {
+                    Ok(f) => f,
+                    Err(message) => {
+                        tracing::warn!(input = %what, %message, "dropping an unreadable frame");
+                        return Ok(gst::FlowSuccess::Ok);
+                    }
+                };
+                store
+                    .push_video(generation, frame)
+                    .map_err(|_| gst::FlowError::Flushing)?;
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .eos(move |_| eos_store.end_video(generation))
+            .build(),
+    );
+    let sink = sink.upcast::<gst::Element>();
+    add_branch(pipeline, [&queue, &convert, &scale, &caps, &sink], wiring)?;
+    Ok(queue)
+}
+
+/// queue ─► audioconvert ─► audioresample ─► F32LE stereo 48 kHz ─► appsink.
+pub(super) fn audio_branch(
+    pipeline: &gst::Pipeline,
+    wiring: &Wiring,
+) -> Result<gst::Element, MediaError> {
+    let queue = make("queue", wiring)?;
+    let convert = make("audioconvert", wiring)?;
+    let resample = make("audioresample", wiring)?;
+    let caps = capsfilter(
+        gstreamer_audio::AudioCapsBuilder::new_interleaved()
+            .format(gstreamer_audio::AUDIO_FORMAT_F32)
+            .rate(RATE as i32)
+            .channels(CHANNELS as i32)
+            .build(),
+        wiring,
+    )?;
+    let sink = gst_app::AppSink::builder()
+        .sync(wiring.sync)
+        .max_buffers(4)
+        .build();
+    let store = wiring.store.clone();
+    let eos_store = wiring.store.clone();
+    let generation = wiring.generation;
+    sink.set_callbacks(
+        gst_app::AppSinkCallbacks::builder()
+            .new_sample(move |sink| {
+                let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                let Some(buffer) = sample.buffer() else {
+                    return Ok(gst::FlowSuccess::Ok);
+                };
+                let pts = running_time(&sample, buffer);
+                let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
+                let samples: Vec<f32> = map
+                    .as_slice()
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect();
+                store
+                    .push_audio(generation, pts, &samples)
+                    .map_err(|_| gst::FlowError::Flushing)?;
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .eos(move |_| eos_store.end_audio(generation))
+            .build(),
+    );
+    let sink = sink.upcast::<gst::Element>();
+    add_branch(
+        pipeline,
+        [&queue, &convert, &resample, &caps, &sink],
+        wiring,
+    )?;
+    Ok(queue)
+}
+
+fn add_branch<const N: usize>(
+    pipeline: &gst::Pipeline,
+    elements: [&gst::Element; N],
+    wiring: &Wiring,
+) -> Result<(), MediaError> {
+    pipeline
+        .add_many(elements)
+        .map_err(|e| build_err(wiring, e))?;
+    gst::Element::link_many(elements).map_err(|e| build_err(wiring, e))?;
+    // Added to a running pipeline from pad-added: bring them to its state.
+    for e in elements.iter().rev() {
+        e.sync_state_with_parent()
+            .map_err(|e| build_err(wiring, e))?;
+    }
+    Ok(())
+}
+
+/// The buffer's position on the input's timeline (running time: 0 when the pipeline started).
+fn running_time(sample: &gst::Sample, buffer: &gst::BufferRef) -> Option<Duration> {
+    let pts = buffer.pts()?;
+    let segment = sample.segment()?.downcast_ref::<gst::format::Time>()?;
+    let rt = segment.to_running_time(pts)?;
+    Some(Duration::from_nanos(rt.nseconds()))
+}
+
+fn video_frame(sample: &gst::Sample) -> Result<VideoFrame, String> {
+    let caps = sample.caps().ok_or("frame without caps")?;
+    let info = gst_video::VideoInfo::from_caps(caps).map_err(|e| e.to_string())?;
+    let buffer = sample.buffer_owned().ok_or("sample without buffer")?;
+    let pts = running_time(sample, &buffer).unwrap_or_default();
+    let stride = buffer
+        .meta::<gst_video::VideoMeta>()
+        .map(|m| m.stride()[0])
+        .unwrap_or(info.stride()[0]) as usize;
+    let data = buffer
+        .into_mapped_buffer_readable()
+        .map_err(|_| "cannot map frame")?;
+    if data.len() < stride * info.height() as usize {
+        return Err(format!(
+            "frame of {} bytes is smaller than {stride}×{}",
+            data.len(),
+            info.height()
+        ));
+    }
+    Ok(VideoFrame {
+        width: info.width(),
+        height: info.height(),
+        stride,
+        pts,
+        data: Arc::new(data),
+    })
+}
+
+/// Routes bus errors and EOS to the supervisor (live) or straight to the store (offline).
+fn watch_bus(pipeline: &gst::Pipeline, wiring: &Wiring) {
+    let Some(bus) = pipeline.bus() else { return };
+    let wiring = wiring.clone();
+    let weak = pipeline.downgrade();
+    bus.set_sync_handler(move |_, msg| {
+        let event = match msg.view() {
+            gst::MessageView::AsyncDone(_) => {
+                if let Some(p) = weak.upgrade()
+                    && msg.src() == Some(p.upcast_ref())
+                    && wiring.sync
+                {
+                    p.call_async(|p| {
+                        let _ = p.set_state(gst::State::Playing);
+                    });
+                }
+                None
+            }
+            gst::MessageView::Error(e) => {
+                let message = format_error(e);
+                tracing::warn!(input = %wiring.what, generation = wiring.generation, cause = %message, "input failed");
+                Some(Event::Failed(message))
+            }
+            gst::MessageView::Eos(_) => Some(Event::Eos),
+            _ => None,
+        };
+        if let Some(event) = event {
+            if wiring.offline || matches!(event, Event::Failed(_)) {
+                // Nothing more will come from this pipeline: readers must not wait for it.
+                wiring.store.end_video(wiring.generation);
+                wiring.store.end_audio(wiring.generation);
+            }
+            wiring
+                .events
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((wiring.generation, event));
+        }
+        // Handled here; nobody pops this bus, so nothing may pile up on it.
+        gst::BusSyncReply::Drop
+    });
+}
+
+pub(super) fn make(factory: &str, wiring: &Wiring) -> Result<gst::Element, MediaError> {
+    gst::ElementFactory::make(factory)
+        .build()
+        .map_err(|e| MediaError::Build {
+            what: wiring.what.clone(),
+            message: format!("no GStreamer element \"{factory}\" ({e}); run scripts/install-deps"),
+        })
+}
+
+fn capsfilter(caps: gst::Caps, wiring: &Wiring) -> Result<gst::Element, MediaError> {
+    let f = make("capsfilter", wiring)?;
+    f.set_property("caps", caps);
+    Ok(f)
+}
+
+pub(super) fn build_err(wiring: &Wiring, e: impl std::fmt::Display) -> MediaError {
+    MediaError::Build {
+        what: wiring.what.clone(),
+        message: e.to_string(),
+    }
+}
