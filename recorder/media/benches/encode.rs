@@ -95,7 +95,7 @@ fn encode_floor(secs: u64, dir: &std::path::Path) -> (f64, f64) {
 fn ffmpeg_xstack(secs: u64, dir: &std::path::Path) -> (f64, f64) {
     let mut cmd = Command::new("ffmpeg");
     cmd.args(["-v", "error", "-y"]);
-    for pattern in ["testsrc2", "smptebars", "testsrc", "mandelbrot"] {
+    for pattern in ["testsrc2", "smptebars", "testsrc", "rgbtestsrc"] {
         cmd.args(["-f", "lavfi", "-i"])
             .arg(format!("{pattern}=size=640x360:rate={FPS}:duration={secs}"));
     }

@@ -11,7 +11,10 @@
 //! video stay in sync by construction and a render runs as fast as the machine allows. The
 //! appsrcs block when the encoder is behind: that is the back-pressure `push` applies.
 //! x264 runs without B-frames (`tune=zerolatency`) so DTS = PTS, which keeps re-timestamping an
-//! output that starts mid-recording trivial, and a keyframe comes at least every 2 s.
+//! output that starts mid-recording trivial. Keyframes come exactly every 2 s (`scenecut=0`), so
+//! HLS segments and RTMP restarts line up, plus one forced whenever an output (re)starts.
+//! avenc_aac's 1024 priming samples are taken out in the fan-out (see `outputs`), so audio lines
+//! up with video to the sample in every output (tested by decoding flashes and beeps).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -377,6 +380,26 @@ pub fn audio_samples_for_frame(n: u64, fps: u32) -> usize {
     (sample_index(n + 1, fps) - sample_index(n, fps)) as usize
 }
 
+/// The audio of frame `n` for `test:` participants: their sine tones mixed (interleaved stereo,
+/// [`audio_samples_for_frame`] samples), continuous across frames; silence when there are none.
+/// What the encoder used to synthesise itself before audio came from the recorder's mix.
+pub fn test_tones(n: u64, fps: u32, tones_hz: &[f64]) -> Vec<f32> {
+    let start = sample_index(n, fps);
+    let count = audio_samples_for_frame(n, fps) as u64;
+    // Mixed tones add up; keep the sum well clear of clipping.
+    let volume = 0.5 / tones_hz.len().max(1) as f64;
+    let mut out = Vec::with_capacity(count as usize * 2);
+    for i in start..start + count {
+        let t = i as f64 / AUDIO_RATE as f64;
+        let v: f64 = tones_hz
+            .iter()
+            .map(|hz| volume * (std::f64::consts::TAU * hz * t).sin())
+            .sum();
+        out.extend([v as f32, v as f32]);
+    }
+    out
+}
+
 fn sample_time(sample: u64) -> gst::ClockTime {
     gst::ClockTime::from_nseconds((sample as u128 * 1_000_000_000 / AUDIO_RATE as u128) as u64)
 }
@@ -395,6 +418,20 @@ mod tests {
             assert_eq!(total, 3600 * AUDIO_RATE as u64, "fps {fps}");
         }
         assert_eq!(audio_samples_for_frame(0, 30), 1600);
+    }
+
+    #[test]
+    fn test_tones_are_continuous_across_frames_and_never_clip() {
+        let a = test_tones(0, 30, &[440.0, 660.0]);
+        let b = test_tones(1, 30, &[440.0, 660.0]);
+        assert_eq!((a.len(), b.len()), (3200, 3200));
+        // The first sample of frame 1 follows the last of frame 0 as one continuous wave would.
+        let joined = test_tones(0, 15, &[440.0, 660.0]);
+        assert_eq!(&joined[..3200], &a[..]);
+        assert_eq!(&joined[3200..], &b[..]);
+        assert!(a.iter().chain(&b).all(|s| s.abs() <= 0.5));
+        assert!(a.iter().any(|s| s.abs() > 0.1), "audible");
+        assert!(test_tones(5, 30, &[]).iter().all(|&s| s == 0.0));
     }
 
     #[test]

@@ -19,7 +19,9 @@ pub mod testsrc;
 
 use std::path::PathBuf;
 
-pub use encode::{Encoder, EncoderConfig, audio_samples_for_frame, frame_time, frames_duration};
+pub use encode::{
+    Encoder, EncoderConfig, audio_samples_for_frame, frame_time, frames_duration, test_tones,
+};
 pub use outputs::{
     OutputEvent, OutputProgress, OutputSummary, OutputTarget, OutputTargetKind, part_path,
 };

@@ -161,3 +161,59 @@ fn rtmp_added_mid_recording_starts_near_zero_and_removed_outputs_are_finalised()
         "output added mid-recording starts near 0, not at {start}"
     );
 }
+
+#[test]
+fn rtmp_server_that_accepts_but_never_answers_is_retried() {
+    init_tracing();
+    // Accepts TCP and then says nothing: the RTMP handshake hangs rather than failing.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = stop.clone();
+    let held = std::thread::spawn(move || {
+        let mut conns = Vec::new();
+        listener.set_nonblocking(true).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline && !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Ok((c, _)) = listener.accept() {
+                conns.push(c);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        conns.len()
+    });
+    let mut enc = Encoder::start(
+        config(),
+        vec![rtmp(
+            "live",
+            format!("rtmp://127.0.0.1:{port}/live/sk_hung"),
+        )],
+    )
+    .unwrap();
+    for n in 0..60 {
+        enc.push(n, frame(n, None), &audio(n, false)).unwrap();
+    }
+    assert_eq!(progress(&enc, "live").state, OutputState::Starting);
+    wait_for(
+        "the hung connection to be given up",
+        Duration::from_secs(20),
+        || progress(&enc, "live").reconnects >= 1,
+    );
+    let live = progress(&enc, "live");
+    // rtmp2sink's own connect timeout or our stall detection, whichever comes first.
+    let error = live.last_error.clone().unwrap_or_default();
+    assert!(
+        error.contains("timed out") || error.contains("nothing reached the server"),
+        "{live:?}"
+    );
+    assert!(!error.contains("sk_hung"), "stream key leaked: {error}");
+    let started = Instant::now();
+    let summaries = enc.finish().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "finish waited on a dead server"
+    );
+    assert_eq!(summaries[0].state, OutputState::Done, "{:?}", summaries[0]);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(held.join().unwrap() >= 1, "the encoder never connected");
+}

@@ -99,6 +99,7 @@ impl Muxer for Hls {
             video: appsrc(&pipeline, "video")?,
             audio: appsrc(&pipeline, "audio")?,
             counted: None,
+            sent: None,
             pipeline,
         })
     }

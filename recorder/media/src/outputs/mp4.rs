@@ -60,6 +60,7 @@ impl Muxer for Mp4 {
             video: appsrc(&pipeline, "video")?,
             audio: appsrc(&pipeline, "audio")?,
             counted: file.static_pad("sink"),
+            sent: None,
             pipeline,
         })
     }

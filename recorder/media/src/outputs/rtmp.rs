@@ -56,7 +56,8 @@ impl Muxer for Rtmp {
         Ok(Built {
             video: appsrc(&pipeline, "video")?,
             audio: appsrc(&pipeline, "audio")?,
-            counted: sink.static_pad("sink"),
+            counted: None,
+            sent: Some(sink),
             pipeline,
         })
     }
