@@ -23,7 +23,7 @@ mod pipeline;
 mod store;
 pub mod supervisor;
 pub mod uri;
-mod whep;
+pub mod whep;
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -180,6 +180,7 @@ impl Input {
             video: cfg.video,
             audio: cfg.audio,
             what: what.clone(),
+            uri: cfg.uri.clone(),
         };
         let first = SourcePipeline::start(&cfg, &kind, wiring.clone())?;
         tracing::info!(input = %what, live = cfg.live, "input started");
