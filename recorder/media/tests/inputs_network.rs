@@ -228,3 +228,26 @@ fn a_killed_sender_stalls_the_input_and_its_restart_brings_video_back() {
     assert_live_input(&mut input, rgb_of(0xe02020), CONNECT);
     assert!(input.status().retries >= 1, "{:?}", input.status());
 }
+
+#[test]
+fn an_unreachable_source_does_not_block_start_and_is_retried() {
+    for uri in [
+        format!("rtsp://127.0.0.1:{}/cam", free_tcp_port()),
+        format!("srt://127.0.0.1:{}", free_udp_port()),
+        format!("rtmp://127.0.0.1:{}/live/x", free_tcp_port()),
+    ] {
+        let start = std::time::Instant::now();
+        let input = Input::start(config(&uri, true)).unwrap();
+        assert!(
+            start.elapsed() < Duration::from_millis(500),
+            "{uri}: start took {:?}",
+            start.elapsed()
+        );
+        assert_eq!(input.status().state, InputState::Connecting);
+        wait_state(&input, InputState::Stalled, Duration::from_secs(10));
+        wait_for(&format!("{uri}: a retry"), Duration::from_secs(5), || {
+            (input.status().retries >= 1).then_some(())
+        });
+        assert!(input.status().last_error.is_some(), "{uri}");
+    }
+}
