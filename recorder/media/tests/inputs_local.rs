@@ -158,6 +158,7 @@ fn live_test_source_runs_in_real_time() {
     );
     let status = input.status();
     assert_eq!((status.state, status.retries), (InputState::Live, 0));
+    assert_drops_quickly(input);
 }
 
 #[test]

@@ -53,6 +53,7 @@ fn srt_pull_decodes_the_senders_video_and_audio() {
     assert_live_input(&mut input, rgb_of(0x2080e0), CONNECT);
     sender.assert_running();
     assert_eq!(input.frame_size(), Some((320, 240)));
+    assert_drops_quickly(input);
 }
 
 /// nginx with the RTMP module, on a free port, in its own temp prefix.
@@ -130,6 +131,7 @@ fn rtmp_pull_from_nginx_decodes_the_senders_video_and_audio() {
     sender.assert_running();
     let mut input = Input::start(config(&url, true)).unwrap();
     assert_live_input(&mut input, rgb_of(0xe08020), CONNECT);
+    assert_drops_quickly(input);
 }
 
 /// gst-rtsp-server in this process, serving H.264 + Opus on a free port, on its own main loop.
@@ -199,6 +201,7 @@ fn rtsp_pull_decodes_the_servers_video_and_audio() {
     ))
     .unwrap();
     assert_live_input(&mut input, rgb_of(0x40c040), CONNECT);
+    assert_drops_quickly(input);
 }
 
 #[test]

@@ -176,7 +176,7 @@ fn whep_input_receives_the_endpoints_video_and_audio_and_ends_its_session() {
     assert_live_input(&mut input, [0xc0, 0x20, 0x90], Duration::from_secs(15));
     assert_eq!(server.posts.load(Ordering::SeqCst), 1);
     assert_eq!(input.frame_size(), Some((320, 240)));
-    drop(input);
+    assert_drops_quickly(input);
     assert_eq!(
         server.deletes.load(Ordering::SeqCst),
         1,
