@@ -252,3 +252,19 @@ fn live_http_file_plays_its_frames_and_ends() {
     assert_eq!(status.retries, 0);
     assert!(status.last_error.is_none(), "{status:?}");
 }
+
+#[test]
+fn huge_inputs_are_scaled_down_keeping_their_shape() {
+    let mut cfg = config("test:#208040?size=3840x2160", false);
+    cfg.audio = false;
+    let mut input = Input::start(cfg).unwrap();
+    let frame = input.video(Duration::ZERO).unwrap();
+    assert_eq!((frame.width, frame.height), (1920, 1080));
+    assert!(frame.stride >= 1920 * 4);
+    assert_close_rgb(dominant_rgb(&frame), [0x20, 0x80, 0x40], 3, "scaled frame");
+    // Within the cap: the source's own size.
+    let mut cfg = config("test:#208040?size=1280x720", false);
+    cfg.audio = false;
+    let mut input = Input::start(cfg).unwrap();
+    assert_eq!(input.video(Duration::ZERO).unwrap().width, 1280);
+}

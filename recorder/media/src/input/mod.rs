@@ -229,8 +229,10 @@ impl Input {
     ///
     /// Offline: blocks until the source has decoded a frame at or past `t`, then returns the
     /// newest frame with pts <= `t` (a 25 fps file sampled at 30 fps repeats frames; after the end
-    /// the last frame stays). Live: the newest decoded frame, without blocking. `None` until a
-    /// first frame exists. `t` must not go backwards.
+    /// the last frame stays; before the first frame, the first frame). Live: the newest decoded
+    /// frame, without blocking; while stalled, the last frame before the loss. `None` until a
+    /// first frame exists (or, offline, when the source has no video). `t` must not go
+    /// backwards.
     pub fn video(&mut self, t: Duration) -> Option<VideoFrame> {
         self.store.video(t)
     }
@@ -358,5 +360,17 @@ impl Supervise {
             status.last_error = sup.last_error().map(str::to_string);
         }
         drop(pipeline);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inputs_and_frames_can_move_between_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Input>();
+        send_sync::<VideoFrame>();
     }
 }
