@@ -105,10 +105,15 @@ pub(super) fn build(
         let endpoint = endpoint.to_string();
         let session = session.clone();
         let what = wiring.what.clone();
+        // One offer per pipeline: WHEP has no renegotiation; a new session is a new pipeline.
+        let offered = std::sync::atomic::AtomicBool::new(false);
         webrtc.connect("on-negotiation-needed", false, move |args| {
             let Ok(webrtc) = args[0].get::<gst::Element>() else {
                 return None;
             };
+            if offered.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                return None;
+            }
             let (endpoint, session, candidates, what) = (
                 endpoint.clone(),
                 session.clone(),
