@@ -247,8 +247,9 @@ pub struct ErrorBody {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorDetail {
-    /// Stable machine-readable code: `unauthorized`, `badRequest`, `conflict`, `invalidJob`,
-    /// `invalidComposition`, `notFound`, `internal`.
+    /// Stable machine-readable code: `unauthorized` (401), `badRequest` (400), `conflict` (409),
+    /// `invalidJob` (422), `invalidComposition` (422), `notFound` (404), `methodNotAllowed`
+    /// (405), `payloadTooLarge` (413), `notReady` (503, `/readyz`), `internal` (500).
     pub code: String,
     /// What went wrong and what to do, for a person.
     pub message: String,

@@ -5,15 +5,24 @@
 //! - [`testsrc`]: `test:` URIs (synthetic participants).
 //! - [`input`]: per-track input pipelines ending in appsinks that hand decoded frames and
 //!   samples to the recorder.
-//! - [`output`]: the encode pipeline (H.264 + AAC → fragmented MP4).
+//! - [`encode`]: the one encode (RGBA + f32 in, H.264 + AAC out) and [`Encoder`], the API the
+//!   recorder drives.
+//! - [`outputs`]: one small pipeline per output (fragmented MP4, HLS, RTMP) fed by the encode,
+//!   their status and the events the uploader follows.
 //! - `gst_util`: launch descriptions, element lookup and bus errors with context.
 
+pub mod encode;
 mod gst_util;
 pub mod input;
-pub mod output;
+pub mod outputs;
 pub mod testsrc;
 
 use std::path::PathBuf;
+
+pub use encode::{Encoder, EncoderConfig, audio_samples_for_frame, frame_time, frames_duration};
+pub use outputs::{
+    OutputEvent, OutputProgress, OutputSummary, OutputTarget, OutputTargetKind, part_path,
+};
 
 /// What went wrong in the media pipeline. Messages name the element, input or output involved.
 #[derive(Debug, thiserror::Error)]
