@@ -51,12 +51,11 @@ fn file_uri(path: &Path) -> String {
 #[test]
 fn offline_file_frames_are_chosen_by_timestamp() {
     let mut input = Input::start(config(&file_uri(fixture()), false)).unwrap();
-    // Started offline = prerolled: the first frame is decoded and its size known.
-    assert_eq!(input.frame_size(), Some((160, 120)));
     // Sampled at 30 fps: each output frame shows the newest 25 fps frame at or before it.
     for k in 0..(SECONDS * 30) {
         let t = Duration::from_nanos(k * 1_000_000_000 / 30);
         let frame = input.video(t).expect("a frame");
+        assert_eq!(input.frame_size(), Some((160, 120)));
         let n = k * FPS / 30;
         assert_eq!(
             frame.pts,
@@ -159,6 +158,7 @@ fn live_test_source_runs_in_real_time() {
     );
     let status = input.status();
     assert_eq!((status.state, status.retries), (InputState::Live, 0));
+    assert_drops_quickly(input);
 }
 
 #[test]
@@ -251,4 +251,20 @@ fn live_http_file_plays_its_frames_and_ends() {
     let status = input.status();
     assert_eq!(status.retries, 0);
     assert!(status.last_error.is_none(), "{status:?}");
+}
+
+#[test]
+fn huge_inputs_are_scaled_down_keeping_their_shape() {
+    let mut cfg = config("test:#208040?size=3840x2160", false);
+    cfg.audio = false;
+    let mut input = Input::start(cfg).unwrap();
+    let frame = input.video(Duration::ZERO).unwrap();
+    assert_eq!((frame.width, frame.height), (1920, 1080));
+    assert!(frame.stride >= 1920 * 4);
+    assert_close_rgb(dominant_rgb(&frame), [0x20, 0x80, 0x40], 3, "scaled frame");
+    // Within the cap: the source's own size.
+    let mut cfg = config("test:#208040?size=1280x720", false);
+    cfg.audio = false;
+    let mut input = Input::start(cfg).unwrap();
+    assert_eq!(input.video(Duration::ZERO).unwrap().width, 1280);
 }

@@ -53,6 +53,7 @@ fn srt_pull_decodes_the_senders_video_and_audio() {
     assert_live_input(&mut input, rgb_of(0x2080e0), CONNECT);
     sender.assert_running();
     assert_eq!(input.frame_size(), Some((320, 240)));
+    assert_drops_quickly(input);
 }
 
 /// nginx with the RTMP module, on a free port, in its own temp prefix.
@@ -130,6 +131,7 @@ fn rtmp_pull_from_nginx_decodes_the_senders_video_and_audio() {
     sender.assert_running();
     let mut input = Input::start(config(&url, true)).unwrap();
     assert_live_input(&mut input, rgb_of(0xe08020), CONNECT);
+    assert_drops_quickly(input);
 }
 
 /// gst-rtsp-server in this process, serving H.264 + Opus on a free port, on its own main loop.
@@ -199,6 +201,7 @@ fn rtsp_pull_decodes_the_servers_video_and_audio() {
     ))
     .unwrap();
     assert_live_input(&mut input, rgb_of(0x40c040), CONNECT);
+    assert_drops_quickly(input);
 }
 
 #[test]
@@ -227,4 +230,27 @@ fn a_killed_sender_stalls_the_input_and_its_restart_brings_video_back() {
     eprintln!("live again {took:?} after the sender restarted");
     assert_live_input(&mut input, rgb_of(0xe02020), CONNECT);
     assert!(input.status().retries >= 1, "{:?}", input.status());
+}
+
+#[test]
+fn an_unreachable_source_does_not_block_start_and_is_retried() {
+    for uri in [
+        format!("rtsp://127.0.0.1:{}/cam", free_tcp_port()),
+        format!("srt://127.0.0.1:{}", free_udp_port()),
+        format!("rtmp://127.0.0.1:{}/live/x", free_tcp_port()),
+    ] {
+        let start = std::time::Instant::now();
+        let input = Input::start(config(&uri, true)).unwrap();
+        assert!(
+            start.elapsed() < Duration::from_millis(500),
+            "{uri}: start took {:?}",
+            start.elapsed()
+        );
+        assert_eq!(input.status().state, InputState::Connecting);
+        wait_state(&input, InputState::Stalled, Duration::from_secs(10));
+        wait_for(&format!("{uri}: a retry"), Duration::from_secs(5), || {
+            (input.status().retries >= 1).then_some(())
+        });
+        assert!(input.status().last_error.is_some(), "{uri}");
+    }
 }

@@ -18,12 +18,14 @@
 //! - `store`: where decoded media waits (offline by timestamp, live newest/jitter buffer).
 //! - [`supervisor`]: the pure reconnect/backoff state machine.
 //! - `whep`: the WHEP client (webrtcbin + HTTP offer/answer).
+//! - `compat`: [`VideoInput`], the recorder's earlier API, until it moves to [`Input`].
 
+mod compat;
 mod pipeline;
 mod store;
 pub mod supervisor;
 pub mod uri;
-mod whep;
+pub mod whep;
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -34,6 +36,7 @@ use gstreamer as gst;
 use vcs_job::control::{InputState, InputStatus, TrackKind};
 
 use crate::MediaError;
+pub use compat::VideoInput;
 use pipeline::{Events, SourcePipeline, Wiring};
 use store::Store;
 pub use store::{CHANNELS, RATE};
@@ -180,6 +183,7 @@ impl Input {
             video: cfg.video,
             audio: cfg.audio,
             what: what.clone(),
+            uri: cfg.uri.clone(),
         };
         let first = SourcePipeline::start(&cfg, &kind, wiring.clone())?;
         tracing::info!(input = %what, live = cfg.live, "input started");
@@ -228,8 +232,10 @@ impl Input {
     ///
     /// Offline: blocks until the source has decoded a frame at or past `t`, then returns the
     /// newest frame with pts <= `t` (a 25 fps file sampled at 30 fps repeats frames; after the end
-    /// the last frame stays). Live: the newest decoded frame, without blocking. `None` until a
-    /// first frame exists. `t` must not go backwards.
+    /// the last frame stays; before the first frame, the first frame). Live: the newest decoded
+    /// frame, without blocking; while stalled, the last frame before the loss. `None` until a
+    /// first frame exists (or, offline, when the source has no video). `t` must not go
+    /// backwards.
     pub fn video(&mut self, t: Duration) -> Option<VideoFrame> {
         self.store.video(t)
     }
@@ -357,5 +363,17 @@ impl Supervise {
             status.last_error = sup.last_error().map(str::to_string);
         }
         drop(pipeline);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inputs_and_frames_can_move_between_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Input>();
+        send_sync::<VideoFrame>();
     }
 }

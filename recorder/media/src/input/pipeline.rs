@@ -50,6 +50,8 @@ pub struct Wiring {
     pub audio: bool,
     /// Names the input in errors and logs (participant, track, redacted URI).
     pub what: String,
+    /// The URI as given, only to scrub it out of element messages.
+    pub uri: String,
 }
 
 /// One running input pipeline. Set to `Null` on drop.
@@ -58,6 +60,8 @@ pub struct SourcePipeline {
     what: String,
     generation: u64,
     events: Events,
+    /// A WHEP session to end (HTTP DELETE) after the pipeline stops.
+    whep: Option<super::whep::Session>,
 }
 
 impl SourcePipeline {
@@ -68,11 +72,12 @@ impl SourcePipeline {
         wiring: Wiring,
     ) -> Result<SourcePipeline, MediaError> {
         let pipeline = gst::Pipeline::with_name(&format!("input-{}", wiring.generation));
-        let owned = SourcePipeline {
+        let mut owned = SourcePipeline {
             pipeline: pipeline.clone(),
             what: wiring.what.clone(),
             generation: wiring.generation,
             events: wiring.events.clone(),
+            whep: None,
         };
         watch_bus(&pipeline, &wiring);
         match kind {
@@ -122,7 +127,7 @@ impl SourcePipeline {
                 }
             }
             Kind::Whep { endpoint } => {
-                super::whep::build(&pipeline, endpoint, &wiring)?;
+                owned.whep = Some(super::whep::build(&pipeline, endpoint, &wiring)?);
             }
             _ => {
                 let dec = make("uridecodebin", &wiring)?;
@@ -184,6 +189,9 @@ impl Drop for SourcePipeline {
             bus.unset_sync_handler();
         }
         let _ = self.pipeline.set_state(gst::State::Null);
+        if let Some(session) = &self.whep {
+            super::whep::end_session(session, &self.what);
+        }
     }
 }
 
@@ -433,7 +441,7 @@ fn watch_bus(pipeline: &gst::Pipeline, wiring: &Wiring) {
                 None
             }
             gst::MessageView::Error(e) => {
-                let message = format_error(e);
+                let message = super::uri::scrub(&format_error(e), &wiring.uri);
                 tracing::warn!(input = %wiring.what, generation = wiring.generation, cause = %message, "input failed");
                 Some(Event::Failed(message))
             }

@@ -151,6 +151,26 @@ pub fn redact(uri: &str) -> String {
     format!("{scheme}://{host}{path}")
 }
 
+/// Removes `uri`'s secrets (query string, userinfo) from `text`, e.g. an error message from an
+/// element that quotes its location.
+pub fn scrub(text: &str, uri: &str) -> String {
+    let mut out = text.replace(uri, &redact(uri));
+    let base = uri.split('#').next().unwrap_or("");
+    if let Some((_, query)) = base.split_once('?')
+        && !query.is_empty()
+        && !uri.starts_with("test:")
+    {
+        out = out.replace(query, "…");
+    }
+    if let Some((_, rest)) = uri.split_once("://") {
+        let authority = rest.split('/').next().unwrap_or("");
+        if let Some((userinfo, _)) = authority.rsplit_once('@') {
+            out = out.replace(userinfo, "…");
+        }
+    }
+    out
+}
+
 /// Decodes `%XX` escapes in a file URI's path (spaces and non-ASCII names).
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
@@ -244,6 +264,15 @@ mod tests {
         ] {
             assert_eq!(redact(uri), want);
         }
+    }
+
+    #[test]
+    fn secrets_are_scrubbed_from_messages() {
+        let uri = "rtmp://bob:pw@live.example/app/key?token=abc";
+        let msg = format!("could not open {uri}; also token=abc and bob:pw");
+        let out = scrub(&msg, uri);
+        assert!(!out.contains("abc") && !out.contains("pw"), "{out}");
+        assert!(out.contains("rtmp://live.example/app/key"), "{out}");
     }
 
     #[test]

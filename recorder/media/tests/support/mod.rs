@@ -206,3 +206,14 @@ pub fn serve_file(path: &std::path::Path) -> u16 {
     });
     port
 }
+
+/// Drops the input (participant leaves) and checks that its pipeline stops promptly.
+pub fn assert_drops_quickly(input: Input) {
+    let start = Instant::now();
+    drop(input);
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "stopping the input took {:?}",
+        start.elapsed()
+    );
+}
