@@ -9,13 +9,16 @@
 //!   renderer to draw, so what layout measured is what gets drawn.
 //! - [`render`]: display lists rasterised onto tiny-skia pixmaps.
 //! - [`pipeline`]: GStreamer inputs, strata compositing, encoding and outputs.
-//! - [`record`]: one offline recording, frame by frame, from job spec to MP4 (`render`).
+//! - [`recording`]: one recording, offline (`render`) or live (`serve`): frame loop, audio mix,
+//!   active speaker, live changes, outputs and their uploads.
+//! - [`service`]: `serve` mode, the recording behind the HTTP control API (`vcs-service`).
 //! - [`job`]: the job spec (re-exported from `vcs-job`) and how a job is read from files and flags.
 
 pub mod engine;
 pub mod job;
 pub mod pipeline;
-pub mod record;
+pub mod recording;
 pub mod render;
 pub mod scene;
+pub mod service;
 pub mod text;

@@ -60,6 +60,25 @@ fn emoji_reactions_expire_after_a_second_and_chat_keeps_twenty_after_a_minute() 
 }
 
 #[test]
+fn a_message_after_idle_frames_is_timed_from_the_frame_it_arrives_with() {
+    // Nothing reads time, so the host skips JS for frames 1..150; the reaction arriving with
+    // frame 150 must still live its full second from then.
+    let mut e = engine(
+        "export default function C() { const s = useStandardSources(); return <Text>{'emoji:' + s.emojiReactions.latest.length}</Text>; }",
+    );
+    for n in 0..150 {
+        text(&mut e, n as f64 / 30.0);
+    }
+    e.push_standard_source_message(
+        "emojiReactions",
+        json!({"key": 1, "senderDisplayName": "a", "text": "🎉"}),
+    );
+    assert_eq!(text(&mut e, 5.0), "emoji:1");
+    assert_eq!(text(&mut e, 5.8), "emoji:1");
+    assert_eq!(text(&mut e, 6.1), "emoji:0");
+}
+
+#[test]
 fn stop_switches_playback_to_postroll() {
     let mut e =
         engine("export default function C() { return <Text>{useVideoPlaybackState()}</Text>; }");

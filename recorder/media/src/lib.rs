@@ -45,3 +45,40 @@ pub enum MediaError {
 pub fn init() -> Result<(), MediaError> {
     gstreamer::init().map_err(|e| MediaError::Init(e.to_string()))
 }
+
+/// Loads every plugin and element a recording uses, so the first job pays nothing for it
+/// (`serve` warm-up) and a missing plugin is reported before any job is accepted.
+pub fn warm_up() -> Result<(), MediaError> {
+    init()?;
+    for factory in [
+        "appsrc",
+        "appsink",
+        "videoconvert",
+        "videoscale",
+        "audioconvert",
+        "audioresample",
+        "x264enc",
+        "h264parse",
+        "avenc_aac",
+        "aacparse",
+        "mp4mux",
+        "mpegtsmux",
+        "hlssink2",
+        "flvmux",
+        "rtmp2sink",
+        "uridecodebin",
+        "videotestsrc",
+        "audiotestsrc",
+        "textoverlay",
+    ] {
+        gstreamer::ElementFactory::make(factory)
+            .build()
+            .map_err(|e| MediaError::Build {
+                what: factory.to_string(),
+                message: format!(
+                    "{e} (is its GStreamer plugin installed? run scripts/install-deps)"
+                ),
+            })?;
+    }
+    Ok(())
+}

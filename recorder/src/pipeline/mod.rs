@@ -7,4 +7,4 @@
 
 pub mod compose;
 
-pub use vcs_media::{MediaError as PipelineError, init, input, output, testsrc};
+pub use vcs_media::{MediaError as PipelineError, encode, init, input, outputs, testsrc};

@@ -24,9 +24,7 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
     if let Some(home) = std::env::var_os("HOME") {
         dirs.push(Path::new(&home).join(".cargo/bin"));
     }
-    dirs.into_iter()
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
+    dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
 }
 
 fn wait_for_port(port: u16, what: &str, child: &mut Child, log: &Path) {
@@ -107,7 +105,12 @@ impl S3Server {
         let log = self.root.with_extension("s3s-fs.log");
         let mut child = Command::new(bin)
             .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
-            .args(["--access-key", &self.access_key, "--secret-key", &self.secret_key])
+            .args([
+                "--access-key",
+                &self.access_key,
+                "--secret-key",
+                &self.secret_key,
+            ])
             .arg(&self.root)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())

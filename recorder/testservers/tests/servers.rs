@@ -28,7 +28,10 @@ fn s3_server_lists_buckets_and_keeps_objects_across_a_restart() {
     let mut reply = String::new();
     c.read_to_string(&mut reply).unwrap();
     assert!(reply.starts_with("HTTP/1.1 "), "{reply}");
-    assert_eq!(std::fs::read_to_string(s3.object_path("rec", "a.txt")).unwrap(), "hello");
+    assert_eq!(
+        std::fs::read_to_string(s3.object_path("rec", "a.txt")).unwrap(),
+        "hello"
+    );
 }
 
 #[test]

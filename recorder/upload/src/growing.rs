@@ -35,10 +35,13 @@ pub struct GrowingObject {
     signal: watch::Sender<Signal>,
 }
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Signal {
     nudges: u64,
     finished: bool,
+    /// Where the finished file now is, when the writer renamed it on close (the MP4's
+    /// `.part` moved into place).
+    moved_to: Option<PathBuf>,
 }
 
 impl GrowingObject {
@@ -50,6 +53,13 @@ impl GrowingObject {
     /// The writer has closed the file: upload the tail, re-send changed parts and complete.
     /// Returns at once; `Uploader::finish_all`/`shutdown` wait for the result.
     pub fn finish(self) {}
+
+    /// Like [`finish`](Self::finish) for a file the writer renamed when it closed it: the final
+    /// pass reads `path`.
+    pub fn finish_at(self, path: &Path) {
+        self.signal
+            .send_modify(|s| s.moved_to = Some(path.to_path_buf()));
+    }
 }
 
 impl Drop for GrowingObject {
@@ -132,7 +142,11 @@ impl Upload {
         let mut finish_all = self.shared.finish_growing.subscribe();
         let result = async {
             loop {
-                let finished = signals.borrow_and_update().finished || *finish_all.borrow();
+                let signal = signals.borrow_and_update().clone();
+                if let Some(moved) = signal.moved_to {
+                    self.path = moved;
+                }
+                let finished = signal.finished || *finish_all.borrow();
                 if finished {
                     return self.finish().await;
                 }

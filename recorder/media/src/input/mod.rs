@@ -18,9 +18,7 @@
 //! - `store`: where decoded media waits (offline by timestamp, live newest/jitter buffer).
 //! - [`supervisor`]: the pure reconnect/backoff state machine.
 //! - `whep`: the WHEP client (webrtcbin + HTTP offer/answer).
-//! - `compat`: [`VideoInput`], the recorder's earlier API, until it moves to [`Input`].
 
-mod compat;
 mod pipeline;
 mod store;
 pub mod supervisor;
@@ -36,7 +34,6 @@ use gstreamer as gst;
 use vcs_job::control::{InputState, InputStatus, TrackKind};
 
 use crate::MediaError;
-pub use compat::VideoInput;
 use pipeline::{Events, SourcePipeline, Wiring};
 use store::Store;
 pub use store::{CHANNELS, RATE};

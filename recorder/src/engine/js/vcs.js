@@ -194,12 +194,15 @@ export function init(rootComponent, iface, animations) {
 // [timeSensitive, background, videoLayers, foreground, owners, webFrame] with the strata as
 // JSON strings, or [timeSensitive] when the scene did not change.
 export function frame(time, changes) {
+  // Changes arrive with the new time (vcs-api.md §5), so messages are stamped with this frame's
+  // time. The host skips JS on frames where nothing changed, so S.time may be many frames old.
+  const timeChanged = time !== S.time;
+  S.time = time;
   if (changes) {
     applyChanges(JSON.parse(changes));
     layoutDirty = true;
   }
-  if (time !== S.time) {
-    S.time = time;
+  if (timeChanged) {
     R.notifyChannel('time');
     if (pruneSources()) R.notifyChannel('sources');
   }

@@ -1,0 +1,102 @@
+//! When the next output frame is due, for live jobs that run at real time.
+//!
+//! Frame `n` is due at `start + n / fps`. A recorder that falls behind (a slow frame, a busy
+//! machine) renders one fresh frame for the newest due tick and repeats it for the ticks it
+//! skipped, so video time stays locked to audio and wall time; the skipped ticks are counted as
+//! dropped frames.
+
+use std::time::{Duration, Instant};
+
+/// What the frame loop does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tick {
+    /// The next frame is not due yet.
+    Wait(Duration),
+    /// Render a frame for the next tick; `skipped` earlier ticks get a copy of it and count as
+    /// dropped.
+    Render { skipped: u64 },
+}
+
+/// Real-time frame pacing from a fixed start.
+#[derive(Debug, Clone)]
+pub struct Pacer {
+    start: Instant,
+    fps: u32,
+    /// How late a frame may be before ticks are skipped (absorbs scheduling jitter).
+    slack: Duration,
+}
+
+impl Pacer {
+    pub fn new(start: Instant, fps: u32) -> Self {
+        Self {
+            start,
+            fps,
+            slack: Duration::from_millis(100),
+        }
+    }
+
+    /// When frame `n` is due.
+    pub fn due(&self, n: u64) -> Instant {
+        self.start + Duration::from_nanos((n as u128 * 1_000_000_000 / self.fps as u128) as u64)
+    }
+
+    /// What to do at `now` when `next` is the next frame number to produce.
+    pub fn tick(&self, next: u64, now: Instant) -> Tick {
+        let due = self.due(next);
+        if now < due {
+            return Tick::Wait(due - now);
+        }
+        let late = now - due;
+        if late <= self.slack {
+            return Tick::Render { skipped: 0 };
+        }
+        // The newest tick that is already due; everything before it is skipped.
+        let newest = ((now - self.start).as_nanos() * self.fps as u128 / 1_000_000_000) as u64;
+        Tick::Render {
+            skipped: newest.saturating_sub(next),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_until_due_then_renders() {
+        let t0 = Instant::now();
+        let p = Pacer::new(t0, 30);
+        assert_eq!(p.tick(0, t0), Tick::Render { skipped: 0 });
+        match p.tick(1, t0) {
+            Tick::Wait(d) => assert!((33..=34).contains(&d.as_millis()), "{d:?}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            p.tick(1, t0 + Duration::from_millis(40)),
+            Tick::Render { skipped: 0 }
+        );
+    }
+
+    #[test]
+    fn small_lateness_is_absorbed_large_lateness_skips_to_now() {
+        let t0 = Instant::now();
+        let p = Pacer::new(t0, 25);
+        // Frame 10 is due at 400 ms; 80 ms late is jitter.
+        assert_eq!(
+            p.tick(10, t0 + Duration::from_millis(480)),
+            Tick::Render { skipped: 0 }
+        );
+        // At 1000 ms frame 25 is due: frames 10..25 are skipped.
+        assert_eq!(
+            p.tick(10, t0 + Duration::from_millis(1000)),
+            Tick::Render { skipped: 15 }
+        );
+    }
+
+    #[test]
+    fn due_times_do_not_drift() {
+        let t0 = Instant::now();
+        let p = Pacer::new(t0, 30);
+        assert_eq!(p.due(30 * 3600) - t0, Duration::from_secs(3600));
+    }
+}
