@@ -24,6 +24,10 @@ struct Usage {
 }
 
 /// Runs `cmd` to completion and reads its own resource usage.
+#[expect(
+    clippy::zombie_processes,
+    reason = "reaped by wait4, which also gives this child's own rusage"
+)]
 fn measure(mut cmd: Command) -> Usage {
     let started = Instant::now();
     let out_path = std::env::temp_dir().join(format!("vcs-bench-{}.out", std::process::id()));
