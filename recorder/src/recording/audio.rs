@@ -268,6 +268,7 @@ mod tests {
         let mut s = ActiveSpeaker::new(SpeakerTuning::default());
         run(&mut s, &[("a", -20.0), ("b", -100.0)], 30);
         assert_eq!(run(&mut s, &[("b", -100.0)], 1), None);
-        assert_eq!(run(&mut s, &[("b", -20.0)], 1).as_deref(), Some("b"));
+        // b's level rises through the smoothing; with nobody holding the floor b takes it at once.
+        assert_eq!(run(&mut s, &[("b", -20.0)], 20).as_deref(), Some("b"));
     }
 }
