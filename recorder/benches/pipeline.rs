@@ -12,9 +12,12 @@
 //!
 //! `cargo bench -p vcs-recorder --bench pipeline`; `VCS_BENCH_SECS` sets the length (20).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
+
+mod common;
+use common::recorder;
 
 struct Usage {
     cpu: f64,
@@ -52,19 +55,6 @@ fn measure(mut cmd: Command) -> Usage {
         max_rss_mb: usage.ru_maxrss as f64 / 1024.0,
         stdout: std::fs::read_to_string(&out_path).unwrap_or_default(),
     }
-}
-
-fn recorder() -> PathBuf {
-    // Benches run from the package folder; the binary is built beside the bench executable.
-    let exe = std::env::current_exe().unwrap();
-    let target = exe.parent().unwrap().parent().unwrap();
-    for dir in [target.join("release"), target.to_path_buf()] {
-        let p = dir.join("vcs-recorder");
-        if p.is_file() {
-            return p;
-        }
-    }
-    panic!("vcs-recorder is not built under {}", target.display());
 }
 
 fn render(dir: &Path, w: u32, h: u32, secs: u64, realtime: bool) -> Command {

@@ -6,23 +6,14 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const TOKEN: &str = "bench-token";
+mod common;
+use common::recorder;
 
-fn recorder() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let target = exe.parent().unwrap().parent().unwrap();
-    for dir in [target.join("release"), target.to_path_buf()] {
-        let p = dir.join("vcs-recorder");
-        if p.is_file() {
-            return p;
-        }
-    }
-    panic!("vcs-recorder is not built under {}", target.display());
-}
+const TOKEN: &str = "bench-token";
 
 fn http(port: u16, method: &str, path: &str, body: &str) -> u16 {
     let Ok(mut c) = TcpStream::connect(("127.0.0.1", port)) else {

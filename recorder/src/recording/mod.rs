@@ -185,24 +185,17 @@ pub fn record(
         }
         // Live changes arriving between two frames are applied together with the next one.
         let mut skipped = 0;
+        let mut arrived = Vec::new();
         if opts.live {
             loop {
                 match pacer.tick(n, Instant::now()) {
                     Tick::Wait(d) => match commands.recv_timeout(d) {
-                        Ok(cmd) => apply(
-                            cmd,
-                            &mut job,
-                            n,
-                            &mut engine,
-                            &mut participants,
-                            &mut encoder,
-                            &mut outputs,
-                            &mut named_speaker,
-                            &mut message_key,
-                            &mut stopping,
-                        )?,
+                        Ok(cmd) => arrived.push(cmd),
                         Err(RecvTimeoutError::Timeout) => {}
-                        Err(RecvTimeoutError::Disconnected) => stopping = true,
+                        Err(RecvTimeoutError::Disconnected) => {
+                            stopping = true;
+                            std::thread::sleep(d);
+                        }
                     },
                     Tick::Render { skipped: s } => {
                         skipped = s;
@@ -211,7 +204,8 @@ pub fn record(
                 }
             }
         }
-        while let Ok(cmd) = commands.try_recv() {
+        arrived.extend(commands.try_iter());
+        for cmd in arrived {
             apply(
                 cmd,
                 &mut job,
