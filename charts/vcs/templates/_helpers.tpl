@@ -1,0 +1,11 @@
+{{- define "vcs.name" -}}vcs-operator{{- end -}}
+{{- define "vcs.labels" -}}
+app.kubernetes.io/name: vcs-operator
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+vcs.dev/region: {{ .Values.region }}
+{{- end -}}
+{{- define "vcs.selector" -}}
+app.kubernetes.io/name: vcs-operator
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}

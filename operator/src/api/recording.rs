@@ -1,0 +1,292 @@
+//! The `Recording` custom resource: one recording of one session.
+//!
+//! The spec embeds the job types of `vcs-job` (participants, composition, video and audio
+//! profiles) so the operator and the recorder agree on their meaning; outputs are the operator's
+//! own shape because every credential and stream key comes from a Secret reference, never inline.
+
+use std::collections::BTreeMap;
+
+use kube::{CustomResource, KubeSchema};
+use serde::{Deserialize, Serialize};
+use vcs_job::control::OutputStatus;
+use vcs_job::{AudioProfile, CompositionSpec, Participant, VideoProfile};
+
+use super::Condition;
+
+/// Upper bound of `spec.limits.maxDurationSecs` (24 h).
+pub const MAX_DURATION_SECS: u32 = 86_400;
+/// Upper bound of `spec.limits.startDeadlineSecs` (1 h).
+pub const MAX_START_DEADLINE_SECS: u32 = 3_600;
+
+/// A recording of one session: where its media comes from, how it is composed and where the
+/// outputs go. Deleting it stops the recorder and waits (bounded) for the outputs to finish.
+#[derive(CustomResource, KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[kube(
+    group = "vcs.dev",
+    version = "v1alpha1",
+    kind = "Recording",
+    namespaced,
+    shortname = "rec",
+    status = "RecordingStatus",
+    printcolumn = r#"{"name":"Region","type":"string","jsonPath":".status.region"}"#,
+    printcolumn = r#"{"name":"Launch","type":"string","jsonPath":".status.launch"}"#,
+    printcolumn = r#"{"name":"Recording","type":"string","jsonPath":".status.conditions[?(@.type==\"Recording\")].status"}"#,
+    printcolumn = r#"{"name":"Result","type":"string","jsonPath":".status.result"}"#,
+    printcolumn = r#"{"name":"Started","type":"date","jsonPath":".status.startedAt"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    validation = Rule::new("!has(oldSelf.status) || !has(oldSelf.status.placement) || ((has(self.spec.session) && has(self.spec.session.mediaServerUrl) ? self.spec.session.mediaServerUrl : '') == (has(oldSelf.spec.session) && has(oldSelf.spec.session.mediaServerUrl) ? oldSelf.spec.session.mediaServerUrl : '') && (has(self.spec.session) && has(self.spec.session.regionHint) ? self.spec.session.regionHint : '') == (has(oldSelf.spec.session) && has(oldSelf.spec.session.regionHint) ? oldSelf.spec.session.regionHint : '') && (has(self.spec.placement) ? self.spec.placement.region : '') == (has(oldSelf.spec.placement) ? oldSelf.spec.placement.region : ''))").message("spec.session.mediaServerUrl, spec.session.regionHint and spec.placement are immutable once the Recording is placed; create a new Recording to record elsewhere")
+)]
+#[x_kube(
+    validation = Rule::new("!has(oldSelf.stop) || !oldSelf.stop || (has(self.stop) && self.stop)").message("spec.stop cannot go back to false; create a new Recording to record again"),
+    validation = Rule::new("!has(self.outputs) || self.outputs.all(o, self.outputs.exists_one(p, p.name == o.name))").message("spec.outputs names must be unique"),
+    validation = Rule::new("!has(self.video) || ((!has(self.video.width) || (self.video.width >= 16 && self.video.width <= 3840)) && (!has(self.video.height) || (self.video.height >= 16 && self.video.height <= 2160)) && (!has(self.video.fps) || (self.video.fps >= 1 && self.video.fps <= 60)) && (!has(self.video.bitrateKbps) || (self.video.bitrateKbps >= 100 && self.video.bitrateKbps <= 50000)))").message("spec.video: width 16..3840, height 16..2160, fps 1..60, bitrateKbps 100..50000"),
+    validation = Rule::new("!has(self.audio) || !has(self.audio.bitrateKbps) || (self.audio.bitrateKbps >= 32 && self.audio.bitrateKbps <= 512)").message("spec.audio.bitrateKbps must be 32..512")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordingSpec {
+    #[serde(default)]
+    pub session: Session,
+    pub composition: CompositionSpec,
+    #[serde(default)]
+    pub video: VideoProfile,
+    #[serde(default)]
+    pub audio: AudioProfile,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16))]
+    pub outputs: Vec<RecordingOutput>,
+    #[serde(default)]
+    pub limits: Limits,
+    /// Explicit region, overriding every other placement input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<PlacementOverride>,
+    /// Set to true to stop recording; the outputs are finished and the Recording succeeds.
+    #[serde(default)]
+    pub stop: bool,
+}
+
+/// The call being recorded. Participants may change while recording (forwarded live); the media
+/// server and region hint may not once placed.
+#[derive(KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    /// The media server's URL; its host is matched against the host→region rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_server_url: Option<String>,
+    /// The media server's own region, when it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region_hint: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 64))]
+    pub participants: Vec<Participant>,
+}
+
+#[derive(KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlacementOverride {
+    #[schemars(length(min = 1, max = 63))]
+    pub region: String,
+}
+
+/// Time bounds of a recording.
+#[derive(KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Limits {
+    /// Stop after this many seconds of recording (1..86400). Unset: until stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 86400))]
+    pub max_duration_secs: Option<u32>,
+    /// Fail when not recording this many seconds after creation (1..3600, default 120).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 3600))]
+    pub start_deadline_secs: Option<u32>,
+}
+
+/// A named output: exactly one of `mp4`, `hls`, `rtmp`.
+#[derive(KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = Rule::new("(has(self.mp4) ? 1 : 0) + (has(self.hls) ? 1 : 0) + (has(self.rtmp) ? 1 : 0) == 1").message("each spec.outputs entry needs exactly one of mp4, hls, rtmp")
+)]
+pub struct RecordingOutput {
+    #[schemars(length(min = 1, max = 63), regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mp4: Option<Mp4Destination>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hls: Option<HlsDestination>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtmp: Option<RtmpDestination>,
+}
+
+#[derive(KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Mp4Destination {
+    pub s3: S3Location,
+}
+
+#[derive(KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HlsDestination {
+    /// `key` is the prefix the playlist and segments go under.
+    pub s3: S3Location,
+    /// Target segment length in seconds (1..30, default 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1.0, max = 30.0))]
+    pub segment_secs: Option<f64>,
+}
+
+/// An RTMP(S) stream; the stream key is appended to `url` from a Secret.
+#[derive(KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RtmpDestination {
+    /// Server and app without the stream key (`rtmp://live.example.com/app`).
+    #[schemars(length(min = 1, max = 2048), regex(pattern = r"^rtmps?://"))]
+    pub url: String,
+    pub stream_key_secret_ref: SecretKeyRef,
+}
+
+/// An S3 location; credentials only through a Secret (keys `accessKeyId`, `secretAccessKey`,
+/// optional `sessionToken`), or the recorder's ambient AWS credentials when unset.
+#[derive(KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct S3Location {
+    #[schemars(length(min = 3, max = 63))]
+    pub bucket: String,
+    #[schemars(length(min = 1, max = 1024))]
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub path_style: bool,
+    /// Name of a Secret in the Recording's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_secret_ref: Option<String>,
+}
+
+/// One key of a Secret in the same namespace.
+#[derive(KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretKeyRef {
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    #[schemars(length(min = 1, max = 253))]
+    pub key: String,
+}
+
+/// How the recorder pod was obtained.
+#[derive(schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LaunchType {
+    /// An idle pod of the pool, claimed.
+    Warm,
+    /// No idle pod: a pod created for this Recording.
+    Cold,
+}
+
+impl LaunchType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Warm => "Warm",
+            Self::Cold => "Cold",
+        }
+    }
+}
+
+/// Where placement sent the Recording, and why.
+#[derive(KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlacementStatus {
+    pub region: String,
+    /// `Override`, `RegionHint`, `HostRule`, `Nearest` or `Default`.
+    pub reason: String,
+}
+
+/// What the operator last forwarded to the recorder, so an edit is sent once.
+#[derive(KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppliedSpec {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, serde_json::Value>,
+    /// Digest of the participant list last sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participants_digest: Option<String>,
+}
+
+#[derive(KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordingStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<PlacementStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorder_pod: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch: Option<LaunchType>,
+    /// RFC 3339 timestamps of each step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_requested_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    /// Milliseconds from creation of the Recording to the recorder's first encoded frame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_latency_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<OutputStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frames: Option<u64>,
+    /// `Succeeded` or `Failed` once finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied: Option<AppliedSpec>,
+}
+
+impl Recording {
+    /// A minimal valid Recording for tests: the `baseline` composition, one synthetic participant
+    /// and an MP4 to S3.
+    pub fn test(name: &str) -> Self {
+        let mut r = Recording::new(
+            name,
+            RecordingSpec {
+                composition: CompositionSpec {
+                    name: "baseline".into(),
+                    ..Default::default()
+                },
+                session: Session {
+                    participants: vec![Participant {
+                        id: "p1".into(),
+                        camera: Some("test:ball".into()),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                },
+                outputs: vec![RecordingOutput {
+                    name: "main".into(),
+                    mp4: Some(Mp4Destination {
+                        s3: S3Location {
+                            bucket: "recordings".into(),
+                            key: format!("{name}.mp4"),
+                            ..Default::default()
+                        },
+                    }),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+        );
+        r.metadata.namespace = Some("default".into());
+        r
+    }
+}

@@ -1,0 +1,90 @@
+//! What the controllers share: the client, configuration, metrics and event reporting.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::Client;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::Resource;
+
+use crate::placement::PlacementTable;
+use crate::recorder_client::RecorderClient;
+use crate::telemetry::Metrics;
+
+/// How to reach a pod's control API: base URL from the pod and the pool's port.
+pub type Endpoint = Arc<dyn Fn(&Pod, i32) -> Option<String> + Send + Sync>;
+
+/// The default: `http://<podIP>:<port>`.
+pub fn pod_ip_endpoint() -> Endpoint {
+    Arc::new(|pod: &Pod, port: i32| {
+        let ip = pod.status.as_ref()?.pod_ip.as_ref()?;
+        Some(if ip.contains(':') { format!("http://[{ip}]:{port}") } else { format!("http://{ip}:{port}") })
+    })
+}
+
+/// Timings; the defaults suit production, tests shorten them.
+#[derive(Clone, Debug)]
+pub struct Timings {
+    /// How often a recording's recorder is polled for progress.
+    pub poll: Duration,
+    /// Start deadline when `spec.limits.startDeadlineSecs` is unset.
+    pub start_deadline: Duration,
+    /// How long deletion waits for the outputs to finish before giving up on them.
+    pub deletion_grace: Duration,
+    /// Requeue while waiting for a pod to become ready or a Secret/pool to appear.
+    pub retry: Duration,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Self {
+            poll: Duration::from_secs(5),
+            start_deadline: Duration::from_secs(120),
+            deletion_grace: Duration::from_secs(120),
+            retry: Duration::from_secs(5),
+        }
+    }
+}
+
+pub struct Context {
+    pub client: Client,
+    /// The region this operator records in.
+    pub region: String,
+    pub placement: PlacementTable,
+    pub recorders: RecorderClient,
+    pub endpoint: Endpoint,
+    pub metrics: Arc<Metrics>,
+    pub events: Recorder,
+    pub timings: Timings,
+}
+
+impl Context {
+    pub fn new(client: Client, region: impl Into<String>, placement: PlacementTable, metrics: Arc<Metrics>) -> Self {
+        let events = Recorder::new(client.clone(), Reporter::from("vcs-operator"));
+        Self {
+            client,
+            region: region.into(),
+            placement,
+            recorders: RecorderClient::default(),
+            endpoint: pod_ip_endpoint(),
+            metrics,
+            events,
+            timings: Timings::default(),
+        }
+    }
+
+    /// Publishes an event on `obj`; failures are logged, never fatal.
+    pub async fn event<K: Resource<DynamicType = ()>>(&self, obj: &K, warning: bool, reason: &str, action: &str, note: String) {
+        let ev = Event {
+            type_: if warning { EventType::Warning } else { EventType::Normal },
+            reason: reason.into(),
+            note: Some(note),
+            action: action.into(),
+            secondary: None,
+        };
+        if let Err(e) = self.events.publish(&ev, &obj.object_ref(&())).await {
+            tracing::warn!(cause = %e, reason, "could not publish event");
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! RecorderPool: pure buffer math and its controller.
+
+pub mod controller;
+pub mod math;
+pub mod pods;

@@ -1,0 +1,134 @@
+//! The CRD manifests: checked in and fresh, structural, and their CEL rules reject what they
+//! should (evaluated with kube's client-side CEL validator over the generated schema).
+
+use serde_json::{Value, json};
+use vcs_operator::api::{RecorderPool, Recording, crd_yaml, crds, structural_problems};
+
+fn schema_of(kind: &str) -> Value {
+    let crd = crds().into_iter().find(|c| c.spec.names.kind == kind).unwrap();
+    serde_json::to_value(crd.spec.versions[0].schema.as_ref().unwrap().open_api_v3_schema.as_ref().unwrap()).unwrap()
+}
+
+fn check(kind: &str, obj: &Value, old: Option<&Value>) -> Result<(), String> {
+    kube::core::cel::Validator::new().validate(&schema_of(kind), obj, old).map_err(|e| format!("{e:?}"))
+}
+
+#[test]
+fn checked_in_crds_match_the_types() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crds");
+    let regenerate = std::env::var_os("VCS_REGENERATE_CRDS").is_some();
+    for (name, yaml) in crd_yaml() {
+        let path = dir.join(&name);
+        if regenerate {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &yaml).unwrap();
+        }
+        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            on_disk == yaml,
+            "crds/{name} is stale: run `cargo run -p vcs-operator --bin crdgen` (or VCS_REGENERATE_CRDS=1 cargo test -p vcs-operator --test crds) and commit it"
+        );
+    }
+}
+
+#[test]
+fn schemas_are_structural() {
+    for crd in crds() {
+        let schema = serde_json::to_value(crd.spec.versions[0].schema.as_ref().unwrap().open_api_v3_schema.as_ref().unwrap()).unwrap();
+        let problems = structural_problems(&schema);
+        assert!(problems.is_empty(), "{}: {problems:#?}", crd.spec.names.kind);
+        let text = schema.to_string();
+        assert!(text.contains("x-kubernetes-validations"), "{} has no CEL rules", crd.spec.names.kind);
+        // Free-form params keep their values.
+        if crd.spec.names.kind == "Recording" {
+            let params = schema.pointer("/properties/spec/properties/composition/properties/params").unwrap();
+            assert_eq!(params["x-kubernetes-preserve-unknown-fields"], json!(true), "{params}");
+        }
+    }
+    assert!(structural_problems(&json!({"type":"object","properties":{"a":{}}})).iter().any(|p| p.contains(".a")));
+}
+
+#[test]
+fn names_columns_and_subresources() {
+    let rec = crds().into_iter().find(|c| c.spec.names.kind == "Recording").unwrap();
+    assert_eq!(rec.spec.names.short_names, Some(vec!["rec".to_string()]));
+    let cols: Vec<String> = rec.spec.versions[0].additional_printer_columns.clone().unwrap().into_iter().map(|c| c.name).collect();
+    assert_eq!(cols, ["Region", "Launch", "Recording", "Result", "Started", "Age"]);
+    let pool = crds().into_iter().find(|c| c.spec.names.kind == "RecorderPool").unwrap();
+    assert_eq!(pool.spec.names.short_names, Some(vec!["rpool".to_string()]));
+    let sub = pool.spec.versions[0].subresources.clone().unwrap();
+    assert!(sub.status.is_some());
+    assert_eq!(sub.scale.unwrap().spec_replicas_path, ".spec.minReplicas");
+}
+
+fn recording() -> Value {
+    serde_json::to_value(Recording::test("r1")).unwrap()
+}
+
+#[test]
+fn valid_recording_passes_the_rules() {
+    check("Recording", &recording(), None).unwrap();
+    check("RecorderPool", &serde_json::to_value(RecorderPool::test("p", "eu-west", 2, 10)).unwrap(), None).unwrap();
+}
+
+#[test]
+fn cel_rejects_invalid_recordings() {
+    type Edit = fn(&mut Value);
+    let cases: Vec<(&str, Edit)> = vec![
+        ("two kinds in one output", |r| r["spec"]["outputs"][0]["hls"] = json!({"s3": {"bucket": "bbb", "key": "k"}})),
+        ("no kind in an output", |r| { r["spec"]["outputs"][0].as_object_mut().unwrap().remove("mp4"); }),
+        ("duplicate output names", |r| { let o = r["spec"]["outputs"][0].clone(); r["spec"]["outputs"].as_array_mut().unwrap().push(o); }),
+        ("video too wide", |r| r["spec"]["video"]["width"] = json!(7680)),
+        ("fps zero", |r| r["spec"]["video"]["fps"] = json!(0)),
+        ("audio bitrate", |r| r["spec"]["audio"]["bitrateKbps"] = json!(5)),
+    ];
+    for (what, edit) in cases {
+        let mut r = recording();
+        edit(&mut r);
+        assert!(check("Recording", &r, None).is_err(), "{what} was accepted");
+    }
+}
+
+#[test]
+fn cel_transition_rules_hold_stop_and_placed_session() {
+    let mut old = recording();
+    old["spec"]["stop"] = json!(true);
+    let mut new = old.clone();
+    new["spec"]["stop"] = json!(false);
+    let e = check("Recording", &new, Some(&old)).unwrap_err();
+    assert!(e.contains("cannot go back"), "{e}");
+    check("Recording", &old, Some(&old)).unwrap();
+
+    let mut placed = recording();
+    placed["spec"]["session"]["mediaServerUrl"] = json!("https://sfu.eu.example.com");
+    placed["status"] = json!({"placement": {"region": "eu-west", "reason": "HostRule"}});
+    let mut moved = placed.clone();
+    moved["spec"]["session"]["mediaServerUrl"] = json!("https://sfu.us.example.com");
+    let e = check("Recording", &moved, Some(&placed)).unwrap_err();
+    assert!(e.contains("immutable once the Recording is placed"), "{e}");
+    // Participants stay editable while recording.
+    let mut edited = placed.clone();
+    edited["spec"]["session"]["participants"] = json!([{"id": "p2", "camera": "test:ball"}]);
+    check("Recording", &edited, Some(&placed)).unwrap();
+    // Before placement the session may change.
+    let mut unplaced = placed.clone();
+    unplaced.as_object_mut().unwrap().remove("status");
+    check("Recording", &moved, Some(&unplaced)).unwrap();
+}
+
+#[test]
+fn cel_rejects_invalid_pools() {
+    let base = serde_json::to_value(RecorderPool::test("p", "eu-west", 2, 10)).unwrap();
+    for (what, field, value) in [
+        ("min above max", "minReplicas", json!(20)),
+        ("percent 100", "bufferSize", json!("100%")),
+        ("not a percent", "bufferSize", json!("lots")),
+    ] {
+        let mut p = base.clone();
+        p["spec"][field] = value;
+        assert!(check("RecorderPool", &p, None).is_err(), "{what} was accepted");
+    }
+    let mut p = base.clone();
+    p["spec"]["bufferSize"] = json!("25%");
+    check("RecorderPool", &p, None).unwrap();
+}
