@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kube::Api;
-use kube::api::PostParams;
 use kube::ResourceExt;
+use kube::api::PostParams;
 use vcs_operator::api::{LABEL_STATE, RecorderPool, Recording};
 use vcs_operator::claim;
 use vcs_operator::pool::pods::recorder_pod;
@@ -28,33 +28,60 @@ async fn main() {
     let _kubelet = FakeKubelet::start(&api, Duration::ZERO);
     let client = api.client();
     let pools: Api<RecorderPool> = Api::namespaced(client.clone(), "default");
-    let pool = pools.create(&PostParams::default(), &RecorderPool::test("eu", "eu-west", 0, 1000)).await.unwrap();
+    let pool = pools
+        .create(
+            &PostParams::default(),
+            &RecorderPool::test("eu", "eu-west", 0, 1000),
+        )
+        .await
+        .unwrap();
     let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(client.clone(), "default");
     for _ in 0..PODS {
-        pods.create(&PostParams::default(), &recorder_pod(&pool, None, Default::default(), Default::default())).await.unwrap();
+        pods.create(
+            &PostParams::default(),
+            &recorder_pod(&pool, None, Default::default(), Default::default()),
+        )
+        .await
+        .unwrap();
     }
-    while api.objects("pods").iter().filter(|p| p.pointer("/status/podIP").is_some()).count() < PODS {
+    while api
+        .objects("pods")
+        .iter()
+        .filter(|p| p.pointer("/status/podIP").is_some())
+        .count()
+        < PODS
+    {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let recs: Api<Recording> = Api::namespaced(client.clone(), "default");
     let mut recordings = Vec::new();
     for i in 0..CLAIMS {
-        recordings.push(recs.create(&PostParams::default(), &Recording::test(&format!("b-{i}"))).await.unwrap());
+        recordings.push(
+            recs.create(&PostParams::default(), &Recording::test(&format!("b-{i}")))
+                .await
+                .unwrap(),
+        );
     }
     api.set_write_latency(Duration::from_millis(5));
     let metrics = Arc::new(Metrics::default());
     let queue = Arc::new(std::sync::Mutex::new(recordings));
     let started = Instant::now();
     let workers = (0..CONCURRENCY).map(|_| {
-        let (queue, pods, pool, metrics) = (queue.clone(), pods.clone(), pool.clone(), metrics.clone());
+        let (queue, pods, pool, metrics) =
+            (queue.clone(), pods.clone(), pool.clone(), metrics.clone());
         tokio::spawn(async move {
             let mut lat = Vec::new();
             loop {
-                let Some(rec) = queue.lock().unwrap().pop() else { break };
+                let Some(rec) = queue.lock().unwrap().pop() else {
+                    break;
+                };
                 let t = Instant::now();
                 let c = claim::claim(&pods, &pool, &rec, &metrics).await.unwrap();
                 lat.push(t.elapsed());
-                assert_eq!(c.pod.labels().get(vcs_operator::api::LABEL_RECORDING), Some(&rec.name_any()));
+                assert_eq!(
+                    c.pod.labels().get(vcs_operator::api::LABEL_RECORDING),
+                    Some(&rec.name_any())
+                );
             }
             lat
         })
@@ -65,7 +92,11 @@ async fn main() {
     }
     let elapsed = started.elapsed();
     lat.sort();
-    let claimed = api.objects("pods").iter().filter(|p| label(p, LABEL_STATE) == Some("claimed")).count();
+    let claimed = api
+        .objects("pods")
+        .iter()
+        .filter(|p| label(p, LABEL_STATE) == Some("claimed"))
+        .count();
     assert_eq!(claimed, CLAIMS, "every claim took exactly one pod");
     println!(
         "claims: {CLAIMS} by {CONCURRENCY} claimers over {PODS} idle pods, 5 ms write latency: {:.0} claims/s, latency p50 {:.1} ms, p99 {:.1} ms, CAS conflicts {}",

@@ -12,8 +12,8 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Instant;
 
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::ResourceExt;
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 use tracing::debug;
 
@@ -75,28 +75,71 @@ fn claim_patch(pod: &Pod, rec: &Recording) -> serde_json::Value {
 }
 
 /// Gets a pod of `pool` for `rec`.
-pub async fn claim(pods_api: &Api<Pod>, pool: &RecorderPool, rec: &Recording, metrics: &Metrics) -> Result<Claimed, kube::Error> {
+pub async fn claim(
+    pods_api: &Api<Pod>,
+    pool: &RecorderPool,
+    rec: &Recording,
+    metrics: &Metrics,
+) -> Result<Claimed, kube::Error> {
     let started = Instant::now();
-    let outcome = |o: &'static str| metrics.claim_seconds.get_or_create(&ClaimLabels { outcome: o }).observe(started.elapsed().as_secs_f64());
+    let outcome = |o: &'static str| {
+        metrics
+            .claim_seconds
+            .get_or_create(&ClaimLabels { outcome: o })
+            .observe(started.elapsed().as_secs_f64())
+    };
     let r = claim_inner(pods_api, pool, rec, metrics).await;
     match &r {
         Ok(c) if c.adopted => outcome("adopted"),
-        Ok(c) => outcome(if c.launch == LaunchType::Warm { "warm" } else { "cold" }),
+        Ok(c) => outcome(if c.launch == LaunchType::Warm {
+            "warm"
+        } else {
+            "cold"
+        }),
         Err(_) => outcome("error"),
     }
     r
 }
 
-async fn claim_inner(pods_api: &Api<Pod>, pool: &RecorderPool, rec: &Recording, metrics: &Metrics) -> Result<Claimed, kube::Error> {
-    let pods = pods_api.list(&ListParams::default().labels(&selector(pool))).await?.items;
+async fn claim_inner(
+    pods_api: &Api<Pod>,
+    pool: &RecorderPool,
+    rec: &Recording,
+    metrics: &Metrics,
+) -> Result<Claimed, kube::Error> {
+    let pods = pods_api
+        .list(&ListParams::default().labels(&selector(pool)))
+        .await?
+        .items;
     if let Some(p) = adoptable(&pods, rec) {
-        let launch = if p.annotations().contains_key(COLD_ANNOTATION) { LaunchType::Cold } else { LaunchType::Warm };
-        return Ok(Claimed { pod: p.clone(), launch, adopted: true });
+        let launch = if p.annotations().contains_key(COLD_ANNOTATION) {
+            LaunchType::Cold
+        } else {
+            LaunchType::Warm
+        };
+        return Ok(Claimed {
+            pod: p.clone(),
+            launch,
+            adopted: true,
+        });
     }
     let seed = rec.uid().unwrap_or_else(|| rec.name_any());
     for candidate in candidates(&pods, &seed) {
-        match pods_api.patch(&candidate.name_any(), &PatchParams::default(), &Patch::Merge(claim_patch(candidate, rec))).await {
-            Ok(pod) => return Ok(Claimed { pod, launch: LaunchType::Warm, adopted: false }),
+        match pods_api
+            .patch(
+                &candidate.name_any(),
+                &PatchParams::default(),
+                &Patch::Merge(claim_patch(candidate, rec)),
+            )
+            .await
+        {
+            Ok(pod) => {
+                return Ok(Claimed {
+                    pod,
+                    launch: LaunchType::Warm,
+                    adopted: false,
+                });
+            }
             Err(kube::Error::Api(s)) if s.code == 409 || s.code == 404 => {
                 metrics.claim_conflicts.inc();
                 debug!(pod = %candidate.name_any(), "lost the claim race; next candidate");
@@ -107,15 +150,40 @@ async fn claim_inner(pods_api: &Api<Pod>, pool: &RecorderPool, rec: &Recording, 
     // Cold start: a pod made for this Recording. Its name derives from the Recording's uid, so
     // a retried create finds the first one instead of making a second.
     let uid = rec.uid().unwrap_or_default();
-    let name = format!("{}-cold-{}", pool.name_any(), uid.chars().rev().take(8).collect::<String>().chars().rev().collect::<String>().to_lowercase());
-    let labels = BTreeMap::from([(LABEL_STATE.to_string(), STATE_CLAIMED.to_string()), (LABEL_RECORDING.to_string(), rec.name_any())]);
-    let annotations = BTreeMap::from([(ANNOTATION_RECORDING_UID.to_string(), uid), (COLD_ANNOTATION.to_string(), "true".to_string())]);
+    let name = format!(
+        "{}-cold-{}",
+        pool.name_any(),
+        uid.chars()
+            .rev()
+            .take(8)
+            .collect::<String>()
+            .chars()
+            .rev()
+            .collect::<String>()
+            .to_lowercase()
+    );
+    let labels = BTreeMap::from([
+        (LABEL_STATE.to_string(), STATE_CLAIMED.to_string()),
+        (LABEL_RECORDING.to_string(), rec.name_any()),
+    ]);
+    let annotations = BTreeMap::from([
+        (ANNOTATION_RECORDING_UID.to_string(), uid),
+        (COLD_ANNOTATION.to_string(), "true".to_string()),
+    ]);
     let pod = recorder_pod(pool, Some(name.clone()), labels, annotations);
     match pods_api.create(&PostParams::default(), &pod).await {
-        Ok(pod) => Ok(Claimed { pod, launch: LaunchType::Cold, adopted: false }),
+        Ok(pod) => Ok(Claimed {
+            pod,
+            launch: LaunchType::Cold,
+            adopted: false,
+        }),
         // Another reconciler made it first: it is this Recording's pod all the same, and
         // adopted, so losing the status race must not delete it.
-        Err(kube::Error::Api(s)) if s.code == 409 => Ok(Claimed { pod: pods_api.get(&name).await?, launch: LaunchType::Cold, adopted: true }),
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(Claimed {
+            pod: pods_api.get(&name).await?,
+            launch: LaunchType::Cold,
+            adopted: true,
+        }),
         Err(e) => Err(e),
     }
 }
@@ -133,13 +201,20 @@ mod tests {
         Pod {
             metadata: ObjectMeta {
                 name: Some(name.into()),
-                labels: Some(BTreeMap::from([(LABEL_STATE.to_string(), state.to_string())])),
+                labels: Some(BTreeMap::from([(
+                    LABEL_STATE.to_string(),
+                    state.to_string(),
+                )])),
                 ..Default::default()
             },
             spec: None,
             status: Some(PodStatus {
                 pod_ip: Some("10.0.0.1".into()),
-                conditions: Some(vec![PodCondition { type_: "Ready".into(), status: if ready { "True" } else { "False" }.into(), ..Default::default() }]),
+                conditions: Some(vec![PodCondition {
+                    type_: "Ready".into(),
+                    status: if ready { "True" } else { "False" }.into(),
+                    ..Default::default()
+                }]),
                 ..Default::default()
             }),
         }
@@ -147,13 +222,26 @@ mod tests {
 
     #[test]
     fn candidates_are_ready_idle_pods_rotated_per_recording() {
-        let pods = vec![pod("a", "idle", true), pod("b", "claimed", true), pod("c", "idle", false), pod("d", "idle", true), pod("e", "idle", true)];
-        let names = |seed: &str| candidates(&pods, seed).iter().map(|p| p.name_any()).collect::<Vec<_>>();
+        let pods = vec![
+            pod("a", "idle", true),
+            pod("b", "claimed", true),
+            pod("c", "idle", false),
+            pod("d", "idle", true),
+            pod("e", "idle", true),
+        ];
+        let names = |seed: &str| {
+            candidates(&pods, seed)
+                .iter()
+                .map(|p| p.name_any())
+                .collect::<Vec<_>>()
+        };
         let mut sorted = names("x");
         sorted.sort();
         assert_eq!(sorted, vec!["a", "d", "e"]);
         // Every seed yields a rotation of the same ring; different seeds spread the start.
-        let starts: std::collections::BTreeSet<String> = (0..50).map(|i| names(&format!("uid-{i}"))[0].clone()).collect();
+        let starts: std::collections::BTreeSet<String> = (0..50)
+            .map(|i| names(&format!("uid-{i}"))[0].clone())
+            .collect();
         assert_eq!(starts.len(), 3, "{starts:?}");
         assert!(candidates(&[pod("z", "claimed", true)], "s").is_empty());
     }
@@ -164,9 +252,11 @@ mod tests {
         rec.metadata.uid = Some("uid-1".into());
         let mut p = pod("a", "claimed", true);
         p.labels_mut().insert(LABEL_RECORDING.into(), "r1".into());
-        p.annotations_mut().insert(ANNOTATION_RECORDING_UID.into(), "uid-0".into());
+        p.annotations_mut()
+            .insert(ANNOTATION_RECORDING_UID.into(), "uid-0".into());
         assert!(adoptable(std::slice::from_ref(&p), &rec).is_none());
-        p.annotations_mut().insert(ANNOTATION_RECORDING_UID.into(), "uid-1".into());
+        p.annotations_mut()
+            .insert(ANNOTATION_RECORDING_UID.into(), "uid-1".into());
         assert!(adoptable(std::slice::from_ref(&p), &rec).is_some());
     }
 }

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::Client;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::Resource;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 
 use crate::placement::PlacementTable;
 use crate::recorder_client::RecorderClient;
@@ -19,7 +19,11 @@ pub type Endpoint = Arc<dyn Fn(&Pod, i32) -> Option<String> + Send + Sync>;
 pub fn pod_ip_endpoint() -> Endpoint {
     Arc::new(|pod: &Pod, port: i32| {
         let ip = pod.status.as_ref()?.pod_ip.as_ref()?;
-        Some(if ip.contains(':') { format!("http://[{ip}]:{port}") } else { format!("http://{ip}:{port}") })
+        Some(if ip.contains(':') {
+            format!("http://[{ip}]:{port}")
+        } else {
+            format!("http://{ip}:{port}")
+        })
     })
 }
 
@@ -60,7 +64,12 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(client: Client, region: impl Into<String>, placement: PlacementTable, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        client: Client,
+        region: impl Into<String>,
+        placement: PlacementTable,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let events = Recorder::new(client.clone(), Reporter::from("vcs-operator"));
         Self {
             client,
@@ -75,9 +84,20 @@ impl Context {
     }
 
     /// Publishes an event on `obj`; failures are logged, never fatal.
-    pub async fn event<K: Resource<DynamicType = ()>>(&self, obj: &K, warning: bool, reason: &str, action: &str, note: String) {
+    pub async fn event<K: Resource<DynamicType = ()>>(
+        &self,
+        obj: &K,
+        warning: bool,
+        reason: &str,
+        action: &str,
+        note: String,
+    ) {
         let ev = Event {
-            type_: if warning { EventType::Warning } else { EventType::Normal },
+            type_: if warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
             reason: reason.into(),
             note: Some(note),
             action: action.into(),

@@ -26,15 +26,34 @@ fn rfc3339_micro(t: DateTime<Utc>) -> String {
 }
 
 fn micro_time(v: Option<&serde_json::Value>) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(v?.as_str()?).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(v?.as_str()?)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 impl LeaderElector {
-    pub fn new(client: kube::Client, namespace: &str, name: &str, identity: &str, lease: Duration) -> Self {
-        Self { api: Api::namespaced(client, namespace), name: name.into(), identity: identity.into(), lease }
+    pub fn new(
+        client: kube::Client,
+        namespace: &str,
+        name: &str,
+        identity: &str,
+        lease: Duration,
+    ) -> Self {
+        Self {
+            api: Api::namespaced(client, namespace),
+            name: name.into(),
+            identity: identity.into(),
+            lease,
+        }
     }
 
-    fn lease_body(&self, now: DateTime<Utc>, acquired: DateTime<Utc>, transitions: i64, rv: Option<String>) -> Lease {
+    fn lease_body(
+        &self,
+        now: DateTime<Utc>,
+        acquired: DateTime<Utc>,
+        transitions: i64,
+        rv: Option<String>,
+    ) -> Lease {
         serde_json::from_value(json!({
             "metadata": {"name": self.name, "resourceVersion": rv},
             "spec": {
@@ -52,25 +71,51 @@ impl LeaderElector {
     pub async fn try_acquire(&self) -> Result<bool, kube::Error> {
         let now = Utc::now();
         let Some(current) = self.api.get_opt(&self.name).await? else {
-            return match self.api.create(&PostParams::default(), &self.lease_body(now, now, 0, None)).await {
+            return match self
+                .api
+                .create(&PostParams::default(), &self.lease_body(now, now, 0, None))
+                .await
+            {
                 Ok(_) => Ok(true),
                 Err(kube::Error::Api(s)) if s.code == 409 => Ok(false),
                 Err(e) => Err(e),
             };
         };
         let spec = serde_json::to_value(&current.spec).unwrap_or_default();
-        let holder = spec.get("holderIdentity").and_then(|h| h.as_str()).unwrap_or("");
+        let holder = spec
+            .get("holderIdentity")
+            .and_then(|h| h.as_str())
+            .unwrap_or("");
         let renewed = micro_time(spec.get("renewTime"));
-        let duration = spec.get("leaseDurationSeconds").and_then(|d| d.as_i64()).unwrap_or(15);
-        let transitions = spec.get("leaseTransitions").and_then(|d| d.as_i64()).unwrap_or(0);
+        let duration = spec
+            .get("leaseDurationSeconds")
+            .and_then(|d| d.as_i64())
+            .unwrap_or(15);
+        let transitions = spec
+            .get("leaseTransitions")
+            .and_then(|d| d.as_i64())
+            .unwrap_or(0);
         let mine = holder == self.identity;
         let expired = renewed.is_none_or(|r| now - r > chrono::Duration::seconds(duration));
         if !mine && !expired && !holder.is_empty() {
             return Ok(false);
         }
-        let acquired = if mine { micro_time(spec.get("acquireTime")).unwrap_or(now) } else { now };
-        let body = self.lease_body(now, acquired, if mine { transitions } else { transitions + 1 }, current.metadata.resource_version.clone());
-        match self.api.replace(&self.name, &PostParams::default(), &body).await {
+        let acquired = if mine {
+            micro_time(spec.get("acquireTime")).unwrap_or(now)
+        } else {
+            now
+        };
+        let body = self.lease_body(
+            now,
+            acquired,
+            if mine { transitions } else { transitions + 1 },
+            current.metadata.resource_version.clone(),
+        );
+        match self
+            .api
+            .replace(&self.name, &PostParams::default(), &body)
+            .await
+        {
             Ok(_) => {
                 if !mine {
                     info!(lease = %self.name, identity = %self.identity, previous = holder, "became leader");
@@ -98,8 +143,12 @@ impl LeaderElector {
                         tokio::time::sleep(retry).await;
                         match self.try_acquire().await {
                             Ok(true) => continue,
-                            Ok(false) => warn!(lease = %self.name, "lost the lease; stopping the controllers"),
-                            Err(e) => warn!(lease = %self.name, cause = %e, "could not renew the lease; stopping the controllers"),
+                            Ok(false) => {
+                                warn!(lease = %self.name, "lost the lease; stopping the controllers")
+                            }
+                            Err(e) => {
+                                warn!(lease = %self.name, cause = %e, "could not renew the lease; stopping the controllers")
+                            }
                         }
                         break;
                     }
@@ -121,15 +170,34 @@ mod tests {
     #[tokio::test]
     async fn one_holder_at_a_time_and_takeover_after_expiry() {
         let api = FakeApi::new();
-        let a = LeaderElector::new(api.client(), "default", "vcs-operator", "a", Duration::from_secs(1));
-        let b = LeaderElector::new(api.client(), "default", "vcs-operator", "b", Duration::from_secs(1));
+        let a = LeaderElector::new(
+            api.client(),
+            "default",
+            "vcs-operator",
+            "a",
+            Duration::from_secs(1),
+        );
+        let b = LeaderElector::new(
+            api.client(),
+            "default",
+            "vcs-operator",
+            "b",
+            Duration::from_secs(1),
+        );
         let (ra, rb) = tokio::join!(a.try_acquire(), b.try_acquire());
         assert!(ra.unwrap() ^ rb.unwrap(), "exactly one wins the first race");
-        let (leader, other) = if a.try_acquire().await.unwrap() { (&a, &b) } else { (&b, &a) };
+        let (leader, other) = if a.try_acquire().await.unwrap() {
+            (&a, &b)
+        } else {
+            (&b, &a)
+        };
         assert!(leader.try_acquire().await.unwrap(), "the holder renews");
         assert!(!other.try_acquire().await.unwrap());
         tokio::time::sleep(Duration::from_millis(2100)).await;
-        assert!(other.try_acquire().await.unwrap(), "takes over an expired lease");
+        assert!(
+            other.try_acquire().await.unwrap(),
+            "takes over an expired lease"
+        );
         assert!(!leader.try_acquire().await.unwrap());
     }
 }

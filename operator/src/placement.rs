@@ -90,7 +90,9 @@ pub enum PlacementError {
         "spec.placement.region: {0:?} is not a region of the placement table (known: {1}); use one of them"
     )]
     UnknownOverride(String, String),
-    #[error("the placement table has no regions; list them under `regions` in the placement config")]
+    #[error(
+        "the placement table has no regions; list them under `regions` in the placement config"
+    )]
     EmptyTable,
 }
 
@@ -100,9 +102,12 @@ impl PlacementTable {
     }
 
     fn location(&self, name: &str) -> Option<(f64, f64)> {
-        self.region(name)
-            .map(|r| (r.lat, r.lon))
-            .or_else(|| self.places.iter().find(|p| p.name == name).map(|p| (p.lat, p.lon)))
+        self.region(name).map(|r| (r.lat, r.lon)).or_else(|| {
+            self.places
+                .iter()
+                .find(|p| p.name == name)
+                .map(|p| (p.lat, p.lon))
+        })
     }
 
     /// The recording region nearest to `(lat, lon)`; ties go to the earlier table entry so every
@@ -146,11 +151,18 @@ impl PlacementTable {
                 }),
                 None => Err(PlacementError::UnknownOverride(
                     o.to_string(),
-                    self.regions.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", "),
+                    self.regions
+                        .iter()
+                        .map(|r| r.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 )),
             };
         }
-        if let Some(d) = input.region_hint.and_then(|h| self.resolve(h, Reason::RegionHint)) {
+        if let Some(d) = input
+            .region_hint
+            .and_then(|h| self.resolve(h, Reason::RegionHint))
+        {
             return Ok(d);
         }
         if let Some(host) = input.media_server_url.and_then(host_of) {
@@ -204,18 +216,48 @@ mod tests {
     fn table() -> PlacementTable {
         PlacementTable {
             regions: vec![
-                Region { name: "eu-west".into(), lat: 53.3, lon: -6.3 },
-                Region { name: "us-east".into(), lat: 39.0, lon: -77.5 },
-                Region { name: "ap-south".into(), lat: 19.1, lon: 72.9 },
+                Region {
+                    name: "eu-west".into(),
+                    lat: 53.3,
+                    lon: -6.3,
+                },
+                Region {
+                    name: "us-east".into(),
+                    lat: 39.0,
+                    lon: -77.5,
+                },
+                Region {
+                    name: "ap-south".into(),
+                    lat: 19.1,
+                    lon: 72.9,
+                },
             ],
             places: vec![
-                Place { name: "frankfurt".into(), lat: 50.1, lon: 8.7 },
-                Place { name: "us-west-2".into(), lat: 45.8, lon: -119.7 },
-                Place { name: "singapore".into(), lat: 1.35, lon: 103.8 },
+                Place {
+                    name: "frankfurt".into(),
+                    lat: 50.1,
+                    lon: 8.7,
+                },
+                Place {
+                    name: "us-west-2".into(),
+                    lat: 45.8,
+                    lon: -119.7,
+                },
+                Place {
+                    name: "singapore".into(),
+                    lat: 1.35,
+                    lon: 103.8,
+                },
             ],
             host_rules: vec![
-                HostRule { host: "eu.sfu.example.com".into(), region: "eu-west".into() },
-                HostRule { host: "sg.sfu.example.com".into(), region: "singapore".into() },
+                HostRule {
+                    host: "eu.sfu.example.com".into(),
+                    region: "eu-west".into(),
+                },
+                HostRule {
+                    host: "sg.sfu.example.com".into(),
+                    region: "singapore".into(),
+                },
             ],
             default_region: Some("us-east".into()),
         }
@@ -225,40 +267,102 @@ mod tests {
     fn placement_follows_the_documented_order() {
         let t = table();
         let cases: &[(Option<&str>, Option<&str>, Option<&str>, &str, Reason)] = &[
-            (Some("ap-south"), Some("eu-west"), None, "ap-south", Reason::Override),
-            (None, Some("eu-west"), Some("https://sg.sfu.example.com"), "eu-west", Reason::RegionHint),
+            (
+                Some("ap-south"),
+                Some("eu-west"),
+                None,
+                "ap-south",
+                Reason::Override,
+            ),
+            (
+                None,
+                Some("eu-west"),
+                Some("https://sg.sfu.example.com"),
+                "eu-west",
+                Reason::RegionHint,
+            ),
             (None, Some("frankfurt"), None, "eu-west", Reason::Nearest),
             (None, Some("us-west-2"), None, "us-east", Reason::Nearest),
-            (None, Some("mars-1"), Some("wss://a.eu.sfu.example.com:443/room"), "eu-west", Reason::HostRule),
-            (None, None, Some("https://EU.SFU.example.com/x"), "eu-west", Reason::HostRule),
-            (None, None, Some("https://sg.sfu.example.com"), "ap-south", Reason::Nearest),
-            (None, None, Some("https://noteu.sfu.example.com.evil.io"), "us-east", Reason::Default),
-            (None, None, Some("https://xeu.sfu.example.com"), "us-east", Reason::Default),
+            (
+                None,
+                Some("mars-1"),
+                Some("wss://a.eu.sfu.example.com:443/room"),
+                "eu-west",
+                Reason::HostRule,
+            ),
+            (
+                None,
+                None,
+                Some("https://EU.SFU.example.com/x"),
+                "eu-west",
+                Reason::HostRule,
+            ),
+            (
+                None,
+                None,
+                Some("https://sg.sfu.example.com"),
+                "ap-south",
+                Reason::Nearest,
+            ),
+            (
+                None,
+                None,
+                Some("https://noteu.sfu.example.com.evil.io"),
+                "us-east",
+                Reason::Default,
+            ),
+            (
+                None,
+                None,
+                Some("https://xeu.sfu.example.com"),
+                "us-east",
+                Reason::Default,
+            ),
             (None, None, None, "us-east", Reason::Default),
         ];
         for (i, (o, hint, url, region, reason)) in cases.iter().enumerate() {
             let d = t
-                .place(PlacementInput { override_region: *o, region_hint: *hint, media_server_url: *url })
+                .place(PlacementInput {
+                    override_region: *o,
+                    region_hint: *hint,
+                    media_server_url: *url,
+                })
                 .unwrap();
-            assert_eq!((d.region.as_str(), d.reason), (*region, *reason), "case {i}");
+            assert_eq!(
+                (d.region.as_str(), d.reason),
+                (*region, *reason),
+                "case {i}"
+            );
         }
     }
 
     #[test]
     fn unknown_override_names_the_field_and_the_choices() {
         let err = table()
-            .place(PlacementInput { override_region: Some("moon"), ..Default::default() })
+            .place(PlacementInput {
+                override_region: Some("moon"),
+                ..Default::default()
+            })
             .unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("spec.placement.region") && msg.contains("eu-west, us-east, ap-south"), "{msg}");
+        assert!(
+            msg.contains("spec.placement.region") && msg.contains("eu-west, us-east, ap-south"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn default_is_the_first_region_when_unset_and_empty_table_is_an_error() {
         let mut t = table();
         t.default_region = None;
-        assert_eq!(t.place(PlacementInput::default()).unwrap().region, "eu-west");
-        assert_eq!(PlacementTable::default().place(PlacementInput::default()), Err(PlacementError::EmptyTable));
+        assert_eq!(
+            t.place(PlacementInput::default()).unwrap().region,
+            "eu-west"
+        );
+        assert_eq!(
+            PlacementTable::default().place(PlacementInput::default()),
+            Err(PlacementError::EmptyTable)
+        );
     }
 
     #[test]
@@ -273,9 +377,15 @@ mod tests {
 
     #[test]
     fn hosts_are_parsed_from_urls() {
-        assert_eq!(host_of("wss://u:p@Sfu.Example.com:8443/a?b").as_deref(), Some("sfu.example.com"));
+        assert_eq!(
+            host_of("wss://u:p@Sfu.Example.com:8443/a?b").as_deref(),
+            Some("sfu.example.com")
+        );
         assert_eq!(host_of("http://[::1]:80/").as_deref(), Some("::1"));
-        assert_eq!(host_of("sfu.example.com").as_deref(), Some("sfu.example.com"));
+        assert_eq!(
+            host_of("sfu.example.com").as_deref(),
+            Some("sfu.example.com")
+        );
         assert_eq!(host_of("https:///x"), None);
     }
 }

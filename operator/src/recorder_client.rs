@@ -21,7 +21,11 @@ pub enum RecorderError {
     #[error("recorder at {url} did not answer within {secs}s")]
     Timeout { url: String, secs: u64 },
     #[error("recorder at {url} answered {status}: {} ({}){}", detail.message, detail.code, detail.at.as_ref().map(|a| format!(" at {a}")).unwrap_or_default())]
-    Api { url: String, status: u16, detail: ErrorDetail },
+    Api {
+        url: String,
+        status: u16,
+        detail: ErrorDetail,
+    },
     #[error("recorder at {url} sent a body that is not a JobStatus: {message}")]
     Decode { url: String, message: String },
 }
@@ -67,23 +71,62 @@ impl RecorderClient {
     pub fn new(timeout: Duration, start_timeout: Duration) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(Duration::from_secs(3)));
-        Self { http: Client::builder(TokioExecutor::new()).build(connector), timeout, start_timeout }
+        Self {
+            http: Client::builder(TokioExecutor::new()).build(connector),
+            timeout,
+            start_timeout,
+        }
     }
 
-    pub async fn start(&self, base: &str, token: &str, job: &JobSpec) -> Result<JobStatus, RecorderError> {
-        self.call(Method::POST, base, "/v1/job", token, Some(job), self.start_timeout).await
+    pub async fn start(
+        &self,
+        base: &str,
+        token: &str,
+        job: &JobSpec,
+    ) -> Result<JobStatus, RecorderError> {
+        self.call(
+            Method::POST,
+            base,
+            "/v1/job",
+            token,
+            Some(job),
+            self.start_timeout,
+        )
+        .await
     }
 
     pub async fn status(&self, base: &str, token: &str) -> Result<JobStatus, RecorderError> {
-        self.call::<()>(Method::GET, base, "/v1/job", token, None, self.timeout).await
+        self.call::<()>(Method::GET, base, "/v1/job", token, None, self.timeout)
+            .await
     }
 
-    pub async fn patch(&self, base: &str, token: &str, patch: &JobPatch) -> Result<JobStatus, RecorderError> {
-        self.call(Method::PATCH, base, "/v1/job", token, Some(patch), self.timeout).await
+    pub async fn patch(
+        &self,
+        base: &str,
+        token: &str,
+        patch: &JobPatch,
+    ) -> Result<JobStatus, RecorderError> {
+        self.call(
+            Method::PATCH,
+            base,
+            "/v1/job",
+            token,
+            Some(patch),
+            self.timeout,
+        )
+        .await
     }
 
     pub async fn stop(&self, base: &str, token: &str) -> Result<JobStatus, RecorderError> {
-        self.call::<()>(Method::POST, base, "/v1/job/stop", token, None, self.timeout).await
+        self.call::<()>(
+            Method::POST,
+            base,
+            "/v1/job/stop",
+            token,
+            None,
+            self.timeout,
+        )
+        .await
     }
 
     async fn call<B: Serialize>(
@@ -96,9 +139,14 @@ impl RecorderClient {
         timeout: Duration,
     ) -> Result<JobStatus, RecorderError> {
         let url = format!("{}{path}", base.trim_end_matches('/'));
-        let unreachable = |message: String| RecorderError::Unreachable { url: url.clone(), message };
+        let unreachable = |message: String| RecorderError::Unreachable {
+            url: url.clone(),
+            message,
+        };
         let bytes = match body {
-            Some(b) => Bytes::from(serde_json::to_vec(b).map_err(|e| unreachable(format!("encoding request: {e}")))?),
+            Some(b) => Bytes::from(
+                serde_json::to_vec(b).map_err(|e| unreachable(format!("encoding request: {e}")))?,
+            ),
             None => Bytes::new(),
         };
         let req = Request::builder()
@@ -109,23 +157,47 @@ impl RecorderClient {
             .body(Full::new(bytes))
             .map_err(|e| unreachable(format!("bad URL: {e}")))?;
         let exchange = async {
-            let resp = self.http.request(req).await.map_err(|e| unreachable(e.to_string()))?;
+            let resp = self
+                .http
+                .request(req)
+                .await
+                .map_err(|e| unreachable(e.to_string()))?;
             let status = resp.status();
-            let body = resp.into_body().collect().await.map_err(|e| unreachable(e.to_string()))?.to_bytes();
+            let body = resp
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| unreachable(e.to_string()))?
+                .to_bytes();
             Ok::<_, RecorderError>((status, body))
         };
         let (status, body) = tokio::time::timeout(timeout, exchange)
             .await
-            .map_err(|_| RecorderError::Timeout { url: url.clone(), secs: timeout.as_secs() })??;
-        if status == StatusCode::OK || status == StatusCode::CREATED || status == StatusCode::ACCEPTED {
-            return serde_json::from_slice(&body).map_err(|e| RecorderError::Decode { url, message: e.to_string() });
+            .map_err(|_| RecorderError::Timeout {
+                url: url.clone(),
+                secs: timeout.as_secs(),
+            })??;
+        if status == StatusCode::OK
+            || status == StatusCode::CREATED
+            || status == StatusCode::ACCEPTED
+        {
+            return serde_json::from_slice(&body).map_err(|e| RecorderError::Decode {
+                url,
+                message: e.to_string(),
+            });
         }
-        let detail = serde_json::from_slice::<ErrorBody>(&body).map(|b| b.error).unwrap_or_else(|_| ErrorDetail {
-            code: "unknown".into(),
-            message: String::from_utf8_lossy(&body).chars().take(300).collect(),
-            at: None,
-        });
-        Err(RecorderError::Api { url, status: status.as_u16(), detail })
+        let detail = serde_json::from_slice::<ErrorBody>(&body)
+            .map(|b| b.error)
+            .unwrap_or_else(|_| ErrorDetail {
+                code: "unknown".into(),
+                message: String::from_utf8_lossy(&body).chars().take(300).collect(),
+                at: None,
+            });
+        Err(RecorderError::Api {
+            url,
+            status: status.as_u16(),
+            detail,
+        })
     }
 }
 
@@ -139,7 +211,10 @@ mod tests {
     fn job(id: &str, composition: &str) -> JobSpec {
         JobSpec {
             id: Some(id.into()),
-            composition: CompositionSpec { name: composition.into(), ..Default::default() },
+            composition: CompositionSpec {
+                name: composition.into(),
+                ..Default::default()
+            },
             ..Default::default()
         }
     }
@@ -149,16 +224,32 @@ mod tests {
         let fleet = FakeRecorders::start(FleetConfig::default()).await.unwrap();
         let c = RecorderClient::default();
         let base = fleet.url_for("10.0.0.1");
-        let st = c.start(&base, "test-token", &job("j1", "baseline")).await.unwrap();
+        let st = c
+            .start(&base, "test-token", &job("j1", "baseline"))
+            .await
+            .unwrap();
         assert_eq!(st.state, JobState::Recording);
         // Idempotent by job id; another job is a conflict.
-        assert_eq!(c.start(&base, "test-token", &job("j1", "baseline")).await.unwrap().job_id.as_deref(), Some("j1"));
-        let err = c.start(&base, "test-token", &job("j2", "baseline")).await.unwrap_err();
+        assert_eq!(
+            c.start(&base, "test-token", &job("j1", "baseline"))
+                .await
+                .unwrap()
+                .job_id
+                .as_deref(),
+            Some("j1")
+        );
+        let err = c
+            .start(&base, "test-token", &job("j2", "baseline"))
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), Some("conflict"));
         let mut p = JobPatch::default();
         p.params.insert("title".into(), serde_json::json!("Hi"));
         c.patch(&base, "test-token", &p).await.unwrap();
-        assert_eq!(c.stop(&base, "test-token").await.unwrap().state, JobState::Finalising);
+        assert_eq!(
+            c.stop(&base, "test-token").await.unwrap().state,
+            JobState::Finalising
+        );
         assert_eq!(fleet.recorders()["10.0.0.1"].patches, vec![p]);
     }
 
@@ -167,15 +258,32 @@ mod tests {
         let fleet = FakeRecorders::start(FleetConfig::default()).await.unwrap();
         let c = RecorderClient::new(Duration::from_secs(2), Duration::from_secs(2));
         let base = fleet.url_for("10.0.0.2");
-        let err = c.start(&base, "wrong", &job("j", "baseline")).await.unwrap_err();
+        let err = c
+            .start(&base, "wrong", &job("j", "baseline"))
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), Some("unauthorized"));
         assert!(!err.is_rejection());
-        let err = c.start(&base, "test-token", &job("j", "nope")).await.unwrap_err();
+        let err = c
+            .start(&base, "test-token", &job("j", "nope"))
+            .await
+            .unwrap_err();
         assert!(err.is_rejection(), "{err}");
-        assert!(err.to_string().contains("nope") && err.to_string().contains("/v1/job"), "{err}");
+        assert!(
+            err.to_string().contains("nope") && err.to_string().contains("/v1/job"),
+            "{err}"
+        );
         fleet.kill("10.0.0.2");
-        assert!(c.status(&base, "test-token").await.unwrap_err().is_unavailable());
+        assert!(
+            c.status(&base, "test-token")
+                .await
+                .unwrap_err()
+                .is_unavailable()
+        );
         let err = c.status("http://127.0.0.1:1", "t").await.unwrap_err();
-        assert!(err.is_unavailable() && err.to_string().contains("127.0.0.1:1"), "{err}");
+        assert!(
+            err.is_unavailable() && err.to_string().contains("127.0.0.1:1"),
+            "{err}"
+        );
     }
 }

@@ -57,16 +57,39 @@ impl Default for Metrics {
         });
         let claim_conflicts = prometheus_client::metrics::counter::Counter::default();
         let pool_pods = Family::<PoolLabels, Gauge>::default();
-        registry.register("reconcile_duration_seconds", "Time per reconcile", reconcile_seconds.clone());
-        registry.register("claim_duration_seconds", "Time to get a recorder pod for a Recording", claim_seconds.clone());
-        registry.register("claim_conflicts", "Claims that lost a compare-and-set race", claim_conflicts.clone());
+        registry.register(
+            "reconcile_duration_seconds",
+            "Time per reconcile",
+            reconcile_seconds.clone(),
+        );
+        registry.register(
+            "claim_duration_seconds",
+            "Time to get a recorder pod for a Recording",
+            claim_seconds.clone(),
+        );
+        registry.register(
+            "claim_conflicts",
+            "Claims that lost a compare-and-set race",
+            claim_conflicts.clone(),
+        );
         registry.register(
             "start_latency_seconds",
             "Recording creation to first encoded frame, by launch type",
             start_latency_seconds.clone(),
         );
-        registry.register("pool_pods", "Recorder pods of a pool by count kind", pool_pods.clone());
-        Self { registry, reconcile_seconds, claim_seconds, claim_conflicts, start_latency_seconds, pool_pods }
+        registry.register(
+            "pool_pods",
+            "Recorder pods of a pool by count kind",
+            pool_pods.clone(),
+        );
+        Self {
+            registry,
+            reconcile_seconds,
+            claim_seconds,
+            claim_conflicts,
+            start_latency_seconds,
+            pool_pods,
+        }
     }
 }
 
@@ -74,7 +97,8 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn encode(&self) -> String {
         let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
         out
     }
 }
@@ -86,10 +110,22 @@ mod tests {
     #[test]
     fn metrics_are_exposed_with_their_labels() {
         let m = Metrics::default();
-        m.claim_seconds.get_or_create(&ClaimLabels { outcome: "warm" }).observe(0.01);
-        m.start_latency_seconds.get_or_create(&LaunchLabels { launch: "cold" }).observe(2.0);
+        m.claim_seconds
+            .get_or_create(&ClaimLabels { outcome: "warm" })
+            .observe(0.01);
+        m.start_latency_seconds
+            .get_or_create(&LaunchLabels { launch: "cold" })
+            .observe(2.0);
         let text = m.encode();
-        assert!(text.contains("vcs_operator_claim_duration_seconds_count{outcome=\"warm\"} 1"), "{text}");
-        assert!(text.contains("vcs_operator_start_latency_seconds_bucket{le=\"3.2\",launch=\"cold\"} 1"), "{text}");
+        assert!(
+            text.contains("vcs_operator_claim_duration_seconds_count{outcome=\"warm\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "vcs_operator_start_latency_seconds_bucket{le=\"3.2\",launch=\"cold\"} 1"
+            ),
+            "{text}"
+        );
     }
 }

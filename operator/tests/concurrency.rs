@@ -23,7 +23,10 @@ async fn create_all(h: &Harness, n: usize, prefix: &str) {
 
 fn all_recording(h: &Harness, n: usize) -> bool {
     let recs = h.recordings();
-    recs.len() == n && recs.iter().all(|r| condition(r, "Recording") == Some(("True", "Running")))
+    recs.len() == n
+        && recs
+            .iter()
+            .all(|r| condition(r, "Recording") == Some(("True", "Running")))
 }
 
 /// Every Recording has one pod, every claimed pod serves exactly the Recording that names it,
@@ -34,7 +37,9 @@ fn check_invariants(h: &Harness) {
     let mut pod_of: BTreeMap<String, String> = BTreeMap::new();
     for r in &recs {
         let name = r["metadata"]["name"].as_str().unwrap().to_string();
-        let pod = status_str(r, "recorderPod").unwrap_or_else(|| panic!("{name} has no pod: {r:#}")).to_string();
+        let pod = status_str(r, "recorderPod")
+            .unwrap_or_else(|| panic!("{name} has no pod: {r:#}"))
+            .to_string();
         if let Some(other) = pod_of.insert(pod.clone(), name.clone()) {
             panic!("pod {pod} claimed by both {other} and {name}");
         }
@@ -43,21 +48,40 @@ fn check_invariants(h: &Harness) {
         if label(p, LABEL_STATE) == Some("claimed") {
             let pod = p["metadata"]["name"].as_str().unwrap();
             let rec = label(p, LABEL_RECORDING).unwrap();
-            assert_eq!(pod_of.get(pod).map(String::as_str), Some(rec), "claimed pod {pod} is orphaned or mislabelled");
+            assert_eq!(
+                pod_of.get(pod).map(String::as_str),
+                Some(rec),
+                "claimed pod {pod} is orphaned or mislabelled"
+            );
         }
     }
     let fleet = h.recorders.recorders();
     let mut jobs = BTreeSet::new();
     for (ip, r) in &fleet {
-        assert!(r.job_ids.len() <= 1, "recorder {ip} was given {} jobs: {:?}", r.job_ids.len(), r.job_ids);
+        assert!(
+            r.job_ids.len() <= 1,
+            "recorder {ip} was given {} jobs: {:?}",
+            r.job_ids.len(),
+            r.job_ids
+        );
         jobs.extend(r.job_ids.iter().cloned());
     }
-    assert_eq!(jobs.len(), recs.len(), "every Recording's job reached exactly one recorder");
+    assert_eq!(
+        jobs.len(),
+        recs.len(),
+        "every Recording's job reached exactly one recorder"
+    );
 }
 
 async fn pool(h: &Harness, buffer: i32) {
     let pools: Api<RecorderPool> = Api::namespaced(h.api.client(), "default");
-    pools.create(&PostParams::default(), &RecorderPool::test("eu", "eu-west", buffer, 200)).await.unwrap();
+    pools
+        .create(
+            &PostParams::default(),
+            &RecorderPool::test("eu", "eu-west", buffer, 200),
+        )
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -65,16 +89,42 @@ async fn fifty_recordings_two_operators_each_get_exactly_one_pod() {
     let h = Harness::start(Duration::from_millis(30), FleetConfig::default()).await;
     let (_a, _b) = (h.operator(), h.operator());
     pool(&h, 10).await;
-    assert!(h.wait_for(Duration::from_secs(20), |h| h.pods().len() >= 10).await);
+    assert!(
+        h.wait_for(Duration::from_secs(20), |h| h.pods().len() >= 10)
+            .await
+    );
     let t = std::time::Instant::now();
     create_all(&h, 50, "r").await;
-    assert!(h.wait_for(Duration::from_secs(60), |h| all_recording(h, 50)).await, "not all recording: {:#?}", h.recordings().iter().map(|r| (&r["metadata"]["name"], &r["status"]["conditions"])).collect::<Vec<_>>());
+    assert!(
+        h.wait_for(Duration::from_secs(60), |h| all_recording(h, 50))
+            .await,
+        "not all recording: {:#?}",
+        h.recordings()
+            .iter()
+            .map(|r| (&r["metadata"]["name"], &r["status"]["conditions"]))
+            .collect::<Vec<_>>()
+    );
     eprintln!("50 recordings running after {:?}", t.elapsed());
     check_invariants(&h);
-    let warm = h.recordings().iter().filter(|r| status_str(r, "launch") == Some("Warm")).count();
-    assert!(warm >= 10, "at least the initial buffer was used warm: {warm}");
+    let warm = h
+        .recordings()
+        .iter()
+        .filter(|r| status_str(r, "launch") == Some("Warm"))
+        .count();
+    assert!(
+        warm >= 10,
+        "at least the initial buffer was used warm: {warm}"
+    );
     // The buffer is restored around the claims and claimed pods are never deleted.
-    assert!(h.wait_for(Duration::from_secs(20), |h| h.pods().iter().filter(|p| label(p, LABEL_STATE) == Some("idle")).count() >= 10).await);
+    assert!(
+        h.wait_for(Duration::from_secs(20), |h| h
+            .pods()
+            .iter()
+            .filter(|p| label(p, LABEL_STATE) == Some("idle"))
+            .count()
+            >= 10)
+            .await
+    );
     check_invariants(&h);
 }
 
@@ -83,10 +133,17 @@ async fn operators_killed_mid_claim_leave_no_double_or_orphaned_claims() {
     let h = Harness::start(Duration::from_millis(30), FleetConfig::default()).await;
     pool(&h, 5).await;
     let mut op = Some(h.operator());
-    assert!(h.wait_for(Duration::from_secs(20), |h| h.pods().len() >= 5).await);
+    assert!(
+        h.wait_for(Duration::from_secs(20), |h| h.pods().len() >= 5)
+            .await
+    );
     create_all(&h, 30, "k").await;
     // Kill and restart at pseudo-random points while claims are in flight.
-    let mut seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
     eprintln!("kill schedule seed {seed}");
     for _ in 0..8 {
         seed ^= seed << 13;
@@ -99,9 +156,14 @@ async fn operators_killed_mid_claim_leave_no_double_or_orphaned_claims() {
         op = Some(h.operator());
     }
     assert!(
-        h.wait_for(Duration::from_secs(60), |h| all_recording(h, 30)).await,
+        h.wait_for(Duration::from_secs(60), |h| all_recording(h, 30))
+            .await,
         "not all recording after restarts: {:#?}",
-        h.recordings().iter().filter(|r| condition(r, "Recording") != Some(("True", "Running"))).map(|r| (&r["metadata"]["name"], &r["status"])).collect::<Vec<_>>()
+        h.recordings()
+            .iter()
+            .filter(|r| condition(r, "Recording") != Some(("True", "Running")))
+            .map(|r| (&r["metadata"]["name"], &r["status"]))
+            .collect::<Vec<_>>()
     );
     check_invariants(&h);
 }
@@ -112,10 +174,27 @@ async fn a_settled_world_is_not_written_again() {
     pool(&h, 3).await;
     let op = h.operator();
     create_all(&h, 5, "s").await;
-    assert!(h.wait_for(Duration::from_secs(30), |h| all_recording(h, 5)).await);
-    assert!(h.wait_for(Duration::from_secs(10), |h| h.pods().iter().filter(|p| label(p, LABEL_STATE) == Some("idle") && p.pointer("/status/podIP").is_some()).count() == 3).await);
+    assert!(
+        h.wait_for(Duration::from_secs(30), |h| all_recording(h, 5))
+            .await
+    );
+    assert!(
+        h.wait_for(Duration::from_secs(10), |h| h
+            .pods()
+            .iter()
+            .filter(
+                |p| label(p, LABEL_STATE) == Some("idle") && p.pointer("/status/podIP").is_some()
+            )
+            .count()
+            == 3)
+            .await
+    );
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let relevant = |w: BTreeMap<String, u64>| -> BTreeMap<String, u64> { w.into_iter().filter(|(k, _)| !k.contains("events")).collect() };
+    let relevant = |w: BTreeMap<String, u64>| -> BTreeMap<String, u64> {
+        w.into_iter()
+            .filter(|(k, _)| !k.contains("events"))
+            .collect()
+    };
     let before = relevant(h.api.writes());
     // A fresh operator reconciles every object from scratch; the old one keeps polling.
     let op2 = h.operator();

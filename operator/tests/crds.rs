@@ -5,12 +5,26 @@ use serde_json::{Value, json};
 use vcs_operator::api::{RecorderPool, Recording, crd_yaml, crds, structural_problems};
 
 fn schema_of(kind: &str) -> Value {
-    let crd = crds().into_iter().find(|c| c.spec.names.kind == kind).unwrap();
-    serde_json::to_value(crd.spec.versions[0].schema.as_ref().unwrap().open_api_v3_schema.as_ref().unwrap()).unwrap()
+    let crd = crds()
+        .into_iter()
+        .find(|c| c.spec.names.kind == kind)
+        .unwrap();
+    serde_json::to_value(
+        crd.spec.versions[0]
+            .schema
+            .as_ref()
+            .unwrap()
+            .open_api_v3_schema
+            .as_ref()
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 fn check(kind: &str, obj: &Value, old: Option<&Value>) -> Result<(), String> {
-    kube::core::cel::Validator::new().validate(&schema_of(kind), obj, old).map_err(|e| format!("{e:?}"))
+    kube::core::cel::Validator::new()
+        .validate(&schema_of(kind), obj, old)
+        .map_err(|e| format!("{e:?}"))
 }
 
 #[test]
@@ -34,27 +48,69 @@ fn checked_in_crds_match_the_types() {
 #[test]
 fn schemas_are_structural() {
     for crd in crds() {
-        let schema = serde_json::to_value(crd.spec.versions[0].schema.as_ref().unwrap().open_api_v3_schema.as_ref().unwrap()).unwrap();
+        let schema = serde_json::to_value(
+            crd.spec.versions[0]
+                .schema
+                .as_ref()
+                .unwrap()
+                .open_api_v3_schema
+                .as_ref()
+                .unwrap(),
+        )
+        .unwrap();
         let problems = structural_problems(&schema);
-        assert!(problems.is_empty(), "{}: {problems:#?}", crd.spec.names.kind);
+        assert!(
+            problems.is_empty(),
+            "{}: {problems:#?}",
+            crd.spec.names.kind
+        );
         let text = schema.to_string();
-        assert!(text.contains("x-kubernetes-validations"), "{} has no CEL rules", crd.spec.names.kind);
+        assert!(
+            text.contains("x-kubernetes-validations"),
+            "{} has no CEL rules",
+            crd.spec.names.kind
+        );
         // Free-form params keep their values.
         if crd.spec.names.kind == "Recording" {
-            let params = schema.pointer("/properties/spec/properties/composition/properties/params").unwrap();
-            assert_eq!(params["x-kubernetes-preserve-unknown-fields"], json!(true), "{params}");
+            let params = schema
+                .pointer("/properties/spec/properties/composition/properties/params")
+                .unwrap();
+            assert_eq!(
+                params["x-kubernetes-preserve-unknown-fields"],
+                json!(true),
+                "{params}"
+            );
         }
     }
-    assert!(structural_problems(&json!({"type":"object","properties":{"a":{}}})).iter().any(|p| p.contains(".a")));
+    assert!(
+        structural_problems(&json!({"type":"object","properties":{"a":{}}}))
+            .iter()
+            .any(|p| p.contains(".a"))
+    );
 }
 
 #[test]
 fn names_columns_and_subresources() {
-    let rec = crds().into_iter().find(|c| c.spec.names.kind == "Recording").unwrap();
+    let rec = crds()
+        .into_iter()
+        .find(|c| c.spec.names.kind == "Recording")
+        .unwrap();
     assert_eq!(rec.spec.names.short_names, Some(vec!["rec".to_string()]));
-    let cols: Vec<String> = rec.spec.versions[0].additional_printer_columns.clone().unwrap().into_iter().map(|c| c.name).collect();
-    assert_eq!(cols, ["Region", "Launch", "Recording", "Result", "Started", "Age"]);
-    let pool = crds().into_iter().find(|c| c.spec.names.kind == "RecorderPool").unwrap();
+    let cols: Vec<String> = rec.spec.versions[0]
+        .additional_printer_columns
+        .clone()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(
+        cols,
+        ["Region", "Launch", "Recording", "Result", "Started", "Age"]
+    );
+    let pool = crds()
+        .into_iter()
+        .find(|c| c.spec.names.kind == "RecorderPool")
+        .unwrap();
     assert_eq!(pool.spec.names.short_names, Some(vec!["rpool".to_string()]));
     let sub = pool.spec.versions[0].subresources.clone().unwrap();
     assert!(sub.status.is_some());
@@ -68,19 +124,38 @@ fn recording() -> Value {
 #[test]
 fn valid_recording_passes_the_rules() {
     check("Recording", &recording(), None).unwrap();
-    check("RecorderPool", &serde_json::to_value(RecorderPool::test("p", "eu-west", 2, 10)).unwrap(), None).unwrap();
+    check(
+        "RecorderPool",
+        &serde_json::to_value(RecorderPool::test("p", "eu-west", 2, 10)).unwrap(),
+        None,
+    )
+    .unwrap();
 }
 
 #[test]
 fn cel_rejects_invalid_recordings() {
     type Edit = fn(&mut Value);
     let cases: Vec<(&str, Edit)> = vec![
-        ("two kinds in one output", |r| r["spec"]["outputs"][0]["hls"] = json!({"s3": {"bucket": "bbb", "key": "k"}})),
-        ("no kind in an output", |r| { r["spec"]["outputs"][0].as_object_mut().unwrap().remove("mp4"); }),
-        ("duplicate output names", |r| { let o = r["spec"]["outputs"][0].clone(); r["spec"]["outputs"].as_array_mut().unwrap().push(o); }),
-        ("video too wide", |r| r["spec"]["video"]["width"] = json!(7680)),
+        ("two kinds in one output", |r| {
+            r["spec"]["outputs"][0]["hls"] = json!({"s3": {"bucket": "bbb", "key": "k"}})
+        }),
+        ("no kind in an output", |r| {
+            r["spec"]["outputs"][0]
+                .as_object_mut()
+                .unwrap()
+                .remove("mp4");
+        }),
+        ("duplicate output names", |r| {
+            let o = r["spec"]["outputs"][0].clone();
+            r["spec"]["outputs"].as_array_mut().unwrap().push(o);
+        }),
+        ("video too wide", |r| {
+            r["spec"]["video"]["width"] = json!(7680)
+        }),
         ("fps zero", |r| r["spec"]["video"]["fps"] = json!(0)),
-        ("audio bitrate", |r| r["spec"]["audio"]["bitrateKbps"] = json!(5)),
+        ("audio bitrate", |r| {
+            r["spec"]["audio"]["bitrateKbps"] = json!(5)
+        }),
     ];
     for (what, edit) in cases {
         let mut r = recording();
@@ -126,7 +201,10 @@ fn cel_rejects_invalid_pools() {
     ] {
         let mut p = base.clone();
         p["spec"][field] = value;
-        assert!(check("RecorderPool", &p, None).is_err(), "{what} was accepted");
+        assert!(
+            check("RecorderPool", &p, None).is_err(),
+            "{what} was accepted"
+        );
     }
     let mut p = base.clone();
     p["spec"]["bufferSize"] = json!("25%");

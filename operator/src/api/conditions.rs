@@ -74,12 +74,44 @@ mod tests {
     #[test]
     fn transition_time_only_moves_when_status_changes() {
         let mut cs = Vec::new();
-        assert!(set_condition(&mut cs, "Ready", true, "Up", "", Some(1), "t1"));
-        assert!(!set_condition(&mut cs, "Ready", true, "Up", "", Some(1), "t2"));
+        assert!(set_condition(
+            &mut cs,
+            "Ready",
+            true,
+            "Up",
+            "",
+            Some(1),
+            "t1"
+        ));
+        assert!(!set_condition(
+            &mut cs,
+            "Ready",
+            true,
+            "Up",
+            "",
+            Some(1),
+            "t2"
+        ));
         assert_eq!(cs[0].last_transition_time, "t1");
-        assert!(set_condition(&mut cs, "Ready", true, "Up", "new", Some(2), "t3"));
+        assert!(set_condition(
+            &mut cs,
+            "Ready",
+            true,
+            "Up",
+            "new",
+            Some(2),
+            "t3"
+        ));
         assert_eq!(cs[0].last_transition_time, "t1");
-        assert!(set_condition(&mut cs, "Ready", false, "Down", "", Some(2), "t4"));
+        assert!(set_condition(
+            &mut cs,
+            "Ready",
+            false,
+            "Down",
+            "",
+            Some(2),
+            "t4"
+        ));
         assert_eq!(cs[0].last_transition_time, "t4");
         assert_eq!(find_condition(&cs, "Ready").unwrap().reason, "Down");
     }

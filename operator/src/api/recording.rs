@@ -108,7 +108,10 @@ pub struct Limits {
     validation = Rule::new("(has(self.mp4) ? 1 : 0) + (has(self.hls) ? 1 : 0) + (has(self.rtmp) ? 1 : 0) == 1").message("each spec.outputs entry needs exactly one of mp4, hls, rtmp")
 )]
 pub struct RecordingOutput {
-    #[schemars(length(min = 1, max = 63), regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
+    #[schemars(
+        length(min = 1, max = 63),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    )]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mp4: Option<Mp4Destination>,

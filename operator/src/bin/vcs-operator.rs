@@ -19,7 +19,10 @@ use vcs_operator::placement::PlacementTable;
 use vcs_operator::telemetry::Metrics;
 
 #[derive(Parser, Debug)]
-#[command(version, about = "VCS Kubernetes operator: Recordings and RecorderPools of one region")]
+#[command(
+    version,
+    about = "VCS Kubernetes operator: Recordings and RecorderPools of one region"
+)]
 struct Args {
     /// The region this operator records in (a name in the placement table).
     #[arg(long, env = "VCS_REGION")]
@@ -48,45 +51,84 @@ struct Args {
 }
 
 async fn serve_metrics(addr: SocketAddr, metrics: Arc<Metrics>) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(addr).await.with_context(|| format!("binding the metrics address {addr}"))?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the metrics address {addr}"))?;
     loop {
         let (stream, _) = listener.accept().await?;
         let metrics = metrics.clone();
         tokio::spawn(async move {
-            let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let metrics = metrics.clone();
-                async move {
-                    let (code, ct, body) = match req.uri().path() {
-                        "/metrics" => (200, "application/openmetrics-text; version=1.0.0; charset=utf-8", metrics.encode()),
-                        "/healthz" | "/readyz" => (200, "text/plain", "ok\n".to_string()),
-                        _ => (404, "text/plain", "not found\n".to_string()),
-                    };
-                    Ok::<_, Infallible>(
-                        hyper::Response::builder().status(code).header("content-type", ct).body(Full::new(Bytes::from(body))).expect("valid response"),
-                    )
-                }
-            });
-            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+            let svc =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let metrics = metrics.clone();
+                    async move {
+                        let (code, ct, body) = match req.uri().path() {
+                            "/metrics" => (
+                                200,
+                                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                                metrics.encode(),
+                            ),
+                            "/healthz" | "/readyz" => (200, "text/plain", "ok\n".to_string()),
+                            _ => (404, "text/plain", "not found\n".to_string()),
+                        };
+                        Ok::<_, Infallible>(
+                            hyper::Response::builder()
+                                .status(code)
+                                .header("content-type", ct)
+                                .body(Full::new(Bytes::from(body)))
+                                .expect("valid response"),
+                        )
+                    }
+                });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
         });
     }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
     let args = Args::parse();
-    let text = std::fs::read_to_string(&args.placement_config).with_context(|| format!("reading --placement-config {}", args.placement_config.display()))?;
-    let placement: PlacementTable = serde_yaml_ng::from_str(&text).with_context(|| format!("parsing the placement table {}", args.placement_config.display()))?;
+    let text = std::fs::read_to_string(&args.placement_config).with_context(|| {
+        format!(
+            "reading --placement-config {}",
+            args.placement_config.display()
+        )
+    })?;
+    let placement: PlacementTable = serde_yaml_ng::from_str(&text).with_context(|| {
+        format!(
+            "parsing the placement table {}",
+            args.placement_config.display()
+        )
+    })?;
     anyhow::ensure!(
         placement.regions.iter().any(|r| r.name == args.region),
         "--region {} is not in the placement table {} (regions: {}); add it or fix the flag",
         args.region,
         args.placement_config.display(),
-        placement.regions.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join(", ")
+        placement
+            .regions
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
-    let client = kube::Client::try_default().await.context("connecting to the Kubernetes API (KUBECONFIG or in-cluster config)")?;
+    let client = kube::Client::try_default()
+        .await
+        .context("connecting to the Kubernetes API (KUBECONFIG or in-cluster config)")?;
     let metrics = Arc::new(Metrics::default());
-    let ctx = Arc::new(Context::new(client.clone(), args.region.clone(), placement, metrics.clone()));
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        args.region.clone(),
+        placement,
+        metrics.clone(),
+    ));
     tokio::spawn(async move {
         if let Err(e) = serve_metrics(args.metrics_addr, metrics).await {
             tracing::error!(cause = %e, "metrics server stopped");
@@ -109,8 +151,17 @@ async fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let identity = args.identity.clone().unwrap_or_else(|| format!("vcs-operator-{}", std::process::id()));
-    let elector = LeaderElector::new(client, &args.lease_namespace, &format!("vcs-operator-{}", args.region), &identity, Duration::from_secs(args.lease_seconds));
+    let identity = args
+        .identity
+        .clone()
+        .unwrap_or_else(|| format!("vcs-operator-{}", std::process::id()));
+    let elector = LeaderElector::new(
+        client,
+        &args.lease_namespace,
+        &format!("vcs-operator-{}", args.region),
+        &identity,
+        Duration::from_secs(args.lease_seconds),
+    );
     tokio::select! {
         _ = elector.run(work) => {}
         _ = tokio::signal::ctrl_c() => {}

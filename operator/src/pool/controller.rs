@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
+use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
-use kube::ResourceExt;
 use serde_json::json;
 use thiserror::Error;
 use tracing::{info, instrument, warn};
@@ -30,7 +30,10 @@ pub enum PoolError {
     #[error("RecorderPool {pool}: {source}")]
     Kube { pool: String, source: kube::Error },
     #[error("RecorderPool {pool}: {source}")]
-    Spec { pool: String, source: math::BufferError },
+    Spec {
+        pool: String,
+        source: math::BufferError,
+    },
 }
 
 /// Condition type: the pool has its buffer of ready idle pods.
@@ -46,7 +49,13 @@ fn view(pod: &Pod) -> PodView {
         idle: pod.labels().get(LABEL_STATE).map(String::as_str) == Some(STATE_IDLE),
         ready: is_ready(pod),
         deleting: pod.metadata.deletion_timestamp.is_some(),
-        created: pod.metadata.creation_timestamp.as_ref().map_or_else(Utc::now, |t| DateTime::from_timestamp_nanos(t.0.as_nanosecond() as i64)),
+        created: pod
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map_or_else(Utc::now, |t| {
+                DateTime::from_timestamp_nanos(t.0.as_nanosecond() as i64)
+            }),
     }
 }
 
@@ -56,7 +65,10 @@ pub async fn reconcile(pool: Arc<RecorderPool>, ctx: Arc<Context>) -> Result<Act
     let r = reconcile_inner(&pool, &ctx).await;
     ctx.metrics
         .reconcile_seconds
-        .get_or_create(&ControllerLabels { controller: "recorderpool", outcome: if r.is_ok() { "ok" } else { "error" } })
+        .get_or_create(&ControllerLabels {
+            controller: "recorderpool",
+            outcome: if r.is_ok() { "ok" } else { "error" },
+        })
         .observe(started.elapsed().as_secs_f64());
     r
 }
@@ -64,7 +76,10 @@ pub async fn reconcile(pool: Arc<RecorderPool>, ctx: Arc<Context>) -> Result<Act
 async fn reconcile_inner(pool: &RecorderPool, ctx: &Context) -> Result<Action, PoolError> {
     let name = pool.name_any();
     let ns = pool.namespace().unwrap_or_default();
-    let kube_err = |source| PoolError::Kube { pool: format!("{ns}/{name}"), source };
+    let kube_err = |source| PoolError::Kube {
+        pool: format!("{ns}/{name}"),
+        source,
+    };
     let pods_api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
     let pools: Api<RecorderPool> = Api::namespaced(ctx.client.clone(), &ns);
     if pool.metadata.deletion_timestamp.is_some() {
@@ -75,21 +90,40 @@ async fn reconcile_inner(pool: &RecorderPool, ctx: &Context) -> Result<Action, P
         Err(source) => {
             let mut st = pool.status.clone().unwrap_or_default();
             let now = rfc3339(Utc::now());
-            set_condition(&mut st.conditions, COND_READY, false, "InvalidBufferSize", source.to_string(), pool.metadata.generation, &now);
+            set_condition(
+                &mut st.conditions,
+                COND_READY,
+                false,
+                "InvalidBufferSize",
+                source.to_string(),
+                pool.metadata.generation,
+                &now,
+            );
             st.observed_generation = pool.metadata.generation;
             write_status(&pools, pool, st).await.map_err(kube_err)?;
-            return Err(PoolError::Spec { pool: format!("{ns}/{name}"), source });
+            return Err(PoolError::Spec {
+                pool: format!("{ns}/{name}"),
+                source,
+            });
         }
     };
-    let pods = pods_api.list(&ListParams::default().labels(&selector(pool))).await.map_err(kube_err)?.items;
+    let pods = pods_api
+        .list(&ListParams::default().labels(&selector(pool)))
+        .await
+        .map_err(kube_err)?
+        .items;
 
     // Dead recorders (they exit after their job) and orphaned claims go first.
     let recordings: Api<Recording> = Api::namespaced(ctx.client.clone(), &ns);
     let mut live = Vec::with_capacity(pods.len());
     for pod in pods {
-        if pod.metadata.deletion_timestamp.is_none() && (is_finished(&pod) || is_orphan(&pod, &recordings).await.map_err(kube_err)?) {
+        if pod.metadata.deletion_timestamp.is_none()
+            && (is_finished(&pod) || is_orphan(&pod, &recordings).await.map_err(kube_err)?)
+        {
             info!(pod = %pod.name_any(), "deleting finished or orphaned recorder pod");
-            delete_if_unchanged(&pods_api, &pod).await.map_err(kube_err)?;
+            delete_if_unchanged(&pods_api, &pod)
+                .await
+                .map_err(kube_err)?;
             continue;
         }
         live.push(pod);
@@ -97,25 +131,47 @@ async fn reconcile_inner(pool: &RecorderPool, ctx: &Context) -> Result<Action, P
 
     let views: Vec<PodView> = live.iter().map(view).collect();
     let st0 = pool.status.clone().unwrap_or_default();
-    let surplus_since = st0.surplus_since.as_deref().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| t.with_timezone(&Utc));
+    let surplus_since = st0
+        .surplus_since
+        .as_deref()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc));
     let now = Utc::now();
     let window = chrono::Duration::seconds(i64::from(pool.spec.scale_down_stabilisation_secs));
-    let plan = math::plan(&views, buffer, pool.spec.min_replicas, pool.spec.max_replicas, window, surplus_since, now);
+    let plan = math::plan(
+        &views,
+        buffer,
+        pool.spec.min_replicas,
+        pool.spec.max_replicas,
+        window,
+        surplus_since,
+        now,
+    );
 
     for _ in 0..plan.create {
         let pod = recorder_pod(pool, None, BTreeMap::new(), BTreeMap::new());
-        pods_api.create(&PostParams::default(), &pod).await.map_err(kube_err)?;
+        pods_api
+            .create(&PostParams::default(), &pod)
+            .await
+            .map_err(kube_err)?;
     }
     let mut deleted = 0;
     for victim in &plan.delete {
         if let Some(pod) = live.iter().find(|p| p.name_any() == *victim)
-            && delete_if_unchanged(&pods_api, pod).await.map_err(kube_err)?
+            && delete_if_unchanged(&pods_api, pod)
+                .await
+                .map_err(kube_err)?
         {
             deleted += 1;
         }
     }
     if plan.create > 0 || deleted > 0 {
-        info!(desired = plan.desired, created = plan.create, deleted, "scaled pool");
+        info!(
+            desired = plan.desired,
+            created = plan.create,
+            deleted,
+            "scaled pool"
+        );
     }
 
     let c = math::count(&views);
@@ -133,13 +189,44 @@ async fn reconcile_inner(pool: &RecorderPool, ctx: &Context) -> Result<Action, P
     };
     let buffer_ready = c.ready + c.claimed >= plan.desired;
     let (reason, msg) = if buffer_ready {
-        ("BufferFull", format!("{} idle and ready, {} claimed", c.ready, c.claimed))
+        (
+            "BufferFull",
+            format!("{} idle and ready, {} claimed", c.ready, c.claimed),
+        )
     } else {
-        ("Filling", format!("{} of {} pods ready or claimed", c.ready + c.claimed, plan.desired))
+        (
+            "Filling",
+            format!(
+                "{} of {} pods ready or claimed",
+                c.ready + c.claimed,
+                plan.desired
+            ),
+        )
     };
-    set_condition(&mut st.conditions, COND_READY, buffer_ready, reason, msg, pool.metadata.generation, &rfc3339(now));
-    for (count, v) in [("desired", plan.desired), ("replicas", c.replicas), ("ready", c.ready), ("starting", c.starting), ("claimed", c.claimed)] {
-        ctx.metrics.pool_pods.get_or_create(&PoolLabels { namespace: ns.clone(), pool: name.clone(), count }).set(i64::from(v));
+    set_condition(
+        &mut st.conditions,
+        COND_READY,
+        buffer_ready,
+        reason,
+        msg,
+        pool.metadata.generation,
+        &rfc3339(now),
+    );
+    for (count, v) in [
+        ("desired", plan.desired),
+        ("replicas", c.replicas),
+        ("ready", c.ready),
+        ("starting", c.starting),
+        ("claimed", c.claimed),
+    ] {
+        ctx.metrics
+            .pool_pods
+            .get_or_create(&PoolLabels {
+                namespace: ns.clone(),
+                pool: name.clone(),
+                count,
+            })
+            .set(i64::from(v));
     }
     write_status(&pools, pool, st).await.map_err(kube_err)?;
     Ok(match plan.surplus_since {
@@ -163,14 +250,20 @@ async fn is_orphan(pod: &Pod, recordings: &Api<Recording>) -> Result<bool, kube:
         None => true,
         Some(r) if r.uid().as_deref() != Some(uid.as_str()) => true,
         // The Recording settled on another pod (this one lost a claim race).
-        Some(r) => r.status.and_then(|s| s.recorder_pod).is_some_and(|p| p != pod.name_any()),
+        Some(r) => r
+            .status
+            .and_then(|s| s.recorder_pod)
+            .is_some_and(|p| p != pod.name_any()),
     })
 }
 
 /// Deletes `pod` only if nobody changed it since we read it (a claim in between wins).
 async fn delete_if_unchanged(api: &Api<Pod>, pod: &Pod) -> Result<bool, kube::Error> {
     let dp = DeleteParams {
-        preconditions: Some(Preconditions { resource_version: pod.resource_version(), uid: pod.uid() }),
+        preconditions: Some(Preconditions {
+            resource_version: pod.resource_version(),
+            uid: pod.uid(),
+        }),
         ..Default::default()
     };
     match api.delete(&pod.name_any(), &dp).await {
@@ -180,7 +273,11 @@ async fn delete_if_unchanged(api: &Api<Pod>, pod: &Pod) -> Result<bool, kube::Er
     }
 }
 
-async fn write_status(api: &Api<RecorderPool>, pool: &RecorderPool, st: RecorderPoolStatus) -> Result<(), kube::Error> {
+async fn write_status(
+    api: &Api<RecorderPool>,
+    pool: &RecorderPool,
+    st: RecorderPoolStatus,
+) -> Result<(), kube::Error> {
     if pool.status.as_ref() == Some(&st) {
         return Ok(());
     }
@@ -188,7 +285,12 @@ async fn write_status(api: &Api<RecorderPool>, pool: &RecorderPool, st: Recorder
     if st.surplus_since.is_none() {
         status["surplusSince"] = serde_json::Value::Null;
     }
-    api.patch_status(&pool.name_any(), &PatchParams::default(), &Patch::Merge(json!({ "status": status }))).await?;
+    api.patch_status(
+        &pool.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(json!({ "status": status })),
+    )
+    .await?;
     Ok(())
 }
 
@@ -200,7 +302,10 @@ pub fn error_policy(pool: Arc<RecorderPool>, err: &PoolError, _ctx: Arc<Context>
 /// Runs the RecorderPool controller over `namespace` (all when `None`) until the stream ends.
 pub async fn run(ctx: Arc<Context>, namespace: Option<String>) {
     let (pools, pods): (Api<RecorderPool>, Api<Pod>) = match &namespace {
-        Some(ns) => (Api::namespaced(ctx.client.clone(), ns), Api::namespaced(ctx.client.clone(), ns)),
+        Some(ns) => (
+            Api::namespaced(ctx.client.clone(), ns),
+            Api::namespaced(ctx.client.clone(), ns),
+        ),
         None => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
     };
     Controller::new(pools, watcher::Config::default())

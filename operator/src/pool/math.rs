@@ -19,7 +19,9 @@ pub enum Buffer {
 }
 
 #[derive(Debug, Error, PartialEq)]
-#[error("spec.bufferSize: {value:?} is not a count 0..1000 or a percent 1%..99%; write e.g. 5 or \"20%\"")]
+#[error(
+    "spec.bufferSize: {value:?} is not a count 0..1000 or a percent 1%..99%; write e.g. 5 or \"20%\""
+)]
 pub struct BufferError {
     pub value: String,
 }
@@ -35,8 +37,16 @@ impl Buffer {
         match v {
             IntOrString::Int(i) if (0..=1000).contains(i) => Ok(Self::Count(*i)),
             IntOrString::String(s) => {
-                let p = s.strip_suffix('%').ok_or_else(err)?.parse::<i32>().map_err(|_| err())?;
-                if (1..=99).contains(&p) { Ok(Self::Percent(p)) } else { Err(err()) }
+                let p = s
+                    .strip_suffix('%')
+                    .ok_or_else(err)?
+                    .parse::<i32>()
+                    .map_err(|_| err())?;
+                if (1..=99).contains(&p) {
+                    Ok(Self::Percent(p))
+                } else {
+                    Err(err())
+                }
             }
             _ => Err(err()),
         }
@@ -82,7 +92,11 @@ pub fn count(pods: &[PodView]) -> Counts {
         c.replicas += 1;
         if p.idle {
             c.idle += 1;
-            if p.ready { c.ready += 1 } else { c.starting += 1 }
+            if p.ready {
+                c.ready += 1
+            } else {
+                c.starting += 1
+            }
         } else {
             c.claimed += 1;
         }
@@ -113,7 +127,10 @@ pub fn plan(
 ) -> ScalePlan {
     let c = count(pods);
     let desired = desired(c.claimed, buffer, min, max);
-    let mut plan = ScalePlan { desired, ..Default::default() };
+    let mut plan = ScalePlan {
+        desired,
+        ..Default::default()
+    };
     if desired > c.replicas {
         plan.create = desired - c.replicas;
         return plan;
@@ -131,7 +148,11 @@ pub fn plan(
     let mut idle: Vec<&PodView> = pods.iter().filter(|p| p.idle && !p.deleting).collect();
     idle.sort_by_key(|p| (p.ready, Reverse(p.created), p.name.clone()));
     let surplus = usize::try_from(c.replicas - desired).unwrap_or(0);
-    plan.delete = idle.into_iter().take(surplus).map(|p| p.name.clone()).collect();
+    plan.delete = idle
+        .into_iter()
+        .take(surplus)
+        .map(|p| p.name.clone())
+        .collect();
     plan
 }
 
@@ -155,14 +176,21 @@ mod tests {
             (5, Buffer::Count(1), 8, 4, 8), // max below min: min wins, CEL rejects this anyway
         ];
         for (claimed, buffer, min, max, want) in cases {
-            assert_eq!(desired(claimed, buffer, min, max), want, "{claimed} {buffer:?} {min} {max}");
+            assert_eq!(
+                desired(claimed, buffer, min, max),
+                want,
+                "{claimed} {buffer:?} {min} {max}"
+            );
         }
     }
 
     #[test]
     fn buffer_parses_counts_and_percents_and_names_the_field() {
         assert_eq!(Buffer::parse(&IntOrString::Int(3)), Ok(Buffer::Count(3)));
-        assert_eq!(Buffer::parse(&IntOrString::String("25%".into())), Ok(Buffer::Percent(25)));
+        assert_eq!(
+            Buffer::parse(&IntOrString::String("25%".into())),
+            Ok(Buffer::Percent(25))
+        );
         for bad in ["100%", "0%", "5", "x%"] {
             let e = Buffer::parse(&IntOrString::String(bad.into())).unwrap_err();
             assert!(e.to_string().contains("spec.bufferSize"), "{e}");
@@ -171,14 +199,31 @@ mod tests {
     }
 
     fn pod(name: &str, idle: bool, ready: bool, age_s: i64, now: DateTime<Utc>) -> PodView {
-        PodView { name: name.into(), idle, ready, deleting: false, created: now - Duration::seconds(age_s) }
+        PodView {
+            name: name.into(),
+            idle,
+            ready,
+            deleting: false,
+            created: now - Duration::seconds(age_s),
+        }
     }
 
     #[test]
     fn scale_up_is_immediate_and_counts_claimed_pods() {
         let now = Utc::now();
-        let pods = vec![pod("a", false, true, 10, now), pod("b", true, true, 10, now)];
-        let p = plan(&pods, Buffer::Count(2), 0, 10, Duration::seconds(300), None, now);
+        let pods = vec![
+            pod("a", false, true, 10, now),
+            pod("b", true, true, 10, now),
+        ];
+        let p = plan(
+            &pods,
+            Buffer::Count(2),
+            0,
+            10,
+            Duration::seconds(300),
+            None,
+            now,
+        );
         assert_eq!((p.desired, p.create, p.delete.len()), (3, 1, 0));
     }
 
@@ -198,10 +243,29 @@ mod tests {
         assert_eq!((p.desired, p.create), (3, 0));
         assert!(p.delete.is_empty());
         assert_eq!(p.surplus_since, Some(now));
-        let p = plan(&pods, Buffer::Count(1), 0, 10, window, Some(now), now + Duration::seconds(59));
+        let p = plan(
+            &pods,
+            Buffer::Count(1),
+            0,
+            10,
+            window,
+            Some(now),
+            now + Duration::seconds(59),
+        );
         assert!(p.delete.is_empty());
-        let p = plan(&pods, Buffer::Count(1), 0, 10, window, Some(now), now + Duration::seconds(60));
-        assert_eq!(p.delete, vec!["starting".to_string(), "new-idle".to_string()]);
+        let p = plan(
+            &pods,
+            Buffer::Count(1),
+            0,
+            10,
+            window,
+            Some(now),
+            now + Duration::seconds(60),
+        );
+        assert_eq!(
+            p.delete,
+            vec!["starting".to_string(), "new-idle".to_string()]
+        );
         assert_eq!(p.surplus_since, None);
         // Max 0: every idle pod goes, the claimed pods stay.
         let p = plan(&pods, Buffer::Count(0), 0, 0, Duration::zero(), None, now);
@@ -214,8 +278,25 @@ mod tests {
         let now = Utc::now();
         let mut pods = vec![pod("a", true, true, 10, now), pod("b", true, true, 10, now)];
         pods[1].deleting = true;
-        let p = plan(&pods, Buffer::Count(1), 0, 10, Duration::seconds(60), Some(now), now);
+        let p = plan(
+            &pods,
+            Buffer::Count(1),
+            0,
+            10,
+            Duration::seconds(60),
+            Some(now),
+            now,
+        );
         assert_eq!((p.desired, p.create, p.surplus_since), (1, 0, None));
-        assert_eq!(count(&pods), Counts { replicas: 1, ready: 1, starting: 0, idle: 1, claimed: 0 });
+        assert_eq!(
+            count(&pods),
+            Counts {
+                replicas: 1,
+                ready: 1,
+                starting: 0,
+                idle: 1,
+                claimed: 0
+            }
+        );
     }
 }

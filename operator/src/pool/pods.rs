@@ -21,7 +21,12 @@ pub fn selector(pool: &RecorderPool) -> String {
 }
 
 /// A new recorder pod of `pool`, idle. Claims relabel it; cold starts pass other labels.
-pub fn recorder_pod(pool: &RecorderPool, name: Option<String>, extra_labels: BTreeMap<String, String>, annotations: BTreeMap<String, String>) -> Pod {
+pub fn recorder_pod(
+    pool: &RecorderPool,
+    name: Option<String>,
+    extra_labels: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
+) -> Pod {
     let spec = &pool.spec;
     let t = &spec.template;
     let mut labels = t.labels.clone();
@@ -30,10 +35,16 @@ pub fn recorder_pod(pool: &RecorderPool, name: Option<String>, extra_labels: BTr
     labels.insert(LABEL_STATE.into(), STATE_IDLE.into());
     labels.extend(extra_labels);
     let mut node_selector = t.node_selector.clone();
-    node_selector.entry(REGION_NODE_LABEL.into()).or_insert_with(|| spec.region.clone());
+    node_selector
+        .entry(REGION_NODE_LABEL.into())
+        .or_insert_with(|| spec.region.clone());
     let port = t.port();
     let probe = |path: &str| Probe {
-        http_get: Some(HTTPGetAction { path: Some(path.into()), port: IntOrString::Int(port), ..Default::default() }),
+        http_get: Some(HTTPGetAction {
+            path: Some(path.into()),
+            port: IntOrString::Int(port),
+            ..Default::default()
+        }),
         period_seconds: Some(2),
         ..Default::default()
     };
@@ -57,7 +68,11 @@ pub fn recorder_pod(pool: &RecorderPool, name: Option<String>, extra_labels: BTr
                 image: Some(t.image.clone()),
                 image_pull_policy: t.image_pull_policy.clone(),
                 args: Some(vec!["serve".into(), "--port".into(), port.to_string()]),
-                ports: Some(vec![ContainerPort { container_port: port, name: Some("control".into()), ..Default::default() }]),
+                ports: Some(vec![ContainerPort {
+                    container_port: port,
+                    name: Some("control".into()),
+                    ..Default::default()
+                }]),
                 env: Some(vec![EnvVar {
                     name: "VCS_TOKEN".into(),
                     value_from: Some(EnvVarSource {
@@ -83,14 +98,22 @@ pub fn recorder_pod(pool: &RecorderPool, name: Option<String>, extra_labels: BTr
 
 /// Pod is Ready with an IP.
 pub fn is_ready(pod: &Pod) -> bool {
-    let Some(st) = pod.status.as_ref() else { return false };
+    let Some(st) = pod.status.as_ref() else {
+        return false;
+    };
     st.pod_ip.is_some()
-        && st.conditions.as_ref().is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+        && st
+            .conditions
+            .as_ref()
+            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
 /// The pod ran and ended (a recorder exits after its job).
 pub fn is_finished(pod: &Pod) -> bool {
-    pod.status.as_ref().and_then(|s| s.phase.as_deref()).is_some_and(|p| p == "Succeeded" || p == "Failed")
+    pod.status
+        .as_ref()
+        .and_then(|s| s.phase.as_deref())
+        .is_some_and(|p| p == "Succeeded" || p == "Failed")
 }
 
 #[cfg(test)]
@@ -110,6 +133,9 @@ mod tests {
         let spec = pod.spec.unwrap();
         assert_eq!(spec.node_selector.unwrap()[REGION_NODE_LABEL], "eu-west");
         assert_eq!(spec.automount_service_account_token, Some(false));
-        assert_eq!(pod.metadata.owner_references.unwrap()[0].controller, Some(true));
+        assert_eq!(
+            pod.metadata.owner_references.unwrap()[0].controller,
+            Some(true)
+        );
     }
 }

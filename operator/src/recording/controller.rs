@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Pod, Secret};
+use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
-use kube::ResourceExt;
 use serde_json::{Value, json};
 use thiserror::Error;
 use tracing::{info, instrument, warn};
@@ -33,7 +33,10 @@ use crate::telemetry::{ControllerLabels, LaunchLabels};
 #[derive(Debug, Error)]
 pub enum RecordingError {
     #[error("Recording {recording}: {source}")]
-    Kube { recording: String, source: kube::Error },
+    Kube {
+        recording: String,
+        source: kube::Error,
+    },
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -41,7 +44,9 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 }
 
 fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// One reconcile of one Recording: the object, its APIs and the status being built.
@@ -61,7 +66,10 @@ struct Run<'a> {
 
 impl Run<'_> {
     fn err(&self, source: kube::Error) -> RecordingError {
-        RecordingError::Kube { recording: format!("{}/{}", self.ns, self.name), source }
+        RecordingError::Kube {
+            recording: format!("{}/{}", self.ns, self.name),
+            source,
+        }
     }
 
     fn now_s(&self) -> String {
@@ -70,7 +78,15 @@ impl Run<'_> {
 
     fn set(&mut self, type_: &str, ok: bool, reason: &str, msg: impl Into<String>) {
         let now = self.now_s();
-        set_condition(&mut self.st.conditions, type_, ok, reason, msg, self.generation, &now);
+        set_condition(
+            &mut self.st.conditions,
+            type_,
+            ok,
+            reason,
+            msg,
+            self.generation,
+            &now,
+        );
     }
 
     fn fail(&mut self, reason: &str, msg: &str) {
@@ -79,7 +95,9 @@ impl Run<'_> {
     }
 
     async fn event(&self, warning: bool, reason: &str, note: String) {
-        self.ctx.event(self.rec, warning, reason, "Reconcile", note).await;
+        self.ctx
+            .event(self.rec, warning, reason, "Reconcile", note)
+            .await;
     }
 
     /// Writes the status when it differs from what was last written.
@@ -89,22 +107,36 @@ impl Run<'_> {
 
     /// Writes the status, only if the Recording is still at `resource_version` when given.
     /// Returns false when that precondition failed (someone else wrote first).
-    async fn persist_if(&mut self, resource_version: Option<String>) -> Result<bool, RecordingError> {
+    async fn persist_if(
+        &mut self,
+        resource_version: Option<String>,
+    ) -> Result<bool, RecordingError> {
         if self.st == self.written {
             return Ok(true);
         }
         let mut status = serde_json::to_value(&self.st).expect("status serialises");
         // A merge patch keeps keys it does not mention: clear the ones that went away.
-        if let (Some(old), Some(new)) = (serde_json::to_value(&self.written).ok().and_then(|v| v.as_object().cloned()), status.as_object_mut()) {
+        if let (Some(old), Some(new)) = (
+            serde_json::to_value(&self.written)
+                .ok()
+                .and_then(|v| v.as_object().cloned()),
+            status.as_object_mut(),
+        ) {
             for k in old.keys() {
                 new.entry(k.clone()).or_insert(Value::Null);
             }
         }
         let patch = match resource_version {
-            Some(rv) => Patch::Merge(json!({ "metadata": { "resourceVersion": rv }, "status": status })),
+            Some(rv) => {
+                Patch::Merge(json!({ "metadata": { "resourceVersion": rv }, "status": status }))
+            }
             None => Patch::Merge(json!({ "status": status })),
         };
-        match self.recs.patch_status(&self.name, &PatchParams::default(), &patch).await {
+        match self
+            .recs
+            .patch_status(&self.name, &PatchParams::default(), &patch)
+            .await
+        {
             Ok(_) => {}
             Err(kube::Error::Api(s)) if s.code == 409 => return Ok(false),
             Err(e) => return Err(self.err(e)),
@@ -115,9 +147,15 @@ impl Run<'_> {
 
     /// Deletes the Recording's pod, if it is still the one claimed for it.
     async fn release_pod(&self) -> Result<(), RecordingError> {
-        let Some(pod_name) = &self.st.recorder_pod else { return Ok(()) };
-        let Some(pod) = self.pods.get_opt(pod_name).await.map_err(|e| self.err(e))? else { return Ok(()) };
-        if pod.annotations().get(ANNOTATION_RECORDING_UID) != self.rec.uid().as_ref() || pod.metadata.deletion_timestamp.is_some() {
+        let Some(pod_name) = &self.st.recorder_pod else {
+            return Ok(());
+        };
+        let Some(pod) = self.pods.get_opt(pod_name).await.map_err(|e| self.err(e))? else {
+            return Ok(());
+        };
+        if pod.annotations().get(ANNOTATION_RECORDING_UID) != self.rec.uid().as_ref()
+            || pod.metadata.deletion_timestamp.is_some()
+        {
             return Ok(());
         }
         match self.pods.delete(pod_name, &Default::default()).await {
@@ -127,14 +165,18 @@ impl Run<'_> {
         }
     }
 
-    async fn secrets(&self, names: impl IntoIterator<Item = String>) -> Result<Result<Secrets, String>, RecordingError> {
+    async fn secrets(
+        &self,
+        names: impl IntoIterator<Item = String>,
+    ) -> Result<Result<Secrets, String>, RecordingError> {
         let api: Api<Secret> = Api::namespaced(self.ctx.client.clone(), &self.ns);
         let mut out = Secrets::new();
         for name in names {
             let Some(s) = api.get_opt(&name).await.map_err(|e| self.err(e))? else {
                 return Ok(Err(name));
             };
-            let mut data: std::collections::BTreeMap<String, String> = s.string_data.unwrap_or_default();
+            let mut data: std::collections::BTreeMap<String, String> =
+                s.string_data.unwrap_or_default();
             for (k, v) in s.data.unwrap_or_default() {
                 data.insert(k, String::from_utf8_lossy(&v.0).into_owned());
             }
@@ -150,7 +192,10 @@ pub async fn reconcile(rec: Arc<Recording>, ctx: Arc<Context>) -> Result<Action,
     let r = reconcile_inner(&rec, &ctx).await;
     ctx.metrics
         .reconcile_seconds
-        .get_or_create(&ControllerLabels { controller: "recording", outcome: if r.is_ok() { "ok" } else { "error" } })
+        .get_or_create(&ControllerLabels {
+            controller: "recording",
+            outcome: if r.is_ok() { "ok" } else { "error" },
+        })
         .observe(started.elapsed().as_secs_f64());
     r
 }
@@ -176,11 +221,18 @@ async fn reconcile_inner(rec: &Recording, ctx: &Context) -> Result<Action, Recor
     if !rec.finalizers().iter().any(|f| f == FINALIZER) {
         let mut fins = rec.finalizers().to_vec();
         fins.push(FINALIZER.into());
-        let patch = json!({"metadata": {"finalizers": fins, "resourceVersion": rec.resource_version()}});
-        return match run.recs.patch(&run.name, &PatchParams::default(), &Patch::Merge(patch)).await {
+        let patch =
+            json!({"metadata": {"finalizers": fins, "resourceVersion": rec.resource_version()}});
+        return match run
+            .recs
+            .patch(&run.name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+        {
             // The update comes back through the watch and continues from there.
             Ok(_) => Ok(Action::await_change()),
-            Err(kube::Error::Api(s)) if s.code == 409 => Ok(Action::requeue(Duration::from_millis(200))),
+            Err(kube::Error::Api(s)) if s.code == 409 => {
+                Ok(Action::requeue(Duration::from_millis(200)))
+            }
             Err(e) => Err(run.err(e)),
         };
     }
@@ -197,7 +249,12 @@ async fn step(run: &mut Run<'_>) -> Result<Action, RecordingError> {
         return Ok(Action::await_change());
     }
     if let Err(e) = job::validate(rec) {
-        if run.st.conditions.iter().all(|c| c.type_ != cond::ACCEPTED || c.message != e.to_string()) {
+        if run
+            .st
+            .conditions
+            .iter()
+            .all(|c| c.type_ != cond::ACCEPTED || c.message != e.to_string())
+        {
             run.event(true, reason::INVALID_SPEC, e.to_string()).await;
         }
         run.set(cond::ACCEPTED, false, reason::INVALID_SPEC, e.to_string());
@@ -215,13 +272,21 @@ async fn step(run: &mut Run<'_>) -> Result<Action, RecordingError> {
             };
             match ctx.placement.place(input) {
                 Ok(d) => {
-                    let p = crate::api::recording::PlacementStatus { region: d.region, reason: d.reason.as_str().into() };
+                    let p = crate::api::recording::PlacementStatus {
+                        region: d.region,
+                        reason: d.reason.as_str().into(),
+                    };
                     run.st.placement = Some(p.clone());
                     run.st.region = Some(p.region.clone());
                     p
                 }
                 Err(e) => {
-                    run.set(cond::ACCEPTED, false, reason::PLACEMENT_FAILED, e.to_string());
+                    run.set(
+                        cond::ACCEPTED,
+                        false,
+                        reason::PLACEMENT_FAILED,
+                        e.to_string(),
+                    );
                     run.set(cond::PLACED, false, reason::PLACEMENT_FAILED, e.to_string());
                     return Ok(Action::await_change());
                 }
@@ -229,19 +294,35 @@ async fn step(run: &mut Run<'_>) -> Result<Action, RecordingError> {
         }
     };
     if placement.region != ctx.region {
-        let msg = format!("placed in region {} ({}); that region's operator records it", placement.region, placement.reason);
+        let msg = format!(
+            "placed in region {} ({}); that region's operator records it",
+            placement.region, placement.reason
+        );
         run.set(cond::PLACED, false, reason::OTHER_REGION, msg);
         return Ok(Action::await_change());
     }
 
     let started_at = run.st.started_at.clone();
     if started_at.is_none() {
-        let deadline = rec.spec.limits.start_deadline_secs.map_or(ctx.timings.start_deadline, |s| Duration::from_secs(u64::from(s)));
-        let created = rec.metadata.creation_timestamp.as_ref().map(|t| DateTime::from_timestamp_nanos(t.0.as_nanosecond() as i64));
+        let deadline = rec
+            .spec
+            .limits
+            .start_deadline_secs
+            .map_or(ctx.timings.start_deadline, |s| {
+                Duration::from_secs(u64::from(s))
+            });
+        let created = rec
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map(|t| DateTime::from_timestamp_nanos(t.0.as_nanosecond() as i64));
         if let Some(created) = created
             && run.now - created > chrono::Duration::from_std(deadline).unwrap_or_default()
         {
-            let msg = format!("not recording {}s after creation (spec.limits.startDeadlineSecs)", deadline.as_secs());
+            let msg = format!(
+                "not recording {}s after creation (spec.limits.startDeadlineSecs)",
+                deadline.as_secs()
+            );
             run.fail(reason::START_DEADLINE, &msg);
             run.event(true, reason::START_DEADLINE, msg).await;
             run.release_pod().await?;
@@ -254,27 +335,48 @@ async fn step(run: &mut Run<'_>) -> Result<Action, RecordingError> {
     let pool = match &run.st.pool {
         Some(p) => pools.get_opt(p).await.map_err(|e| run.err(e))?,
         None => {
-            let mut all: Vec<RecorderPool> = pools.list(&Default::default()).await.map_err(|e| run.err(e))?.items;
-            all.retain(|p| p.spec.region == placement.region && p.metadata.deletion_timestamp.is_none());
+            let mut all: Vec<RecorderPool> = pools
+                .list(&Default::default())
+                .await
+                .map_err(|e| run.err(e))?
+                .items;
+            all.retain(|p| {
+                p.spec.region == placement.region && p.metadata.deletion_timestamp.is_none()
+            });
             all.sort_by_key(|p| p.name_any());
             all.into_iter().next()
         }
     };
     let Some(pool) = pool else {
-        let msg = format!("no RecorderPool for region {} in namespace {}; create one", placement.region, run.ns);
+        let msg = format!(
+            "no RecorderPool for region {} in namespace {}; create one",
+            placement.region, run.ns
+        );
         run.set(cond::PLACED, false, reason::NO_POOL, msg);
         return Ok(Action::requeue(ctx.timings.retry));
     };
     if run.st.recorder_pod.is_none() {
-        let claimed = claim::claim(&run.pods, &pool, rec, &ctx.metrics).await.map_err(|e| run.err(e))?;
+        let claimed = claim::claim(&run.pods, &pool, rec, &ctx.metrics)
+            .await
+            .map_err(|e| run.err(e))?;
         let pod_name = claimed.pod.name_any();
         run.st.pool = Some(pool.name_any());
         run.st.recorder_pod = Some(pod_name.clone());
         run.st.launch = Some(claimed.launch);
         run.st.claimed_at = Some(run.now_s());
         run.set(cond::ACCEPTED, true, reason::VALID, "");
-        run.set(cond::PLACED, true, &placement.reason, format!("region {}, pool {}", placement.region, pool.name_any()));
-        run.set(cond::RECORDER_READY, false, reason::STARTING, format!("{} pod {pod_name}", claimed.launch.as_str()));
+        run.set(
+            cond::PLACED,
+            true,
+            &placement.reason,
+            format!("region {}, pool {}", placement.region, pool.name_any()),
+        );
+        run.set(
+            cond::RECORDER_READY,
+            false,
+            reason::STARTING,
+            format!("{} pod {pod_name}", claimed.launch.as_str()),
+        );
         // Persist the claim before anything else, and only if nobody else wrote this Recording
         // meanwhile: two reconcilers (two replicas, or one restarted mid-claim) may each have
         // claimed a pod for it; the first write wins and the loser gives its pod back. A
@@ -287,16 +389,34 @@ async fn step(run: &mut Run<'_>) -> Result<Action, RecordingError> {
             run.st = run.written.clone();
             return Ok(Action::requeue(Duration::from_millis(100)));
         }
-        run.event(false, reason::CLAIMED, format!("{} pod {pod_name} from pool {}", claimed.launch.as_str(), pool.name_any())).await;
+        run.event(
+            false,
+            reason::CLAIMED,
+            format!(
+                "{} pod {pod_name} from pool {}",
+                claimed.launch.as_str(),
+                pool.name_any()
+            ),
+        )
+        .await;
         info!(pod = %pod_name, launch = claimed.launch.as_str(), adopted = claimed.adopted, "recorder pod claimed");
     }
     let pod_name = run.st.recorder_pod.clone().unwrap_or_default();
     let pod = run.pods.get_opt(&pod_name).await.map_err(|e| run.err(e))?;
     let lost = match &pod {
         None => Some(format!("recorder pod {pod_name} disappeared")),
-        Some(p) if p.metadata.deletion_timestamp.is_some() => Some(format!("recorder pod {pod_name} is being deleted")),
-        Some(p) if is_finished(p) && started_at.is_none() => Some(format!("recorder pod {pod_name} exited before recording")),
-        Some(p) if is_finished(p) && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Failed") => Some(format!("recorder pod {pod_name} failed")),
+        Some(p) if p.metadata.deletion_timestamp.is_some() => {
+            Some(format!("recorder pod {pod_name} is being deleted"))
+        }
+        Some(p) if is_finished(p) && started_at.is_none() => {
+            Some(format!("recorder pod {pod_name} exited before recording"))
+        }
+        Some(p)
+            if is_finished(p)
+                && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Failed") =>
+        {
+            Some(format!("recorder pod {pod_name} failed"))
+        }
         _ => None,
     };
     if let Some(msg) = lost {
@@ -311,14 +431,29 @@ async fn step(run: &mut Run<'_>) -> Result<Action, RecordingError> {
     if is_finished(&pod) {
         // Exited 0 after recording: the recorder finished its job before we polled it.
         let now = run.now_s();
-        run.set(cond::RECORDING, false, reason::DONE, "recorder exited after its job");
-        run.set(cond::SUCCEEDED, true, reason::DONE, "recorder exited after its job");
+        run.set(
+            cond::RECORDING,
+            false,
+            reason::DONE,
+            "recorder exited after its job",
+        );
+        run.set(
+            cond::SUCCEEDED,
+            true,
+            reason::DONE,
+            "recorder exited after its job",
+        );
         cond::finish(&mut run.st, true, &now);
         run.release_pod().await?;
         return Ok(Action::await_change());
     }
     if !is_ready(&pod) {
-        run.set(cond::RECORDER_READY, false, reason::STARTING, format!("waiting for pod {pod_name} to be Ready"));
+        run.set(
+            cond::RECORDER_READY,
+            false,
+            reason::STARTING,
+            format!("waiting for pod {pod_name} to be Ready"),
+        );
         return Ok(Action::requeue(ctx.timings.retry));
     }
     let Some(base) = (ctx.endpoint)(&pod, pool.spec.template.port()) else {
@@ -326,11 +461,20 @@ async fn step(run: &mut Run<'_>) -> Result<Action, RecordingError> {
     };
     let token_ref = &pool.spec.template.token_secret_ref;
     let token = match run.secrets([token_ref.name.clone()]).await? {
-        Ok(s) => s.get(&token_ref.name).and_then(|d| d.get(&token_ref.key)).cloned(),
+        Ok(s) => s
+            .get(&token_ref.name)
+            .and_then(|d| d.get(&token_ref.key))
+            .cloned(),
         Err(_) => None,
     };
     let Some(token) = token else {
-        let msg = format!("RecorderPool {}: spec.template.tokenSecretRef: Secret {:?} key {:?} not found in namespace {}; create it", pool.name_any(), token_ref.name, token_ref.key, run.ns);
+        let msg = format!(
+            "RecorderPool {}: spec.template.tokenSecretRef: Secret {:?} key {:?} not found in namespace {}; create it",
+            pool.name_any(),
+            token_ref.name,
+            token_ref.key,
+            run.ns
+        );
         run.set(cond::RECORDER_READY, false, reason::SECRET_MISSING, msg);
         return Ok(Action::requeue(ctx.timings.retry));
     };
@@ -339,7 +483,10 @@ async fn step(run: &mut Run<'_>) -> Result<Action, RecordingError> {
         let secrets = match run.secrets(job::secret_names(rec)).await? {
             Ok(s) => s,
             Err(name) => {
-                let msg = format!("Secret {name:?} referenced by spec.outputs is not in namespace {}; create it", run.ns);
+                let msg = format!(
+                    "Secret {name:?} referenced by spec.outputs is not in namespace {}; create it",
+                    run.ns
+                );
                 run.set(cond::ACCEPTED, false, reason::SECRET_MISSING, msg);
                 return Ok(Action::requeue(ctx.timings.retry));
             }
@@ -358,22 +505,45 @@ async fn step(run: &mut Run<'_>) -> Result<Action, RecordingError> {
         match ctx.recorders.start(&base, &token, &job).await {
             Ok(js) => {
                 let now = run.now_s();
-                run.st.started_at = Some(js.timestamps.first_frame.clone().unwrap_or_else(|| now.clone()));
+                run.st.started_at = Some(
+                    js.timestamps
+                        .first_frame
+                        .clone()
+                        .unwrap_or_else(|| now.clone()),
+                );
                 if let Some(created) = rec.metadata.creation_timestamp.as_ref() {
                     let created = DateTime::from_timestamp_nanos(created.0.as_nanosecond() as i64);
                     let ms = (Utc::now() - created).num_milliseconds().max(0) as f64;
                     run.st.start_latency_ms = Some(ms);
                     let launch = run.st.launch.map_or("Warm", |l| l.as_str());
-                    ctx.metrics.start_latency_seconds.get_or_create(&LaunchLabels { launch: if launch == "Warm" { "warm" } else { "cold" } }).observe(ms / 1000.0);
+                    ctx.metrics
+                        .start_latency_seconds
+                        .get_or_create(&LaunchLabels {
+                            launch: if launch == "Warm" { "warm" } else { "cold" },
+                        })
+                        .observe(ms / 1000.0);
                 }
-                run.st.applied = Some(live::applied_at_start(&rec.spec.composition.params, &rec.spec.session.participants));
+                run.st.applied = Some(live::applied_at_start(
+                    &rec.spec.composition.params,
+                    &rec.spec.session.participants,
+                ));
                 run.set(cond::ACCEPTED, true, reason::VALID, "");
-                run.set(cond::RECORDER_READY, true, reason::RUNNING, format!("pod {pod_name}"));
+                run.set(
+                    cond::RECORDER_READY,
+                    true,
+                    reason::RUNNING,
+                    format!("pod {pod_name}"),
+                );
                 mirror(&mut run.st, &js, run.generation, &now);
-                run.event(false, "Started", format!("recording on pod {pod_name}")).await;
+                run.event(false, "Started", format!("recording on pod {pod_name}"))
+                    .await;
             }
             Err(e) if e.is_rejection() || e.code() == Some("conflict") => {
-                let r = if e.code() == Some("invalidComposition") { reason::INVALID_COMPOSITION } else { reason::REJECTED };
+                let r = if e.code() == Some("invalidComposition") {
+                    reason::INVALID_COMPOSITION
+                } else {
+                    reason::REJECTED
+                };
                 run.set(cond::ACCEPTED, false, r, e.to_string());
                 run.fail(r, &e.to_string());
                 run.event(true, r, e.to_string()).await;
@@ -390,7 +560,12 @@ async fn step(run: &mut Run<'_>) -> Result<Action, RecordingError> {
             Ok(js) => {
                 let now = run.now_s();
                 mirror(&mut run.st, &js, run.generation, &now);
-                run.set(cond::RECORDER_READY, true, reason::RUNNING, format!("pod {pod_name}"));
+                run.set(
+                    cond::RECORDER_READY,
+                    true,
+                    reason::RUNNING,
+                    format!("pod {pod_name}"),
+                );
             }
             Err(e) => {
                 run.set(cond::RECORDER_READY, false, "Unreachable", e.to_string());
@@ -400,41 +575,76 @@ async fn step(run: &mut Run<'_>) -> Result<Action, RecordingError> {
     }
     if run.st.result.is_some() {
         let ok = run.st.result.as_deref() == Some("Succeeded");
-        run.event(!ok, if ok { "Succeeded" } else { "Failed" }, format!("recording finished on pod {pod_name}")).await;
+        run.event(
+            !ok,
+            if ok { "Succeeded" } else { "Failed" },
+            format!("recording finished on pod {pod_name}"),
+        )
+        .await;
         run.release_pod().await?;
         return Ok(Action::await_change());
     }
 
     if run.st.stop_requested_at.is_none() {
         let applied = run.st.applied.clone().unwrap_or_default();
-        if let Some(patch) = live::diff(&applied, &rec.spec.composition.params, &rec.spec.session.participants) {
+        if let Some(patch) = live::diff(
+            &applied,
+            &rec.spec.composition.params,
+            &rec.spec.session.participants,
+        ) {
             match ctx.recorders.patch(&base, &token, &patch).await {
                 Ok(_) => {
-                    run.st.applied = Some(live::applied_at_start(&rec.spec.composition.params, &rec.spec.session.participants));
-                    run.event(false, "LiveUpdate", format!("forwarded {} params{}", patch.params.len(), if patch.participants.is_some() { " and participants" } else { "" })).await;
+                    run.st.applied = Some(live::applied_at_start(
+                        &rec.spec.composition.params,
+                        &rec.spec.session.participants,
+                    ));
+                    run.event(
+                        false,
+                        "LiveUpdate",
+                        format!(
+                            "forwarded {} params{}",
+                            patch.params.len(),
+                            if patch.participants.is_some() {
+                                " and participants"
+                            } else {
+                                ""
+                            }
+                        ),
+                    )
+                    .await;
                 }
                 Err(e) => warn!(cause = %e, "live update not forwarded; will retry"),
             }
         }
-        let max = rec.spec.limits.max_duration_secs.map(|s| chrono::Duration::seconds(i64::from(s)));
+        let max = rec
+            .spec
+            .limits
+            .max_duration_secs
+            .map(|s| chrono::Duration::seconds(i64::from(s)));
         let over = match (max, run.st.started_at.as_deref().and_then(parse_time)) {
             (Some(max), Some(started)) => run.now - started >= max,
             _ => false,
         };
         if rec.spec.stop || over {
-            let r = if rec.spec.stop { reason::STOPPED } else { reason::MAX_DURATION };
+            let r = if rec.spec.stop {
+                reason::STOPPED
+            } else {
+                reason::MAX_DURATION
+            };
             match ctx.recorders.stop(&base, &token).await {
                 Ok(js) => {
                     run.st.stop_requested_at = Some(run.now_s());
                     let now = run.now_s();
                     mirror(&mut run.st, &js, run.generation, &now);
-                    run.event(false, r, "stopping; finishing the outputs".into()).await;
+                    run.event(false, r, "stopping; finishing the outputs".into())
+                        .await;
                 }
                 Err(e) => warn!(cause = %e, "stop not delivered; will retry"),
             }
             return Ok(Action::requeue(ctx.timings.retry.min(ctx.timings.poll)));
         }
-        if let (Some(max), Some(started)) = (max, run.st.started_at.as_deref().and_then(parse_time)) {
+        if let (Some(max), Some(started)) = (max, run.st.started_at.as_deref().and_then(parse_time))
+        {
             let left = (started + max - run.now).to_std().unwrap_or_default();
             return Ok(Action::requeue(left.min(ctx.timings.poll)));
         }
@@ -446,12 +656,19 @@ async fn step(run: &mut Run<'_>) -> Result<Action, RecordingError> {
 /// the pod, drop the finalizer.
 async fn finalize(run: &mut Run<'_>) -> Result<Action, RecordingError> {
     let (rec, ctx) = (run.rec, run.ctx);
-    let deleting_since = rec.metadata.deletion_timestamp.as_ref().map(|t| DateTime::from_timestamp_nanos(t.0.as_nanosecond() as i64)).unwrap_or(run.now);
-    let within_grace = run.now - deleting_since < chrono::Duration::from_std(ctx.timings.deletion_grace).unwrap_or_default();
+    let deleting_since = rec
+        .metadata
+        .deletion_timestamp
+        .as_ref()
+        .map(|t| DateTime::from_timestamp_nanos(t.0.as_nanosecond() as i64))
+        .unwrap_or(run.now);
+    let within_grace = run.now - deleting_since
+        < chrono::Duration::from_std(ctx.timings.deletion_grace).unwrap_or_default();
     if run.st.result.is_none()
         && run.st.started_at.is_some()
         && within_grace
-        && let (Some(pod_name), Some(pool_name)) = (run.st.recorder_pod.clone(), run.st.pool.clone())
+        && let (Some(pod_name), Some(pool_name)) =
+            (run.st.recorder_pod.clone(), run.st.pool.clone())
     {
         let pools: Api<RecorderPool> = Api::namespaced(ctx.client.clone(), &run.ns);
         let pod = run.pods.get_opt(&pod_name).await.map_err(|e| run.err(e))?;
@@ -460,7 +677,12 @@ async fn finalize(run: &mut Run<'_>) -> Result<Action, RecordingError> {
             && let Some(base) = (ctx.endpoint)(&pod, pool.spec.template.port())
         {
             let tr = &pool.spec.template.token_secret_ref;
-            let token = run.secrets([tr.name.clone()]).await?.ok().and_then(|s| s.get(&tr.name).and_then(|d| d.get(&tr.key)).cloned()).unwrap_or_default();
+            let token = run
+                .secrets([tr.name.clone()])
+                .await?
+                .ok()
+                .and_then(|s| s.get(&tr.name).and_then(|d| d.get(&tr.key)).cloned())
+                .unwrap_or_default();
             let r = if run.st.stop_requested_at.is_none() {
                 let r = ctx.recorders.stop(&base, &token).await;
                 if r.is_ok() {
@@ -476,7 +698,9 @@ async fn finalize(run: &mut Run<'_>) -> Result<Action, RecordingError> {
                     mirror(&mut run.st, &js, run.generation, &now);
                     if !js.state.is_terminal() {
                         run.persist().await?;
-                        return Ok(Action::requeue(Duration::from_millis(500).min(ctx.timings.poll)));
+                        return Ok(Action::requeue(
+                            Duration::from_millis(500).min(ctx.timings.poll),
+                        ));
                     }
                 }
                 // Unreachable or refusing: nothing more to wait for.
@@ -486,12 +710,24 @@ async fn finalize(run: &mut Run<'_>) -> Result<Action, RecordingError> {
     }
     run.persist().await?;
     run.release_pod().await?;
-    let fins: Vec<String> = rec.finalizers().iter().filter(|f| *f != FINALIZER).cloned().collect();
+    let fins: Vec<String> = rec
+        .finalizers()
+        .iter()
+        .filter(|f| *f != FINALIZER)
+        .cloned()
+        .collect();
     if fins.len() != rec.finalizers().len() {
-        let patch = json!({"metadata": {"finalizers": fins, "resourceVersion": rec.resource_version()}});
-        match run.recs.patch(&run.name, &PatchParams::default(), &Patch::Merge(patch)).await {
+        let patch =
+            json!({"metadata": {"finalizers": fins, "resourceVersion": rec.resource_version()}});
+        match run
+            .recs
+            .patch(&run.name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+        {
             Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 409 || s.code == 404 => return Ok(Action::requeue(Duration::from_millis(200))),
+            Err(kube::Error::Api(s)) if s.code == 409 || s.code == 404 => {
+                return Ok(Action::requeue(Duration::from_millis(200)));
+            }
             Err(e) => return Err(run.err(e)),
         }
     }
@@ -506,14 +742,21 @@ pub fn error_policy(rec: Arc<Recording>, err: &RecordingError, ctx: Arc<Context>
 /// Runs the Recording controller over `namespace` (all when `None`) until the stream ends.
 pub async fn run(ctx: Arc<Context>, namespace: Option<String>) {
     let (recs, pods): (Api<Recording>, Api<Pod>) = match &namespace {
-        Some(ns) => (Api::namespaced(ctx.client.clone(), ns), Api::namespaced(ctx.client.clone(), ns)),
+        Some(ns) => (
+            Api::namespaced(ctx.client.clone(), ns),
+            Api::namespaced(ctx.client.clone(), ns),
+        ),
         None => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
     };
     Controller::new(recs, watcher::Config::default())
-        .watches(pods, watcher::Config::default().labels(LABEL_RECORDING), |pod: Pod| {
-            let name = pod.labels().get(LABEL_RECORDING)?.clone();
-            Some(ObjectRef::<Recording>::new(&name).within(&pod.namespace()?))
-        })
+        .watches(
+            pods,
+            watcher::Config::default().labels(LABEL_RECORDING),
+            |pod: Pod| {
+                let name = pod.labels().get(LABEL_RECORDING)?.clone();
+                Some(ObjectRef::<Recording>::new(&name).within(&pod.namespace()?))
+            },
+        )
         .run(reconcile, error_policy, ctx)
         .for_each(|r| async move {
             if let Err(e) = r {

@@ -4,17 +4,29 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use thiserror::Error;
-use vcs_job::{HlsOutput, JobSpec, Mp4Output, Output, RtmpOutput, S3Credentials, S3Target, SpecError};
+use vcs_job::{
+    HlsOutput, JobSpec, Mp4Output, Output, RtmpOutput, S3Credentials, S3Target, SpecError,
+};
 
 use crate::api::Recording;
 use crate::api::recording::S3Location;
 
 #[derive(Debug, Error, PartialEq)]
 pub enum JobError {
-    #[error("{path}: Secret {name:?} not found in namespace {namespace:?}; create it or fix the reference")]
-    MissingSecret { path: String, namespace: String, name: String },
+    #[error(
+        "{path}: Secret {name:?} not found in namespace {namespace:?}; create it or fix the reference"
+    )]
+    MissingSecret {
+        path: String,
+        namespace: String,
+        name: String,
+    },
     #[error("{path}: Secret {name:?} has no key {key:?}; add it or fix the reference")]
-    MissingKey { path: String, name: String, key: String },
+    MissingKey {
+        path: String,
+        name: String,
+        key: String,
+    },
     #[error("{0}")]
     Invalid(#[from] SpecError),
 }
@@ -26,21 +38,42 @@ pub type Secrets = BTreeMap<String, BTreeMap<String, String>>;
 pub fn secret_names(rec: &Recording) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for o in &rec.spec.outputs {
-        if let Some(m) = &o.mp4 { out.extend(m.s3.credentials_secret_ref.clone()); }
-        if let Some(h) = &o.hls { out.extend(h.s3.credentials_secret_ref.clone()); }
-        if let Some(r) = &o.rtmp { out.insert(r.stream_key_secret_ref.name.clone()); }
+        if let Some(m) = &o.mp4 {
+            out.extend(m.s3.credentials_secret_ref.clone());
+        }
+        if let Some(h) = &o.hls {
+            out.extend(h.s3.credentials_secret_ref.clone());
+        }
+        if let Some(r) = &o.rtmp {
+            out.insert(r.stream_key_secret_ref.name.clone());
+        }
     }
     out
 }
 
-fn lookup(secrets: &Secrets, namespace: &str, path: &str, name: &str, key: &str, optional: bool) -> Result<Option<String>, JobError> {
+fn lookup(
+    secrets: &Secrets,
+    namespace: &str,
+    path: &str,
+    name: &str,
+    key: &str,
+    optional: bool,
+) -> Result<Option<String>, JobError> {
     let Some(data) = secrets.get(name) else {
-        return Err(JobError::MissingSecret { path: path.into(), namespace: namespace.into(), name: name.into() });
+        return Err(JobError::MissingSecret {
+            path: path.into(),
+            namespace: namespace.into(),
+            name: name.into(),
+        });
     };
     match data.get(key) {
         Some(v) => Ok(Some(v.clone())),
         None if optional => Ok(None),
-        None => Err(JobError::MissingKey { path: path.into(), name: name.into(), key: key.into() }),
+        None => Err(JobError::MissingKey {
+            path: path.into(),
+            name: name.into(),
+            key: key.into(),
+        }),
     }
 }
 
@@ -50,8 +83,10 @@ fn s3(loc: &S3Location, secrets: &Secrets, ns: &str, path: &str) -> Result<S3Tar
         Some(name) => {
             let p = format!("{path}.credentialsSecretRef");
             Some(S3Credentials {
-                access_key_id: lookup(secrets, ns, &p, name, "accessKeyId", false)?.unwrap_or_default(),
-                secret_access_key: lookup(secrets, ns, &p, name, "secretAccessKey", false)?.unwrap_or_default(),
+                access_key_id: lookup(secrets, ns, &p, name, "accessKeyId", false)?
+                    .unwrap_or_default(),
+                secret_access_key: lookup(secrets, ns, &p, name, "secretAccessKey", false)?
+                    .unwrap_or_default(),
                 session_token: lookup(secrets, ns, &p, name, "sessionToken", true)?,
             })
         }
@@ -74,19 +109,44 @@ pub fn build_job(rec: &Recording, secrets: &Secrets) -> Result<JobSpec, JobError
         let path = format!("spec.outputs[{i}]");
         outputs.push(Output {
             name: o.name.clone(),
-            mp4: o.mp4.as_ref().map(|m| Ok::<_, JobError>(Mp4Output { path: None, s3: Some(s3(&m.s3, secrets, &ns, &format!("{path}.mp4.s3"))?) })).transpose()?,
+            mp4: o
+                .mp4
+                .as_ref()
+                .map(|m| {
+                    Ok::<_, JobError>(Mp4Output {
+                        path: None,
+                        s3: Some(s3(&m.s3, secrets, &ns, &format!("{path}.mp4.s3"))?),
+                    })
+                })
+                .transpose()?,
             hls: o
                 .hls
                 .as_ref()
-                .map(|h| Ok::<_, JobError>(HlsOutput { path: None, s3: Some(s3(&h.s3, secrets, &ns, &format!("{path}.hls.s3"))?), segment_secs: h.segment_secs }))
+                .map(|h| {
+                    Ok::<_, JobError>(HlsOutput {
+                        path: None,
+                        s3: Some(s3(&h.s3, secrets, &ns, &format!("{path}.hls.s3"))?),
+                        segment_secs: h.segment_secs,
+                    })
+                })
                 .transpose()?,
             rtmp: o
                 .rtmp
                 .as_ref()
                 .map(|r| {
                     let p = format!("{path}.rtmp.streamKeySecretRef");
-                    let key = lookup(secrets, &ns, &p, &r.stream_key_secret_ref.name, &r.stream_key_secret_ref.key, false)?.unwrap_or_default();
-                    Ok::<_, JobError>(RtmpOutput { url: format!("{}/{}", r.url.trim_end_matches('/'), key) })
+                    let key = lookup(
+                        secrets,
+                        &ns,
+                        &p,
+                        &r.stream_key_secret_ref.name,
+                        &r.stream_key_secret_ref.key,
+                        false,
+                    )?
+                    .unwrap_or_default();
+                    Ok::<_, JobError>(RtmpOutput {
+                        url: format!("{}/{}", r.url.trim_end_matches('/'), key),
+                    })
                 })
                 .transpose()?,
         });
@@ -100,7 +160,12 @@ pub fn build_job(rec: &Recording, secrets: &Secrets) -> Result<JobSpec, JobError
         duration_secs: None,
         outputs,
     };
-    job.validate().map_err(|e| JobError::Invalid(SpecError { path: spec_path(&e.path), message: e.message }))?;
+    job.validate().map_err(|e| {
+        JobError::Invalid(SpecError {
+            path: spec_path(&e.path),
+            message: e.message,
+        })
+    })?;
     Ok(job)
 }
 
@@ -118,9 +183,14 @@ fn spec_path(job_path: &str) -> String {
 pub fn validate(rec: &Recording) -> Result<(), JobError> {
     let mut fake = Secrets::new();
     for name in secret_names(rec) {
-        let mut data: BTreeMap<String, String> = ["accessKeyId", "secretAccessKey"].iter().map(|k| (k.to_string(), "x".into())).collect();
+        let mut data: BTreeMap<String, String> = ["accessKeyId", "secretAccessKey"]
+            .iter()
+            .map(|k| (k.to_string(), "x".into()))
+            .collect();
         for o in &rec.spec.outputs {
-            if let Some(r) = &o.rtmp && r.stream_key_secret_ref.name == name {
+            if let Some(r) = &o.rtmp
+                && r.stream_key_secret_ref.name == name
+            {
                 data.insert(r.stream_key_secret_ref.key.clone(), "key".into());
             }
         }
@@ -132,16 +202,27 @@ pub fn validate(rec: &Recording) -> Result<(), JobError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::recording::{RecordingOutput, RtmpDestination};
     use crate::api::SecretKeyRef;
+    use crate::api::recording::{RecordingOutput, RtmpDestination};
 
     fn rec() -> Recording {
         let mut r = Recording::test("r");
         r.metadata.uid = Some("uid-7".into());
-        r.spec.outputs[0].mp4.as_mut().unwrap().s3.credentials_secret_ref = Some("s3".into());
+        r.spec.outputs[0]
+            .mp4
+            .as_mut()
+            .unwrap()
+            .s3
+            .credentials_secret_ref = Some("s3".into());
         r.spec.outputs.push(RecordingOutput {
             name: "live".into(),
-            rtmp: Some(RtmpDestination { url: "rtmp://live.example.com/app/".into(), stream_key_secret_ref: SecretKeyRef { name: "yt".into(), key: "streamKey".into() } }),
+            rtmp: Some(RtmpDestination {
+                url: "rtmp://live.example.com/app/".into(),
+                stream_key_secret_ref: SecretKeyRef {
+                    name: "yt".into(),
+                    key: "streamKey".into(),
+                },
+            }),
             ..Default::default()
         });
         r
@@ -149,8 +230,17 @@ mod tests {
 
     fn secrets() -> Secrets {
         let mut s = Secrets::new();
-        s.insert("s3".into(), BTreeMap::from([("accessKeyId".into(), "AK".into()), ("secretAccessKey".into(), "SK".into())]));
-        s.insert("yt".into(), BTreeMap::from([("streamKey".into(), "abc".into())]));
+        s.insert(
+            "s3".into(),
+            BTreeMap::from([
+                ("accessKeyId".into(), "AK".into()),
+                ("secretAccessKey".into(), "SK".into()),
+            ]),
+        );
+        s.insert(
+            "yt".into(),
+            BTreeMap::from([("streamKey".into(), "abc".into())]),
+        );
         s
     }
 
@@ -158,10 +248,32 @@ mod tests {
     fn job_gets_credentials_and_stream_key_from_secrets() {
         let job = build_job(&rec(), &secrets()).unwrap();
         assert_eq!(job.id.as_deref(), Some("uid-7"));
-        let creds = job.outputs[0].mp4.as_ref().unwrap().s3.as_ref().unwrap().credentials.as_ref().unwrap();
-        assert_eq!((creds.access_key_id.as_str(), creds.secret_access_key.as_str(), creds.session_token.as_deref()), ("AK", "SK", None));
-        assert_eq!(job.outputs[1].rtmp.as_ref().unwrap().url, "rtmp://live.example.com/app/abc");
-        assert_eq!(secret_names(&rec()).into_iter().collect::<Vec<_>>(), vec!["s3", "yt"]);
+        let creds = job.outputs[0]
+            .mp4
+            .as_ref()
+            .unwrap()
+            .s3
+            .as_ref()
+            .unwrap()
+            .credentials
+            .as_ref()
+            .unwrap();
+        assert_eq!(
+            (
+                creds.access_key_id.as_str(),
+                creds.secret_access_key.as_str(),
+                creds.session_token.as_deref()
+            ),
+            ("AK", "SK", None)
+        );
+        assert_eq!(
+            job.outputs[1].rtmp.as_ref().unwrap().url,
+            "rtmp://live.example.com/app/abc"
+        );
+        assert_eq!(
+            secret_names(&rec()).into_iter().collect::<Vec<_>>(),
+            vec!["s3", "yt"]
+        );
     }
 
     #[test]
@@ -170,11 +282,20 @@ mod tests {
         s.remove("yt");
         let e = build_job(&rec(), &s).unwrap_err();
         assert!(matches!(e, JobError::MissingSecret { .. }));
-        assert!(e.to_string().starts_with("spec.outputs[1].rtmp.streamKeySecretRef: Secret \"yt\" not found"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("spec.outputs[1].rtmp.streamKeySecretRef: Secret \"yt\" not found"),
+            "{e}"
+        );
         let mut s = secrets();
         s.get_mut("s3").unwrap().remove("secretAccessKey");
         let e = build_job(&rec(), &s).unwrap_err();
-        assert!(e.to_string().contains("spec.outputs[0].mp4.s3.credentialsSecretRef") && e.to_string().contains("secretAccessKey"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("spec.outputs[0].mp4.s3.credentialsSecretRef")
+                && e.to_string().contains("secretAccessKey"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -182,7 +303,11 @@ mod tests {
         let mut r = rec();
         r.spec.session.participants[0].camera = Some("gopher://x".into());
         let e = validate(&r).unwrap_err();
-        assert!(e.to_string().starts_with("spec.session.participants[0].camera"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("spec.session.participants[0].camera"),
+            "{e}"
+        );
         assert!(validate(&rec()).is_ok());
     }
 }

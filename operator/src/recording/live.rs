@@ -12,18 +12,30 @@ use crate::api::recording::AppliedSpec;
 /// A stable digest of a participant list (its JSON), stored in status to detect edits.
 pub fn participants_digest(p: &[Participant]) -> String {
     let mut h = DefaultHasher::new();
-    serde_json::to_string(p).expect("participants serialise").hash(&mut h);
+    serde_json::to_string(p)
+        .expect("participants serialise")
+        .hash(&mut h);
     format!("{:016x}", h.finish())
 }
 
 /// What was sent with the job itself.
-pub fn applied_at_start(params: &BTreeMap<String, serde_json::Value>, participants: &[Participant]) -> AppliedSpec {
-    AppliedSpec { params: params.clone(), participants_digest: Some(participants_digest(participants)) }
+pub fn applied_at_start(
+    params: &BTreeMap<String, serde_json::Value>,
+    participants: &[Participant],
+) -> AppliedSpec {
+    AppliedSpec {
+        params: params.clone(),
+        participants_digest: Some(participants_digest(participants)),
+    }
 }
 
 /// The patch taking the recorder from `applied` to the spec, or `None` when nothing changed.
 /// Params removed from the spec are sent as `null` (back to their default).
-pub fn diff(applied: &AppliedSpec, params: &BTreeMap<String, serde_json::Value>, participants: &[Participant]) -> Option<JobPatch> {
+pub fn diff(
+    applied: &AppliedSpec,
+    params: &BTreeMap<String, serde_json::Value>,
+    participants: &[Participant],
+) -> Option<JobPatch> {
     let mut patch = JobPatch::default();
     for (k, v) in params {
         if applied.params.get(k) != Some(v) {
@@ -48,7 +60,10 @@ mod tests {
 
     #[test]
     fn only_changes_are_sent_and_removed_params_reset() {
-        let p1 = vec![Participant { id: "a".into(), ..Default::default() }];
+        let p1 = vec![Participant {
+            id: "a".into(),
+            ..Default::default()
+        }];
         let params = BTreeMap::from([("x".to_string(), json!(1)), ("y".to_string(), json!("s"))]);
         let applied = applied_at_start(&params, &p1);
         assert_eq!(diff(&applied, &params, &p1), None);
@@ -56,10 +71,19 @@ mod tests {
         edited.insert("x".into(), json!(2));
         edited.remove("y");
         let patch = diff(&applied, &edited, &p1).unwrap();
-        assert_eq!(patch.params, BTreeMap::from([("x".to_string(), json!(2)), ("y".to_string(), serde_json::Value::Null)]));
+        assert_eq!(
+            patch.params,
+            BTreeMap::from([
+                ("x".to_string(), json!(2)),
+                ("y".to_string(), serde_json::Value::Null)
+            ])
+        );
         assert_eq!(patch.participants, None);
         let mut p2 = p1.clone();
-        p2.push(Participant { id: "b".into(), ..Default::default() });
+        p2.push(Participant {
+            id: "b".into(),
+            ..Default::default()
+        });
         let patch = diff(&applied, &params, &p2).unwrap();
         assert!(patch.params.is_empty());
         assert_eq!(patch.participants.unwrap().len(), 2);

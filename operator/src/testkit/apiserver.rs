@@ -86,7 +86,12 @@ impl FakeApi {
 
     /// Applies `f` to the stored object directly (as another actor would, e.g. a kubelet),
     /// as a status write when `status` is set.
-    pub fn modify(&self, key: &Key, status: bool, f: impl FnOnce(&mut Value)) -> Result<Value, ApiError> {
+    pub fn modify(
+        &self,
+        key: &Key,
+        status: bool,
+        f: impl FnOnce(&mut Value),
+    ) -> Result<Value, ApiError> {
         let mut store = self.inner.store.lock().expect("lock");
         let mut obj = store.get(key)?;
         f(&mut obj);
@@ -132,8 +137,17 @@ fn parse_path(path: &str) -> Option<Route> {
         [p, n, s] => (*p, Some(*n), Some(*s)),
         _ => return None,
     };
-    let resource = if group.is_empty() { plural.to_string() } else { format!("{group}/{plural}") };
-    Some(Route { resource, namespace, name: name.map(str::to_string), sub: sub.map(str::to_string) })
+    let resource = if group.is_empty() {
+        plural.to_string()
+    } else {
+        format!("{group}/{plural}")
+    };
+    Some(Route {
+        resource,
+        namespace,
+        name: name.map(str::to_string),
+        sub: sub.map(str::to_string),
+    })
 }
 
 fn decode(s: &str) -> String {
@@ -143,14 +157,28 @@ fn decode(s: &str) -> String {
     while i < b.len() {
         match b[i] {
             b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = std::str::from_utf8(&b[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
-                    Some(v) => { out.push(v); i += 3; }
-                    None => { out.push(b'%'); i += 1; }
+                    Some(v) => {
+                        out.push(v);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
                 }
             }
-            b'+' => { out.push(b' '); i += 1; }
-            c => { out.push(c); i += 1; }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
         }
     }
     String::from_utf8_lossy(&out).into_owned()
@@ -161,7 +189,11 @@ fn query(req: &Request<kube::client::Body>) -> BTreeMap<String, String> {
         .query()
         .unwrap_or("")
         .split('&')
-        .filter_map(|kv| kv.split_once('=').map(|(k, v)| (decode(k), decode(v))).or(Some((decode(kv), String::new()))))
+        .filter_map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (decode(k), decode(v)))
+                .or(Some((decode(kv), String::new())))
+        })
         .filter(|(k, _)| !k.is_empty())
         .collect()
 }
@@ -183,13 +215,30 @@ fn error_response(e: &ApiError) -> Response<Body> {
 
 async fn handle(inner: Arc<Inner>, req: Request<kube::client::Body>) -> Response<Body> {
     let Some(route) = parse_path(req.uri().path()) else {
-        return error_response(&ApiError { code: 404, reason: "NotFound", message: format!("no route for {}", req.uri().path()) });
+        return error_response(&ApiError {
+            code: 404,
+            reason: "NotFound",
+            message: format!("no route for {}", req.uri().path()),
+        });
     };
     let q = query(&req);
     let method = req.method().clone();
-    let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     if method != Method::GET {
-        let verb = format!("{method} {}{}", route.resource, route.sub.as_ref().map(|s| format!("/{s}")).unwrap_or_default());
+        let verb = format!(
+            "{method} {}{}",
+            route.resource,
+            route
+                .sub
+                .as_ref()
+                .map(|s| format!("/{s}"))
+                .unwrap_or_default()
+        );
         *inner.writes.lock().expect("lock").entry(verb).or_default() += 1;
         let latency = *inner.write_latency.lock().expect("lock");
         if !latency.is_zero() {
@@ -200,17 +249,28 @@ async fn handle(inner: Arc<Inner>, req: Request<kube::client::Body>) -> Response
         Ok(b) => b.to_bytes(),
         Err(e) => return error_response(&ApiError::bad_request(format!("reading body: {e}"))),
     };
-    let parsed: Option<Value> = if body.is_empty() { None } else {
+    let parsed: Option<Value> = if body.is_empty() {
+        None
+    } else {
         match serde_json::from_slice(&body) {
             Ok(v) => Some(v),
-            Err(e) => return error_response(&ApiError::bad_request(format!("body is not JSON: {e}"))),
+            Err(e) => {
+                return error_response(&ApiError::bad_request(format!("body is not JSON: {e}")));
+            }
         }
     };
-    if method == Method::GET && route.name.is_none() && q.get("watch").is_some_and(|w| w == "true" || w == "1") {
+    if method == Method::GET
+        && route.name.is_none()
+        && q.get("watch").is_some_and(|w| w == "true" || w == "1")
+    {
         return watch(&inner, route, &q);
     }
     let ns = route.namespace.clone().unwrap_or_default();
-    let key = |name: &str| Key { resource: route.resource.clone(), namespace: ns.clone(), name: name.to_string() };
+    let key = |name: &str| Key {
+        resource: route.resource.clone(),
+        namespace: ns.clone(),
+        name: name.to_string(),
+    };
     let mut store = inner.store.lock().expect("lock");
     let result = match (&method, route.name.as_deref()) {
         (&Method::GET, None) => {
@@ -221,18 +281,31 @@ async fn handle(inner: Arc<Inner>, req: Request<kube::client::Body>) -> Response
                 .into_iter()
                 .filter(|o| selector_matches(&label, o) && fields_match(&field, o))
                 .collect();
-            Ok(json!({"apiVersion":"v1","kind":"List","metadata":{"resourceVersion":store.resource_version().to_string()},"items":items}))
+            Ok(
+                json!({"apiVersion":"v1","kind":"List","metadata":{"resourceVersion":store.resource_version().to_string()},"items":items}),
+            )
         }
         (&Method::GET, Some(n)) => store.get(&key(n)),
         (&Method::POST, None) => store.create(&route.resource, &ns, parsed.unwrap_or(Value::Null)),
         (&Method::PUT, Some(n)) => {
             let v = parsed.unwrap_or(Value::Null);
-            let pre = v.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(str::to_string);
-            store.update(&key(n), v, route.sub.as_deref() == Some("status"), pre.as_deref())
+            let pre = v
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            store.update(
+                &key(n),
+                v,
+                route.sub.as_deref() == Some("status"),
+                pre.as_deref(),
+            )
         }
         (&Method::PATCH, Some(n)) => {
             let patch = parsed.unwrap_or(Value::Null);
-            let pre = patch.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(str::to_string);
+            let pre = patch
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .map(str::to_string);
             let status = route.sub.as_deref() == Some("status");
             if content_type.contains("json-patch") {
                 Err(ApiError { code: 415, reason: "UnsupportedMediaType", message: "the fake API server speaks merge patches and server-side apply, not JSON patches".into() })
@@ -251,10 +324,18 @@ async fn handle(inner: Arc<Inner>, req: Request<kube::client::Body>) -> Response
             }
         }
         (&Method::DELETE, Some(n)) => {
-            let pre = parsed.as_ref().and_then(|v| v.pointer("/preconditions/resourceVersion")).and_then(Value::as_str).map(str::to_string);
+            let pre = parsed
+                .as_ref()
+                .and_then(|v| v.pointer("/preconditions/resourceVersion"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
             store.delete(&key(n), pre.as_deref())
         }
-        _ => Err(ApiError { code: 405, reason: "MethodNotAllowed", message: format!("{method} not supported here") }),
+        _ => Err(ApiError {
+            code: 405,
+            reason: "MethodNotAllowed",
+            message: format!("{method} not supported here"),
+        }),
     };
     publish(&inner, &mut store);
     drop(store);
@@ -265,19 +346,36 @@ async fn handle(inner: Arc<Inner>, req: Request<kube::client::Body>) -> Response
 }
 
 fn watch(inner: &Arc<Inner>, route: Route, q: &BTreeMap<String, String>) -> Response<Body> {
-    let from: u64 = q.get("resourceVersion").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let from: u64 = q
+        .get("resourceVersion")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let label = q.get("labelSelector").cloned().unwrap_or_default();
     let field = q.get("fieldSelector").cloned().unwrap_or_default();
-    let timeout = q.get("timeoutSeconds").and_then(|v| v.parse().ok()).unwrap_or(300u64);
+    let timeout = q
+        .get("timeoutSeconds")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300u64);
     // Subscribe under the store lock: every change is then either in the history read here or
     // arrives live with a higher resourceVersion.
     let (rx, initial, replay, last) = {
         let store = inner.store.lock().expect("lock");
         let rx = inner.changes.subscribe();
         let (initial, replay) = if from == 0 {
-            (store.list(&route.resource, route.namespace.as_deref()), Vec::new())
+            (
+                store.list(&route.resource, route.namespace.as_deref()),
+                Vec::new(),
+            )
         } else {
-            (Vec::new(), store.history.iter().filter(|c| c.rv > from).cloned().collect::<Vec<_>>())
+            (
+                Vec::new(),
+                store
+                    .history
+                    .iter()
+                    .filter(|c| c.rv > from)
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            )
         };
         (rx, initial, replay, store.resource_version())
     };
@@ -304,7 +402,23 @@ fn watch(inner: &Arc<Inner>, route: Route, q: &BTreeMap<String, String>) -> Resp
     let f2 = filter.clone();
     let initial_events: Vec<Value> = initial
         .into_iter()
-        .filter_map(|o| f2(&Change { rv: 0, key: Key { resource: route.resource.clone(), namespace: o.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("").into(), name: String::new() }, old: None, new: o, deleted: false }))
+        .filter_map(|o| {
+            f2(&Change {
+                rv: 0,
+                key: Key {
+                    resource: route.resource.clone(),
+                    namespace: o
+                        .pointer("/metadata/namespace")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .into(),
+                    name: String::new(),
+                },
+                old: None,
+                new: o,
+                deleted: false,
+            })
+        })
         .collect();
     let replayed: Vec<Value> = replay.iter().filter_map(|c| filter(c)).collect();
     let head = futures::stream::iter(initial_events.into_iter().chain(replayed));
@@ -333,4 +447,3 @@ fn watch(inner: &Arc<Inner>, route: Route, q: &BTreeMap<String, String>) -> Resp
         .body(StreamBody::new(stream).boxed_unsync())
         .expect("static response parts are valid")
 }
-

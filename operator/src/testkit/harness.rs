@@ -50,8 +50,16 @@ impl Drop for Operator {
 pub fn test_placement() -> PlacementTable {
     PlacementTable {
         regions: vec![
-            Region { name: "eu-west".into(), lat: 53.3, lon: -6.3 },
-            Region { name: "us-east".into(), lat: 39.0, lon: -77.5 },
+            Region {
+                name: "eu-west".into(),
+                lat: 53.3,
+                lon: -6.3,
+            },
+            Region {
+                name: "us-east".into(),
+                lat: 39.0,
+                lon: -77.5,
+            },
         ],
         default_region: Some("eu-west".into()),
         ..Default::default()
@@ -63,14 +71,21 @@ impl Harness {
         let api = FakeApi::new();
         let kubelet = FakeKubelet::start(&api, ready_after);
         let token = fleet.token.clone();
-        let recorders = Arc::new(FakeRecorders::start(fleet).await.expect("bind a loopback port"));
+        let recorders = Arc::new(
+            FakeRecorders::start(fleet)
+                .await
+                .expect("bind a loopback port"),
+        );
         let secrets: Api<Secret> = Api::namespaced(api.client(), "default");
         let secret: Secret = serde_json::from_value(serde_json::json!({
             "metadata": {"name": "recorder-token"},
             "stringData": {"token": token},
         }))
         .expect("valid Secret");
-        secrets.create(&PostParams::default(), &secret).await.expect("fake API accepts the token Secret");
+        secrets
+            .create(&PostParams::default(), &secret)
+            .await
+            .expect("fake API accepts the token Secret");
         Self {
             api,
             kubelet,
@@ -93,7 +108,12 @@ impl Harness {
     }
 
     pub fn context(&self) -> Context {
-        let mut ctx = Context::new(self.api.client(), self.region.clone(), self.placement.clone(), Arc::new(Metrics::default()));
+        let mut ctx = Context::new(
+            self.api.client(),
+            self.region.clone(),
+            self.placement.clone(),
+            Arc::new(Metrics::default()),
+        );
         ctx.endpoint = self.endpoint();
         ctx.timings = self.timings.clone();
         ctx
@@ -146,5 +166,10 @@ pub fn condition<'a>(o: &'a Value, type_: &str) -> Option<(&'a str, &'a str)> {
         .as_array()?
         .iter()
         .find(|c| c["type"] == type_)
-        .map(|c| (c["status"].as_str().unwrap_or(""), c["reason"].as_str().unwrap_or("")))
+        .map(|c| {
+            (
+                c["status"].as_str().unwrap_or(""),
+                c["reason"].as_str().unwrap_or(""),
+            )
+        })
 }

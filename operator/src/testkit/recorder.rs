@@ -79,7 +79,10 @@ impl FakeRecorders {
     pub async fn start(cfg: FleetConfig) -> std::io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared { cfg, recorders: Mutex::new(BTreeMap::new()) });
+        let shared = Arc::new(Shared {
+            cfg,
+            recorders: Mutex::new(BTreeMap::new()),
+        });
         let s = shared.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
@@ -114,7 +117,13 @@ impl FakeRecorders {
 
     /// Makes the recorder at `ip` answer 503 from now on.
     pub fn kill(&self, ip: &str) {
-        self.shared.recorders.lock().expect("lock").entry(ip.into()).or_default().dead = true;
+        self.shared
+            .recorders
+            .lock()
+            .expect("lock")
+            .entry(ip.into())
+            .or_default()
+            .dead = true;
     }
 }
 
@@ -122,12 +131,23 @@ fn reply<T: Serialize>(code: StatusCode, body: &T) -> Response<Full<Bytes>> {
     Response::builder()
         .status(code)
         .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(serde_json::to_vec(body).expect("serialisable"))))
+        .body(Full::new(Bytes::from(
+            serde_json::to_vec(body).expect("serialisable"),
+        )))
         .expect("valid response")
 }
 
 fn error(code: StatusCode, kind: &str, message: impl Into<String>) -> Response<Full<Bytes>> {
-    reply(code, &ErrorBody { error: ErrorDetail { code: kind.into(), message: message.into(), at: None } })
+    reply(
+        code,
+        &ErrorBody {
+            error: ErrorDetail {
+                code: kind.into(),
+                message: message.into(),
+                at: None,
+            },
+        },
+    )
 }
 
 fn now() -> String {
@@ -137,18 +157,44 @@ fn now() -> String {
 async fn handle(s: Arc<Shared>, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path().trim_start_matches('/').to_string();
     let Some((ip, rest)) = path.split_once('/') else {
-        return error(StatusCode::NOT_FOUND, "notFound", "path must be /<pod-ip>/...");
+        return error(
+            StatusCode::NOT_FOUND,
+            "notFound",
+            "path must be /<pod-ip>/...",
+        );
     };
     let (ip, rest) = (ip.to_string(), format!("/{rest}"));
-    if s.recorders.lock().expect("lock").get(&ip).is_some_and(|r| r.dead) {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "internal", "recorder is gone");
+    if s.recorders
+        .lock()
+        .expect("lock")
+        .get(&ip)
+        .is_some_and(|r| r.dead)
+    {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "internal",
+            "recorder is gone",
+        );
     }
-    let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let auth = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if auth != format!("Bearer {}", s.cfg.token) {
-        return error(StatusCode::UNAUTHORIZED, "unauthorized", "missing or wrong bearer token");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or wrong bearer token",
+        );
     }
     let method = req.method().clone();
-    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     match (method, rest.as_str()) {
         (Method::POST, "/v1/job") => {
             let spec: JobSpec = match serde_json::from_slice(&body) {
@@ -159,7 +205,10 @@ async fn handle(s: Arc<Shared>, req: Request<Incoming>) -> Response<Full<Bytes>>
                 return error(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "invalidComposition",
-                    format!("composition {:?} is not built in; use one of {:?}", spec.composition.name, s.cfg.compositions),
+                    format!(
+                        "composition {:?} is not built in; use one of {:?}",
+                        spec.composition.name, s.cfg.compositions
+                    ),
                 );
             }
             let id = spec.id.clone().unwrap_or_default();
@@ -170,7 +219,11 @@ async fn handle(s: Arc<Shared>, req: Request<Incoming>) -> Response<Full<Bytes>>
                     return if *current == id {
                         reply(StatusCode::OK, &r.status)
                     } else {
-                        error(StatusCode::CONFLICT, "conflict", format!("busy with job {current}"))
+                        error(
+                            StatusCode::CONFLICT,
+                            "conflict",
+                            format!("busy with job {current}"),
+                        )
                     };
                 }
                 r.job_ids.push(id.clone());
@@ -182,29 +235,43 @@ async fn handle(s: Arc<Shared>, req: Request<Incoming>) -> Response<Full<Bytes>>
                 r.status.timestamps.accepted = Some(now());
                 r.job = Some(spec.clone());
             }
-            tokio::time::sleep(s.cfg.start_delay).await;
-            let mut all = s.recorders.lock().expect("lock");
-            let r = all.entry(ip).or_default();
-            r.status.state = JobState::Recording;
-            r.status.frames = 1;
-            r.status.timestamps.first_frame = Some(now());
-            r.status.start_latency_ms = Some(s.cfg.start_delay.as_secs_f64() * 1000.0);
-            r.status.outputs = spec
-                .outputs
-                .iter()
-                .map(|o| OutputStatus {
-                    name: o.name.clone(),
-                    kind: if o.mp4.is_some() { OutputKind::Mp4 } else if o.hls.is_some() { OutputKind::Hls } else { OutputKind::Rtmp },
-                    state: OutputState::Active,
-                    bytes: 0,
-                    uploaded_bytes: 0,
-                    objects: 0,
-                    duration_secs: 0.0,
-                    upload_lag_secs: 0.0,
-                    retries: 0,
-                    last_error: None,
-                })
-                .collect();
+            // The first frame comes on its own task: like a real recorder, the job goes on even
+            // when the caller hangs up (an operator killed mid-request).
+            let (s2, ip2) = (s.clone(), ip.clone());
+            let started = tokio::spawn(async move {
+                tokio::time::sleep(s2.cfg.start_delay).await;
+                let mut all = s2.recorders.lock().expect("lock");
+                let r = all.entry(ip2).or_default();
+                r.status.state = JobState::Recording;
+                r.status.frames = 1;
+                r.status.timestamps.first_frame = Some(now());
+                r.status.start_latency_ms = Some(s2.cfg.start_delay.as_secs_f64() * 1000.0);
+                r.status.outputs = spec
+                    .outputs
+                    .iter()
+                    .map(|o| OutputStatus {
+                        name: o.name.clone(),
+                        kind: if o.mp4.is_some() {
+                            OutputKind::Mp4
+                        } else if o.hls.is_some() {
+                            OutputKind::Hls
+                        } else {
+                            OutputKind::Rtmp
+                        },
+                        state: OutputState::Active,
+                        bytes: 0,
+                        uploaded_bytes: 0,
+                        objects: 0,
+                        duration_secs: 0.0,
+                        upload_lag_secs: 0.0,
+                        retries: 0,
+                        last_error: None,
+                    })
+                    .collect();
+            });
+            let _ = started.await;
+            let all = s.recorders.lock().expect("lock");
+            let r = &all[&ip];
             reply(StatusCode::OK, &r.status)
         }
         (Method::GET, "/v1/job") => {
@@ -223,7 +290,11 @@ async fn handle(s: Arc<Shared>, req: Request<Incoming>) -> Response<Full<Bytes>>
                 return error(StatusCode::CONFLICT, "conflict", "no job to patch");
             };
             for (k, v) in &patch.params {
-                if v.is_null() { job.composition.params.remove(k); } else { job.composition.params.insert(k.clone(), v.clone()); }
+                if v.is_null() {
+                    job.composition.params.remove(k);
+                } else {
+                    job.composition.params.insert(k.clone(), v.clone());
+                }
             }
             if let Some(p) = &patch.participants {
                 job.participants = p.clone();
@@ -259,6 +330,10 @@ async fn handle(s: Arc<Shared>, req: Request<Incoming>) -> Response<Full<Bytes>>
             });
             reply(StatusCode::OK, &st)
         }
-        (m, p) => error(StatusCode::NOT_FOUND, "notFound", format!("no route {m} {p}")),
+        (m, p) => error(
+            StatusCode::NOT_FOUND,
+            "notFound",
+            format!("no route {m} {p}"),
+        ),
     }
 }

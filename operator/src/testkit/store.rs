@@ -35,7 +35,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn not_found(k: &Key) -> Self {
-        Self { code: 404, reason: "NotFound", message: format!("{} {:?} not found", k.resource, k.name) }
+        Self {
+            code: 404,
+            reason: "NotFound",
+            message: format!("{} {:?} not found", k.resource, k.name),
+        }
     }
     pub fn conflict(k: &Key, msg: &str) -> Self {
         Self {
@@ -48,14 +52,21 @@ impl ApiError {
         }
     }
     pub fn bad_request(msg: impl Into<String>) -> Self {
-        Self { code: 400, reason: "BadRequest", message: msg.into() }
+        Self {
+            code: 400,
+            reason: "BadRequest",
+            message: msg.into(),
+        }
     }
 }
 
 /// Resources whose `status` is a subresource: main writes keep the old status, status writes
 /// keep everything else.
 pub fn has_status(resource: &str) -> bool {
-    matches!(resource, "pods" | "vcs.dev/recordings" | "vcs.dev/recorderpools")
+    matches!(
+        resource,
+        "pods" | "vcs.dev/recordings" | "vcs.dev/recorderpools"
+    )
 }
 
 #[derive(Default)]
@@ -74,7 +85,9 @@ fn now() -> String {
 }
 
 fn meta(o: &Value, field: &str) -> Option<String> {
-    o.pointer(&format!("/metadata/{field}")).and_then(Value::as_str).map(str::to_string)
+    o.pointer(&format!("/metadata/{field}"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 /// RFC 7386 JSON merge patch.
@@ -101,17 +114,21 @@ pub fn merge(target: &mut Value, patch: &Value) {
 pub fn selector_matches(selector: &str, obj: &Value) -> bool {
     let labels = obj.pointer("/metadata/labels").and_then(Value::as_object);
     let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
-    selector.split(',').map(str::trim).filter(|s| !s.is_empty()).all(|term| {
-        if let Some((k, v)) = term.split_once("!=") {
-            get(k.trim()) != Some(v.trim())
-        } else if let Some((k, v)) = term.split_once('=') {
-            get(k.trim().trim_end_matches('=')) == Some(v.trim().trim_start_matches('='))
-        } else if let Some(k) = term.strip_prefix('!') {
-            get(k).is_none()
-        } else {
-            get(term).is_some()
-        }
-    })
+    selector
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .all(|term| {
+            if let Some((k, v)) = term.split_once("!=") {
+                get(k.trim()) != Some(v.trim())
+            } else if let Some((k, v)) = term.split_once('=') {
+                get(k.trim().trim_end_matches('=')) == Some(v.trim().trim_start_matches('='))
+            } else if let Some(k) = term.strip_prefix('!') {
+                get(k).is_none()
+            } else {
+                get(term).is_some()
+            }
+        })
 }
 
 /// A `metadata.name=x,metadata.namespace=y` field selector.
@@ -139,7 +156,13 @@ impl Store {
     }
 
     fn record(&mut self, key: Key, old: Option<Value>, new: Value, deleted: bool) {
-        let c = Arc::new(Change { rv: self.rv, key, old, new, deleted });
+        let c = Arc::new(Change {
+            rv: self.rv,
+            key,
+            old,
+            new,
+            deleted,
+        });
         self.log.push(c.clone());
         self.history.push(c);
     }
@@ -150,7 +173,10 @@ impl Store {
     }
 
     pub fn get(&self, key: &Key) -> Result<Value, ApiError> {
-        self.objects.get(key).cloned().ok_or_else(|| ApiError::not_found(key))
+        self.objects
+            .get(key)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(key))
     }
 
     pub fn list(&self, resource: &str, namespace: Option<&str>) -> Vec<Value> {
@@ -161,7 +187,12 @@ impl Store {
             .collect()
     }
 
-    pub fn create(&mut self, resource: &str, namespace: &str, mut obj: Value) -> Result<Value, ApiError> {
+    pub fn create(
+        &mut self,
+        resource: &str,
+        namespace: &str,
+        mut obj: Value,
+    ) -> Result<Value, ApiError> {
         if !obj.get("metadata").is_some_and(Value::is_object) {
             obj["metadata"] = json!({});
         }
@@ -172,12 +203,24 @@ impl Store {
                     self.uids += 1;
                     format!("{prefix}{:05x}", (self.uids * 2_654_435_761) % 0xfffff)
                 }
-                None => return Err(ApiError::bad_request("metadata.name or generateName is required")),
+                None => {
+                    return Err(ApiError::bad_request(
+                        "metadata.name or generateName is required",
+                    ));
+                }
             },
         };
-        let key = Key { resource: resource.into(), namespace: namespace.into(), name: name.clone() };
+        let key = Key {
+            resource: resource.into(),
+            namespace: namespace.into(),
+            name: name.clone(),
+        };
         if self.objects.contains_key(&key) {
-            return Err(ApiError { code: 409, reason: "AlreadyExists", message: format!("{resource} {name:?} already exists") });
+            return Err(ApiError {
+                code: 409,
+                reason: "AlreadyExists",
+                message: format!("{resource} {name:?} already exists"),
+            });
         }
         self.uids += 1;
         let m = &mut obj["metadata"];
@@ -205,13 +248,22 @@ impl Store {
 
     /// Writes `new` as the object's next state (after a replace or a patch computed by the
     /// caller), enforcing the subresource split, generation and finalizer rules.
-    pub fn update(&mut self, key: &Key, mut new: Value, status_only: bool, precondition: Option<&str>) -> Result<Value, ApiError> {
+    pub fn update(
+        &mut self,
+        key: &Key,
+        mut new: Value,
+        status_only: bool,
+        precondition: Option<&str>,
+    ) -> Result<Value, ApiError> {
         let old = self.get(key)?;
         let old_rv = meta(&old, "resourceVersion");
         if let Some(want) = precondition
             && Some(want) != old_rv.as_deref()
         {
-            return Err(ApiError::conflict(key, "the object has been modified; please apply your changes to the latest version and try again"));
+            return Err(ApiError::conflict(
+                key,
+                "the object has been modified; please apply your changes to the latest version and try again",
+            ));
         }
         if has_status(&key.resource) {
             if status_only {
@@ -219,20 +271,33 @@ impl Store {
                 new = old.clone();
                 match status {
                     Some(s) => new["status"] = s,
-                    None => { new.as_object_mut().map(|o| o.remove("status")); }
+                    None => {
+                        new.as_object_mut().map(|o| o.remove("status"));
+                    }
                 }
             } else {
                 match old.get("status") {
                     Some(s) => new["status"] = s.clone(),
-                    None => { new.as_object_mut().map(|o| o.remove("status")); }
+                    None => {
+                        new.as_object_mut().map(|o| o.remove("status"));
+                    }
                 }
             }
         }
         // Identity and server-owned metadata cannot be changed by writes.
-        for f in ["name", "namespace", "uid", "creationTimestamp", "generation", "deletionTimestamp"] {
+        for f in [
+            "name",
+            "namespace",
+            "uid",
+            "creationTimestamp",
+            "generation",
+            "deletionTimestamp",
+        ] {
             match old["metadata"].get(f) {
                 Some(v) => new["metadata"][f] = v.clone(),
-                None => { new["metadata"].as_object_mut().map(|o| o.remove(f)); }
+                None => {
+                    new["metadata"].as_object_mut().map(|o| o.remove(f));
+                }
             }
         }
         let spec_changed = {
@@ -272,7 +337,10 @@ impl Store {
         if let Some(want) = precondition
             && Some(want) != meta(&old, "resourceVersion").as_deref()
         {
-            return Err(ApiError::conflict(key, "the resourceVersion in the precondition does not match"));
+            return Err(ApiError::conflict(
+                key,
+                "the resourceVersion in the precondition does not match",
+            ));
         }
         if finalizers_empty(&old) {
             let mut gone = old.clone();
@@ -294,7 +362,9 @@ impl Store {
 }
 
 fn finalizers_empty(o: &Value) -> bool {
-    o.pointer("/metadata/finalizers").and_then(Value::as_array).is_none_or(|f| f.is_empty())
+    o.pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .is_none_or(|f| f.is_empty())
 }
 
 #[cfg(test)]
@@ -302,19 +372,31 @@ mod tests {
     use super::*;
 
     fn key(n: &str) -> Key {
-        Key { resource: "vcs.dev/recordings".into(), namespace: "default".into(), name: n.into() }
+        Key {
+            resource: "vcs.dev/recordings".into(),
+            namespace: "default".into(),
+            name: n.into(),
+        }
     }
 
     #[test]
     fn stale_resource_version_is_a_conflict_and_noop_writes_keep_the_version() {
         let mut s = Store::default();
-        let o = s.create("vcs.dev/recordings", "default", json!({"metadata":{"name":"a"},"spec":{"x":1}})).unwrap();
+        let o = s
+            .create(
+                "vcs.dev/recordings",
+                "default",
+                json!({"metadata":{"name":"a"},"spec":{"x":1}}),
+            )
+            .unwrap();
         let rv = meta(&o, "resourceVersion").unwrap();
         let same = s.update(&key("a"), o.clone(), false, Some(&rv)).unwrap();
         assert_eq!(meta(&same, "resourceVersion").unwrap(), rv);
         let mut changed = o.clone();
         changed["spec"]["x"] = json!(2);
-        let c = s.update(&key("a"), changed.clone(), false, Some(&rv)).unwrap();
+        let c = s
+            .update(&key("a"), changed.clone(), false, Some(&rv))
+            .unwrap();
         assert_eq!(c["metadata"]["generation"], json!(2));
         let err = s.update(&key("a"), changed, false, Some(&rv)).unwrap_err();
         assert_eq!(err.code, 409);
@@ -323,22 +405,39 @@ mod tests {
     #[test]
     fn status_writes_do_not_touch_spec_and_spec_writes_do_not_touch_status() {
         let mut s = Store::default();
-        let o = s.create("vcs.dev/recordings", "default", json!({"metadata":{"name":"a"},"spec":{"x":1},"status":{"s":1}})).unwrap();
+        let o = s
+            .create(
+                "vcs.dev/recordings",
+                "default",
+                json!({"metadata":{"name":"a"},"spec":{"x":1},"status":{"s":1}}),
+            )
+            .unwrap();
         assert!(o.get("status").is_none(), "status is dropped on create");
         let mut w = o.clone();
         w["spec"]["x"] = json!(5);
         w["status"] = json!({"s": 2});
         let after = s.update(&key("a"), w.clone(), true, None).unwrap();
-        assert_eq!((after["spec"]["x"].clone(), after["status"]["s"].clone()), (json!(1), json!(2)));
+        assert_eq!(
+            (after["spec"]["x"].clone(), after["status"]["s"].clone()),
+            (json!(1), json!(2))
+        );
         assert_eq!(after["metadata"]["generation"], json!(1));
         let after = s.update(&key("a"), w, false, None).unwrap();
-        assert_eq!((after["spec"]["x"].clone(), after["status"]["s"].clone()), (json!(5), json!(2)));
+        assert_eq!(
+            (after["spec"]["x"].clone(), after["status"]["s"].clone()),
+            (json!(5), json!(2))
+        );
     }
 
     #[test]
     fn finalizers_hold_deletion_until_removed() {
         let mut s = Store::default();
-        s.create("vcs.dev/recordings", "default", json!({"metadata":{"name":"a","finalizers":["f"]}})).unwrap();
+        s.create(
+            "vcs.dev/recordings",
+            "default",
+            json!({"metadata":{"name":"a","finalizers":["f"]}}),
+        )
+        .unwrap();
         let d = s.delete(&key("a"), None).unwrap();
         assert!(d.pointer("/metadata/deletionTimestamp").is_some());
         assert!(s.get(&key("a")).is_ok());
