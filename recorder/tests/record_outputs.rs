@@ -55,22 +55,9 @@ fn render(job: &Path) -> String {
     stdout
 }
 
-/// Median colour of a w×h box at (x, y) of an RGB24 frame: robust to the moving ball and the
-/// name label the synthetic sources draw.
-fn median_rgb(frame: &[u8], (x, y, w, h): (u32, u32, u32, u32)) -> [u8; 3] {
-    let mut channels = [Vec::new(), Vec::new(), Vec::new()];
-    for yy in y..y + h {
-        for xx in x..x + w {
-            let i = ((yy * W + xx) * 3) as usize;
-            for c in 0..3 {
-                channels[c].push(frame[i + c]);
-            }
-        }
-    }
-    channels.map(|mut v| {
-        v.sort_unstable();
-        v[v.len() / 2]
-    })
+/// Median colour of a box of a decoded frame.
+fn median_rgb(frame: &[u8], rect: (u32, u32, u32, u32)) -> [u8; 3] {
+    common::median_rgb(frame, W, rect)
 }
 
 fn assert_close(what: &str, got: [u8; 3], want: [u8; 3]) {

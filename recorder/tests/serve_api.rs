@@ -132,20 +132,8 @@ fn frames(status: &Value) -> f64 {
     status["frames"].as_f64().unwrap()
 }
 
-fn median(frame: &[u8], (x, y, w, h): (u32, u32, u32, u32)) -> [i32; 3] {
-    let mut ch = [Vec::new(), Vec::new(), Vec::new()];
-    for yy in y..y + h {
-        for xx in x..x + w {
-            let i = ((yy * W + xx) * 3) as usize;
-            for c in 0..3 {
-                ch[c].push(frame[i + c] as i32);
-            }
-        }
-    }
-    ch.map(|mut v| {
-        v.sort_unstable();
-        v[v.len() / 2]
-    })
+fn median(frame: &[u8], rect: (u32, u32, u32, u32)) -> [i32; 3] {
+    common::median_rgb(frame, W, rect).map(i32::from)
 }
 
 fn close(got: [i32; 3], want: [i32; 3]) -> bool {

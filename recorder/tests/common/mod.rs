@@ -137,3 +137,21 @@ pub fn region_difference(
     }
     sum as f64 / (w * h * 3) as f64
 }
+
+/// Median colour of a rectangle (x, y, w, h) of a packed RGB24 frame `width` pixels wide: robust
+/// to small moving things (the synthetic sources' ball and name label).
+pub fn median_rgb(frame: &[u8], width: u32, (x, y, w, h): (u32, u32, u32, u32)) -> [u8; 3] {
+    let mut channels = [Vec::new(), Vec::new(), Vec::new()];
+    for yy in y..y + h {
+        for xx in x..x + w {
+            let i = ((yy * width + xx) * 3) as usize;
+            for c in 0..3 {
+                channels[c].push(frame[i + c]);
+            }
+        }
+    }
+    channels.map(|mut v| {
+        v.sort_unstable();
+        v[v.len() / 2]
+    })
+}
