@@ -12,16 +12,12 @@ pub const SAMPLE_RATE: u64 = 48_000;
 /// Interleaved stereo.
 pub const CHANNELS: usize = 2;
 
-/// Sample frames (one sample per channel) that belong to output frame `n` at `fps`. Rounding
-/// the cumulative count, not each frame's share, keeps audio from drifting against video.
-pub fn samples_for_frame(n: u64, fps: u32) -> usize {
-    (sample_start(n + 1, fps) - sample_start(n, fps)) as usize
-}
-
-/// The first sample frame of output frame `n`.
-pub fn sample_start(n: u64, fps: u32) -> u64 {
-    (n as u128 * SAMPLE_RATE as u128 / fps as u128) as u64
-}
+// Which samples belong to which output frame is the encoder's definition
+// (`vcs_media::sample_index`, `vcs_media::audio_samples_for_frame`), so the mix always hands it
+// exactly the count it expects.
+pub use vcs_media::encode::{
+    audio_samples_for_frame as samples_for_frame, sample_index as sample_start,
+};
 
 /// Time of sample frame `s`.
 pub fn sample_time(s: u64) -> Duration {
