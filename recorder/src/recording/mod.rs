@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 use vcs_job::control::{JobEvent, JobPatch, JobState, JobStatus};
@@ -561,32 +561,11 @@ impl FpsMeter {
     }
 }
 
-/// Now as RFC 3339 UTC with milliseconds.
+/// Now as RFC 3339 UTC, formatted as the control API formats its own timestamps.
 pub fn rfc3339_now() -> String {
-    rfc3339(SystemTime::now())
-}
-
-/// A time as RFC 3339 UTC with milliseconds (civil-from-days, no calendar crate needed).
-pub fn rfc3339(t: SystemTime) -> String {
-    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        d.subsec_millis()
-    )
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// Maps a layer frame from scene pixels to output pixels (they differ only when a composition
@@ -608,13 +587,6 @@ fn scale_frame(f: IntRect, scene: &Scene, width: u32, height: u32) -> IntRect {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc3339_formats_utc() {
-        let t = SystemTime::UNIX_EPOCH + Duration::from_millis(1_796_229_600_123);
-        assert_eq!(rfc3339(t), "2026-12-02T16:40:00.123Z");
-        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
-    }
 
     #[test]
     fn fps_meter_counts_frames_per_second() {
