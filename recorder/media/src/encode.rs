@@ -2,7 +2,7 @@
 //! to every output.
 //!
 //! ```text
-//! appsrc video (RGBA) ─► videoconvert ─► x264enc ─► h264parse ─► appsink h264 ─┐
+//! RGBA ─► I420 (in push) ─► appsrc video ─► x264enc ─► h264parse ─► appsink h264 ─┐
 //!                                                                               ├─► Fanout ─► outputs
 //! appsrc audio (F32 stereo 48 kHz) ─► audioconvert ─► avenc_aac ─► aacparse ─► appsink aac ─┘
 //! ```
@@ -26,7 +26,9 @@ use gstreamer_audio as gst_audio;
 use gstreamer_video as gst_video;
 
 use crate::MediaError;
+use crate::frame_pool::FramePool;
 use crate::gst_util::{bus_error, by_name, format_error, launch};
+use crate::i420::I420;
 use crate::outputs::{
     Fanout, KeyframeRequest, OutputEvent, OutputHandle, OutputProgress, OutputSummary, OutputTarget,
 };
@@ -52,6 +54,11 @@ pub struct Encoder {
     video: gst_app::AppSrc,
     audio: gst_app::AppSrc,
     cfg: EncoderConfig,
+    /// Composed RGBA frames, handed out again once converted.
+    frames: FramePool,
+    i420: I420,
+    /// I420 frames, back from GStreamer once encoded.
+    i420_frames: FramePool,
     fanout: Arc<Fanout>,
     outputs: Vec<OutputHandle>,
     events: (
@@ -87,10 +94,10 @@ impl Encoder {
         if cfg.fps == 0 {
             return Err(build_err("fps must be at least 1".into()));
         }
-        let frame_bytes = cfg.width as u64 * cfg.height as u64 * 4;
+        let i420 = I420::new(cfg.width, cfg.height).map_err(build_err)?;
+        let frame_bytes = i420.frame_len() as u64;
         let desc = format!(
             "appsrc name=video format=time block=true max-bytes={video_queue} \
-               ! videoconvert ! video/x-raw,format=I420 \
                ! x264enc speed-preset=veryfast tune=zerolatency bitrate={vb} key-int-max={gop} \
                  option-string=scenecut=0 \
                ! video/x-h264,profile=high ! h264parse \
@@ -111,7 +118,8 @@ impl Encoder {
         let video = crate::outputs::appsrc(&pipeline, "video")?;
         let audio = crate::outputs::appsrc(&pipeline, "audio")?;
         let vinfo =
-            gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgba, cfg.width, cfg.height)
+            gst_video::VideoInfo::builder(gst_video::VideoFormat::I420, cfg.width, cfg.height)
+                .colorimetry(&i420.info.colorimetry())
                 .fps(gst::Fraction::new(cfg.fps as i32, 1))
                 .build()
                 .map_err(|e| build_err(format!("video caps: {e}")))?;
@@ -163,6 +171,9 @@ impl Encoder {
             pipeline,
             video,
             audio,
+            frames: FramePool::new(cfg.width as usize * cfg.height as usize * 4),
+            i420_frames: FramePool::new(i420.frame_len()),
+            i420,
             cfg,
             fanout,
             outputs: Vec::new(),
@@ -189,6 +200,12 @@ impl Encoder {
             "encoder started"
         );
         Ok(encoder)
+    }
+
+    /// A buffer for the next frame (RGBA8, tightly packed, this encode's size), recycled from
+    /// frames already encoded; its contents are stale, so the caller writes every byte.
+    pub fn frame_buffer(&self) -> Vec<u8> {
+        self.frames.take()
     }
 
     /// Frame `n` of the recording: RGBA8, tightly packed; `audio` is interleaved stereo f32 at
@@ -223,7 +240,12 @@ impl Encoder {
         }
         let fps = self.cfg.fps;
         let pts = frame_time(n, fps);
-        let mut buffer = gst::Buffer::from_mut_slice(rgba);
+        let mut yuv = self.i420_frames.take();
+        self.i420
+            .convert(&rgba, &mut yuv)
+            .map_err(|e| self.runtime(format!("frame {n}: {e}")))?;
+        self.frames.give_back(rgba);
+        let mut buffer = gst::Buffer::from_mut_slice(self.i420_frames.wrap(yuv));
         {
             let b = buffer.get_mut().expect("fresh buffer is writable");
             b.set_pts(pts);

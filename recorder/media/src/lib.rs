@@ -12,6 +12,8 @@
 //! - `gst_util`: launch descriptions, element lookup and bus errors with context.
 
 pub mod encode;
+mod frame_pool;
+mod i420;
 mod gst_util;
 pub mod input;
 pub mod outputs;

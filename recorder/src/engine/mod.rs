@@ -168,6 +168,8 @@ pub struct KeyPress {
 pub const DEFAULT_FRAME_BUDGET: Duration = Duration::from_millis(40);
 /// Budget for evaluating the modules and for the first frame (mount, font cache warm-up).
 pub const STARTUP_BUDGET: Duration = Duration::from_secs(2);
+/// How many rendered frames count as startup (see [`Engine::render`]).
+const STARTUP_FRAMES: u64 = 2;
 /// Consecutive failed frames after which [`Engine::has_failed`] reports the composition failed.
 pub const FAILED_AFTER: u32 = 90;
 /// Default resident memory one frame may add.
@@ -453,9 +455,10 @@ impl Engine {
         {
             return Ok(s.unchanged());
         }
-        // The first frame mounts the whole tree and warms the font caches: it is startup, not
-        // a frame the recording waits on, so it gets the startup budget.
-        let first = self.strata.is_none() || self.frames_rendered == 0;
+        // The first frame mounts the whole tree, the second lays it out again with the real
+        // inputs, and both warm the font caches: that is startup, not frames a recording waits on, so they
+        // get the startup budget.
+        let first = self.strata.is_none() || self.frames_rendered < STARTUP_FRAMES;
         self.frames_rendered += 1;
         let started = Instant::now();
         self.guard.arm(

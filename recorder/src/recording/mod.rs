@@ -33,7 +33,7 @@ use vcs_media::encode::{Encoder, EncoderConfig};
 
 use crate::engine::{Composition, Engine, EngineError, EngineOptions};
 use crate::job::JobSpec;
-use crate::pipeline::compose::{Canvas, VideoFrameRef};
+use crate::pipeline::compose::{Canvas, CoverageSpans, VideoFrameRef};
 use crate::render::{Assets, StratumRenderer};
 use crate::scene::{IntRect, Scene};
 use crate::text::Fonts;
@@ -137,7 +137,8 @@ pub fn record(
         },
     )?;
     engine.set_params(&job.composition.params);
-    engine.render(0.0)?;
+    // Kept: if the next frames fail (a slow first layout on a loaded machine), they show this.
+    let first_scene = engine.render(0.0)?.scene;
 
     // 2. Inputs, then outputs.
     crate::pipeline::init()?;
@@ -167,7 +168,7 @@ pub fn record(
     let mut foreground = StratumRenderer::new(v.width, v.height, fonts, Assets::from_dirs(dirs));
     let mut speaker = ActiveSpeaker::new(SpeakerTuning::default());
     let mut named_speaker: Option<String> = None;
-    let mut scene: Option<Scene> = None;
+    let mut scene: Scene = first_scene;
     let mut last_slots = None;
     let mut audio_only_peers = None;
     let mut composition_errors = 0u64;
@@ -179,6 +180,8 @@ pub fn record(
     let mut fps_meter = FpsMeter::default();
     let mut n = 0u64;
     let mut stopping = false;
+    let mut canvas = Canvas::new(v.width, v.height);
+    let mut fg_spans = CoverageSpans::default();
     loop {
         if limit.is_some_and(|l| n >= l) || stopping {
             break;
@@ -253,7 +256,7 @@ pub fn record(
         }
         let render_started = Instant::now();
         match engine.render(t) {
-            Ok(frame) => scene = Some(frame.scene),
+            Ok(frame) => scene = frame.scene,
             Err(e) => {
                 // Video keeps recording with the last good scene.
                 composition_errors += 1;
@@ -264,10 +267,8 @@ pub fn record(
                 }
             }
         }
-        let scene_ref = scene
-            .as_ref()
-            .expect("the first frame rendered before recording");
-        let mut canvas = Canvas::new(v.width, v.height);
+        let scene_ref = &scene;
+        canvas.data = encoder.frame_buffer();
         let (bg, _) = background.render(&scene_ref.background, scene_ref.width, scene_ref.height);
         canvas.fill_from_premultiplied(bg.data());
         for layer in &scene_ref.video_layers {
@@ -286,8 +287,12 @@ pub fn record(
                 &layer.attrs,
             );
         }
-        let (fg, _) = foreground.render(&scene_ref.foreground, scene_ref.width, scene_ref.height);
-        canvas.over_premultiplied(fg.data());
+        let (fg, rasterised) =
+            foreground.render(&scene_ref.foreground, scene_ref.width, scene_ref.height);
+        if rasterised {
+            fg_spans = CoverageSpans::of(fg.data(), fg.width());
+        }
+        canvas.over_premultiplied(fg.data(), &fg_spans);
         let render_time = render_started.elapsed();
 
         // Skipped ticks get copies of this frame with their own share of the audio.
@@ -297,7 +302,9 @@ pub fn record(
             let rgba = if k == frame_n {
                 std::mem::take(&mut canvas.data)
             } else {
-                canvas.data.clone()
+                let mut copy = encoder.frame_buffer();
+                copy.copy_from_slice(&canvas.data);
+                copy
             };
             encoder.push(k, rgba, &mix[offset..offset + len])?;
             offset += len;

@@ -210,6 +210,11 @@ let current = null;
 let hookIndex = 0;
 let afterCommit = [];
 let pendingWork = false;
+// Set when anything the layout and drawing passes read may have changed: host elements mounted,
+// unmounted, moved or given different props, or text changed. A re-render that produces the
+// same host tree (a countdown re-rendering with the same second) leaves it false, and the frame
+// reuses the last scene.
+let hostChanged = false;
 
 export function markDirty(f) {
   if (f.unmounted) return;
@@ -244,6 +249,48 @@ export function mountRoot(element) {
   root.element = { props: { children: element } };
   root.props = root.element.props;
   pendingWork = true;
+  hostChanged = true;
+}
+
+// True when the host tree may differ from the one last taken; clears the flag.
+export function takeHostChanged() {
+  const changed = hostChanged;
+  hostChanged = false;
+  return changed;
+}
+
+// Structural equality for host props: plain objects and arrays compared member by member
+// (inline style and layout arrays are new objects on every render), anything else, functions
+// included, by identity. Deep or cyclic values count as different.
+function sameValue(a, b, depth) {
+  if (Object.is(a, b)) return true;
+  if (depth > 6 || a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i], depth + 1)) return false;
+    return true;
+  }
+  if (Array.isArray(b) || a.$$typeof !== undefined || b.$$typeof !== undefined) return false;
+  const pa = Object.getPrototypeOf(a);
+  if ((pa !== Object.prototype && pa !== null) || Object.getPrototypeOf(b) !== pa) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.prototype.hasOwnProperty.call(b, k) || !sameValue(a[k], b[k], depth + 1)) return false;
+  }
+  return true;
+}
+
+// Host props other than `children` (which the reconciler and `Text` handle themselves).
+function sameHostProps(a, b) {
+  if (a === b) return true;
+  const ka = Object.keys(a).filter((k) => k !== 'children');
+  const kb = Object.keys(b).filter((k) => k !== 'children');
+  if (ka.length !== kb.length) return false;
+  for (const k of ka) {
+    if (!Object.prototype.hasOwnProperty.call(b, k) || !sameValue(a[k], b[k], 0)) return false;
+  }
+  return true;
 }
 
 export function rootFiber() {
@@ -343,7 +390,9 @@ function renderFiber(f) {
     }
   } else if (typeof t === 'string') {
     if (t === 'Text') {
-      f.text = textOf(f.props.children);
+      const text = textOf(f.props.children);
+      if (text !== f.text) hostChanged = true;
+      f.text = text;
       children = null;
     } else children = f.props.children;
   } else if (t === Fragment) {
@@ -511,6 +560,7 @@ function reconcile(f, children) {
     kids[i] = kid;
   }
   if (byKey) for (const k of byKey.values()) unmount(k);
+  if (!hostChanged && (kids.length !== old.length || kids.some((k, i) => k !== old[i]))) hostChanged = true;
   f.kids = kids;
 }
 
@@ -525,6 +575,7 @@ function attachRef(f, el) {
 function updateFiber(f, el) {
   if (f.type === '#text') {
     f.element = el;
+    if (f.props.text !== String(el)) hostChanged = true;
     f.props = { text: String(el) };
     f.dirty = false;
     return;
@@ -540,6 +591,7 @@ function updateFiber(f, el) {
     return;
   }
   f.element = el;
+  if (typeof t === 'string' && !hostChanged && !sameHostProps(f.props, el.props)) hostChanged = true;
   f.props = el.props;
   renderFiber(f);
 }
@@ -547,6 +599,7 @@ function updateFiber(f, el) {
 function unmount(f) {
   if (f.unmounted) return;
   f.unmounted = true;
+  hostChanged = true;
   liveFibers--;
   for (const k of f.kids) unmount(k);
   if (f.inst && typeof f.inst.componentWillUnmount === 'function') f.inst.componentWillUnmount();

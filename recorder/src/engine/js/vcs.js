@@ -206,17 +206,18 @@ export function frame(time, changes) {
     R.notifyChannel('time');
     if (pruneSources()) R.notifyChannel('sources');
   }
-  let rendered = false;
   for (let i = 0; R.hasPendingWork(); i++) {
     if (i === MAX_PASSES) {
       throw new Error(
         'Maximum update depth exceeded: components kept updating state from effects ' + MAX_PASSES + ' times in one frame',
       );
     }
-    rendered = R.renderPass() || rendered;
+    R.renderPass();
   }
   const animating = animationsActive();
-  if (rendered || animating || layoutDirty || !lastScene) {
+  // Re-renders that leave every host element as it was (same props, same text) keep the scene.
+  const hostChanged = R.takeHostChanged();
+  if (hostChanged || animating || layoutDirty || !lastScene) {
     layoutDirty = false;
     const tree = layoutPass(R.rootFiber(), S);
     lastScene = drawScene(tree, S);
@@ -483,4 +484,6 @@ globalThis.console = {
 // back to a consistent state: every component renders afresh next frame.
 export function recover() {
   R.recover();
+  // A frame unwound mid-render may have left the host tree half updated: lay it out afresh.
+  layoutDirty = true;
 }
