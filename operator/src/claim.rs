@@ -13,8 +13,9 @@ use std::time::Instant;
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
-use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions};
 use serde_json::json;
+use thiserror::Error;
 use tracing::debug;
 
 use crate::api::{
@@ -23,6 +24,18 @@ use crate::api::{
 };
 use crate::pool::pods::{is_ready, recorder_pod, selector};
 use crate::telemetry::{ClaimLabels, Metrics};
+
+/// Why no pod could be got.
+#[derive(Debug, Error)]
+pub enum ClaimError {
+    #[error(transparent)]
+    Kube(#[from] kube::Error),
+    /// The cold pod's name is taken by a pod that is not this Recording's, or is being deleted.
+    #[error(
+        "cold pod {pod} exists but is being deleted or serves another Recording; retrying once it is gone"
+    )]
+    ColdPodUnusable { pod: String },
+}
 
 /// The pod a Recording got, and how.
 #[derive(Debug)]
@@ -80,7 +93,7 @@ pub async fn claim(
     pool: &RecorderPool,
     rec: &Recording,
     metrics: &Metrics,
-) -> Result<Claimed, kube::Error> {
+) -> Result<Claimed, ClaimError> {
     let started = Instant::now();
     let outcome = |o: &'static str| {
         metrics
@@ -101,12 +114,13 @@ pub async fn claim(
     r
 }
 
-async fn claim_inner(
+/// Adopts the pod already claimed for `rec`, or claims an idle one; `None` when there is none.
+async fn claim_warm(
     pods_api: &Api<Pod>,
     pool: &RecorderPool,
     rec: &Recording,
     metrics: &Metrics,
-) -> Result<Claimed, kube::Error> {
+) -> Result<Option<Claimed>, kube::Error> {
     let pods = pods_api
         .list(&ListParams::default().labels(&selector(pool)))
         .await?
@@ -117,11 +131,11 @@ async fn claim_inner(
         } else {
             LaunchType::Warm
         };
-        return Ok(Claimed {
+        return Ok(Some(Claimed {
             pod: p.clone(),
             launch,
             adopted: true,
-        });
+        }));
     }
     let seed = rec.uid().unwrap_or_else(|| rec.name_any());
     for candidate in candidates(&pods, &seed) {
@@ -134,40 +148,59 @@ async fn claim_inner(
             .await
         {
             Ok(pod) => {
-                return Ok(Claimed {
+                return Ok(Some(Claimed {
                     pod,
                     launch: LaunchType::Warm,
                     adopted: false,
-                });
+                }));
             }
             Err(kube::Error::Api(s)) if s.code == 409 || s.code == 404 => {
                 metrics.claim_conflicts.inc();
+                // The usual winner against us is the other replica claiming for the same
+                // Recording (both start at the same candidate): then it is ours too, and
+                // claiming a second pod would only waste a warm one.
+                if s.code == 409
+                    && let Some(p) = pods_api.get_opt(&candidate.name_any()).await?
+                    && adoptable(std::slice::from_ref(&p), rec).is_some()
+                {
+                    return Ok(Some(Claimed {
+                        pod: p,
+                        launch: LaunchType::Warm,
+                        adopted: true,
+                    }));
+                }
                 debug!(pod = %candidate.name_any(), "lost the claim race; next candidate");
             }
             Err(e) => return Err(e),
         }
     }
+    Ok(None)
+}
+
+async fn claim_inner(
+    pods_api: &Api<Pod>,
+    pool: &RecorderPool,
+    rec: &Recording,
+    metrics: &Metrics,
+) -> Result<Claimed, ClaimError> {
+    // Two passes before a cold start: pods keep turning Ready (the pool refills as others
+    // claim), and another replica may have claimed one of them for this same Recording since
+    // the first list. Both are better than a cold pod.
+    for _pass in 0..2 {
+        if let Some(c) = claim_warm(pods_api, pool, rec, metrics).await? {
+            return Ok(c);
+        }
+    }
     // Cold start: a pod made for this Recording. Its name derives from the Recording's uid, so
-    // a retried create finds the first one instead of making a second.
+    // a retried create (or a second reconciler) finds the first one instead of making another.
     let uid = rec.uid().unwrap_or_default();
-    let name = format!(
-        "{}-cold-{}",
-        pool.name_any(),
-        uid.chars()
-            .rev()
-            .take(8)
-            .collect::<String>()
-            .chars()
-            .rev()
-            .collect::<String>()
-            .to_lowercase()
-    );
+    let name = cold_pod_name(pool, &uid);
     let labels = BTreeMap::from([
         (LABEL_STATE.to_string(), STATE_CLAIMED.to_string()),
         (LABEL_RECORDING.to_string(), rec.name_any()),
     ]);
     let annotations = BTreeMap::from([
-        (ANNOTATION_RECORDING_UID.to_string(), uid),
+        (ANNOTATION_RECORDING_UID.to_string(), uid.clone()),
         (COLD_ANNOTATION.to_string(), "true".to_string()),
     ]);
     let pod = recorder_pod(pool, Some(name.clone()), labels, annotations);
@@ -177,13 +210,65 @@ async fn claim_inner(
             launch: LaunchType::Cold,
             adopted: false,
         }),
-        // Another reconciler made it first: it is this Recording's pod all the same, and
-        // adopted, so losing the status race must not delete it.
-        Err(kube::Error::Api(s)) if s.code == 409 => Ok(Claimed {
-            pod: pods_api.get(&name).await?,
-            launch: LaunchType::Cold,
-            adopted: true,
-        }),
+        // Another reconciler made it first: it is this Recording's pod all the same (adopted)
+        // unless it is going away or belongs to a former Recording of the same uid-less name.
+        Err(kube::Error::Api(s)) if s.code == 409 => {
+            let existing = pods_api.get(&name).await?;
+            if existing.annotations().get(ANNOTATION_RECORDING_UID) != Some(&uid)
+                || existing.metadata.deletion_timestamp.is_some()
+            {
+                return Err(ClaimError::ColdPodUnusable { pod: name });
+            }
+            Ok(Claimed {
+                pod: existing,
+                launch: LaunchType::Cold,
+                adopted: true,
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The name of `pool`'s cold pod for the Recording with `uid`: unique per Recording, so
+/// concurrent creates collide on purpose. Kept within the 253 characters of a pod name.
+pub fn cold_pod_name(pool: &RecorderPool, uid: &str) -> String {
+    let uid = uid.to_lowercase();
+    let budget = 253 - "-cold-".len() - uid.len().min(200);
+    let prefix: String = pool.name_any().chars().take(budget).collect();
+    format!("{}-cold-{uid}", prefix.trim_end_matches(['-', '.']))
+}
+
+/// Gives back a claim that was never recorded in its Recording's status (so no job was ever
+/// sent to the pod): a warm pod goes back to idle, by compare-and-set like the claim itself, and
+/// a cold pod (made for that one Recording) is deleted. `pod` is the pod as last read; a 409 or
+/// 404 means someone else changed or removed it meanwhile, and it is left alone.
+pub async fn give_back(pods_api: &Api<Pod>, pod: &Pod) -> Result<(), kube::Error> {
+    let name = pod.name_any();
+    let r = if pod.annotations().contains_key(COLD_ANNOTATION) {
+        let dp = DeleteParams {
+            preconditions: Some(Preconditions {
+                uid: pod.uid(),
+                resource_version: pod.resource_version(),
+            }),
+            ..Default::default()
+        };
+        pods_api.delete(&name, &dp).await.map(|_| ())
+    } else {
+        let patch = json!({
+            "metadata": {
+                "resourceVersion": pod.resource_version(),
+                "labels": { LABEL_STATE: STATE_IDLE, LABEL_RECORDING: null },
+                "annotations": { ANNOTATION_RECORDING_UID: null },
+            }
+        });
+        pods_api
+            .patch(&name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+            .map(|_| ())
+    };
+    match r {
+        Ok(()) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 409 || s.code == 404 => Ok(()),
         Err(e) => Err(e),
     }
 }

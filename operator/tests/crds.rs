@@ -156,6 +156,9 @@ fn cel_rejects_invalid_recordings() {
         ("audio bitrate", |r| {
             r["spec"]["audio"]["bitrateKbps"] = json!(5)
         }),
+        ("name longer than a label value", |r| {
+            r["metadata"]["name"] = json!("r".repeat(64))
+        }),
     ];
     for (what, edit) in cases {
         let mut r = recording();

@@ -75,7 +75,8 @@ pub struct RecorderTemplate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 65535))]
     pub port: Option<i32>,
-    /// The control API bearer token, given to the pod as `VCS_TOKEN` and used by the operator.
+    /// The control API bearer token: mounted into each pod as the file `serve --token-file`
+    /// reads, and presented by the operator.
     pub token_secret_ref: SecretKeyRef,
     /// Extra labels for the pods.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

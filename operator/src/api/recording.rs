@@ -34,6 +34,7 @@ pub const MAX_START_DEADLINE_SECS: u32 = 3_600;
     printcolumn = r#"{"name":"Result","type":"string","jsonPath":".status.result"}"#,
     printcolumn = r#"{"name":"Started","type":"date","jsonPath":".status.startedAt"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    validation = Rule::new("self.metadata.name.size() <= 63").message("metadata.name: at most 63 characters, because it becomes the recorder pod's vcs.dev/recording label value"),
     validation = Rule::new("!has(oldSelf.status) || !has(oldSelf.status.placement) || ((has(self.spec.session) && has(self.spec.session.mediaServerUrl) ? self.spec.session.mediaServerUrl : '') == (has(oldSelf.spec.session) && has(oldSelf.spec.session.mediaServerUrl) ? oldSelf.spec.session.mediaServerUrl : '') && (has(self.spec.session) && has(self.spec.session.regionHint) ? self.spec.session.regionHint : '') == (has(oldSelf.spec.session) && has(oldSelf.spec.session.regionHint) ? oldSelf.spec.session.regionHint : '') && (has(self.spec.placement) ? self.spec.placement.region : '') == (has(oldSelf.spec.placement) ? oldSelf.spec.placement.region : ''))").message("spec.session.mediaServerUrl, spec.session.regionHint and spec.placement are immutable once the Recording is placed; create a new Recording to record elsewhere")
 )]
 #[x_kube(

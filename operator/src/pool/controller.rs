@@ -114,19 +114,49 @@ async fn reconcile_inner(pool: &RecorderPool, ctx: &Context) -> Result<Action, P
         .items;
 
     // Dead recorders (they exit after their job) and orphaned claims go first.
-    let recordings: Api<Recording> = Api::namespaced(ctx.client.clone(), &ns);
+    // One list of the Recordings rather than a read per claimed pod; read only when some pod
+    // is claimed at all.
+    let owners: BTreeMap<String, Recording> = if pods.iter().any(|p| claimed_for(p).is_some()) {
+        let recordings: Api<Recording> = Api::namespaced(ctx.client.clone(), &ns);
+        recordings
+            .list(&ListParams::default())
+            .await
+            .map_err(kube_err)?
+            .items
+            .into_iter()
+            .map(|r| (r.name_any(), r))
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
     let mut live = Vec::with_capacity(pods.len());
     for pod in pods {
-        if pod.metadata.deletion_timestamp.is_none()
-            && (is_finished(&pod) || is_orphan(&pod, &recordings).await.map_err(kube_err)?)
-        {
-            info!(pod = %pod.name_any(), "deleting finished or orphaned recorder pod");
+        if pod.metadata.deletion_timestamp.is_some() {
+            live.push(pod);
+            continue;
+        }
+        if is_finished(&pod) {
+            info!(pod = %pod.name_any(), "deleting a finished recorder pod");
             delete_if_unchanged(&pods_api, &pod)
                 .await
                 .map_err(kube_err)?;
             continue;
         }
-        live.push(pod);
+        match claim_state(&pod, &owners) {
+            ClaimState::OwnerGone => {
+                info!(pod = %pod.name_any(), "deleting a recorder pod whose Recording is gone");
+                delete_if_unchanged(&pods_api, &pod)
+                    .await
+                    .map_err(kube_err)?;
+            }
+            ClaimState::LostRace => {
+                info!(pod = %pod.name_any(), "giving back a claim that lost to another pod");
+                crate::claim::give_back(&pods_api, &pod)
+                    .await
+                    .map_err(kube_err)?;
+            }
+            ClaimState::Unclaimed | ClaimState::Held => live.push(pod),
+        }
     }
 
     let views: Vec<PodView> = live.iter().map(view).collect();
@@ -238,23 +268,40 @@ async fn reconcile_inner(pool: &RecorderPool, ctx: &Context) -> Result<Action, P
     })
 }
 
-/// A claimed pod whose Recording is gone (or is another object of the same name).
-async fn is_orphan(pod: &Pod, recordings: &Api<Recording>) -> Result<bool, kube::Error> {
-    let Some(uid) = pod.annotations().get(ANNOTATION_RECORDING_UID) else {
-        return Ok(false);
+/// The Recording (name, uid) a pod is claimed for.
+fn claimed_for(pod: &Pod) -> Option<(&String, &String)> {
+    Some((
+        pod.labels().get(crate::api::LABEL_RECORDING)?,
+        pod.annotations().get(ANNOTATION_RECORDING_UID)?,
+    ))
+}
+
+/// Where a pod stands with respect to the Recordings.
+#[derive(Debug, PartialEq)]
+enum ClaimState {
+    Unclaimed,
+    /// Claimed, and its Recording names it or names no pod yet.
+    Held,
+    /// Its Recording is gone (or is another object of the same name). It may have recorded.
+    OwnerGone,
+    /// Its Recording settled on another pod: this claim lost a race and its claimer died
+    /// before giving it back. It was never sent a job.
+    LostRace,
+}
+
+/// `owners` was listed after the pods, so a Recording that names this pod is in it.
+fn claim_state(pod: &Pod, owners: &BTreeMap<String, Recording>) -> ClaimState {
+    let Some((rec, uid)) = claimed_for(pod) else {
+        return ClaimState::Unclaimed;
     };
-    let Some(rec) = pod.labels().get(crate::api::LABEL_RECORDING) else {
-        return Ok(false);
-    };
-    Ok(match recordings.get_opt(rec).await? {
-        None => true,
-        Some(r) if r.uid().as_deref() != Some(uid.as_str()) => true,
-        // The Recording settled on another pod (this one lost a claim race).
-        Some(r) => r
-            .status
-            .and_then(|s| s.recorder_pod)
-            .is_some_and(|p| p != pod.name_any()),
-    })
+    match owners.get(rec) {
+        None => ClaimState::OwnerGone,
+        Some(r) if r.uid().as_deref() != Some(uid.as_str()) => ClaimState::OwnerGone,
+        Some(r) => match r.status.as_ref().and_then(|s| s.recorder_pod.as_ref()) {
+            Some(p) if *p != pod.name_any() => ClaimState::LostRace,
+            _ => ClaimState::Held,
+        },
+    }
 }
 
 /// Deletes `pod` only if nobody changed it since we read it (a claim in between wins).

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction, Pod, PodSpec, Probe,
-    SecretKeySelector,
+    Container, ContainerPort, HTTPGetAction, KeyToPath, Pod, PodSpec, Probe, SecretVolumeSource,
+    Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -14,6 +14,12 @@ use crate::api::{LABEL_POOL, LABEL_REGION, LABEL_STATE, RecorderPool, STATE_IDLE
 
 /// Node label that places pods in the pool's region.
 pub const REGION_NODE_LABEL: &str = "topology.kubernetes.io/region";
+
+/// Where the recorder container finds the control API token (a Secret volume).
+pub const TOKEN_DIR: &str = "/var/run/secrets/vcs.dev";
+/// The token's file name in [`TOKEN_DIR`].
+pub const TOKEN_FILE: &str = "token";
+const TOKEN_VOLUME: &str = "control-token";
 
 /// The label selector of a pool's pods.
 pub fn selector(pool: &RecorderPool) -> String {
@@ -63,26 +69,42 @@ pub fn recorder_pod(
             automount_service_account_token: Some(false),
             restart_policy: Some("Never".into()),
             node_selector: Some(node_selector),
+            // `serve` reads its bearer token from a file, not the environment.
+            volumes: Some(vec![Volume {
+                name: TOKEN_VOLUME.into(),
+                secret: Some(SecretVolumeSource {
+                    secret_name: Some(t.token_secret_ref.name.clone()),
+                    items: Some(vec![KeyToPath {
+                        key: t.token_secret_ref.key.clone(),
+                        path: TOKEN_FILE.into(),
+                        ..Default::default()
+                    }]),
+                    default_mode: Some(0o440),
+                    optional: Some(false),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }]),
             containers: vec![Container {
                 name: "recorder".into(),
                 image: Some(t.image.clone()),
                 image_pull_policy: t.image_pull_policy.clone(),
-                args: Some(vec!["serve".into(), "--port".into(), port.to_string()]),
+                args: Some(vec![
+                    "serve".into(),
+                    "--listen".into(),
+                    format!("0.0.0.0:{port}"),
+                    "--token-file".into(),
+                    format!("{TOKEN_DIR}/{TOKEN_FILE}"),
+                ]),
                 ports: Some(vec![ContainerPort {
                     container_port: port,
                     name: Some("control".into()),
                     ..Default::default()
                 }]),
-                env: Some(vec![EnvVar {
-                    name: "VCS_TOKEN".into(),
-                    value_from: Some(EnvVarSource {
-                        secret_key_ref: Some(SecretKeySelector {
-                            name: t.token_secret_ref.name.clone(),
-                            key: t.token_secret_ref.key.clone(),
-                            optional: Some(false),
-                        }),
-                        ..Default::default()
-                    }),
+                volume_mounts: Some(vec![VolumeMount {
+                    name: TOKEN_VOLUME.into(),
+                    mount_path: TOKEN_DIR.into(),
+                    read_only: Some(true),
                     ..Default::default()
                 }]),
                 resources: t.resources.clone(),
@@ -133,6 +155,25 @@ mod tests {
         let spec = pod.spec.unwrap();
         assert_eq!(spec.node_selector.unwrap()[REGION_NODE_LABEL], "eu-west");
         assert_eq!(spec.automount_service_account_token, Some(false));
+        // The flags `vcs-recorder serve` takes, with the token from the mounted Secret.
+        let c = &spec.containers[0];
+        assert_eq!(
+            c.args.as_deref().unwrap(),
+            [
+                "serve",
+                "--listen",
+                "0.0.0.0:8080",
+                "--token-file",
+                "/var/run/secrets/vcs.dev/token"
+            ]
+        );
+        let secret = spec.volumes.as_ref().unwrap()[0].secret.as_ref().unwrap();
+        assert_eq!(secret.secret_name.as_deref(), Some("recorder-token"));
+        assert_eq!(secret.items.as_ref().unwrap()[0].path, "token");
+        assert_eq!(
+            c.volume_mounts.as_ref().unwrap()[0].mount_path,
+            "/var/run/secrets/vcs.dev"
+        );
         assert_eq!(
             pod.metadata.owner_references.unwrap()[0].controller,
             Some(true)

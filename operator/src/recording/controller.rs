@@ -9,13 +9,13 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::ResourceExt;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, Preconditions};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use serde_json::{Value, json};
 use thiserror::Error;
-use tracing::{info, instrument, warn};
+use tracing::{debug, info, instrument, warn};
 
 use super::job::{self, JobError, Secrets};
 use super::live;
@@ -36,6 +36,11 @@ pub enum RecordingError {
     Kube {
         recording: String,
         source: kube::Error,
+    },
+    #[error("Recording {recording}: getting a recorder pod: {source}")]
+    Claim {
+        recording: String,
+        source: claim::ClaimError,
     },
 }
 
@@ -138,7 +143,8 @@ impl Run<'_> {
             .await
         {
             Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 409 => return Ok(false),
+            // 404: deleted meanwhile, which is a write by someone else too.
+            Err(kube::Error::Api(s)) if s.code == 409 || s.code == 404 => return Ok(false),
             Err(e) => return Err(self.err(e)),
         }
         self.written = self.st.clone();
@@ -147,9 +153,15 @@ impl Run<'_> {
 
     /// Deletes the Recording's pod, if it is still the one claimed for it.
     async fn release_pod(&self) -> Result<(), RecordingError> {
-        let Some(pod_name) = &self.st.recorder_pod else {
-            return Ok(());
-        };
+        match self.st.recorder_pod.clone() {
+            Some(pod_name) => self.release(&pod_name).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Deletes pod `pod_name` if it is claimed for this Recording (by uid) and not already
+    /// going away. The uid precondition keeps a later pod of the same name safe.
+    async fn release(&self, pod_name: &str) -> Result<(), RecordingError> {
         let Some(pod) = self.pods.get_opt(pod_name).await.map_err(|e| self.err(e))? else {
             return Ok(());
         };
@@ -158,11 +170,39 @@ impl Run<'_> {
         {
             return Ok(());
         }
-        match self.pods.delete(pod_name, &Default::default()).await {
+        let dp = DeleteParams {
+            preconditions: Some(Preconditions {
+                uid: pod.uid(),
+                resource_version: None,
+            }),
+            ..Default::default()
+        };
+        match self.pods.delete(pod_name, &dp).await {
             Ok(_) => Ok(()),
-            Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => Ok(()),
             Err(e) => Err(self.err(e)),
         }
+    }
+
+    /// Gives back the claims for this Recording other than `kept` (the recorded pod, if any):
+    /// claims that lost the status race, including those of a reconciler that died before it
+    /// could give them back itself. None of them was ever sent a job.
+    async fn give_back_others(&self, kept: &str) -> Result<(), RecordingError> {
+        let uid = self.rec.uid();
+        let lp = ListParams::default().labels(&format!("{LABEL_RECORDING}={}", self.name));
+        let pods = self.pods.list(&lp).await.map_err(|e| self.err(e))?.items;
+        for p in pods {
+            if p.name_any() != kept
+                && p.metadata.deletion_timestamp.is_none()
+                && p.annotations().get(ANNOTATION_RECORDING_UID) == uid.as_ref()
+            {
+                info!(pod = %p.name_any(), kept, "giving back a claim that lost to another");
+                claim::give_back(&self.pods, &p)
+                    .await
+                    .map_err(|e| self.err(e))?;
+            }
+        }
+        Ok(())
     }
 
     async fn secrets(
@@ -358,7 +398,10 @@ async fn step(run: &mut Run<'_>) -> Result<Action, RecordingError> {
     if run.st.recorder_pod.is_none() {
         let claimed = claim::claim(&run.pods, &pool, rec, &ctx.metrics)
             .await
-            .map_err(|e| run.err(e))?;
+            .map_err(|source| RecordingError::Claim {
+                recording: format!("{}/{}", run.ns, run.name),
+                source,
+            })?;
         let pod_name = claimed.pod.name_any();
         run.st.pool = Some(pool.name_any());
         run.st.recorder_pod = Some(pod_name.clone());
@@ -379,16 +422,11 @@ async fn step(run: &mut Run<'_>) -> Result<Action, RecordingError> {
         );
         // Persist the claim before anything else, and only if nobody else wrote this Recording
         // meanwhile: two reconcilers (two replicas, or one restarted mid-claim) may each have
-        // claimed a pod for it; the first write wins and the loser gives its pod back. A
-        // restart after a lost write adopts the pod by its labels instead.
+        // claimed or adopted a pod for it, and the first write decides which pod it is.
         if !run.persist_if(rec.resource_version()).await? {
-            if !claimed.adopted {
-                let _ = run.pods.delete(&pod_name, &Default::default()).await;
-            }
-            info!(pod = %pod_name, "another reconciler recorded a claim first; released ours");
-            run.st = run.written.clone();
-            return Ok(Action::requeue(Duration::from_millis(100)));
+            return settle_lost_claim(run, &pod_name).await;
         }
+        run.give_back_others(&pod_name).await?;
         run.event(
             false,
             reason::CLAIMED,
@@ -447,16 +485,14 @@ async fn step(run: &mut Run<'_>) -> Result<Action, RecordingError> {
         run.release_pod().await?;
         return Ok(Action::await_change());
     }
-    if !is_ready(&pod) {
+    let waiting_for_ready = started_at.is_none() && !is_ready(&pod);
+    let Some(base) = (ctx.endpoint)(&pod, pool.spec.template.port()) else {
         run.set(
             cond::RECORDER_READY,
             false,
             reason::STARTING,
-            format!("waiting for pod {pod_name} to be Ready"),
+            format!("waiting for pod {pod_name} to get an IP and be Ready"),
         );
-        return Ok(Action::requeue(ctx.timings.retry));
-    }
-    let Some(base) = (ctx.endpoint)(&pod, pool.spec.template.port()) else {
         return Ok(Action::requeue(ctx.timings.retry));
     };
     let token_ref = &pool.spec.template.token_secret_ref;
@@ -478,6 +514,26 @@ async fn step(run: &mut Run<'_>) -> Result<Action, RecordingError> {
         run.set(cond::RECORDER_READY, false, reason::SECRET_MISSING, msg);
         return Ok(Action::requeue(ctx.timings.retry));
     };
+    // Only an idle recorder is Ready (its `/readyz` turns 503 once it has a job), so readiness
+    // gates the start. A recorder that is not Ready may still hold this Recording's job: an
+    // earlier reconcile started it and died before writing that down. Then carry on; the start
+    // below is idempotent by job id.
+    if waiting_for_ready {
+        let ours = ctx
+            .recorders
+            .status(&base, &token)
+            .await
+            .is_ok_and(|js| js.job_id.is_some() && js.job_id == rec.uid());
+        if !ours {
+            run.set(
+                cond::RECORDER_READY,
+                false,
+                reason::STARTING,
+                format!("waiting for pod {pod_name} to be Ready"),
+            );
+            return Ok(Action::requeue(ctx.timings.retry));
+        }
+    }
 
     if started_at.is_none() {
         let secrets = match run.secrets(job::secret_names(rec)).await? {
@@ -652,6 +708,44 @@ async fn step(run: &mut Run<'_>) -> Result<Action, RecordingError> {
     Ok(Action::requeue(ctx.timings.poll))
 }
 
+/// The claim of `pod_name` could not be recorded because the Recording changed since it was
+/// read. Whether the pod goes back depends on what the Recording says now, not on how it was
+/// got: another reconciler may have adopted this very pod and recorded it first (then it is the
+/// Recording's pod and must stay), and while the Recording names no pod, ours stays claimed
+/// for it and the next reconcile adopts it. Only a Recording that names another pod, or is
+/// gone, makes ours surplus, and it is given back (see [`claim::give_back`]); nobody can come
+/// to record it then, because every claim write is conditional on a Recording version from
+/// before the other pod was recorded.
+async fn settle_lost_claim(run: &mut Run<'_>, pod_name: &str) -> Result<Action, RecordingError> {
+    run.st = run.written.clone();
+    let fresh = run.recs.get_opt(&run.name).await.map_err(|e| run.err(e))?;
+    let recorded = match &fresh {
+        Some(r) if r.uid() == run.rec.uid() => {
+            r.status.as_ref().and_then(|s| s.recorder_pod.clone())
+        }
+        // Deleted, or replaced by another object of the same name.
+        _ => Some(String::new()),
+    };
+    match recorded {
+        Some(other) if other != pod_name => {
+            let pod = run.pods.get_opt(pod_name).await.map_err(|e| run.err(e))?;
+            if let Some(pod) = pod
+                && pod.annotations().get(ANNOTATION_RECORDING_UID) == run.rec.uid().as_ref()
+                && pod.metadata.deletion_timestamp.is_none()
+            {
+                claim::give_back(&run.pods, &pod)
+                    .await
+                    .map_err(|e| run.err(e))?;
+                info!(pod = %pod_name, recorded = %other, "another reconciler recorded a claim first; gave ours back");
+            }
+        }
+        _ => {
+            debug!(pod = %pod_name, "claim not recorded by this reconcile; the next one adopts it")
+        }
+    }
+    Ok(Action::requeue(Duration::from_millis(100)))
+}
+
 /// Deletion: stop the recorder, wait (bounded by the grace period) for the outputs, release
 /// the pod, drop the finalizer.
 async fn finalize(run: &mut Run<'_>) -> Result<Action, RecordingError> {
@@ -710,6 +804,9 @@ async fn finalize(run: &mut Run<'_>) -> Result<Action, RecordingError> {
     }
     run.persist().await?;
     run.release_pod().await?;
+    // Claims that never got recorded (a reconciler lost its write, or died before it).
+    let kept = run.st.recorder_pod.clone().unwrap_or_default();
+    run.give_back_others(&kept).await?;
     let fins: Vec<String> = rec
         .finalizers()
         .iter()
