@@ -266,7 +266,15 @@ mod tests {
     #[test]
     fn placement_follows_the_documented_order() {
         let t = table();
-        let cases: &[(Option<&str>, Option<&str>, Option<&str>, &str, Reason)] = &[
+        // (override, region hint, media server URL, expected region, expected reason)
+        type Case<'a> = (
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+            &'a str,
+            Reason,
+        );
+        let cases: &[Case] = &[
             (
                 Some("ap-south"),
                 Some("eu-west"),

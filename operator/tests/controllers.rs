@@ -31,7 +31,7 @@ async fn create_recording(h: &Harness, rec: &Recording) {
     recs.create(&PostParams::default(), rec).await.unwrap();
 }
 
-fn rec_named<'a>(h: &'a Harness, name: &str) -> Option<serde_json::Value> {
+fn rec_named(h: &Harness, name: &str) -> Option<serde_json::Value> {
     h.recordings()
         .into_iter()
         .find(|r| r["metadata"]["name"] == name)

@@ -786,19 +786,16 @@ async fn finalize(run: &mut Run<'_>) -> Result<Action, RecordingError> {
             } else {
                 ctx.recorders.status(&base, &token).await
             };
-            match r {
-                Ok(js) => {
-                    let now = run.now_s();
-                    mirror(&mut run.st, &js, run.generation, &now);
-                    if !js.state.is_terminal() {
-                        run.persist().await?;
-                        return Ok(Action::requeue(
-                            Duration::from_millis(500).min(ctx.timings.poll),
-                        ));
-                    }
+            // Unreachable or refusing (an error): nothing more to wait for.
+            if let Ok(js) = r {
+                let now = run.now_s();
+                mirror(&mut run.st, &js, run.generation, &now);
+                if !js.state.is_terminal() {
+                    run.persist().await?;
+                    return Ok(Action::requeue(
+                        Duration::from_millis(500).min(ctx.timings.poll),
+                    ));
                 }
-                // Unreachable or refusing: nothing more to wait for.
-                Err(_) => {}
             }
         }
     }
