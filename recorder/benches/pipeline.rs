@@ -3,7 +3,10 @@
 //! - (a) our pipeline: `vcs-recorder render`, 4 synthetic participants in the `demo` composition
 //!   (grid, name labels, banner, countdown) at 1280×720@30, x264 veryfast;
 //! - (b) the encode floor: the same encoder settings on one pre-composed test source
-//!   (`gst-launch-1.0 videotestsrc ! x264enc … ! mp4mux`, with AAC);
+//!   (`gst-launch-1.0 videotestsrc ! RGBA ! videoconvert ! x264enc … ! mp4mux`, with AAC; the
+//!   source is RGBA because a composed frame is), and beside it the same from an I420 source,
+//!   which is x264 and AAC alone, since our pipeline's own RGBA → I420 costs far less than
+//!   `videoconvert`'s;
 //! - (c) what teams script today: ffmpeg `xstack` 2×2 plus `drawtext` over four test sources,
 //!   libx264 veryfast;
 //!
@@ -73,15 +76,22 @@ fn render(dir: &Path, w: u32, h: u32, secs: u64, realtime: bool) -> Command {
     c
 }
 
-fn encode_floor(dir: &Path, secs: u64) -> Command {
+/// `rgba`: the source is RGBA, as a composed frame is, and `videoconvert` makes the I420 x264
+/// takes (the floor the targets are set against); otherwise the source is I420 already, which
+/// leaves x264 and AAC alone.
+fn encode_floor(dir: &Path, secs: u64, rgba: bool) -> Command {
     let frames = secs * 30;
     let buffers = secs * 100;
+    let format = if rgba {
+        "RGBA ! videoconvert ! video/x-raw,format=I420"
+    } else {
+        "I420"
+    };
     let mut c = Command::new("gst-launch-1.0");
     c.arg("-q").args(
         format!(
             "videotestsrc num-buffers={frames} pattern=ball \
-               ! video/x-raw,width=1280,height=720,framerate=30/1,format=RGBA ! videoconvert \
-               ! video/x-raw,format=I420 \
+               ! video/x-raw,width=1280,height=720,framerate=30/1,format={format} \
                ! x264enc speed-preset=veryfast tune=zerolatency bitrate=4000 key-int-max=60 option-string=scenecut=0 ! h264parse ! queue ! mux. \
              audiotestsrc num-buffers={buffers} samplesperbuffer=480 \
                ! audio/x-raw,rate=48000,channels=2 ! audioconvert ! avenc_aac bitrate=128000 \
@@ -146,7 +156,8 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
 
     let ours = measure(render(&dir, 1280, 720, secs, false));
-    let floor = measure(encode_floor(&dir, secs));
+    let floor = measure(encode_floor(&dir, secs, true));
+    let x264_only = measure(encode_floor(&dir, secs, false));
     let xstack = measure(ffmpeg_xstack(&dir, secs));
     let per_sec = |u: &Usage| u.cpu / secs as f64;
     println!("pipeline bench: {secs} s recorded at 1280x720@30, x264 veryfast, 4 participants");
@@ -159,6 +170,11 @@ fn main() {
     println!(
         "  (b) encode floor (one pre-composed test source, same encoder):  {:.3} CPU-s per recorded s",
         per_sec(&floor)
+    );
+    println!(
+        "      (b without the RGBA->I420 videoconvert, an I420 source straight into x264: {:.3}; a over it = {:.2})",
+        per_sec(&x264_only),
+        per_sec(&ours) / per_sec(&x264_only)
     );
     println!(
         "  (c) ffmpeg xstack 2x2 + drawtext:                               {:.3} CPU-s per recorded s",

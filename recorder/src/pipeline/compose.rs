@@ -25,7 +25,8 @@ pub struct VideoFrameRef<'a> {
     pub data: &'a [u8],
 }
 
-/// The output frame being composed: RGBA8, opaque, tightly packed. Reused from frame to frame
+/// The output frame being composed: RGBA8, tightly packed, opaque; its alpha bytes are whatever
+/// the layers left and mean nothing (the encoder reads colour only). Reused from frame to frame
 /// (with its scaler and scratch buffer); `data` may be swapped for a recycled buffer of the same
 /// size before each frame, since [`fill_from_premultiplied`](Self::fill_from_premultiplied)
 /// writes every byte.
@@ -56,11 +57,8 @@ impl Canvas {
     /// Replaces the canvas with a premultiplied RGBA layer composited over opaque black.
     pub fn fill_from_premultiplied(&mut self, premul: &[u8]) {
         debug_assert_eq!(premul.len(), self.data.len());
-        // Over black the premultiplied colour is the result; only alpha becomes opaque.
+        // Over black the premultiplied colour is the result.
         self.data.copy_from_slice(premul);
-        for px in self.data.chunks_exact_mut(4) {
-            px[3] = 255;
-        }
     }
 
     /// Source-over of a premultiplied RGBA layer of the canvas's size; `spans` (computed once
@@ -225,9 +223,6 @@ fn source_image<'a>(src: &VideoFrameRef<'a>) -> Option<fr::images::ImageRef<'a>>
 fn blend_row(dst: &mut [u8], src: &[u8], cover: u32) {
     if cover >= 256 {
         dst.copy_from_slice(src);
-        for px in dst.chunks_exact_mut(4) {
-            px[3] = 255;
-        }
         return;
     }
     for (d, s) in dst.chunks_exact_mut(4).zip(src.chunks_exact(4)) {
