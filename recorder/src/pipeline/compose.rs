@@ -212,7 +212,7 @@ const U8X4: fr::PixelType = fr::PixelType::U8x4;
 /// `stride / 4` pixels wide and the crop box keeps to the real width.
 fn source_image<'a>(src: &VideoFrameRef<'a>) -> Option<fr::images::ImageRef<'a>> {
     let row_px = (src.stride / 4) as u32;
-    if row_px < src.width || src.stride % 4 != 0 {
+    if row_px < src.width || !src.stride.is_multiple_of(4) {
         return None;
     }
     let len = src.stride * src.height as usize;
