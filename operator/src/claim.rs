@@ -345,3 +345,82 @@ mod tests {
         assert!(adoptable(std::slice::from_ref(&p), &rec).is_some());
     }
 }
+
+#[cfg(all(test, feature = "testkit"))]
+mod give_back_tests {
+    use super::*;
+    use crate::testkit::FakeApi;
+
+    /// A pool, a Recording with a uid, and a claim of one fresh pod of the pool for it.
+    async fn claimed(api: &FakeApi, cold: bool) -> (Api<Pod>, Pod, Recording) {
+        let pods: Api<Pod> = Api::namespaced(api.client(), "default");
+        let pool = RecorderPool::test("eu", "eu-west", 1, 10);
+        let mut rec = Recording::test("r1");
+        rec.metadata.uid = Some("uid-r1".into());
+        let annotations = if cold {
+            BTreeMap::from([(COLD_ANNOTATION.to_string(), "true".to_string())])
+        } else {
+            BTreeMap::new()
+        };
+        let pod = pods
+            .create(
+                &PostParams::default(),
+                &recorder_pod(&pool, Some("p1".into()), BTreeMap::new(), annotations),
+            )
+            .await
+            .unwrap();
+        let pod = pods
+            .patch(
+                "p1",
+                &PatchParams::default(),
+                &Patch::Merge(claim_patch(&pod, &rec)),
+            )
+            .await
+            .unwrap();
+        (pods, pod, rec)
+    }
+
+    #[tokio::test]
+    async fn a_warm_claim_given_back_is_idle_again() {
+        let api = FakeApi::new();
+        let (pods, pod, rec) = claimed(&api, false).await;
+        assert!(adoptable(std::slice::from_ref(&pod), &rec).is_some());
+        give_back(&pods, &pod).await.unwrap();
+        let back = pods.get("p1").await.unwrap();
+        assert_eq!(
+            back.labels().get(LABEL_STATE).map(String::as_str),
+            Some(STATE_IDLE)
+        );
+        assert!(!back.labels().contains_key(LABEL_RECORDING));
+        assert!(!back.annotations().contains_key(ANNOTATION_RECORDING_UID));
+    }
+
+    #[tokio::test]
+    async fn a_cold_claim_given_back_is_deleted() {
+        let api = FakeApi::new();
+        let (pods, pod, _) = claimed(&api, true).await;
+        give_back(&pods, &pod).await.unwrap();
+        assert!(pods.get_opt("p1").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_claim_changed_since_it_was_read_is_not_given_back() {
+        let api = FakeApi::new();
+        let (pods, stale, rec) = claimed(&api, false).await;
+        // Someone (a kubelet, another claimer) wrote the pod after `stale` was read.
+        pods.patch(
+            "p1",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"touched": "yes"}}})),
+        )
+        .await
+        .unwrap();
+        give_back(&pods, &stale).await.unwrap();
+        let now = pods.get("p1").await.unwrap();
+        assert_eq!(
+            now.labels().get(LABEL_STATE).map(String::as_str),
+            Some(STATE_CLAIMED)
+        );
+        assert!(adoptable(std::slice::from_ref(&now), &rec).is_some());
+    }
+}
