@@ -66,26 +66,30 @@ async fn main() {
     let metrics = Arc::new(Metrics::default());
     let queue = Arc::new(std::sync::Mutex::new(recordings));
     let started = Instant::now();
-    let workers = (0..CONCURRENCY).map(|_| {
-        let (queue, pods, pool, metrics) =
-            (queue.clone(), pods.clone(), pool.clone(), metrics.clone());
-        tokio::spawn(async move {
-            let mut lat = Vec::new();
-            loop {
-                let Some(rec) = queue.lock().unwrap().pop() else {
-                    break;
-                };
-                let t = Instant::now();
-                let c = claim::claim(&pods, &pool, &rec, &metrics).await.unwrap();
-                lat.push(t.elapsed());
-                assert_eq!(
-                    c.pod.labels().get(vcs_operator::api::LABEL_RECORDING),
-                    Some(&rec.name_any())
-                );
-            }
-            lat
+    // Spawned all at once (collected), not one at a time as a lazy iterator would while the
+    // loop below awaits each.
+    let workers: Vec<_> = (0..CONCURRENCY)
+        .map(|_| {
+            let (queue, pods, pool, metrics) =
+                (queue.clone(), pods.clone(), pool.clone(), metrics.clone());
+            tokio::spawn(async move {
+                let mut lat = Vec::new();
+                loop {
+                    let Some(rec) = queue.lock().unwrap().pop() else {
+                        break;
+                    };
+                    let t = Instant::now();
+                    let c = claim::claim(&pods, &pool, &rec, &metrics).await.unwrap();
+                    lat.push(t.elapsed());
+                    assert_eq!(
+                        c.pod.labels().get(vcs_operator::api::LABEL_RECORDING),
+                        Some(&rec.name_any())
+                    );
+                }
+                lat
+            })
         })
-    });
+        .collect();
     let mut lat: Vec<Duration> = Vec::new();
     for w in workers {
         lat.extend(w.await.unwrap());
