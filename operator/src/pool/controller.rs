@@ -1,5 +1,7 @@
-//! The RecorderPool controller: keeps the buffer of idle pods, never deletes a claimed pod, and
-//! removes claimed pods nobody owns any more (a Recording deleted while its claim was in flight).
+//! The RecorderPool controller: keeps the buffer of idle pods and never deletes a pod a
+//! Recording holds. It removes finished pods and claimed pods whose Recording is gone (deleted
+//! while its claim was in flight), and gives back claims that lost a race to another pod of the
+//! same Recording when their claimer died before doing so itself.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
