@@ -13,8 +13,8 @@
 
 pub mod encode;
 mod frame_pool;
-mod i420;
 mod gst_util;
+mod i420;
 pub mod input;
 pub mod outputs;
 pub mod testsrc;
