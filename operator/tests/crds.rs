@@ -132,6 +132,18 @@ fn valid_recording_passes_the_rules() {
     .unwrap();
 }
 
+/// The README's Recording, as a user would `kubectl apply` it.
+#[test]
+fn the_example_recording_is_valid() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/recording.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let rec: Recording =
+        serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    check("Recording", &serde_json::to_value(&rec).unwrap(), None).unwrap();
+    vcs_operator::recording::job::validate(&rec)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
+
 #[test]
 fn cel_rejects_invalid_recordings() {
     type Edit = fn(&mut Value);
