@@ -267,11 +267,10 @@ pub fn record(
                 }
             }
         }
-        let scene_ref = &scene;
         canvas.data = encoder.frame_buffer();
-        let (bg, _) = background.render(&scene_ref.background, scene_ref.width, scene_ref.height);
+        let (bg, _) = background.render(&scene.background, scene.width, scene.height);
         canvas.fill_from_premultiplied(bg.data());
-        for layer in &scene_ref.video_layers {
+        for layer in &scene.video_layers {
             let Some(frame) = inputs.frames.get(&layer.id) else {
                 continue;
             };
@@ -283,12 +282,11 @@ pub fn record(
             };
             canvas.draw_video(
                 src,
-                scale_frame(layer.frame, scene_ref, v.width, v.height),
+                scale_frame(layer.frame, &scene, v.width, v.height),
                 &layer.attrs,
             );
         }
-        let (fg, rasterised) =
-            foreground.render(&scene_ref.foreground, scene_ref.width, scene_ref.height);
+        let (fg, rasterised) = foreground.render(&scene.foreground, scene.width, scene.height);
         if rasterised {
             fg_spans = CoverageSpans::of(fg.data(), fg.width());
         }
