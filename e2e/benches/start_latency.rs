@@ -38,7 +38,7 @@ async fn measure(world: &World, buffer: i32, launch: LaunchType) -> Vec<f64> {
             json!({"bg": "#000080"}),
             &world.s3_target(),
         );
-        let applied = chrono::Utc::now();
+        let applied = k8s_openapi::jiff::Timestamp::now();
         world
             .recordings()
             .create(&PostParams::default(), &rec)
@@ -52,7 +52,7 @@ async fn measure(world: &World, buffer: i32, launch: LaunchType) -> Vec<f64> {
         let st = running.status.clone().unwrap_or_default();
         assert_eq!(st.launch, Some(launch), "{name}: {st:#?}");
         let first = first_frame(&running).expect("a running Recording has startedAt");
-        out.push((first - applied).num_milliseconds() as f64);
+        out.push(first.duration_since(applied).as_millis_f64());
         world
             .recordings()
             .patch(

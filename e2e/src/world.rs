@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, PostParams};
 use kube::{Client, ResourceExt};
-use vcs_operator::api::{Condition, RecorderPool, Recording};
-use vcs_operator::placement::{PlacementTable, Region};
+use vcs_operator::api::{Condition, ConditionStatus, RecorderPool, Recording};
+use vcs_operator::placement::{Location, PlacementTable};
 use vcs_testservers::{S3Server, free_port};
 
 use crate::bins;
@@ -68,11 +69,7 @@ impl World {
         }
 
         let placement = PlacementTable {
-            regions: vec![Region {
-                name: REGION.into(),
-                lat: 0.0,
-                lon: 0.0,
-            }],
+            regions: vec![Location::new(REGION, 0.0, 0.0)],
             default_region: Some(REGION.into()),
             ..Default::default()
         };
@@ -194,13 +191,10 @@ pub fn condition<'a>(rec: &'a Recording, type_: &str) -> Option<&'a Condition> {
 
 /// Condition `type_` is `True`.
 pub fn is_true(rec: &Recording, type_: &str) -> bool {
-    condition(rec, type_).is_some_and(|c| c.status == "True")
+    condition(rec, type_).is_some_and(|c| c.status == ConditionStatus::True)
 }
 
 /// The recorder's first frame of `rec` (its `status.startedAt`).
-pub fn first_frame(rec: &Recording) -> Option<chrono::DateTime<chrono::Utc>> {
-    let s = rec.status.as_ref()?.started_at.as_deref()?;
-    chrono::DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&chrono::Utc))
+pub fn first_frame(rec: &Recording) -> Option<Timestamp> {
+    Some(rec.status.as_ref()?.started_at.as_ref()?.0)
 }

@@ -13,7 +13,7 @@ use vcs_e2e::World;
 use vcs_e2e::frames::{close_to, decode_rgb, duration_secs, median_rgb};
 use vcs_e2e::objects::{self, HEIGHT, WIDTH};
 use vcs_e2e::world::{BUCKET, REGION, first_frame, is_true};
-use vcs_operator::api::LaunchType;
+use vcs_operator::api::{LaunchType, RecordingResult};
 
 const NAVY: [u8; 3] = [0, 0, 128];
 const GREEN: [u8; 3] = [0, 128, 0];
@@ -122,7 +122,7 @@ async fn a_recording_is_recorded_warm_to_s3_with_a_live_params_patch() {
         })
         .await;
     let st = done.status.clone().unwrap_or_default();
-    assert_eq!(st.result.as_deref(), Some("Succeeded"), "{st:#?}");
+    assert_eq!(st.result, Some(RecordingResult::Succeeded), "{st:#?}");
 
     if let Some(kubectl) = kubectl() {
         let out = Command::new(kubectl)

@@ -51,6 +51,8 @@ impl Default for Timings {
     }
 }
 
+/// What every reconcile gets: the client, this operator's region and placement table, how to
+/// reach recorders, metrics, the event recorder and the timings.
 pub struct Context {
     pub client: Client,
     /// The region this operator records in.
@@ -87,17 +89,13 @@ impl Context {
     pub async fn event<K: Resource<DynamicType = ()>>(
         &self,
         obj: &K,
-        warning: bool,
+        type_: EventType,
         reason: &str,
         action: &str,
         note: String,
     ) {
         let ev = Event {
-            type_: if warning {
-                EventType::Warning
-            } else {
-                EventType::Normal
-            },
+            type_,
             reason: reason.into(),
             note: Some(note),
             action: action.into(),

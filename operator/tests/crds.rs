@@ -2,6 +2,7 @@
 //! should (evaluated with kube's client-side CEL validator over the generated schema).
 
 use serde_json::{Value, json};
+use vcs_job::{CompositionSpec, JobSpec};
 use vcs_operator::api::{RecorderPool, Recording, crd_yaml, crds, structural_problems};
 
 fn schema_of(kind: &str) -> Value {
@@ -224,4 +225,109 @@ fn cel_rejects_invalid_pools() {
     let mut p = base.clone();
     p["spec"]["bufferSize"] = json!("25%");
     check("RecorderPool", &p, None).unwrap();
+}
+
+/// A numeric field the CRD's CEL rules and the recorder's job validation both bound.
+struct Bounded {
+    /// Its path under `spec` in a Recording.
+    path: [&'static str; 2],
+    /// Sets it in a job.
+    set: fn(&mut JobSpec, u32),
+}
+
+impl Bounded {
+    fn job_accepts(&self, v: u32) -> bool {
+        let mut job = JobSpec {
+            composition: CompositionSpec {
+                name: "demo".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        (self.set)(&mut job, v);
+        job.validate().is_ok()
+    }
+
+    fn cel_accepts(&self, v: u32) -> bool {
+        let mut r = recording();
+        r["spec"][self.path[0]][self.path[1]] = json!(v);
+        check("Recording", &r, None).is_ok()
+    }
+
+    /// The last value before `bad` that the job validation accepts, from the accepted `good`
+    /// in steps of `step` (the accepted values between are assumed contiguous in that step).
+    fn edge(&self, mut good: u32, mut bad: u32, step: u32) -> u32 {
+        assert!(self.job_accepts(good) && !self.job_accepts(bad));
+        while good.abs_diff(bad) > step {
+            let half = good.abs_diff(bad) / step / 2 * step;
+            let mid = if bad > good { good + half } else { good - half };
+            if self.job_accepts(mid) {
+                good = mid;
+            } else {
+                bad = mid;
+            }
+        }
+        good
+    }
+}
+
+/// `kubectl apply` refuses exactly what the recorder would: the CEL rules on `spec.video` and
+/// `spec.audio` agree with `JobSpec::validate` at and around every edge the validation has
+/// (found by searching it, so a changed bound in vcs-job fails this test).
+#[test]
+fn cel_bounds_match_the_job_validation() {
+    let fields = [
+        (
+            Bounded {
+                path: ["video", "width"],
+                set: |j, v| j.video.width = v,
+            },
+            2,
+        ),
+        (
+            Bounded {
+                path: ["video", "height"],
+                set: |j, v| j.video.height = v,
+            },
+            2,
+        ),
+        (
+            Bounded {
+                path: ["video", "fps"],
+                set: |j, v| j.video.fps = v,
+            },
+            1,
+        ),
+        (
+            Bounded {
+                path: ["video", "bitrateKbps"],
+                set: |j, v| j.video.bitrate_kbps = v,
+            },
+            1,
+        ),
+        (
+            Bounded {
+                path: ["audio", "bitrateKbps"],
+                set: |j, v| j.audio.bitrate_kbps = v,
+            },
+            1,
+        ),
+    ];
+    for (field, step) in fields {
+        let start = [2, 30, 128, 720, 1280, 4000]
+            .into_iter()
+            .find(|v| field.job_accepts(*v))
+            .expect("a valid value to search from");
+        let low = field.edge(start, 0, step);
+        let high = field.edge(start, 1 << 24, step);
+        for v in (low.saturating_sub(2)..=low + 2).chain(high - 2..=high + 2) {
+            assert_eq!(
+                field.cel_accepts(v),
+                field.job_accepts(v),
+                "spec.{}.{} = {v}: the CRD's CEL rule and vcs-job's validation disagree (the job accepts {low}..={high} in steps of {step})",
+                field.path[0],
+                field.path[1]
+            );
+        }
+    }
 }

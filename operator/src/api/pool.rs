@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::ResourceRequirements;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
@@ -113,9 +114,9 @@ pub struct RecorderPoolStatus {
     /// Label selector of the pool's pods (for the scale subresource).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<String>,
-    /// Since when the pool has had more idle pods than desired (RFC 3339).
+    /// Since when the pool has had more idle pods than desired.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub surplus_since: Option<String>,
+    pub surplus_since: Option<Time>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
 }

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use serde_json::{Value, json};
 
 /// One stored object's address. `resource` is `pods` or `vcs.dev/recordings`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -80,34 +82,15 @@ pub struct Store {
     pub history: Vec<Arc<Change>>,
 }
 
-fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+/// Now, as the API server writes timestamps (`metav1.Time`, whole seconds).
+pub fn now() -> Value {
+    json!(Time(Timestamp::now()))
 }
 
 fn meta(o: &Value, field: &str) -> Option<String> {
     o.pointer(&format!("/metadata/{field}"))
         .and_then(Value::as_str)
         .map(str::to_string)
-}
-
-/// RFC 7386 JSON merge patch.
-pub fn merge(target: &mut Value, patch: &Value) {
-    match patch {
-        Value::Object(p) => {
-            if !target.is_object() {
-                *target = Value::Object(Map::new());
-            }
-            let t = target.as_object_mut().expect("made an object above");
-            for (k, v) in p {
-                if v.is_null() {
-                    t.remove(k);
-                } else {
-                    merge(t.entry(k.clone()).or_insert(Value::Null), v);
-                }
-            }
-        }
-        other => *target = other.clone(),
-    }
 }
 
 /// An equality/existence label selector (`a=b,c!=d,e,!f`).
@@ -229,7 +212,7 @@ impl Store {
             m["namespace"] = json!(namespace);
         }
         m["uid"] = json!(format!("uid-{:08}", self.uids));
-        m["creationTimestamp"] = json!(now());
+        m["creationTimestamp"] = now();
         m["generation"] = json!(1);
         if let Some(o) = m.as_object_mut() {
             o.remove("deletionTimestamp");
@@ -353,7 +336,7 @@ impl Store {
             return Ok(old);
         }
         let mut new = old.clone();
-        new["metadata"]["deletionTimestamp"] = json!(now());
+        new["metadata"]["deletionTimestamp"] = now();
         self.bump(&mut new);
         self.objects.insert(key.clone(), new.clone());
         self.record(key.clone(), Some(old), new.clone(), false);
@@ -458,7 +441,7 @@ mod tests {
         assert!(fields_match("metadata.name=p", &o));
         assert!(!fields_match("metadata.name=q", &o));
         let mut t = json!({"a":{"b":1,"c":2},"d":[1]});
-        merge(&mut t, &json!({"a":{"b":null,"e":3},"d":[2]}));
+        json_patch::merge(&mut t, &json!({"a":{"b":null,"e":3},"d":[2]}));
         assert_eq!(t, json!({"a":{"c":2,"e":3},"d":[2]}));
     }
 }
