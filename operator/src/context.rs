@@ -3,10 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::Pod;
-use kube::Client;
-use kube::Resource;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::{Api, Client, Resource};
 
 use crate::placement::PlacementTable;
 use crate::recorder_client::RecorderClient;
@@ -82,6 +82,26 @@ impl Context {
             metrics,
             events,
             timings: Timings::default(),
+        }
+    }
+
+    /// The API of `K` in namespace `ns`.
+    pub fn namespaced<K>(&self, ns: &str) -> Api<K>
+    where
+        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>,
+    {
+        Api::namespaced(self.client.clone(), ns)
+    }
+
+    /// The API of `K` in `namespace`, or across all namespaces when `None` (what a controller
+    /// watches).
+    pub fn watched<K>(&self, namespace: Option<&str>) -> Api<K>
+    where
+        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>,
+    {
+        match namespace {
+            Some(ns) => Api::namespaced(self.client.clone(), ns),
+            None => Api::all(self.client.clone()),
         }
     }
 

@@ -47,6 +47,7 @@ pub struct PlacementTable {
     /// Other names for locations, resolved to the nearest recording region.
     #[serde(default)]
     pub places: Vec<Location>,
+    /// Media server hosts and the region (or place) they are in.
     #[serde(default)]
     pub host_rules: Vec<HostRule>,
     /// Where a Recording with nothing to go by is recorded; the first region when unset.

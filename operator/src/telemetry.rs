@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
@@ -102,6 +103,24 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Runs one reconcile of `controller`, recording how long it took and whether it failed.
+    pub async fn time_reconcile<T, E>(
+        &self,
+        controller: &'static str,
+        reconcile: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        let started = Instant::now();
+        let r = reconcile.await;
+        let outcome = if r.is_ok() { "ok" } else { "error" };
+        self.reconcile_seconds
+            .get_or_create(&ControllerLabels {
+                controller,
+                outcome,
+            })
+            .observe(started.elapsed().as_secs_f64());
+        r
+    }
+
     /// The Prometheus text exposition.
     pub fn encode(&self) -> String {
         let mut out = String::new();

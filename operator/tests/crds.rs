@@ -1,25 +1,24 @@
 //! The CRD manifests: checked in and fresh, structural, and their CEL rules reject what they
 //! should (evaluated with kube's client-side CEL validator over the generated schema).
 
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde_json::{Value, json};
 use vcs_job::{CompositionSpec, JobSpec};
 use vcs_operator::api::{RecorderPool, Recording, crd_yaml, crds, structural_problems};
 
+/// The OpenAPI schema of a CRD's (only) version.
+fn schema(crd: &CustomResourceDefinition) -> Value {
+    let validation = crd.spec.versions[0].schema.as_ref().unwrap();
+    serde_json::to_value(validation.open_api_v3_schema.as_ref().unwrap()).unwrap()
+}
+
 fn schema_of(kind: &str) -> Value {
-    let crd = crds()
-        .into_iter()
-        .find(|c| c.spec.names.kind == kind)
-        .unwrap();
-    serde_json::to_value(
-        crd.spec.versions[0]
-            .schema
-            .as_ref()
-            .unwrap()
-            .open_api_v3_schema
-            .as_ref()
+    schema(
+        &crds()
+            .into_iter()
+            .find(|c| c.spec.names.kind == kind)
             .unwrap(),
     )
-    .unwrap()
 }
 
 fn check(kind: &str, obj: &Value, old: Option<&Value>) -> Result<(), String> {
@@ -49,16 +48,7 @@ fn checked_in_crds_match_the_types() {
 #[test]
 fn schemas_are_structural() {
     for crd in crds() {
-        let schema = serde_json::to_value(
-            crd.spec.versions[0]
-                .schema
-                .as_ref()
-                .unwrap()
-                .open_api_v3_schema
-                .as_ref()
-                .unwrap(),
-        )
-        .unwrap();
+        let schema = schema(&crd);
         let problems = structural_problems(&schema);
         assert!(
             problems.is_empty(),
@@ -276,44 +266,19 @@ impl Bounded {
 /// (found by searching it, so a changed bound in vcs-job fails this test).
 #[test]
 fn cel_bounds_match_the_job_validation() {
-    let fields = [
-        (
-            Bounded {
-                path: ["video", "width"],
-                set: |j, v| j.video.width = v,
-            },
-            2,
-        ),
-        (
-            Bounded {
-                path: ["video", "height"],
-                set: |j, v| j.video.height = v,
-            },
-            2,
-        ),
-        (
-            Bounded {
-                path: ["video", "fps"],
-                set: |j, v| j.video.fps = v,
-            },
-            1,
-        ),
-        (
-            Bounded {
-                path: ["video", "bitrateKbps"],
-                set: |j, v| j.video.bitrate_kbps = v,
-            },
-            1,
-        ),
-        (
-            Bounded {
-                path: ["audio", "bitrateKbps"],
-                set: |j, v| j.audio.bitrate_kbps = v,
-            },
-            1,
-        ),
+    type Set = fn(&mut JobSpec, u32);
+    let fields: [(&str, &str, Set, u32); 5] = [
+        ("video", "width", |j, v| j.video.width = v, 2),
+        ("video", "height", |j, v| j.video.height = v, 2),
+        ("video", "fps", |j, v| j.video.fps = v, 1),
+        ("video", "bitrateKbps", |j, v| j.video.bitrate_kbps = v, 1),
+        ("audio", "bitrateKbps", |j, v| j.audio.bitrate_kbps = v, 1),
     ];
-    for (field, step) in fields {
+    for (object, name, set, step) in fields {
+        let field = Bounded {
+            path: [object, name],
+            set,
+        };
         let start = [2, 30, 128, 720, 1280, 4000]
             .into_iter()
             .find(|v| field.job_accepts(*v))

@@ -104,27 +104,16 @@ mod tests {
             generation: Some(generation),
             at: t(s),
         };
+        let set = |cs: &mut Vec<Condition>, status, reason, msg: &str, observed: Observed| {
+            set_condition(cs, "Ready", status, reason, msg, &observed)
+        };
         let mut cs = Vec::new();
-        assert!(set_condition(&mut cs, "Ready", True, "Up", "", &at(1, 1)));
-        assert!(!set_condition(&mut cs, "Ready", True, "Up", "", &at(1, 2)));
+        assert!(set(&mut cs, True, "Up", "", at(1, 1)));
+        assert!(!set(&mut cs, True, "Up", "", at(1, 2)));
         assert_eq!(cs[0].last_transition_time, Time(t(1)));
-        assert!(set_condition(
-            &mut cs,
-            "Ready",
-            True,
-            "Up",
-            "new",
-            &at(2, 3)
-        ));
+        assert!(set(&mut cs, True, "Up", "new", at(2, 3)));
         assert_eq!(cs[0].last_transition_time, Time(t(1)));
-        assert!(set_condition(
-            &mut cs,
-            "Ready",
-            False,
-            "Down",
-            "",
-            &at(2, 4)
-        ));
+        assert!(set(&mut cs, False, "Down", "", at(2, 4)));
         assert_eq!(cs[0].last_transition_time, Time(t(4)));
         assert_eq!(find_condition(&cs, "Ready").unwrap().reason, "Down");
     }

@@ -127,6 +127,7 @@ pub struct Session {
     /// The media server's own region, when it says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region_hint: Option<String>,
+    /// Who is recorded, and from which tracks; edits are forwarded to the recorder live.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 64))]
     pub participants: Vec<Participant>,
@@ -269,6 +270,7 @@ pub struct PlacementStatus {
 #[derive(KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AppliedSpec {
+    /// `spec.composition.params` as last sent.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, serde_json::Value>,
     /// Digest of the participant list last sent.
@@ -279,16 +281,22 @@ pub struct AppliedSpec {
 #[derive(KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RecordingStatus {
+    /// The generation of the spec this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// `Accepted`, `Placed`, `RecorderReady`, `Recording`, `OutputsHealthy`, `Succeeded`,
+    /// `RecorderLost`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
+    /// The region that records it (the placement's region, for `kubectl get`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placement: Option<PlacementStatus>,
+    /// The RecorderPool its pod came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool: Option<String>,
+    /// The pod recording it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorder_pod: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -309,13 +317,16 @@ pub struct RecordingStatus {
     /// Milliseconds from creation of the Recording to the recorder's first encoded frame.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_latency_ms: Option<f64>,
+    /// Each output's progress, as the recorder reports it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outputs: Vec<OutputStatus>,
+    /// Frames encoded so far.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frames: Option<u64>,
     /// Set once finished, and never changed after.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<RecordingResult>,
+    /// What was last sent to the recorder, so each edit is forwarded once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied: Option<AppliedSpec>,
 }

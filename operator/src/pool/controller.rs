@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
@@ -31,7 +31,7 @@ use crate::api::{
     RecorderPool, RecorderPoolStatus, Recording, STATE_IDLE, set_condition,
 };
 use crate::context::Context;
-use crate::telemetry::{ControllerLabels, PoolLabels};
+use crate::telemetry::PoolLabels;
 
 #[derive(Debug, Error)]
 pub enum PoolError {
@@ -73,16 +73,8 @@ fn view(pod: &Pod) -> PodView {
 
 #[instrument(skip_all, fields(pool = %pool.name_any(), namespace = pool.namespace().unwrap_or_default()))]
 pub async fn reconcile(pool: Arc<RecorderPool>, ctx: Arc<Context>) -> Result<Action, PoolError> {
-    let started = Instant::now();
-    let r = reconcile_inner(&pool, &ctx).await;
-    ctx.metrics
-        .reconcile_seconds
-        .get_or_create(&ControllerLabels {
-            controller: "recorderpool",
-            outcome: if r.is_ok() { "ok" } else { "error" },
-        })
-        .observe(started.elapsed().as_secs_f64());
-    r
+    let reconciled = reconcile_inner(&pool, &ctx);
+    ctx.metrics.time_reconcile("recorderpool", reconciled).await
 }
 
 async fn reconcile_inner(pool: &RecorderPool, ctx: &Context) -> Result<Action, PoolError> {
@@ -139,11 +131,11 @@ impl<'a> PoolPass<'a> {
     fn new(pool: &'a RecorderPool, ctx: &'a Context) -> Self {
         let ns = pool.namespace().unwrap_or_default();
         Self {
+            pods: ctx.namespaced(&ns),
+            pools: ctx.namespaced(&ns),
+            name: pool.name_any(),
             pool,
             ctx,
-            pods: Api::namespaced(ctx.client.clone(), &ns),
-            pools: Api::namespaced(ctx.client.clone(), &ns),
-            name: pool.name_any(),
             ns,
         }
     }
@@ -229,7 +221,7 @@ impl<'a> PoolPass<'a> {
         if !pods.iter().any(|p| claimed_for(p).is_some()) {
             return Ok(BTreeMap::new());
         }
-        let recordings: Api<Recording> = Api::namespaced(self.ctx.client.clone(), &self.ns);
+        let recordings: Api<Recording> = self.ctx.namespaced(&self.ns);
         Ok(recordings
             .list(&ListParams::default())
             .await
@@ -420,13 +412,8 @@ pub fn error_policy(pool: Arc<RecorderPool>, err: &PoolError, _ctx: Arc<Context>
 
 /// Runs the RecorderPool controller over `namespace` (all when `None`) until the stream ends.
 pub async fn run(ctx: Arc<Context>, namespace: Option<String>) {
-    let (pools, pods): (Api<RecorderPool>, Api<Pod>) = match &namespace {
-        Some(ns) => (
-            Api::namespaced(ctx.client.clone(), ns),
-            Api::namespaced(ctx.client.clone(), ns),
-        ),
-        None => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
-    };
+    let ns = namespace.as_deref();
+    let (pools, pods) = (ctx.watched::<RecorderPool>(ns), ctx.watched::<Pod>(ns));
     Controller::new(pools, watcher::Config::default())
         .owns(pods, watcher::Config::default().labels(LABEL_POOL))
         .run(reconcile, error_policy, ctx)

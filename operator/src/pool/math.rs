@@ -198,6 +198,14 @@ mod tests {
         assert!(Buffer::parse(&IntOrString::Int(-1)).is_err());
     }
 
+    /// Pods of `(name, idle, ready, age in seconds)`, at `now`.
+    fn pods(now: Timestamp, specs: &[(&str, bool, bool, i64)]) -> Vec<PodView> {
+        specs
+            .iter()
+            .map(|&(name, idle, ready, age_s)| pod(name, idle, ready, age_s, now))
+            .collect()
+    }
+
     fn pod(name: &str, idle: bool, ready: bool, age_s: i64, now: Timestamp) -> PodView {
         PodView {
             name: name.into(),
@@ -211,10 +219,7 @@ mod tests {
     #[test]
     fn scale_up_is_immediate_and_counts_claimed_pods() {
         let now = Timestamp::now();
-        let pods = vec![
-            pod("a", false, true, 10, now),
-            pod("b", true, true, 10, now),
-        ];
+        let pods = pods(now, &[("a", false, true, 10), ("b", true, true, 10)]);
         let p = plan(
             &pods,
             Buffer::Count(2),
@@ -230,38 +235,29 @@ mod tests {
     #[test]
     fn scale_down_waits_for_the_window_then_deletes_only_idle_pods() {
         let now = Timestamp::now();
-        let pods = vec![
-            pod("claimed-1", false, true, 100, now),
-            pod("claimed-2", false, true, 1, now),
-            pod("old-idle", true, true, 100, now),
-            pod("new-idle", true, true, 5, now),
-            pod("starting", true, false, 1, now),
-        ];
+        let pods = pods(
+            now,
+            &[
+                ("claimed-1", false, true, 100),
+                ("claimed-2", false, true, 1),
+                ("old-idle", true, true, 100),
+                ("new-idle", true, true, 5),
+                ("starting", true, false, 1),
+            ],
+        );
         let window = SignedDuration::from_secs(60);
         // Buffer 1: desired 3 of 5. First sight of the surplus: remember it, delete nothing.
         let p = plan(&pods, Buffer::Count(1), 0, 10, window, None, now);
         assert_eq!((p.desired, p.create), (3, 0));
         assert!(p.delete.is_empty());
         assert_eq!(p.surplus_since, Some(now));
-        let p = plan(
-            &pods,
-            Buffer::Count(1),
-            0,
-            10,
-            window,
-            Some(now),
-            now + SignedDuration::from_secs(59),
-        );
-        assert!(p.delete.is_empty());
-        let p = plan(
-            &pods,
-            Buffer::Count(1),
-            0,
-            10,
-            window,
-            Some(now),
-            now + SignedDuration::from_secs(60),
-        );
+        // Seconds later, with the surplus seen since `now`.
+        let later = |s| {
+            let at = now + SignedDuration::from_secs(s);
+            plan(&pods, Buffer::Count(1), 0, 10, window, Some(now), at)
+        };
+        assert!(later(59).delete.is_empty());
+        let p = later(60);
         assert_eq!(
             p.delete,
             vec!["starting".to_string(), "new-idle".to_string()]

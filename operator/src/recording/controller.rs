@@ -9,12 +9,10 @@
 //! successful cleanup.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
-use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::EventType;
 use kube::runtime::reflector::ObjectRef;
@@ -22,17 +20,16 @@ use kube::runtime::watcher;
 use thiserror::Error;
 use tracing::{instrument, warn};
 
+use super::condition::{self, reason};
 use super::finalize::{self, add_finalizer, has_finalizer};
 use super::job::JobError;
 use super::pass::{Flow, Halt, Pass, Step};
 use super::phase::Phase;
-use super::status::{condition, reason};
 use super::{place, progress, start};
 use crate::api::ConditionStatus::False;
 use crate::api::{LABEL_RECORDING, Recording};
 use crate::claim;
 use crate::context::Context;
-use crate::telemetry::ControllerLabels;
 
 #[derive(Debug, Error)]
 pub enum RecordingError {
@@ -50,16 +47,8 @@ pub enum RecordingError {
 
 #[instrument(skip_all, fields(recording = %rec.name_any(), namespace = rec.namespace().unwrap_or_default()))]
 pub async fn reconcile(rec: Arc<Recording>, ctx: Arc<Context>) -> Result<Action, RecordingError> {
-    let started = Instant::now();
-    let r = reconcile_inner(&rec, &ctx).await;
-    ctx.metrics
-        .reconcile_seconds
-        .get_or_create(&ControllerLabels {
-            controller: "recording",
-            outcome: if r.is_ok() { "ok" } else { "error" },
-        })
-        .observe(started.elapsed().as_secs_f64());
-    r
+    let reconciled = reconcile_inner(&rec, &ctx);
+    ctx.metrics.time_reconcile("recording", reconciled).await
 }
 
 async fn reconcile_inner(rec: &Recording, ctx: &Context) -> Result<Action, RecordingError> {
@@ -120,13 +109,8 @@ pub fn error_policy(rec: Arc<Recording>, err: &RecordingError, ctx: Arc<Context>
 
 /// Runs the Recording controller over `namespace` (all when `None`) until the stream ends.
 pub async fn run(ctx: Arc<Context>, namespace: Option<String>) {
-    let (recs, pods): (Api<Recording>, Api<Pod>) = match &namespace {
-        Some(ns) => (
-            Api::namespaced(ctx.client.clone(), ns),
-            Api::namespaced(ctx.client.clone(), ns),
-        ),
-        None => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
-    };
+    let ns = namespace.as_deref();
+    let (recs, pods) = (ctx.watched::<Recording>(ns), ctx.watched::<Pod>(ns));
     Controller::new(recs, watcher::Config::default())
         .watches(
             pods,

@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use k8s_openapi::jiff::SignedDuration;
 use kube::ResourceExt;
-use kube::api::{Patch, PatchParams};
+use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use serde_json::json;
 
 use super::controller::RecordingError;
 use super::pass::Pass;
 use super::status;
-use crate::api::{FINALIZER, Recording};
+use crate::api::{FINALIZER, RecorderPool, Recording};
 
 /// Adds the finalizer; the update comes back through the watch and the reconcile continues
 /// from there.
@@ -92,7 +92,7 @@ async fn finish_outputs(pass: &mut Pass<'_>) -> Result<Option<Action>, Recording
     if pass.status.result.is_some() || pass.status.started_at.is_none() || !within_grace {
         return Ok(None);
     }
-    let pools = kube::Api::<crate::api::RecorderPool>::namespaced(ctx.client.clone(), &pass.ns);
+    let pools: Api<RecorderPool> = ctx.namespaced(&pass.ns);
     let pod = pass
         .pods
         .get_opt(&pod_name)

@@ -9,9 +9,11 @@
 //! - `start`: phase Starting (start deadline, reaching the recorder, sending the job).
 //! - `progress`: phases Recording, Stopping and Done (polling, live edits, stop and limits).
 //! - `finalize`: the finalizer, and the cleanup of a deleted Recording.
-//! - [`job`], [`live`], [`status`]: the job spec from a Recording, live-edit diffs, the
-//!   conditions and mirroring the recorder's report. Pure.
+//! - [`condition`]: the condition types and the reasons conditions and events give.
+//! - [`job`], [`live`], [`status`]: the job spec from a Recording, live-edit diffs, mirroring
+//!   the recorder's report into the status. Pure.
 
+pub mod condition;
 pub mod controller;
 mod finalize;
 pub mod job;

@@ -13,9 +13,10 @@ use kube::runtime::events::EventType;
 use serde_json::{Value, json};
 use tracing::info;
 
+use super::condition::{self, reason};
 use super::controller::RecordingError;
 use super::job::Secrets;
-use super::status::{self, condition, reason};
+use super::status;
 use crate::api::{
     ANNOTATION_RECORDING_UID, ConditionStatus, LABEL_RECORDING, Observed, RecorderPool, Recording,
     RecordingStatus, set_condition,
@@ -53,18 +54,18 @@ pub(super) fn end<T>(action: Action) -> Step<T> {
 
 /// One reconcile of one Recording.
 pub(super) struct Pass<'a> {
-    pub rec: &'a Recording,
-    pub ctx: &'a Context,
-    pub recs: Api<Recording>,
-    pub pods: Api<Pod>,
-    pub ns: String,
-    pub name: String,
+    pub(super) rec: &'a Recording,
+    pub(super) ctx: &'a Context,
+    pub(super) recs: Api<Recording>,
+    pub(super) pods: Api<Pod>,
+    pub(super) ns: String,
+    pub(super) name: String,
     /// When this pass looked, and at which generation.
-    pub observed: Observed,
+    pub(super) observed: Observed,
     /// The status as last written.
-    pub written: RecordingStatus,
+    pub(super) written: RecordingStatus,
     /// The status being built.
-    pub status: RecordingStatus,
+    pub(super) status: RecordingStatus,
     /// The Recording's RecorderPool, once looked up in this pass.
     pool: Option<RecorderPool>,
 }
@@ -74,10 +75,10 @@ impl<'a> Pass<'a> {
         let ns = rec.namespace().unwrap_or_default();
         let status = rec.status.clone().unwrap_or_default();
         Self {
+            recs: ctx.namespaced(&ns),
+            pods: ctx.namespaced(&ns),
             rec,
             ctx,
-            recs: Api::namespaced(ctx.client.clone(), &ns),
-            pods: Api::namespaced(ctx.client.clone(), &ns),
             name: rec.name_any(),
             ns,
             observed: Observed {
@@ -242,7 +243,7 @@ impl<'a> Pass<'a> {
         &self,
         names: impl IntoIterator<Item = String>,
     ) -> Result<Result<Secrets, String>, RecordingError> {
-        let api: Api<Secret> = Api::namespaced(self.ctx.client.clone(), &self.ns);
+        let api: Api<Secret> = self.ctx.namespaced(&self.ns);
         let mut out = Secrets::new();
         for name in names {
             let Some(s) = api.get_opt(&name).await.map_err(|e| self.err(e))? else {
@@ -281,7 +282,7 @@ impl<'a> Pass<'a> {
             .as_ref()
             .map(|p| p.region.clone())
             .unwrap_or_default();
-        let pools: Api<RecorderPool> = Api::namespaced(self.ctx.client.clone(), &self.ns);
+        let pools: Api<RecorderPool> = self.ctx.namespaced(&self.ns);
         let pool = match &self.status.pool {
             Some(p) => pools.get_opt(p).await.map_err(|e| self.err(e))?,
             None => {

@@ -8,10 +8,10 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use tracing::{debug, info};
 
+use super::condition::{self, reason};
 use super::controller::RecordingError;
 use super::pass::{Flow, Pass, Step, end};
 use super::start::check_start_deadline;
-use super::status::{condition, reason};
 use crate::api::ConditionStatus::{False, True};
 use crate::api::recording::PlacementStatus;
 use crate::claim;

@@ -8,11 +8,11 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use tracing::warn;
 
+use super::condition::reason;
 use super::live;
-use super::pass::{Flow, Pass, Step, end};
-use super::start::{Recorder, connect};
-use super::status::{self, condition, reason};
-use crate::api::ConditionStatus::{False, True};
+use super::pass::{Flow, Pass, Step};
+use super::start::{Recorder, connect, unreachable};
+use super::status;
 use crate::api::RecordingResult;
 
 /// Done: only the pod is left to give back (it may have outlived an earlier pass).
@@ -25,31 +25,13 @@ pub(super) async fn release_finished(pass: &mut Pass<'_>) -> Step<Flow> {
 pub(super) async fn poll(pass: &mut Pass<'_>) -> Step<Flow> {
     let pool = pass.pool().await?;
     let recorder = connect(pass, &pool).await?;
-    match pass
-        .ctx
-        .recorders
-        .status(&recorder.base, &recorder.token)
-        .await
-    {
+    match recorder.status().await {
         Ok(js) => {
             let observed = pass.observed;
             status::mirror(&mut pass.status, &js, &observed);
-            pass.set(
-                condition::RECORDER_READY,
-                True,
-                reason::RUNNING,
-                format!("pod {}", recorder.pod),
-            );
+            recorder.report_running(pass);
         }
-        Err(e) => {
-            pass.set(
-                condition::RECORDER_READY,
-                False,
-                reason::UNREACHABLE,
-                e.to_string(),
-            );
-            return end(Action::requeue(pass.ctx.timings.retry));
-        }
+        Err(e) => return unreachable(pass, &e),
     }
     follow(pass, &recorder).await
 }
@@ -83,12 +65,7 @@ async fn forward_live_edits(pass: &mut Pass<'_>, recorder: &Recorder) {
     let Some(patch) = live::diff(&applied, params, participants) else {
         return;
     };
-    let sent = pass
-        .ctx
-        .recorders
-        .patch(&recorder.base, &recorder.token, &patch)
-        .await;
-    match sent {
+    match recorder.patch(&patch).await {
         Ok(_) => {
             pass.status.applied = Some(live::applied_at_start(params, participants));
             let and_participants = if patch.participants.is_some() {
@@ -124,12 +101,7 @@ async fn stop_or_wait(pass: &mut Pass<'_>, recorder: &Recorder) -> Action {
         } else {
             reason::MAX_DURATION_REACHED
         };
-        match pass
-            .ctx
-            .recorders
-            .stop(&recorder.base, &recorder.token)
-            .await
-        {
+        match recorder.stop().await {
             Ok(js) => {
                 pass.status.stop_requested_at = Some(pass.now_micro());
                 let observed = pass.observed;

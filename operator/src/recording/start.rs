@@ -11,16 +11,17 @@ use kube::ResourceExt;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use vcs_job::JobSpec;
-use vcs_job::control::JobStatus;
+use vcs_job::control::{JobPatch, JobStatus};
 
+use super::condition::{self, reason};
 use super::job::{self, JobError};
 use super::pass::{Flow, Pass, Step, end};
-use super::status::{self, condition, reason};
+use super::status;
 use super::{live, progress};
 use crate::api::ConditionStatus::{False, True};
 use crate::api::{LaunchType, RecorderPool, RecordingResult};
 use crate::pool::pods::{is_finished, is_ready};
-use crate::recorder_client::RecorderError;
+use crate::recorder_client::{RecorderClient, RecorderError};
 use crate::telemetry::LaunchLabels;
 
 /// Not recording `spec.limits.startDeadlineSecs` (or the operator's default) after creation:
@@ -59,6 +60,32 @@ pub(super) struct Recorder {
     pub token: String,
     /// The pod is Ready: the recorder is idle and takes a job.
     pub pod_ready: bool,
+    pub client: RecorderClient,
+}
+
+/// The control API calls, on this recorder.
+impl Recorder {
+    async fn start(&self, job: &JobSpec) -> Result<JobStatus, RecorderError> {
+        self.client.start(&self.base, &self.token, job).await
+    }
+
+    pub async fn status(&self) -> Result<JobStatus, RecorderError> {
+        self.client.status(&self.base, &self.token).await
+    }
+
+    pub async fn patch(&self, patch: &JobPatch) -> Result<JobStatus, RecorderError> {
+        self.client.patch(&self.base, &self.token, patch).await
+    }
+
+    pub async fn stop(&self) -> Result<JobStatus, RecorderError> {
+        self.client.stop(&self.base, &self.token).await
+    }
+
+    /// `RecorderReady=True`: it answers, with the job.
+    pub fn report_running(&self, pass: &mut Pass<'_>) {
+        let msg = format!("pod {}", self.pod);
+        pass.set(condition::RECORDER_READY, True, reason::RUNNING, msg);
+    }
 }
 
 /// What the pod of a Recording says about its recorder.
@@ -155,6 +182,7 @@ pub(super) async fn connect(pass: &mut Pass<'_>, pool: &RecorderPool) -> Step<Re
         base,
         token,
         pod_ready,
+        client: pass.ctx.recorders.clone(),
     })
 }
 
@@ -176,10 +204,8 @@ pub(super) async fn start(pass: &mut Pass<'_>) -> Step<Flow> {
 /// earlier reconcile started it and died before writing that down. Then carry on; the start is
 /// idempotent by job id.
 async fn wait_unless_ours(pass: &mut Pass<'_>, recorder: &Recorder) -> Step<()> {
-    let ours = pass
-        .ctx
-        .recorders
-        .status(&recorder.base, &recorder.token)
+    let ours = recorder
+        .status()
         .await
         .is_ok_and(|js| js.job_id.is_some() && js.job_id == pass.rec.metadata.uid);
     if ours {
@@ -233,12 +259,7 @@ async fn build_job(pass: &mut Pass<'_>) -> Step<JobSpec> {
 
 /// `POST /v1/job`, which answers once the first frame is encoded.
 async fn send_job(pass: &mut Pass<'_>, recorder: &Recorder, job: &JobSpec) -> Step<()> {
-    let sent = pass
-        .ctx
-        .recorders
-        .start(&recorder.base, &recorder.token, job)
-        .await;
-    match sent {
+    match recorder.start(job).await {
         Ok(js) => {
             started(pass, recorder, &js).await;
             Ok(())
@@ -247,16 +268,15 @@ async fn send_job(pass: &mut Pass<'_>, recorder: &Recorder, job: &JobSpec) -> St
             refused(pass, &e).await?;
             end(Action::await_change())
         }
-        Err(e) => {
-            pass.set(
-                condition::RECORDER_READY,
-                False,
-                reason::UNREACHABLE,
-                e.to_string(),
-            );
-            end(Action::requeue(pass.ctx.timings.retry))
-        }
+        Err(e) => unreachable(pass, &e),
     }
+}
+
+/// The recorder did not answer (or failed): `RecorderReady=False`, and a retry.
+pub(super) fn unreachable<T>(pass: &mut Pass<'_>, e: &RecorderError) -> Step<T> {
+    let msg = e.to_string();
+    pass.set(condition::RECORDER_READY, False, reason::UNREACHABLE, msg);
+    end(Action::requeue(pass.ctx.timings.retry))
 }
 
 /// The recorder took the job: records its first frame, the start latency and what was sent.
@@ -289,12 +309,7 @@ async fn started(pass: &mut Pass<'_>, recorder: &Recorder, js: &JobStatus) {
         &spec.session.participants,
     ));
     pass.set(condition::ACCEPTED, True, reason::VALID, "");
-    pass.set(
-        condition::RECORDER_READY,
-        True,
-        reason::RUNNING,
-        format!("pod {}", recorder.pod),
-    );
+    recorder.report_running(pass);
     let observed = pass.observed;
     status::mirror(&mut pass.status, js, &observed);
     let note = format!("recording on pod {}", recorder.pod);

@@ -362,16 +362,16 @@ mod tests {
         }
     }
 
+    /// A store holding `obj` (a Recording named `a`), and `obj` as created.
+    fn store_with(obj: Value) -> (Store, Value) {
+        let mut s = Store::default();
+        let created = s.create("vcs.dev/recordings", "default", obj).unwrap();
+        (s, created)
+    }
+
     #[test]
     fn stale_resource_version_is_a_conflict_and_noop_writes_keep_the_version() {
-        let mut s = Store::default();
-        let o = s
-            .create(
-                "vcs.dev/recordings",
-                "default",
-                json!({"metadata":{"name":"a"},"spec":{"x":1}}),
-            )
-            .unwrap();
+        let (mut s, o) = store_with(json!({"metadata":{"name":"a"},"spec":{"x":1}}));
         let rv = meta(&o, "resourceVersion").unwrap();
         let same = s.update(&key("a"), o.clone(), false, Some(&rv)).unwrap();
         assert_eq!(meta(&same, "resourceVersion").unwrap(), rv);
@@ -387,14 +387,8 @@ mod tests {
 
     #[test]
     fn status_writes_do_not_touch_spec_and_spec_writes_do_not_touch_status() {
-        let mut s = Store::default();
-        let o = s
-            .create(
-                "vcs.dev/recordings",
-                "default",
-                json!({"metadata":{"name":"a"},"spec":{"x":1},"status":{"s":1}}),
-            )
-            .unwrap();
+        let (mut s, o) =
+            store_with(json!({"metadata":{"name":"a"},"spec":{"x":1},"status":{"s":1}}));
         assert!(o.get("status").is_none(), "status is dropped on create");
         let mut w = o.clone();
         w["spec"]["x"] = json!(5);
@@ -414,13 +408,7 @@ mod tests {
 
     #[test]
     fn finalizers_hold_deletion_until_removed() {
-        let mut s = Store::default();
-        s.create(
-            "vcs.dev/recordings",
-            "default",
-            json!({"metadata":{"name":"a","finalizers":["f"]}}),
-        )
-        .unwrap();
+        let (mut s, _) = store_with(json!({"metadata":{"name":"a","finalizers":["f"]}}));
         let d = s.delete(&key("a"), None).unwrap();
         assert!(d.pointer("/metadata/deletionTimestamp").is_some());
         assert!(s.get(&key("a")).is_ok());

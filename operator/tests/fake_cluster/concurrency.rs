@@ -9,9 +9,9 @@ use kube::ResourceExt;
 use kube::api::PostParams;
 use vcs_operator::api::ConditionStatus::True;
 use vcs_operator::api::{LABEL_RECORDING, LABEL_STATE, LaunchType, RecorderPool, Recording};
-use vcs_operator::recording::status::{condition as cond, reason};
+use vcs_operator::recording::condition::{self, reason};
 
-use crate::support::{FleetConfig, Harness, condition, label};
+use crate::support::{FleetConfig, Harness, condition_of, label};
 
 async fn create_all(h: &Harness, n: usize, prefix: &str) {
     let recs = h.api::<Recording>();
@@ -24,7 +24,7 @@ async fn create_all(h: &Harness, n: usize, prefix: &str) {
 }
 
 fn is_recording(r: &Recording) -> bool {
-    condition(r, cond::RECORDING) == Some((True, reason::RUNNING))
+    condition_of(r, condition::RECORDING) == Some((True, reason::RUNNING))
 }
 
 async fn all_recording(h: &Harness, n: usize) -> bool {
@@ -99,6 +99,17 @@ async fn idle_pods(h: &Harness, with_ip: bool) -> usize {
         .count()
 }
 
+/// Waits up to `timeout` for all `n` Recordings to be recording; panics naming those that are
+/// not.
+async fn wait_all_recording(h: &Harness, n: usize, timeout: Duration, what: &str) {
+    if !h
+        .wait_for(timeout, async |h| all_recording(h, n).await)
+        .await
+    {
+        panic!("not all recording{what}: {:#?}", not_recording(h).await);
+    }
+}
+
 /// The Recordings not recording yet, with their status, for a failure message.
 async fn not_recording(h: &Harness) -> Vec<(String, Option<vcs_operator::api::RecordingStatus>)> {
     h.recordings()
@@ -121,13 +132,7 @@ async fn fifty_recordings_two_operators_each_get_exactly_one_pod() {
     );
     let t = std::time::Instant::now();
     create_all(&h, 50, "r").await;
-    assert!(
-        h.wait_for(Duration::from_secs(60), async |h| all_recording(h, 50)
-            .await)
-            .await,
-        "not all recording: {:#?}",
-        not_recording(&h).await
-    );
+    wait_all_recording(&h, 50, Duration::from_secs(60), "").await;
     eprintln!("50 recordings running after {:?}", t.elapsed());
     check_invariants(&h).await;
     let warm = h
@@ -176,13 +181,7 @@ async fn operators_killed_mid_claim_leave_no_double_or_orphaned_claims() {
         }
         op = Some(h.operator());
     }
-    assert!(
-        h.wait_for(Duration::from_secs(60), async |h| all_recording(h, 30)
-            .await)
-            .await,
-        "not all recording after restarts: {:#?}",
-        not_recording(&h).await
-    );
+    wait_all_recording(&h, 30, Duration::from_secs(60), " after restarts").await;
     check_invariants(&h).await;
 }
 
@@ -192,10 +191,7 @@ async fn a_settled_world_is_not_written_again() {
     pool(&h, 3).await;
     let op = h.operator();
     create_all(&h, 5, "s").await;
-    assert!(
-        h.wait_for(Duration::from_secs(30), async |h| all_recording(h, 5).await)
-            .await
-    );
+    wait_all_recording(&h, 5, Duration::from_secs(30), "").await;
     assert!(
         h.wait_for(Duration::from_secs(10), async |h| idle_pods(h, true).await
             == 3)

@@ -4,20 +4,20 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::ResourceExt;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, PostParams};
 use serde_json::json;
 use vcs_job::control::JobState;
 use vcs_operator::api::ConditionStatus::{False, True};
 use vcs_operator::api::{LABEL_STATE, LaunchType, RecorderPool, Recording, RecordingResult};
-use vcs_operator::recording::status::{condition as cond, reason};
+use vcs_operator::recording::condition::{self, reason};
 
-use crate::support::{FleetConfig, Harness, WAIT, condition, label};
+use crate::support::harness::Operator;
+use crate::support::{FleetConfig, Harness, WAIT, condition_of, label};
 
-async fn world() -> Harness {
-    Harness::start(Duration::from_millis(50), FleetConfig::default()).await
-}
-
-async fn create_pool(h: &Harness, buffer: i32, max: i32) {
+/// A world with an operator running and pool `eu` keeping `buffer` idle pods of at most `max`.
+async fn world_with_pool(buffer: i32, max: i32) -> (Harness, Operator) {
+    let h = Harness::start(Duration::from_millis(50), FleetConfig::default()).await;
+    let op = h.operator();
     h.api::<RecorderPool>()
         .create(
             &PostParams::default(),
@@ -25,6 +25,7 @@ async fn create_pool(h: &Harness, buffer: i32, max: i32) {
         )
         .await
         .unwrap();
+    (h, op)
 }
 
 async fn create_recording(h: &Harness, rec: &Recording) {
@@ -45,6 +46,16 @@ async fn idle_ready(h: &Harness) -> usize {
         .count()
 }
 
+/// A world with an operator and a pool of one idle pod, and Recording `name` recording in it.
+async fn recording_in_a_world(name: &str) -> (Harness, Operator, Recording) {
+    let (h, op) = world_with_pool(1, 5).await;
+    create_recording(&h, &Recording::test(name)).await;
+    let r = h
+        .wait_condition(name, condition::RECORDING, True, reason::RUNNING)
+        .await;
+    (h, op, r)
+}
+
 /// Waits until Recording `name` has a result, and returns it.
 async fn wait_result(h: &Harness, name: &str, want: RecordingResult) -> Recording {
     let done = async |h: &Harness| {
@@ -63,16 +74,14 @@ async fn wait_result(h: &Harness, name: &str, want: RecordingResult) -> Recordin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pool_fills_its_buffer_and_replaces_claimed_pods() {
-    let h = world().await;
-    let _op = h.operator();
-    create_pool(&h, 3, 10).await;
+    let (h, _op) = world_with_pool(3, 10).await;
     assert!(
         h.wait_for(WAIT, async |h| idle_ready(h).await == 3).await,
         "pool did not fill: {:#?}",
         h.pods().await
     );
     create_recording(&h, &Recording::test("r1")).await;
-    h.wait_condition("r1", cond::RECORDING, True, reason::RUNNING)
+    h.wait_condition("r1", condition::RECORDING, True, reason::RUNNING)
         .await;
     // One pod claimed, the buffer back at three idle pods.
     assert!(
@@ -101,24 +110,18 @@ async fn pool_fills_its_buffer_and_replaces_claimed_pods() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recording_without_idle_pods_gets_a_cold_pod_then_stops_and_succeeds() {
-    let h = world().await;
-    let _op = h.operator();
-    create_pool(&h, 0, 10).await;
+    let (h, _op) = world_with_pool(0, 10).await;
     create_recording(&h, &Recording::test("cold")).await;
     let r = h
-        .wait_condition("cold", cond::RECORDING, True, reason::RUNNING)
+        .wait_condition("cold", condition::RECORDING, True, reason::RUNNING)
         .await;
     assert_eq!(r.status.unwrap().launch, Some(LaunchType::Cold));
-    h.api::<Recording>()
-        .patch(
-            "cold",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"stop": true}})),
-        )
-        .await
-        .unwrap();
+    h.patch_spec("cold", json!({"stop": true})).await;
     let r = wait_result(&h, "cold", RecordingResult::Succeeded).await;
-    assert_eq!(condition(&r, cond::SUCCEEDED), Some((True, reason::DONE)));
+    assert_eq!(
+        condition_of(&r, condition::SUCCEEDED),
+        Some((True, reason::DONE))
+    );
     // The recorder pod is released once the recording is done.
     assert!(
         h.wait_for(WAIT, async |h| h.pods().await.is_empty()).await,
@@ -131,17 +134,9 @@ async fn recording_without_idle_pods_gets_a_cold_pod_then_stops_and_succeeds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_param_and_participant_edits_are_forwarded_once() {
-    let h = world().await;
-    let _op = h.operator();
-    create_pool(&h, 1, 5).await;
-    create_recording(&h, &Recording::test("live")).await;
-    h.wait_condition("live", cond::RECORDING, True, reason::RUNNING)
-        .await;
-    let patch = json!({"spec": {"composition": {"params": {"title": "Hello"}}, "session": {"participants": [{"id": "p1", "camera": "test:ball"}, {"id": "p2", "camera": "test:smpte"}]}}});
-    h.api::<Recording>()
-        .patch("live", &PatchParams::default(), &Patch::Merge(patch))
-        .await
-        .unwrap();
+    let (h, _op, _) = recording_in_a_world("live").await;
+    let edit = json!({"composition": {"params": {"title": "Hello"}}, "session": {"participants": [{"id": "p1", "camera": "test:ball"}, {"id": "p2", "camera": "test:smpte"}]}});
+    h.patch_spec("live", edit).await;
     let patched = async |h: &Harness| h.fleet.recorders().values().any(|r| !r.patches.is_empty());
     assert!(h.wait_for(WAIT, patched).await);
     tokio::time::sleep(Duration::from_millis(600)).await;
@@ -156,13 +151,7 @@ async fn live_param_and_participant_edits_are_forwarded_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deletion_stops_the_recorder_waits_for_outputs_and_releases_the_pod() {
-    let h = world().await;
-    let _op = h.operator();
-    create_pool(&h, 1, 5).await;
-    create_recording(&h, &Recording::test("del")).await;
-    let r = h
-        .wait_condition("del", cond::RECORDING, True, reason::RUNNING)
-        .await;
+    let (h, _op, r) = recording_in_a_world("del").await;
     let pod = r.status.unwrap().recorder_pod.unwrap();
     h.api::<Recording>()
         .delete("del", &DeleteParams::default())
@@ -183,21 +172,16 @@ async fn deletion_stops_the_recorder_waits_for_outputs_and_releases_the_pod() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_clear_conditions_and_nothing_crashes() {
-    let h = world().await;
-    let _op = h.operator();
-    create_pool(&h, 1, 5).await;
+    let (h, _op) = world_with_pool(1, 5).await;
     // Unknown composition: the recorder refuses it; Accepted=False with its message.
     let mut r = Recording::test("nocomp");
     r.spec.composition.name = "does-not-exist".into();
     create_recording(&h, &r).await;
     // A Secret that does not exist.
     let mut r = Recording::test("nosecret");
-    r.spec.outputs[0]
-        .mp4
-        .as_mut()
-        .unwrap()
-        .s3
-        .credentials_secret_ref = Some("missing-s3".into());
+    if let Some(mp4) = &mut r.spec.outputs[0].mp4 {
+        mp4.s3.credentials_secret_ref = Some("missing-s3".into());
+    }
     create_recording(&h, &r).await;
     // A spec the CRD cannot catch: a track URI scheme the recorder does not know.
     let mut r = Recording::test("badspec");
@@ -210,15 +194,15 @@ async fn bad_input_gets_clear_conditions_and_nothing_crashes() {
     });
     create_recording(&h, &r).await;
     let expected = [
-        ("nocomp", cond::ACCEPTED, reason::INVALID_COMPOSITION),
-        ("nosecret", cond::ACCEPTED, reason::SECRET_MISSING),
-        ("badspec", cond::ACCEPTED, reason::INVALID_SPEC),
-        ("elsewhere", cond::PLACED, reason::OTHER_REGION),
+        ("nocomp", condition::ACCEPTED, reason::INVALID_COMPOSITION),
+        ("nosecret", condition::ACCEPTED, reason::SECRET_MISSING),
+        ("badspec", condition::ACCEPTED, reason::INVALID_SPEC),
+        ("elsewhere", condition::PLACED, reason::OTHER_REGION),
     ];
     let all_refused = async |h: &Harness| {
         for (name, type_, why) in expected {
             let r = h.recording(name).await;
-            if r.as_ref().and_then(|r| condition(r, type_)) != Some((False, why)) {
+            if r.as_ref().and_then(|r| condition_of(r, type_)) != Some((False, why)) {
                 return false;
             }
         }
@@ -240,9 +224,9 @@ async fn bad_input_gets_clear_conditions_and_nothing_crashes() {
             .message
             .clone()
     };
-    let msg = message(&h.recording("nocomp").await.unwrap(), cond::ACCEPTED);
+    let msg = message(&h.recording("nocomp").await.unwrap(), condition::ACCEPTED);
     assert!(msg.contains("does-not-exist"), "{msg}");
-    let msg = message(&h.recording("badspec").await.unwrap(), cond::ACCEPTED);
+    let msg = message(&h.recording("badspec").await.unwrap(), condition::ACCEPTED);
     assert!(msg.contains("spec.session.participants[0].camera"), "{msg}");
     // The missing Secret appears: the Recording goes on by itself.
     let s: Secret = serde_json::from_value(json!({"metadata": {"name": "missing-s3"}, "stringData": {"accessKeyId": "a", "secretAccessKey": "b"}})).unwrap();
@@ -250,7 +234,7 @@ async fn bad_input_gets_clear_conditions_and_nothing_crashes() {
         .create(&PostParams::default(), &s)
         .await
         .unwrap();
-    h.wait_condition("nosecret", cond::RECORDING, True, reason::RUNNING)
+    h.wait_condition("nosecret", condition::RECORDING, True, reason::RUNNING)
         .await;
     let credentials = |job: &vcs_job::JobSpec| {
         let s3 = job.outputs[0].mp4.as_ref()?.s3.as_ref()?;
@@ -267,13 +251,7 @@ async fn bad_input_gets_clear_conditions_and_nothing_crashes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorder_that_disappears_fails_the_recording_with_recorder_lost() {
-    let h = world().await;
-    let _op = h.operator();
-    create_pool(&h, 1, 5).await;
-    create_recording(&h, &Recording::test("lost")).await;
-    let r = h
-        .wait_condition("lost", cond::RECORDING, True, reason::RUNNING)
-        .await;
+    let (h, _op, r) = recording_in_a_world("lost").await;
     let pod = r.status.unwrap().recorder_pod.unwrap();
     h.api::<Pod>()
         .delete(&pod, &DeleteParams::default())
@@ -281,20 +259,18 @@ async fn a_recorder_that_disappears_fails_the_recording_with_recorder_lost() {
         .unwrap();
     let r = wait_result(&h, "lost", RecordingResult::Failed).await;
     assert_eq!(
-        condition(&r, cond::RECORDER_LOST),
+        condition_of(&r, condition::RECORDER_LOST),
         Some((True, reason::RECORDER_LOST))
     );
     assert_eq!(
-        condition(&r, cond::SUCCEEDED),
+        condition_of(&r, condition::SUCCEEDED),
         Some((False, reason::RECORDER_LOST))
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_duration_stops_the_recording() {
-    let h = world().await;
-    let _op = h.operator();
-    create_pool(&h, 1, 5).await;
+    let (h, _op) = world_with_pool(1, 5).await;
     let mut r = Recording::test("short");
     r.spec.limits.max_duration_secs = Some(1);
     create_recording(&h, &r).await;

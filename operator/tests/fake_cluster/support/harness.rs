@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Pod, Secret};
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::{Resource, ResourceExt};
 use tokio::task::JoinHandle;
 use vcs_fake_kube::{FakeApi, FakeKubelet};
@@ -161,6 +161,15 @@ impl Harness {
         self.list().await
     }
 
+    /// Merge-patches the spec of Recording `name`, as `kubectl patch --type=merge` does.
+    pub async fn patch_spec(&self, name: &str, spec: serde_json::Value) {
+        let patch = Patch::Merge(serde_json::json!({ "spec": spec }));
+        self.api::<Recording>()
+            .patch(name, &PatchParams::default(), &patch)
+            .await
+            .expect("the fake API patches");
+    }
+
     /// Polls `f` every 50 ms until it returns true or `timeout` passes.
     pub async fn wait_for(&self, timeout: Duration, mut f: impl AsyncFnMut(&Self) -> bool) -> bool {
         let end = tokio::time::Instant::now() + timeout;
@@ -185,7 +194,7 @@ impl Harness {
         let holds = async |h: &Self| {
             h.recording(name)
                 .await
-                .is_some_and(|r| condition(&r, type_) == Some((status, reason)))
+                .is_some_and(|r| condition_of(&r, type_) == Some((status, reason)))
         };
         if self.wait_for(WAIT, holds).await {
             return self
@@ -201,7 +210,7 @@ impl Harness {
 }
 
 /// Status and reason of condition `type_` of a Recording.
-pub fn condition<'a>(rec: &'a Recording, type_: &str) -> Option<(ConditionStatus, &'a str)> {
+pub fn condition_of<'a>(rec: &'a Recording, type_: &str) -> Option<(ConditionStatus, &'a str)> {
     let c = find_condition(&rec.status.as_ref()?.conditions, type_)?;
     Some((c.status, c.reason.as_str()))
 }

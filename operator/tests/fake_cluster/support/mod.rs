@@ -3,5 +3,5 @@
 pub mod harness;
 pub mod recorders;
 
-pub use harness::{Harness, WAIT, condition, label};
+pub use harness::{Harness, WAIT, condition_of, label};
 pub use recorders::FleetConfig;
