@@ -17,18 +17,19 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::ResourceExt;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
 use serde_json::json;
 use thiserror::Error;
 use tracing::{info, instrument, warn};
 
+use super::garbage::delete_if_unchanged;
 use super::math::{self, Buffer, Counts, PodView, ScalePlan};
-use super::pods::{is_finished, is_ready, recorder_pod, selector};
+use super::pods::{is_ready, recorder_pod, selector};
 use crate::api::{
-    ANNOTATION_RECORDING_UID, ConditionStatus, LABEL_POOL, LABEL_RECORDING, LABEL_STATE, Observed,
-    RecorderPool, RecorderPoolStatus, Recording, STATE_IDLE, set_condition,
+    ConditionStatus, LABEL_POOL, LABEL_STATE, Observed, RecorderPool, RecorderPoolStatus,
+    STATE_IDLE, set_condition,
 };
 use crate::context::Context;
 use crate::telemetry::PoolLabels;
@@ -118,12 +119,12 @@ async fn reconcile_inner(pool: &RecorderPool, ctx: &Context) -> Result<Action, P
 }
 
 /// One reconcile of one pool: the object and its APIs.
-struct PoolPass<'a> {
-    pool: &'a RecorderPool,
-    ctx: &'a Context,
-    pods: Api<Pod>,
+pub(super) struct PoolPass<'a> {
+    pub(super) pool: &'a RecorderPool,
+    pub(super) ctx: &'a Context,
+    pub(super) pods: Api<Pod>,
     pools: Api<RecorderPool>,
-    ns: String,
+    pub(super) ns: String,
     name: String,
 }
 
@@ -140,7 +141,7 @@ impl<'a> PoolPass<'a> {
         }
     }
 
-    fn err(&self, source: kube::Error) -> PoolError {
+    pub(super) fn err(&self, source: kube::Error) -> PoolError {
         PoolError::Kube {
             pool: format!("{}/{}", self.ns, self.name),
             source,
@@ -171,65 +172,6 @@ impl<'a> PoolPass<'a> {
             pool: format!("{}/{}", self.ns, self.name),
             source,
         })
-    }
-
-    /// Deletes dead recorders (they exit after their job) and orphaned claims, gives back
-    /// claims that lost a race; returns the pods left.
-    async fn collect_garbage(&self) -> Result<Vec<Pod>, PoolError> {
-        let pods = self
-            .pods
-            .list(&ListParams::default().labels(&selector(self.pool)))
-            .await
-            .map_err(|e| self.err(e))?
-            .items;
-        let owners = self.owners(&pods).await?;
-        let mut live = Vec::with_capacity(pods.len());
-        for pod in pods {
-            if pod.metadata.deletion_timestamp.is_some() {
-                live.push(pod);
-                continue;
-            }
-            if is_finished(&pod) {
-                info!(pod = %pod.name_any(), "deleting a finished recorder pod");
-                delete_if_unchanged(&self.pods, &pod)
-                    .await
-                    .map_err(|e| self.err(e))?;
-                continue;
-            }
-            match claim_state(&pod, &owners) {
-                ClaimState::OwnerGone => {
-                    info!(pod = %pod.name_any(), "deleting a recorder pod whose Recording is gone");
-                    delete_if_unchanged(&self.pods, &pod)
-                        .await
-                        .map_err(|e| self.err(e))?;
-                }
-                ClaimState::LostRace => {
-                    info!(pod = %pod.name_any(), "giving back a claim that lost to another pod");
-                    crate::claim::give_back(&self.pods, &pod)
-                        .await
-                        .map_err(|e| self.err(e))?;
-                }
-                ClaimState::Unclaimed | ClaimState::Held => live.push(pod),
-            }
-        }
-        Ok(live)
-    }
-
-    /// The Recordings by name: one list rather than a read per claimed pod, and only when some
-    /// pod is claimed at all. Listed after the pods, so a Recording that names a pod is in it.
-    async fn owners(&self, pods: &[Pod]) -> Result<BTreeMap<String, Recording>, PoolError> {
-        if !pods.iter().any(|p| claimed_for(p).is_some()) {
-            return Ok(BTreeMap::new());
-        }
-        let recordings: Api<Recording> = self.ctx.namespaced(&self.ns);
-        Ok(recordings
-            .list(&ListParams::default())
-            .await
-            .map_err(|e| self.err(e))?
-            .items
-            .into_iter()
-            .map(|r| (r.name_any(), r))
-            .collect())
     }
 
     /// Creates the pods the plan asks for and deletes its victims (unless changed meanwhile).
@@ -350,58 +292,6 @@ impl<'a> PoolPass<'a> {
             .await
             .map_err(|e| self.err(e))?;
         Ok(())
-    }
-}
-
-/// The Recording (name, uid) a pod is claimed for.
-fn claimed_for(pod: &Pod) -> Option<(&String, &String)> {
-    Some((
-        pod.labels().get(LABEL_RECORDING)?,
-        pod.annotations().get(ANNOTATION_RECORDING_UID)?,
-    ))
-}
-
-/// Where a pod stands with respect to the Recordings.
-#[derive(Debug, PartialEq)]
-enum ClaimState {
-    Unclaimed,
-    /// Claimed, and its Recording names it or names no pod yet.
-    Held,
-    /// Its Recording is gone (or is another object of the same name). It may have recorded.
-    OwnerGone,
-    /// Its Recording settled on another pod: this claim lost a race and its claimer died
-    /// before giving it back. It was never sent a job.
-    LostRace,
-}
-
-/// `owners` was listed after the pods, so a Recording that names this pod is in it.
-fn claim_state(pod: &Pod, owners: &BTreeMap<String, Recording>) -> ClaimState {
-    let Some((rec, uid)) = claimed_for(pod) else {
-        return ClaimState::Unclaimed;
-    };
-    match owners.get(rec) {
-        None => ClaimState::OwnerGone,
-        Some(r) if r.uid().as_deref() != Some(uid.as_str()) => ClaimState::OwnerGone,
-        Some(r) => match r.status.as_ref().and_then(|s| s.recorder_pod.as_ref()) {
-            Some(p) if *p != pod.name_any() => ClaimState::LostRace,
-            _ => ClaimState::Held,
-        },
-    }
-}
-
-/// Deletes `pod` only if nobody changed it since we read it (a claim in between wins).
-async fn delete_if_unchanged(api: &Api<Pod>, pod: &Pod) -> Result<bool, kube::Error> {
-    let dp = DeleteParams {
-        preconditions: Some(Preconditions {
-            resource_version: pod.resource_version(),
-            uid: pod.uid(),
-        }),
-        ..Default::default()
-    };
-    match api.delete(&pod.name_any(), &dp).await {
-        Ok(_) => Ok(true),
-        Err(kube::Error::Api(s)) if s.code == 409 || s.code == 404 => Ok(false),
-        Err(e) => Err(e),
     }
 }
 
