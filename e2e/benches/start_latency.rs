@@ -10,7 +10,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::json;
 use vcs_e2e::World;
 use vcs_e2e::objects;
@@ -38,12 +37,8 @@ async fn measure(world: &World, buffer: i32, launch: LaunchType) -> Vec<f64> {
             json!({"bg": "#000080"}),
             &world.s3_target(),
         );
-        let applied = chrono::Utc::now();
-        world
-            .recordings()
-            .create(&PostParams::default(), &rec)
-            .await
-            .expect("the Recording is accepted");
+        let applied = k8s_openapi::jiff::Timestamp::now();
+        world.create_recording(&rec).await;
         let running = world
             .wait_for_recording(&name, Duration::from_secs(180), "recording", |r| {
                 is_true(r, "Recording")
@@ -52,16 +47,8 @@ async fn measure(world: &World, buffer: i32, launch: LaunchType) -> Vec<f64> {
         let st = running.status.clone().unwrap_or_default();
         assert_eq!(st.launch, Some(launch), "{name}: {st:#?}");
         let first = first_frame(&running).expect("a running Recording has startedAt");
-        out.push((first - applied).num_milliseconds() as f64);
-        world
-            .recordings()
-            .patch(
-                &name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({"spec": {"stop": true}})),
-            )
-            .await
-            .expect("stopping");
+        out.push(first.duration_since(applied).as_millis_f64());
+        world.patch_spec(&name, json!({"stop": true})).await;
     }
     out
 }

@@ -21,11 +21,17 @@ use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use bytes::Bytes;
+use http_body_util::Empty;
+use hyper_util::client::legacy::Client as HttpClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use k8s_openapi::api::core::v1::{Container, Pod, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -54,6 +60,7 @@ impl LocalKubelet {
             secrets: Api::namespaced(client, namespace),
             recorder,
             dir,
+            http: HttpClient::builder(TokioExecutor::new()).build_http(),
         };
         Self {
             task: tokio::spawn(node.run()),
@@ -66,6 +73,8 @@ struct Node {
     secrets: Api<Secret>,
     recorder: PathBuf,
     dir: PathBuf,
+    /// Runs the HTTP readiness probes.
+    http: HttpClient<HttpConnector, Empty<Bytes>>,
 }
 
 /// One pod's process and what was last reported about it.
@@ -85,8 +94,8 @@ struct Probe {
     period: Duration,
 }
 
-fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+fn now() -> Time {
+    Time(Timestamp::now())
 }
 
 fn ready_conditions(ready: bool) -> Value {
@@ -110,25 +119,13 @@ fn next_address(port: u16) -> Ipv4Addr {
     }
 }
 
-/// The status code of `GET path` at `addr`, or `None` when nothing answers in time.
-async fn http_status(addr: SocketAddr, path: &str) -> Option<u16> {
-    let io = async {
-        let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
-        let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        s.write_all(req.as_bytes()).await.ok()?;
-        let mut head = [0u8; 64];
-        let n = s.read(&mut head).await.ok()?;
-        std::str::from_utf8(&head[..n])
-            .ok()?
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()
-    };
-    tokio::time::timeout(Duration::from_secs(1), io)
-        .await
-        .ok()
-        .flatten()
+impl Probe {
+    /// The status code of the probe's `GET`, or `None` when nothing answers in time.
+    async fn status(&self, http: &HttpClient<HttpConnector, Empty<Bytes>>) -> Option<u16> {
+        let uri = format!("http://{}{}", self.addr, self.path).parse().ok()?;
+        let answer = tokio::time::timeout(Duration::from_secs(1), http.get(uri)).await;
+        Some(answer.ok()?.ok()?.status().as_u16())
+    }
 }
 
 impl Node {
@@ -363,7 +360,7 @@ impl Node {
             return;
         }
         r.next_probe = Instant::now() + probe.period;
-        let ready = http_status(probe.addr, &probe.path).await == Some(200);
+        let ready = probe.status(&self.http).await == Some(200);
         if ready != r.ready {
             r.ready = ready;
             self.report(&r.name, json!({ "conditions": ready_conditions(ready) }))

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, PostParams};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
-use vcs_operator::api::{Condition, RecorderPool, Recording};
-use vcs_operator::placement::{PlacementTable, Region};
+use vcs_operator::api::{Condition, ConditionStatus, RecorderPool, Recording};
+use vcs_operator::placement::{Location, PlacementTable};
 use vcs_testservers::{S3Server, free_port};
 
 use crate::bins;
@@ -68,11 +69,7 @@ impl World {
         }
 
         let placement = PlacementTable {
-            regions: vec![Region {
-                name: REGION.into(),
-                lat: 0.0,
-                lon: 0.0,
-            }],
+            regions: vec![Location::new(REGION, 0.0, 0.0)],
             default_region: Some(REGION.into()),
             ..Default::default()
         };
@@ -134,23 +131,38 @@ impl World {
             .unwrap_or_else(|e| panic!("creating RecorderPool {name}: {e}"))
     }
 
+    /// Creates Recording `rec` in this world, as `kubectl apply` would.
+    pub async fn create_recording(&self, rec: &Recording) {
+        self.recordings()
+            .create(&PostParams::default(), rec)
+            .await
+            .expect("the Recording is accepted by the API server");
+    }
+
+    /// Merge-patches the spec of Recording `name` (as `kubectl patch --type=merge` would).
+    pub async fn patch_spec(&self, name: &str, spec: serde_json::Value) {
+        let patch = Patch::Merge(serde_json::json!({ "spec": spec }));
+        self.recordings()
+            .patch(name, &PatchParams::default(), &patch)
+            .await
+            .unwrap_or_else(|e| panic!("patching the spec of Recording {name}: {e}"));
+    }
+
     /// Waits until pool `name` reports `n` idle Ready pods.
     pub async fn wait_for_idle_pods(&self, name: &str, n: i32, timeout: Duration) {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
+        let read = async || {
             let pool = self.pools().get(name).await.expect("reading the pool");
-            let st = pool.status.unwrap_or_default();
-            if st.ready >= n {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "pool {name} has {} of {n} idle Ready pods after {timeout:?}: {st:?}\noperator log:\n{}",
-                st.ready,
-                self.operator.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
+            pool.status.unwrap_or_default()
+        };
+        let every = Duration::from_millis(250);
+        self.poll(
+            timeout,
+            every,
+            read,
+            |st| st.ready >= n,
+            |st| format!("pool {name} has {} of {n} idle Ready pods", st.ready),
+        )
+        .await;
     }
 
     /// Polls Recording `name` until `done` holds, and returns it; panics after `timeout` with
@@ -162,23 +174,40 @@ impl World {
         what: &str,
         done: impl Fn(&Recording) -> bool,
     ) -> Recording {
+        let read = async || {
+            let recs = self.recordings();
+            recs.get(name).await.expect("reading the Recording")
+        };
+        let every = Duration::from_millis(100);
+        self.poll(timeout, every, read, done, |_| {
+            format!("Recording {name}: not {what}")
+        })
+        .await
+    }
+
+    /// Reads with `read` every `every` until `done` holds on what it read, and returns that;
+    /// after `timeout`, panics with `failure`'s message, the last value and the operator's log.
+    async fn poll<T: std::fmt::Debug>(
+        &self,
+        timeout: Duration,
+        every: Duration,
+        mut read: impl AsyncFnMut() -> T,
+        done: impl Fn(&T) -> bool,
+        failure: impl Fn(&T) -> String,
+    ) -> T {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let rec = self
-                .recordings()
-                .get(name)
-                .await
-                .expect("reading the Recording");
-            if done(&rec) {
-                return rec;
+            let value = read().await;
+            if done(&value) {
+                return value;
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "Recording {name}: not {what} after {timeout:?}: {:#?}\noperator log:\n{}",
-                rec.status,
+                "{} after {timeout:?}: {value:#?}\noperator log:\n{}",
+                failure(&value),
                 self.operator.log_text()
             );
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(every).await;
         }
     }
 }
@@ -194,13 +223,10 @@ pub fn condition<'a>(rec: &'a Recording, type_: &str) -> Option<&'a Condition> {
 
 /// Condition `type_` is `True`.
 pub fn is_true(rec: &Recording, type_: &str) -> bool {
-    condition(rec, type_).is_some_and(|c| c.status == "True")
+    condition(rec, type_).is_some_and(|c| c.status == ConditionStatus::True)
 }
 
 /// The recorder's first frame of `rec` (its `status.startedAt`).
-pub fn first_frame(rec: &Recording) -> Option<chrono::DateTime<chrono::Utc>> {
-    let s = rec.status.as_ref()?.started_at.as_deref()?;
-    chrono::DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&chrono::Utc))
+pub fn first_frame(rec: &Recording) -> Option<Timestamp> {
+    Some(rec.status.as_ref()?.started_at.as_ref()?.0)
 }

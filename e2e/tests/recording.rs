@@ -7,13 +7,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::json;
 use vcs_e2e::World;
 use vcs_e2e::frames::{close_to, decode_rgb, duration_secs, median_rgb};
 use vcs_e2e::objects::{self, HEIGHT, WIDTH};
 use vcs_e2e::world::{BUCKET, REGION, first_frame, is_true};
-use vcs_operator::api::LaunchType;
+use vcs_operator::api::{LaunchType, RecordingResult};
 
 const NAVY: [u8; 3] = [0, 0, 128];
 const GREEN: [u8; 3] = [0, 128, 0];
@@ -44,11 +43,7 @@ async fn a_recording_is_recorded_warm_to_s3_with_a_live_params_patch() {
         json!({"bg": "#000080"}),
         &world.s3_target(),
     );
-    world
-        .recordings()
-        .create(&PostParams::default(), &rec)
-        .await
-        .expect("the Recording is accepted by the API server");
+    world.create_recording(&rec).await;
     let running = world
         .wait_for_recording("first", Duration::from_secs(120), "recording", |r| {
             is_true(r, "Recording")
@@ -62,14 +57,11 @@ async fn a_recording_is_recorded_warm_to_s3_with_a_live_params_patch() {
     // Navy for a while, then a live edit of the params.
     tokio::time::sleep(Duration::from_secs(3)).await;
     world
-        .recordings()
-        .patch(
+        .patch_spec(
             "first",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"composition": {"params": {"bg": "#008000"}}}})),
+            json!({"composition": {"params": {"bg": "#008000"}}}),
         )
-        .await
-        .expect("patching the params");
+        .await;
     world
         .wait_for_recording(
             "first",
@@ -85,15 +77,7 @@ async fn a_recording_is_recorded_warm_to_s3_with_a_live_params_patch() {
         )
         .await;
     tokio::time::sleep(Duration::from_secs(4)).await;
-    world
-        .recordings()
-        .patch(
-            "first",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"spec": {"stop": true}})),
-        )
-        .await
-        .expect("setting spec.stop");
+    world.patch_spec("first", json!({"stop": true})).await;
 
     if let Some(kubectl) = kubectl() {
         let wait = tokio::task::spawn_blocking({
@@ -122,7 +106,7 @@ async fn a_recording_is_recorded_warm_to_s3_with_a_live_params_patch() {
         })
         .await;
     let st = done.status.clone().unwrap_or_default();
-    assert_eq!(st.result.as_deref(), Some("Succeeded"), "{st:#?}");
+    assert_eq!(st.result, Some(RecordingResult::Succeeded), "{st:#?}");
 
     if let Some(kubectl) = kubectl() {
         let out = Command::new(kubectl)

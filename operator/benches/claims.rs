@@ -7,12 +7,11 @@ use std::time::{Duration, Instant};
 use kube::Api;
 use kube::ResourceExt;
 use kube::api::PostParams;
+use vcs_fake_kube::{FakeApi, FakeKubelet};
 use vcs_operator::api::{LABEL_STATE, RecorderPool, Recording};
 use vcs_operator::claim;
 use vcs_operator::pool::pods::recorder_pod;
 use vcs_operator::telemetry::Metrics;
-use vcs_operator::testkit::harness::label;
-use vcs_operator::testkit::{FakeApi, FakeKubelet};
 
 const PODS: usize = 400;
 const CLAIMS: usize = 300;
@@ -96,10 +95,13 @@ async fn main() {
     }
     let elapsed = started.elapsed();
     lat.sort();
-    let claimed = api
-        .objects("pods")
+    let claimed = pods
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
         .iter()
-        .filter(|p| label(p, LABEL_STATE) == Some("claimed"))
+        .filter(|p| p.labels().get(LABEL_STATE).map(String::as_str) == Some("claimed"))
         .count();
     assert_eq!(claimed, CLAIMS, "every claim took exactly one pod");
     println!(

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::Pod;
-use kube::Client;
-use kube::Resource;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::{Api, Client, Resource};
 
 use crate::placement::PlacementTable;
 use crate::recorder_client::RecorderClient;
@@ -51,6 +51,8 @@ impl Default for Timings {
     }
 }
 
+/// What every reconcile gets: the client, this operator's region and placement table, how to
+/// reach recorders, metrics, the event recorder and the timings.
 pub struct Context {
     pub client: Client,
     /// The region this operator records in.
@@ -83,21 +85,37 @@ impl Context {
         }
     }
 
+    /// The API of `K` in namespace `ns`.
+    pub fn namespaced<K>(&self, ns: &str) -> Api<K>
+    where
+        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>,
+    {
+        Api::namespaced(self.client.clone(), ns)
+    }
+
+    /// The API of `K` in `namespace`, or across all namespaces when `None` (what a controller
+    /// watches).
+    pub fn watched<K>(&self, namespace: Option<&str>) -> Api<K>
+    where
+        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>,
+    {
+        match namespace {
+            Some(ns) => Api::namespaced(self.client.clone(), ns),
+            None => Api::all(self.client.clone()),
+        }
+    }
+
     /// Publishes an event on `obj`; failures are logged, never fatal.
     pub async fn event<K: Resource<DynamicType = ()>>(
         &self,
         obj: &K,
-        warning: bool,
+        type_: EventType,
         reason: &str,
         action: &str,
         note: String,
     ) {
         let ev = Event {
-            type_: if warning {
-                EventType::Warning
-            } else {
-                EventType::Normal
-            },
+            type_,
             reason: reason.into(),
             note: Some(note),
             action: action.into(),

@@ -6,10 +6,10 @@
 use std::future::Future;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::api::{Api, PostParams};
-use serde_json::json;
 use tracing::{info, warn};
 
 /// One candidate for the Lease `name`.
@@ -19,16 +19,6 @@ pub struct LeaderElector {
     name: String,
     identity: String,
     lease: Duration,
-}
-
-fn rfc3339_micro(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-}
-
-fn micro_time(v: Option<&serde_json::Value>) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(v?.as_str()?)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
 }
 
 impl LeaderElector {
@@ -49,27 +39,33 @@ impl LeaderElector {
 
     fn lease_body(
         &self,
-        now: DateTime<Utc>,
-        acquired: DateTime<Utc>,
-        transitions: i64,
+        now: Timestamp,
+        acquired: Timestamp,
+        transitions: i32,
         rv: Option<String>,
     ) -> Lease {
-        serde_json::from_value(json!({
-            "metadata": {"name": self.name, "resourceVersion": rv},
-            "spec": {
-                "holderIdentity": self.identity,
-                "leaseDurationSeconds": self.lease.as_secs().max(1),
-                "acquireTime": rfc3339_micro(acquired),
-                "renewTime": rfc3339_micro(now),
-                "leaseTransitions": transitions,
-            }
-        }))
-        .expect("a Lease built from known fields")
+        Lease {
+            metadata: ObjectMeta {
+                name: Some(self.name.clone()),
+                resource_version: rv,
+                ..Default::default()
+            },
+            spec: Some(LeaseSpec {
+                holder_identity: Some(self.identity.clone()),
+                lease_duration_seconds: Some(
+                    i32::try_from(self.lease.as_secs().max(1)).unwrap_or(i32::MAX),
+                ),
+                acquire_time: Some(MicroTime(acquired)),
+                renew_time: Some(MicroTime(now)),
+                lease_transitions: Some(transitions),
+                ..Default::default()
+            }),
+        }
     }
 
     /// Takes or renews the Lease; true while we hold it.
     pub async fn try_acquire(&self) -> Result<bool, kube::Error> {
-        let now = Utc::now();
+        let now = Timestamp::now();
         let Some(current) = self.api.get_opt(&self.name).await? else {
             return match self
                 .api
@@ -81,29 +77,20 @@ impl LeaderElector {
                 Err(e) => Err(e),
             };
         };
-        let spec = serde_json::to_value(&current.spec).unwrap_or_default();
-        let holder = spec
-            .get("holderIdentity")
-            .and_then(|h| h.as_str())
-            .unwrap_or("");
-        let renewed = micro_time(spec.get("renewTime"));
-        let duration = spec
-            .get("leaseDurationSeconds")
-            .and_then(|d| d.as_i64())
-            .unwrap_or(15);
-        let transitions = spec
-            .get("leaseTransitions")
-            .and_then(|d| d.as_i64())
-            .unwrap_or(0);
+        let spec = current.spec.clone().unwrap_or_default();
+        let holder = spec.holder_identity.as_deref().unwrap_or("");
+        let renewed = spec.renew_time.map(|t| t.0);
+        let duration =
+            SignedDuration::from_secs(i64::from(spec.lease_duration_seconds.unwrap_or(15)));
+        let transitions = spec.lease_transitions.unwrap_or(0);
         let mine = holder == self.identity;
-        let expired = renewed.is_none_or(|r| now - r > chrono::Duration::seconds(duration));
+        let expired = renewed.is_none_or(|r| now.duration_since(r) > duration);
         if !mine && !expired && !holder.is_empty() {
             return Ok(false);
         }
-        let acquired = if mine {
-            micro_time(spec.get("acquireTime")).unwrap_or(now)
-        } else {
-            now
+        let acquired = match spec.acquire_time {
+            Some(t) if mine => t.0,
+            _ => now,
         };
         let body = self.lease_body(
             now,
@@ -159,45 +146,5 @@ impl LeaderElector {
             }
             tokio::time::sleep(retry).await;
         }
-    }
-}
-
-#[cfg(all(test, feature = "testkit"))]
-mod tests {
-    use super::*;
-    use crate::testkit::FakeApi;
-
-    #[tokio::test]
-    async fn one_holder_at_a_time_and_takeover_after_expiry() {
-        let api = FakeApi::new();
-        let a = LeaderElector::new(
-            api.client(),
-            "default",
-            "vcs-operator",
-            "a",
-            Duration::from_secs(1),
-        );
-        let b = LeaderElector::new(
-            api.client(),
-            "default",
-            "vcs-operator",
-            "b",
-            Duration::from_secs(1),
-        );
-        let (ra, rb) = tokio::join!(a.try_acquire(), b.try_acquire());
-        assert!(ra.unwrap() ^ rb.unwrap(), "exactly one wins the first race");
-        let (leader, other) = if a.try_acquire().await.unwrap() {
-            (&a, &b)
-        } else {
-            (&b, &a)
-        };
-        assert!(leader.try_acquire().await.unwrap(), "the holder renews");
-        assert!(!other.try_acquire().await.unwrap());
-        tokio::time::sleep(Duration::from_millis(2100)).await;
-        assert!(
-            other.try_acquire().await.unwrap(),
-            "takes over an expired lease"
-        );
-        assert!(!leader.try_acquire().await.unwrap());
     }
 }

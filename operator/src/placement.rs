@@ -7,22 +7,26 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-/// A region that has recorders (a pool), with its location.
+/// A named point on Earth: a region that has recorders (a pool), or another name for a location
+/// (a media server's own region naming such as `us-east-1`, a city).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Region {
+pub struct Location {
     pub name: String,
+    /// Degrees north.
     pub lat: f64,
+    /// Degrees east.
     pub lon: f64,
 }
 
-/// Another name for a location: a media server's own region naming (`us-east-1`), a city.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Place {
-    pub name: String,
-    pub lat: f64,
-    pub lon: f64,
+impl Location {
+    pub fn new(name: &str, lat: f64, lon: f64) -> Self {
+        Self {
+            name: name.into(),
+            lat,
+            lon,
+        }
+    }
 }
 
 /// Media servers whose host is `host` or ends in `.host` are in `region` — a recording region
@@ -38,9 +42,12 @@ pub struct HostRule {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlacementTable {
-    pub regions: Vec<Region>,
+    /// The recording regions.
+    pub regions: Vec<Location>,
+    /// Other names for locations, resolved to the nearest recording region.
     #[serde(default)]
-    pub places: Vec<Place>,
+    pub places: Vec<Location>,
+    /// Media server hosts and the region (or place) they are in.
     #[serde(default)]
     pub host_rules: Vec<HostRule>,
     /// Where a Recording with nothing to go by is recorded; the first region when unset.
@@ -56,8 +63,8 @@ pub struct PlacementInput<'a> {
     pub media_server_url: Option<&'a str>,
 }
 
-/// Why a region was chosen; the names are the `status.placement.reason` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Why a region was chosen: `status.placement.reason`, and the reason of the `Placed` condition.
+#[derive(schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Reason {
     Override,
     RegionHint,
@@ -97,7 +104,7 @@ pub enum PlacementError {
 }
 
 impl PlacementTable {
-    fn region(&self, name: &str) -> Option<&Region> {
+    fn region(&self, name: &str) -> Option<&Location> {
         self.regions.iter().find(|r| r.name == name)
     }
 
@@ -112,8 +119,8 @@ impl PlacementTable {
 
     /// The recording region nearest to `(lat, lon)`; ties go to the earlier table entry so every
     /// install agrees.
-    pub fn nearest(&self, lat: f64, lon: f64) -> Option<&Region> {
-        let mut best: Option<(&Region, f64)> = None;
+    pub fn nearest(&self, lat: f64, lon: f64) -> Option<&Location> {
+        let mut best: Option<(&Location, f64)> = None;
         for r in &self.regions {
             let d = great_circle_km(lat, lon, r.lat, r.lon);
             if best.is_none_or(|(_, bd)| d < bd) {
@@ -216,38 +223,14 @@ mod tests {
     fn table() -> PlacementTable {
         PlacementTable {
             regions: vec![
-                Region {
-                    name: "eu-west".into(),
-                    lat: 53.3,
-                    lon: -6.3,
-                },
-                Region {
-                    name: "us-east".into(),
-                    lat: 39.0,
-                    lon: -77.5,
-                },
-                Region {
-                    name: "ap-south".into(),
-                    lat: 19.1,
-                    lon: 72.9,
-                },
+                Location::new("eu-west", 53.3, -6.3),
+                Location::new("us-east", 39.0, -77.5),
+                Location::new("ap-south", 19.1, 72.9),
             ],
             places: vec![
-                Place {
-                    name: "frankfurt".into(),
-                    lat: 50.1,
-                    lon: 8.7,
-                },
-                Place {
-                    name: "us-west-2".into(),
-                    lat: 45.8,
-                    lon: -119.7,
-                },
-                Place {
-                    name: "singapore".into(),
-                    lat: 1.35,
-                    lon: 103.8,
-                },
+                Location::new("frankfurt", 50.1, 8.7),
+                Location::new("us-west-2", 45.8, -119.7),
+                Location::new("singapore", 1.35, 103.8),
             ],
             host_rules: vec![
                 HostRule {

@@ -1,6 +1,15 @@
 //! Prometheus metrics of the operator (architecture.md §6): reconcile duration, claim duration
-//! and outcome, start latency by launch type, pool sizes.
+//! and outcome, start latency by launch type, pool sizes; and the HTTP endpoint serving them
+//! with the health checks.
 
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -94,6 +103,24 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Runs one reconcile of `controller`, recording how long it took and whether it failed.
+    pub async fn time_reconcile<T, E>(
+        &self,
+        controller: &'static str,
+        reconcile: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        let started = Instant::now();
+        let r = reconcile.await;
+        let outcome = if r.is_ok() { "ok" } else { "error" };
+        self.reconcile_seconds
+            .get_or_create(&ControllerLabels {
+                controller,
+                outcome,
+            })
+            .observe(started.elapsed().as_secs_f64());
+        r
+    }
+
     /// The Prometheus text exposition.
     pub fn encode(&self) -> String {
         let mut out = String::new();
@@ -101,6 +128,41 @@ impl Metrics {
             .expect("writing to a String cannot fail");
         out
     }
+}
+
+/// The content type of the OpenMetrics text exposition.
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// `GET /metrics` (Prometheus text), `GET /healthz` and `GET /readyz` (200 while the process
+/// runs).
+pub fn router(metrics: Arc<Metrics>) -> Router {
+    let ok = || async { ([(header::CONTENT_TYPE, "text/plain")], "ok\n") };
+    Router::new()
+        .route(
+            "/metrics",
+            get(move || async move { ([(header::CONTENT_TYPE, OPENMETRICS)], metrics.encode()) }),
+        )
+        .route("/healthz", get(ok))
+        .route("/readyz", get(ok))
+        .fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                [(header::CONTENT_TYPE, "text/plain")],
+                "not found\n",
+            )
+                .into_response()
+        })
+}
+
+/// Serves [`router`] on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    metrics: Arc<Metrics>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(metrics))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 #[cfg(test)]
@@ -127,5 +189,41 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    #[tokio::test]
+    async fn the_endpoint_serves_metrics_and_health() {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let metrics = Arc::new(Metrics::default());
+        metrics.claim_conflicts.inc();
+        let get = |path: &str| {
+            let request = axum::http::Request::get(path)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let app = router(metrics.clone());
+            async move {
+                let resp = app.oneshot(request).await.unwrap();
+                let ct = resp.headers()[header::CONTENT_TYPE]
+                    .to_str()
+                    .unwrap()
+                    .to_string();
+                let code = resp.status().as_u16();
+                let body = resp.into_body().collect().await.unwrap().to_bytes();
+                (code, ct, String::from_utf8(body.to_vec()).unwrap())
+            }
+        };
+        let (code, ct, body) = get("/metrics").await;
+        assert_eq!((code, ct.as_str()), (200, OPENMETRICS));
+        assert!(
+            body.contains("vcs_operator_claim_conflicts_total 1"),
+            "{body}"
+        );
+        assert_eq!(
+            get("/healthz").await,
+            (200, "text/plain".into(), "ok\n".into())
+        );
+        assert_eq!(get("/readyz").await.0, 200);
+        assert_eq!(get("/nope").await.0, 404);
     }
 }

@@ -1,24 +1,24 @@
 //! The CRD manifests: checked in and fresh, structural, and their CEL rules reject what they
 //! should (evaluated with kube's client-side CEL validator over the generated schema).
 
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde_json::{Value, json};
+use vcs_job::{CompositionSpec, JobSpec};
 use vcs_operator::api::{RecorderPool, Recording, crd_yaml, crds, structural_problems};
 
+/// The OpenAPI schema of a CRD's (only) version.
+fn schema(crd: &CustomResourceDefinition) -> Value {
+    let validation = crd.spec.versions[0].schema.as_ref().unwrap();
+    serde_json::to_value(validation.open_api_v3_schema.as_ref().unwrap()).unwrap()
+}
+
 fn schema_of(kind: &str) -> Value {
-    let crd = crds()
-        .into_iter()
-        .find(|c| c.spec.names.kind == kind)
-        .unwrap();
-    serde_json::to_value(
-        crd.spec.versions[0]
-            .schema
-            .as_ref()
-            .unwrap()
-            .open_api_v3_schema
-            .as_ref()
+    schema(
+        &crds()
+            .into_iter()
+            .find(|c| c.spec.names.kind == kind)
             .unwrap(),
     )
-    .unwrap()
 }
 
 fn check(kind: &str, obj: &Value, old: Option<&Value>) -> Result<(), String> {
@@ -48,16 +48,7 @@ fn checked_in_crds_match_the_types() {
 #[test]
 fn schemas_are_structural() {
     for crd in crds() {
-        let schema = serde_json::to_value(
-            crd.spec.versions[0]
-                .schema
-                .as_ref()
-                .unwrap()
-                .open_api_v3_schema
-                .as_ref()
-                .unwrap(),
-        )
-        .unwrap();
+        let schema = schema(&crd);
         let problems = structural_problems(&schema);
         assert!(
             problems.is_empty(),
@@ -224,4 +215,84 @@ fn cel_rejects_invalid_pools() {
     let mut p = base.clone();
     p["spec"]["bufferSize"] = json!("25%");
     check("RecorderPool", &p, None).unwrap();
+}
+
+/// A numeric field the CRD's CEL rules and the recorder's job validation both bound.
+struct Bounded {
+    /// Its path under `spec` in a Recording.
+    path: [&'static str; 2],
+    /// Sets it in a job.
+    set: fn(&mut JobSpec, u32),
+}
+
+impl Bounded {
+    fn job_accepts(&self, v: u32) -> bool {
+        let mut job = JobSpec {
+            composition: CompositionSpec {
+                name: "demo".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        (self.set)(&mut job, v);
+        job.validate().is_ok()
+    }
+
+    fn cel_accepts(&self, v: u32) -> bool {
+        let mut r = recording();
+        r["spec"][self.path[0]][self.path[1]] = json!(v);
+        check("Recording", &r, None).is_ok()
+    }
+
+    /// The last value before `bad` that the job validation accepts, from the accepted `good`
+    /// in steps of `step` (the accepted values between are assumed contiguous in that step).
+    fn edge(&self, mut good: u32, mut bad: u32, step: u32) -> u32 {
+        assert!(self.job_accepts(good) && !self.job_accepts(bad));
+        while good.abs_diff(bad) > step {
+            let half = good.abs_diff(bad) / step / 2 * step;
+            let mid = if bad > good { good + half } else { good - half };
+            if self.job_accepts(mid) {
+                good = mid;
+            } else {
+                bad = mid;
+            }
+        }
+        good
+    }
+}
+
+/// `kubectl apply` refuses exactly what the recorder would: the CEL rules on `spec.video` and
+/// `spec.audio` agree with `JobSpec::validate` at and around every edge the validation has
+/// (found by searching it, so a changed bound in vcs-job fails this test).
+#[test]
+fn cel_bounds_match_the_job_validation() {
+    type Set = fn(&mut JobSpec, u32);
+    let fields: [(&str, &str, Set, u32); 5] = [
+        ("video", "width", |j, v| j.video.width = v, 2),
+        ("video", "height", |j, v| j.video.height = v, 2),
+        ("video", "fps", |j, v| j.video.fps = v, 1),
+        ("video", "bitrateKbps", |j, v| j.video.bitrate_kbps = v, 1),
+        ("audio", "bitrateKbps", |j, v| j.audio.bitrate_kbps = v, 1),
+    ];
+    for (object, name, set, step) in fields {
+        let field = Bounded {
+            path: [object, name],
+            set,
+        };
+        let start = [2, 30, 128, 720, 1280, 4000]
+            .into_iter()
+            .find(|v| field.job_accepts(*v))
+            .expect("a valid value to search from");
+        let low = field.edge(start, 0, step);
+        let high = field.edge(start, 1 << 24, step);
+        for v in (low.saturating_sub(2)..=low + 2).chain(high - 2..=high + 2) {
+            assert_eq!(
+                field.cel_accepts(v),
+                field.job_accepts(v),
+                "spec.{}.{} = {v}: the CRD's CEL rule and vcs-job's validation disagree (the job accepts {low}..={high} in steps of {step})",
+                field.path[0],
+                field.path[1]
+            );
+        }
+    }
 }

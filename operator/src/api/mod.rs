@@ -5,11 +5,12 @@ mod crd;
 pub mod pool;
 pub mod recording;
 
-pub use conditions::{Condition, find_condition, set_condition};
+pub use conditions::{Condition, ConditionStatus, Observed, find_condition, set_condition};
 pub use crd::{crd_yaml, crds, structural_problems};
 pub use pool::{RecorderPool, RecorderPoolSpec, RecorderPoolStatus, RecorderTemplate};
 pub use recording::{
-    LaunchType, Recording, RecordingOutput, RecordingSpec, RecordingStatus, SecretKeyRef,
+    LaunchType, Recording, RecordingOutput, RecordingResult, RecordingSpec, RecordingStatus,
+    SecretKeyRef,
 };
 
 /// Pod label: the RecorderPool a pod belongs to.
@@ -22,7 +23,9 @@ pub const LABEL_STATE: &str = "vcs.dev/state";
 pub const LABEL_RECORDING: &str = "vcs.dev/recording";
 /// Pod annotation: uid of the Recording a claimed pod serves (names can be reused).
 pub const ANNOTATION_RECORDING_UID: &str = "vcs.dev/recording-uid";
+/// [`LABEL_STATE`] of a pod waiting to be claimed.
 pub const STATE_IDLE: &str = "idle";
+/// [`LABEL_STATE`] of a pod serving a Recording.
 pub const STATE_CLAIMED: &str = "claimed";
 /// Finalizer on Recordings: the recorder is stopped and its pod released before deletion.
 pub const FINALIZER: &str = "vcs.dev/recorder";

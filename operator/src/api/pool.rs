@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::ResourceRequirements;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
@@ -64,8 +65,10 @@ fn default_stabilisation() -> u32 {
 pub struct RecorderTemplate {
     #[schemars(length(min = 1))]
     pub image: String,
+    /// `Always`, `IfNotPresent` or `Never`; Kubernetes' default when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_pull_policy: Option<String>,
+    /// The recorder container's requests and limits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourceRequirements>,
     /// Added to `topology.kubernetes.io/region: <region>`.
@@ -92,6 +95,7 @@ impl RecorderTemplate {
 #[derive(KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RecorderPoolStatus {
+    /// The generation of the spec this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     /// All pods of the pool that are not being deleted.
@@ -106,16 +110,19 @@ pub struct RecorderPoolStatus {
     /// Idle, Ready or not.
     #[serde(default)]
     pub idle: i32,
+    /// Serving a Recording.
     #[serde(default)]
     pub claimed: i32,
+    /// Claimed plus the buffer, within `minReplicas..=maxReplicas`.
     #[serde(default)]
     pub desired: i32,
     /// Label selector of the pool's pods (for the scale subresource).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<String>,
-    /// Since when the pool has had more idle pods than desired (RFC 3339).
+    /// Since when the pool has had more idle pods than desired.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub surplus_since: Option<String>,
+    pub surplus_since: Option<Time>,
+    /// `BufferReady`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
 }

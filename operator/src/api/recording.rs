@@ -6,17 +6,68 @@
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+use kube::core::{Message, Rule};
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 use vcs_job::control::OutputStatus;
 use vcs_job::{AudioProfile, CompositionSpec, Participant, VideoProfile};
 
 use super::Condition;
+use crate::placement;
 
 /// Upper bound of `spec.limits.maxDurationSecs` (24 h).
 pub const MAX_DURATION_SECS: u32 = 86_400;
 /// Upper bound of `spec.limits.startDeadlineSecs` (1 h).
 pub const MAX_START_DEADLINE_SECS: u32 = 3_600;
+
+/// The bounds `vcs-job` validates a job's video and audio against (`JobSpec::validate`), which
+/// the CRD's CEL rule repeats so `kubectl apply` refuses what the recorder would. vcs-job keeps
+/// them private today; `tests/crds.rs` probes its validation at every edge and fails when the
+/// two disagree.
+pub mod job_bounds {
+    /// Frame edges: even numbers of pixels in this range.
+    pub const EDGE: (u32, u32) = (16, 4096);
+    pub const FPS: (u32, u32) = (1, 60);
+    pub const VIDEO_KBPS: (u32, u32) = (100, 50_000);
+    pub const AUDIO_KBPS: (u32, u32) = (32, 512);
+}
+
+/// The CEL rule on `spec.video`, written from [`job_bounds`].
+fn video_rule() -> Rule {
+    use job_bounds::{EDGE, FPS, VIDEO_KBPS};
+    let edge = |f: &str| {
+        format!(
+            "(!has(self.video.{f}) || (self.video.{f} >= {} && self.video.{f} <= {} && self.video.{f} % 2 == 0))",
+            EDGE.0, EDGE.1
+        )
+    };
+    let range = |f: &str, (lo, hi): (u32, u32)| {
+        format!("(!has(self.video.{f}) || (self.video.{f} >= {lo} && self.video.{f} <= {hi}))")
+    };
+    Rule::new(format!(
+        "!has(self.video) || ({} && {} && {} && {})",
+        edge("width"),
+        edge("height"),
+        range("fps", FPS),
+        range("bitrateKbps", VIDEO_KBPS)
+    ))
+    .message(Message::Message(format!(
+        "spec.video: width and height even, {}..{}; fps {}..{}; bitrateKbps {}..{}",
+        EDGE.0, EDGE.1, FPS.0, FPS.1, VIDEO_KBPS.0, VIDEO_KBPS.1
+    )))
+}
+
+/// The CEL rule on `spec.audio`, written from [`job_bounds`].
+fn audio_rule() -> Rule {
+    let (lo, hi) = job_bounds::AUDIO_KBPS;
+    Rule::new(format!(
+        "!has(self.audio) || !has(self.audio.bitrateKbps) || (self.audio.bitrateKbps >= {lo} && self.audio.bitrateKbps <= {hi})"
+    ))
+    .message(Message::Message(format!(
+        "spec.audio.bitrateKbps must be {lo}..{hi}"
+    )))
+}
 
 /// A recording of one session: where its media comes from, how it is composed and where the
 /// outputs go. Deleting it stops the recorder and waits (bounded) for the outputs to finish.
@@ -40,8 +91,8 @@ pub const MAX_START_DEADLINE_SECS: u32 = 3_600;
 #[x_kube(
     validation = Rule::new("!has(oldSelf.stop) || !oldSelf.stop || (has(self.stop) && self.stop)").message("spec.stop cannot go back to false; create a new Recording to record again"),
     validation = Rule::new("!has(self.outputs) || self.outputs.all(o, self.outputs.exists_one(p, p.name == o.name))").message("spec.outputs names must be unique"),
-    validation = Rule::new("!has(self.video) || ((!has(self.video.width) || (self.video.width >= 16 && self.video.width <= 3840)) && (!has(self.video.height) || (self.video.height >= 16 && self.video.height <= 2160)) && (!has(self.video.fps) || (self.video.fps >= 1 && self.video.fps <= 60)) && (!has(self.video.bitrateKbps) || (self.video.bitrateKbps >= 100 && self.video.bitrateKbps <= 50000)))").message("spec.video: width 16..3840, height 16..2160, fps 1..60, bitrateKbps 100..50000"),
-    validation = Rule::new("!has(self.audio) || !has(self.audio.bitrateKbps) || (self.audio.bitrateKbps >= 32 && self.audio.bitrateKbps <= 512)").message("spec.audio.bitrateKbps must be 32..512")
+    validation = video_rule(),
+    validation = audio_rule()
 )]
 #[serde(rename_all = "camelCase")]
 pub struct RecordingSpec {
@@ -76,6 +127,7 @@ pub struct Session {
     /// The media server's own region, when it says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region_hint: Option<String>,
+    /// Who is recorded, and from which tracks; edits are forwarded to the recorder live.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 64))]
     pub participants: Vec<Participant>,
@@ -94,11 +146,11 @@ pub struct PlacementOverride {
 pub struct Limits {
     /// Stop after this many seconds of recording (1..86400). Unset: until stopped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 86400))]
+    #[schemars(range(min = 1, max = MAX_DURATION_SECS))]
     pub max_duration_secs: Option<u32>,
     /// Fail when not recording this many seconds after creation (1..3600, default 120).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 3600))]
+    #[schemars(range(min = 1, max = MAX_START_DEADLINE_SECS))]
     pub start_deadline_secs: Option<u32>,
 }
 
@@ -197,19 +249,28 @@ impl LaunchType {
     }
 }
 
+/// How a finished Recording ended.
+#[derive(schemars::JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RecordingResult {
+    /// Recorded and every output finished.
+    Succeeded,
+    /// Rejected, lost its recorder, ran out of time to start, or the recorder failed.
+    Failed,
+}
+
 /// Where placement sent the Recording, and why.
-#[derive(KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(KubeSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PlacementStatus {
     pub region: String,
-    /// `Override`, `RegionHint`, `HostRule`, `Nearest` or `Default`.
-    pub reason: String,
+    pub reason: placement::Reason,
 }
 
 /// What the operator last forwarded to the recorder, so an edit is sent once.
 #[derive(KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AppliedSpec {
+    /// `spec.composition.params` as last sent.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, serde_json::Value>,
     /// Digest of the participant list last sent.
@@ -220,39 +281,52 @@ pub struct AppliedSpec {
 #[derive(KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RecordingStatus {
+    /// The generation of the spec this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// `Accepted`, `Placed`, `RecorderReady`, `Recording`, `OutputsHealthy`, `Succeeded`,
+    /// `RecorderLost`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
+    /// The region that records it (the placement's region, for `kubectl get`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placement: Option<PlacementStatus>,
+    /// The RecorderPool its pod came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool: Option<String>,
+    /// The pod recording it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorder_pod: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub launch: Option<LaunchType>,
-    /// RFC 3339 timestamps of each step.
+    /// When the pod was claimed. The step times are kept to the microsecond: the maximum
+    /// duration is measured from `startedAt`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub claimed_at: Option<String>,
+    pub claimed_at: Option<MicroTime>,
+    /// The recorder's first encoded frame.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub started_at: Option<String>,
+    pub started_at: Option<MicroTime>,
+    /// When the recorder was told to stop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stop_requested_at: Option<String>,
+    pub stop_requested_at: Option<MicroTime>,
+    /// When the result was set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub finished_at: Option<String>,
+    pub finished_at: Option<MicroTime>,
     /// Milliseconds from creation of the Recording to the recorder's first encoded frame.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_latency_ms: Option<f64>,
+    /// Each output's progress, as the recorder reports it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outputs: Vec<OutputStatus>,
+    /// Frames encoded so far.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frames: Option<u64>,
-    /// `Succeeded` or `Failed` once finished.
+    /// Set once finished, and never changed after.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result: Option<String>,
+    pub result: Option<RecordingResult>,
+    /// What was last sent to the recorder, so each edit is forwarded once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied: Option<AppliedSpec>,
 }

@@ -4,9 +4,19 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use clap::Parser;
+
+/// Writes the CRD manifests of the operator.
+#[derive(Parser)]
+#[command(name = "crdgen")]
+struct Args {
+    /// Directory to write `<name>.yaml` into, or `-` for stdout.
+    #[arg(default_value = "crds")]
+    target: String,
+}
 
 fn main() -> anyhow::Result<()> {
-    let target = std::env::args().nth(1).unwrap_or_else(|| "crds".into());
+    let target = Args::parse().target;
     for (name, yaml) in vcs_operator::api::crd_yaml() {
         if target == "-" {
             print!("---\n{yaml}");

@@ -2,30 +2,37 @@
 //! Recording holds. It removes finished pods and claimed pods whose Recording is gone (deleted
 //! while its claim was in flight), and gives back claims that lost a race to another pod of the
 //! same Recording when their claimer died before doing so itself.
+//!
+//! One reconcile: parse the buffer → [`collect_garbage`](PoolPass::collect_garbage) → the pure
+//! [`math::plan`] → [`apply_plan`](PoolPass::apply_plan) →
+//! [`write_status`](PoolPass::write_status) (and the pool gauges) → requeue when the scale-down
+//! window closes.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::ResourceExt;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
 use serde_json::json;
 use thiserror::Error;
 use tracing::{info, instrument, warn};
 
-use super::math::{self, Buffer, PodView};
-use super::pods::{is_finished, is_ready, recorder_pod, selector};
+use super::garbage::delete_if_unchanged;
+use super::math::{self, Buffer, Counts, PodView, ScalePlan};
+use super::pods::{is_ready, recorder_pod, selector};
 use crate::api::{
-    ANNOTATION_RECORDING_UID, LABEL_POOL, LABEL_STATE, RecorderPool, RecorderPoolStatus, Recording,
+    ConditionStatus, LABEL_POOL, LABEL_STATE, Observed, RecorderPool, RecorderPoolStatus,
     STATE_IDLE, set_condition,
 };
 use crate::context::Context;
-use crate::telemetry::{ControllerLabels, PoolLabels};
+use crate::telemetry::PoolLabels;
 
 #[derive(Debug, Error)]
 pub enum PoolError {
@@ -39,10 +46,16 @@ pub enum PoolError {
 }
 
 /// Condition type: the pool has its buffer of ready idle pods.
-pub const COND_READY: &str = "BufferReady";
+pub const BUFFER_READY: &str = "BufferReady";
 
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+/// Reasons of the [`BUFFER_READY`] condition.
+pub mod reason {
+    /// Every desired pod is ready or claimed.
+    pub const BUFFER_FULL: &str = "BufferFull";
+    /// Pods are still starting.
+    pub const FILLING: &str = "Filling";
+    /// `spec.bufferSize` does not parse.
+    pub const INVALID_BUFFER_SIZE: &str = "InvalidBufferSize";
 }
 
 fn view(pod: &Pod) -> PodView {
@@ -55,121 +68,34 @@ fn view(pod: &Pod) -> PodView {
             .metadata
             .creation_timestamp
             .as_ref()
-            .map_or_else(Utc::now, |t| {
-                DateTime::from_timestamp_nanos(t.0.as_nanosecond() as i64)
-            }),
+            .map_or_else(Timestamp::now, |t| t.0),
     }
 }
 
 #[instrument(skip_all, fields(pool = %pool.name_any(), namespace = pool.namespace().unwrap_or_default()))]
 pub async fn reconcile(pool: Arc<RecorderPool>, ctx: Arc<Context>) -> Result<Action, PoolError> {
-    let started = Instant::now();
-    let r = reconcile_inner(&pool, &ctx).await;
-    ctx.metrics
-        .reconcile_seconds
-        .get_or_create(&ControllerLabels {
-            controller: "recorderpool",
-            outcome: if r.is_ok() { "ok" } else { "error" },
-        })
-        .observe(started.elapsed().as_secs_f64());
-    r
+    let reconciled = reconcile_inner(&pool, &ctx);
+    ctx.metrics.time_reconcile("recorderpool", reconciled).await
 }
 
 async fn reconcile_inner(pool: &RecorderPool, ctx: &Context) -> Result<Action, PoolError> {
-    let name = pool.name_any();
-    let ns = pool.namespace().unwrap_or_default();
-    let kube_err = |source| PoolError::Kube {
-        pool: format!("{ns}/{name}"),
-        source,
-    };
-    let pods_api: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
-    let pools: Api<RecorderPool> = Api::namespaced(ctx.client.clone(), &ns);
     if pool.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
+    let pass = PoolPass::new(pool, ctx);
     let buffer = match Buffer::parse(&pool.spec.buffer_size) {
         Ok(b) => b,
-        Err(source) => {
-            let mut st = pool.status.clone().unwrap_or_default();
-            let now = rfc3339(Utc::now());
-            set_condition(
-                &mut st.conditions,
-                COND_READY,
-                false,
-                "InvalidBufferSize",
-                source.to_string(),
-                pool.metadata.generation,
-                &now,
-            );
-            st.observed_generation = pool.metadata.generation;
-            write_status(&pools, pool, st).await.map_err(kube_err)?;
-            return Err(PoolError::Spec {
-                pool: format!("{ns}/{name}"),
-                source,
-            });
-        }
+        Err(source) => return pass.refuse_buffer(source).await,
     };
-    let pods = pods_api
-        .list(&ListParams::default().labels(&selector(pool)))
-        .await
-        .map_err(kube_err)?
-        .items;
-
-    // Dead recorders (they exit after their job) and orphaned claims go first.
-    // One list of the Recordings rather than a read per claimed pod; read only when some pod
-    // is claimed at all.
-    let owners: BTreeMap<String, Recording> = if pods.iter().any(|p| claimed_for(p).is_some()) {
-        let recordings: Api<Recording> = Api::namespaced(ctx.client.clone(), &ns);
-        recordings
-            .list(&ListParams::default())
-            .await
-            .map_err(kube_err)?
-            .items
-            .into_iter()
-            .map(|r| (r.name_any(), r))
-            .collect()
-    } else {
-        BTreeMap::new()
-    };
-    let mut live = Vec::with_capacity(pods.len());
-    for pod in pods {
-        if pod.metadata.deletion_timestamp.is_some() {
-            live.push(pod);
-            continue;
-        }
-        if is_finished(&pod) {
-            info!(pod = %pod.name_any(), "deleting a finished recorder pod");
-            delete_if_unchanged(&pods_api, &pod)
-                .await
-                .map_err(kube_err)?;
-            continue;
-        }
-        match claim_state(&pod, &owners) {
-            ClaimState::OwnerGone => {
-                info!(pod = %pod.name_any(), "deleting a recorder pod whose Recording is gone");
-                delete_if_unchanged(&pods_api, &pod)
-                    .await
-                    .map_err(kube_err)?;
-            }
-            ClaimState::LostRace => {
-                info!(pod = %pod.name_any(), "giving back a claim that lost to another pod");
-                crate::claim::give_back(&pods_api, &pod)
-                    .await
-                    .map_err(kube_err)?;
-            }
-            ClaimState::Unclaimed | ClaimState::Held => live.push(pod),
-        }
-    }
-
+    let live = pass.collect_garbage().await?;
     let views: Vec<PodView> = live.iter().map(view).collect();
-    let st0 = pool.status.clone().unwrap_or_default();
-    let surplus_since = st0
-        .surplus_since
-        .as_deref()
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Utc));
-    let now = Utc::now();
-    let window = chrono::Duration::seconds(i64::from(pool.spec.scale_down_stabilisation_secs));
+    let now = Timestamp::now();
+    let window = SignedDuration::from_secs(i64::from(pool.spec.scale_down_stabilisation_secs));
+    let surplus_since = pool
+        .status
+        .as_ref()
+        .and_then(|s| s.surplus_since.as_ref())
+        .map(|t| t.0);
     let plan = math::plan(
         &views,
         buffer,
@@ -179,168 +105,194 @@ async fn reconcile_inner(pool: &RecorderPool, ctx: &Context) -> Result<Action, P
         surplus_since,
         now,
     );
-
-    for _ in 0..plan.create {
-        let pod = recorder_pod(pool, None, BTreeMap::new(), BTreeMap::new());
-        pods_api
-            .create(&PostParams::default(), &pod)
-            .await
-            .map_err(kube_err)?;
-    }
-    let mut deleted = 0;
-    for victim in &plan.delete {
-        if let Some(pod) = live.iter().find(|p| p.name_any() == *victim)
-            && delete_if_unchanged(&pods_api, pod)
-                .await
-                .map_err(kube_err)?
-        {
-            deleted += 1;
-        }
-    }
-    if plan.create > 0 || deleted > 0 {
-        info!(
-            desired = plan.desired,
-            created = plan.create,
-            deleted,
-            "scaled pool"
-        );
-    }
-
-    let c = math::count(&views);
-    let mut st = RecorderPoolStatus {
-        observed_generation: pool.metadata.generation,
-        replicas: c.replicas,
-        ready: c.ready,
-        starting: c.starting,
-        idle: c.idle,
-        claimed: c.claimed,
-        desired: plan.desired,
-        selector: Some(selector(pool)),
-        surplus_since: plan.surplus_since.map(rfc3339),
-        conditions: st0.conditions.clone(),
-    };
-    let buffer_ready = c.ready + c.claimed >= plan.desired;
-    let (reason, msg) = if buffer_ready {
-        (
-            "BufferFull",
-            format!("{} idle and ready, {} claimed", c.ready, c.claimed),
-        )
-    } else {
-        (
-            "Filling",
-            format!(
-                "{} of {} pods ready or claimed",
-                c.ready + c.claimed,
-                plan.desired
-            ),
-        )
-    };
-    set_condition(
-        &mut st.conditions,
-        COND_READY,
-        buffer_ready,
-        reason,
-        msg,
-        pool.metadata.generation,
-        &rfc3339(now),
-    );
-    for (count, v) in [
-        ("desired", plan.desired),
-        ("replicas", c.replicas),
-        ("ready", c.ready),
-        ("starting", c.starting),
-        ("claimed", c.claimed),
-    ] {
-        ctx.metrics
-            .pool_pods
-            .get_or_create(&PoolLabels {
-                namespace: ns.clone(),
-                pool: name.clone(),
-                count,
-            })
-            .set(i64::from(v));
-    }
-    write_status(&pools, pool, st).await.map_err(kube_err)?;
+    pass.apply_plan(&plan, &live).await?;
+    let counts = math::count(&views);
+    pass.export_metrics(&counts, &plan);
+    pass.write_status(&counts, &plan, now).await?;
     Ok(match plan.surplus_since {
         Some(since) => {
-            let left = (since + window - now).to_std().unwrap_or_default();
+            let left = Duration::try_from((since + window).duration_since(now)).unwrap_or_default();
             Action::requeue(left + Duration::from_millis(100))
         }
         None => Action::requeue(Duration::from_secs(60)),
     })
 }
 
-/// The Recording (name, uid) a pod is claimed for.
-fn claimed_for(pod: &Pod) -> Option<(&String, &String)> {
-    Some((
-        pod.labels().get(crate::api::LABEL_RECORDING)?,
-        pod.annotations().get(ANNOTATION_RECORDING_UID)?,
-    ))
+/// One reconcile of one pool: the object and its APIs.
+pub(super) struct PoolPass<'a> {
+    pub(super) pool: &'a RecorderPool,
+    pub(super) ctx: &'a Context,
+    pub(super) pods: Api<Pod>,
+    pools: Api<RecorderPool>,
+    pub(super) ns: String,
+    name: String,
 }
 
-/// Where a pod stands with respect to the Recordings.
-#[derive(Debug, PartialEq)]
-enum ClaimState {
-    Unclaimed,
-    /// Claimed, and its Recording names it or names no pod yet.
-    Held,
-    /// Its Recording is gone (or is another object of the same name). It may have recorded.
-    OwnerGone,
-    /// Its Recording settled on another pod: this claim lost a race and its claimer died
-    /// before giving it back. It was never sent a job.
-    LostRace,
-}
+impl<'a> PoolPass<'a> {
+    fn new(pool: &'a RecorderPool, ctx: &'a Context) -> Self {
+        let ns = pool.namespace().unwrap_or_default();
+        Self {
+            pods: ctx.namespaced(&ns),
+            pools: ctx.namespaced(&ns),
+            name: pool.name_any(),
+            pool,
+            ctx,
+            ns,
+        }
+    }
 
-/// `owners` was listed after the pods, so a Recording that names this pod is in it.
-fn claim_state(pod: &Pod, owners: &BTreeMap<String, Recording>) -> ClaimState {
-    let Some((rec, uid)) = claimed_for(pod) else {
-        return ClaimState::Unclaimed;
-    };
-    match owners.get(rec) {
-        None => ClaimState::OwnerGone,
-        Some(r) if r.uid().as_deref() != Some(uid.as_str()) => ClaimState::OwnerGone,
-        Some(r) => match r.status.as_ref().and_then(|s| s.recorder_pod.as_ref()) {
-            Some(p) if *p != pod.name_any() => ClaimState::LostRace,
-            _ => ClaimState::Held,
-        },
+    pub(super) fn err(&self, source: kube::Error) -> PoolError {
+        PoolError::Kube {
+            pool: format!("{}/{}", self.ns, self.name),
+            source,
+        }
     }
-}
 
-/// Deletes `pod` only if nobody changed it since we read it (a claim in between wins).
-async fn delete_if_unchanged(api: &Api<Pod>, pod: &Pod) -> Result<bool, kube::Error> {
-    let dp = DeleteParams {
-        preconditions: Some(Preconditions {
-            resource_version: pod.resource_version(),
-            uid: pod.uid(),
-        }),
-        ..Default::default()
-    };
-    match api.delete(&pod.name_any(), &dp).await {
-        Ok(_) => Ok(true),
-        Err(kube::Error::Api(s)) if s.code == 409 || s.code == 404 => Ok(false),
-        Err(e) => Err(e),
+    fn observed(&self, at: Timestamp) -> Observed {
+        Observed {
+            generation: self.pool.metadata.generation,
+            at,
+        }
     }
-}
 
-async fn write_status(
-    api: &Api<RecorderPool>,
-    pool: &RecorderPool,
-    st: RecorderPoolStatus,
-) -> Result<(), kube::Error> {
-    if pool.status.as_ref() == Some(&st) {
-        return Ok(());
+    /// `spec.bufferSize` does not parse: says so in the status and fails the reconcile.
+    async fn refuse_buffer(&self, source: math::BufferError) -> Result<Action, PoolError> {
+        let mut st = self.pool.status.clone().unwrap_or_default();
+        set_condition(
+            &mut st.conditions,
+            BUFFER_READY,
+            ConditionStatus::False,
+            reason::INVALID_BUFFER_SIZE,
+            source.to_string(),
+            &self.observed(Timestamp::now()),
+        );
+        st.observed_generation = self.pool.metadata.generation;
+        self.patch_status(st).await?;
+        Err(PoolError::Spec {
+            pool: format!("{}/{}", self.ns, self.name),
+            source,
+        })
     }
-    let mut status = serde_json::to_value(&st).expect("status serialises");
-    if st.surplus_since.is_none() {
-        status["surplusSince"] = serde_json::Value::Null;
+
+    /// Creates the pods the plan asks for and deletes its victims (unless changed meanwhile).
+    async fn apply_plan(&self, plan: &ScalePlan, live: &[Pod]) -> Result<(), PoolError> {
+        for _ in 0..plan.create {
+            let pod = recorder_pod(self.pool, None, BTreeMap::new(), BTreeMap::new());
+            self.pods
+                .create(&PostParams::default(), &pod)
+                .await
+                .map_err(|e| self.err(e))?;
+        }
+        let mut deleted = 0;
+        for victim in &plan.delete {
+            if let Some(pod) = live.iter().find(|p| p.name_any() == *victim)
+                && delete_if_unchanged(&self.pods, pod)
+                    .await
+                    .map_err(|e| self.err(e))?
+            {
+                deleted += 1;
+            }
+        }
+        if plan.create > 0 || deleted > 0 {
+            info!(
+                desired = plan.desired,
+                created = plan.create,
+                deleted,
+                "scaled pool"
+            );
+        }
+        Ok(())
     }
-    api.patch_status(
-        &pool.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(json!({ "status": status })),
-    )
-    .await?;
-    Ok(())
+
+    /// The pool's counts, surplus clock and `BufferReady` condition.
+    async fn write_status(
+        &self,
+        c: &Counts,
+        plan: &ScalePlan,
+        now: Timestamp,
+    ) -> Result<(), PoolError> {
+        let old = self.pool.status.clone().unwrap_or_default();
+        let mut st = RecorderPoolStatus {
+            observed_generation: self.pool.metadata.generation,
+            replicas: c.replicas,
+            ready: c.ready,
+            starting: c.starting,
+            idle: c.idle,
+            claimed: c.claimed,
+            desired: plan.desired,
+            selector: Some(selector(self.pool)),
+            surplus_since: plan.surplus_since.map(Time),
+            conditions: old.conditions,
+        };
+        let full = c.ready + c.claimed >= plan.desired;
+        let (status, why, msg) = if full {
+            (
+                ConditionStatus::True,
+                reason::BUFFER_FULL,
+                format!("{} idle and ready, {} claimed", c.ready, c.claimed),
+            )
+        } else {
+            (
+                ConditionStatus::False,
+                reason::FILLING,
+                format!(
+                    "{} of {} pods ready or claimed",
+                    c.ready + c.claimed,
+                    plan.desired
+                ),
+            )
+        };
+        set_condition(
+            &mut st.conditions,
+            BUFFER_READY,
+            status,
+            why,
+            msg,
+            &self.observed(now),
+        );
+        self.patch_status(st).await
+    }
+
+    fn export_metrics(&self, c: &Counts, plan: &ScalePlan) {
+        for (count, v) in [
+            ("desired", plan.desired),
+            ("replicas", c.replicas),
+            ("ready", c.ready),
+            ("starting", c.starting),
+            ("claimed", c.claimed),
+        ] {
+            self.ctx
+                .metrics
+                .pool_pods
+                .get_or_create(&PoolLabels {
+                    namespace: self.ns.clone(),
+                    pool: self.name.clone(),
+                    count,
+                })
+                .set(i64::from(v));
+        }
+    }
+
+    /// Writes `st` unless the pool already has it.
+    async fn patch_status(&self, st: RecorderPoolStatus) -> Result<(), PoolError> {
+        if self.pool.status.as_ref() == Some(&st) {
+            return Ok(());
+        }
+        let mut status = serde_json::to_value(&st).expect("status serialises");
+        // A merge patch keeps keys it does not mention.
+        if st.surplus_since.is_none() {
+            status["surplusSince"] = serde_json::Value::Null;
+        }
+        self.pools
+            .patch_status(
+                &self.name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({ "status": status })),
+            )
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
 }
 
 pub fn error_policy(pool: Arc<RecorderPool>, err: &PoolError, _ctx: Arc<Context>) -> Action {
@@ -350,13 +302,8 @@ pub fn error_policy(pool: Arc<RecorderPool>, err: &PoolError, _ctx: Arc<Context>
 
 /// Runs the RecorderPool controller over `namespace` (all when `None`) until the stream ends.
 pub async fn run(ctx: Arc<Context>, namespace: Option<String>) {
-    let (pools, pods): (Api<RecorderPool>, Api<Pod>) = match &namespace {
-        Some(ns) => (
-            Api::namespaced(ctx.client.clone(), ns),
-            Api::namespaced(ctx.client.clone(), ns),
-        ),
-        None => (Api::all(ctx.client.clone()), Api::all(ctx.client.clone())),
-    };
+    let ns = namespace.as_deref();
+    let (pools, pods) = (ctx.watched::<RecorderPool>(ns), ctx.watched::<Pod>(ns));
     Controller::new(pools, watcher::Config::default())
         .owns(pods, watcher::Config::default().labels(LABEL_POOL))
         .run(reconcile, error_policy, ctx)

@@ -6,8 +6,8 @@
 
 use std::cmp::Reverse;
 
-use chrono::{DateTime, Duration, Utc};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use thiserror::Error;
 
 /// The buffer policy, parsed.
@@ -73,7 +73,7 @@ pub struct PodView {
     pub idle: bool,
     pub ready: bool,
     pub deleting: bool,
-    pub created: DateTime<Utc>,
+    pub created: Timestamp,
 }
 
 /// Counts for the pool's status.
@@ -112,7 +112,7 @@ pub struct ScalePlan {
     /// Idle pods to delete (never a claimed one).
     pub delete: Vec<String>,
     /// The new `status.surplusSince`.
-    pub surplus_since: Option<DateTime<Utc>>,
+    pub surplus_since: Option<Timestamp>,
 }
 
 /// Plans one reconcile of a pool.
@@ -121,9 +121,9 @@ pub fn plan(
     buffer: Buffer,
     min: i32,
     max: i32,
-    stabilisation: Duration,
-    surplus_since: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
+    stabilisation: SignedDuration,
+    surplus_since: Option<Timestamp>,
+    now: Timestamp,
 ) -> ScalePlan {
     let c = count(pods);
     let desired = desired(c.claimed, buffer, min, max);
@@ -139,7 +139,7 @@ pub fn plan(
         return plan;
     }
     let since = surplus_since.unwrap_or(now);
-    if now - since < stabilisation {
+    if now.duration_since(since) < stabilisation {
         plan.surplus_since = Some(since);
         return plan;
     }
@@ -198,29 +198,34 @@ mod tests {
         assert!(Buffer::parse(&IntOrString::Int(-1)).is_err());
     }
 
-    fn pod(name: &str, idle: bool, ready: bool, age_s: i64, now: DateTime<Utc>) -> PodView {
+    /// Pods of `(name, idle, ready, age in seconds)`, at `now`.
+    fn pods(now: Timestamp, specs: &[(&str, bool, bool, i64)]) -> Vec<PodView> {
+        specs
+            .iter()
+            .map(|&(name, idle, ready, age_s)| pod(name, idle, ready, age_s, now))
+            .collect()
+    }
+
+    fn pod(name: &str, idle: bool, ready: bool, age_s: i64, now: Timestamp) -> PodView {
         PodView {
             name: name.into(),
             idle,
             ready,
             deleting: false,
-            created: now - Duration::seconds(age_s),
+            created: now - SignedDuration::from_secs(age_s),
         }
     }
 
     #[test]
     fn scale_up_is_immediate_and_counts_claimed_pods() {
-        let now = Utc::now();
-        let pods = vec![
-            pod("a", false, true, 10, now),
-            pod("b", true, true, 10, now),
-        ];
+        let now = Timestamp::now();
+        let pods = pods(now, &[("a", false, true, 10), ("b", true, true, 10)]);
         let p = plan(
             &pods,
             Buffer::Count(2),
             0,
             10,
-            Duration::seconds(300),
+            SignedDuration::from_secs(300),
             None,
             now,
         );
@@ -229,53 +234,52 @@ mod tests {
 
     #[test]
     fn scale_down_waits_for_the_window_then_deletes_only_idle_pods() {
-        let now = Utc::now();
-        let pods = vec![
-            pod("claimed-1", false, true, 100, now),
-            pod("claimed-2", false, true, 1, now),
-            pod("old-idle", true, true, 100, now),
-            pod("new-idle", true, true, 5, now),
-            pod("starting", true, false, 1, now),
-        ];
-        let window = Duration::seconds(60);
+        let now = Timestamp::now();
+        let pods = pods(
+            now,
+            &[
+                ("claimed-1", false, true, 100),
+                ("claimed-2", false, true, 1),
+                ("old-idle", true, true, 100),
+                ("new-idle", true, true, 5),
+                ("starting", true, false, 1),
+            ],
+        );
+        let window = SignedDuration::from_secs(60);
         // Buffer 1: desired 3 of 5. First sight of the surplus: remember it, delete nothing.
         let p = plan(&pods, Buffer::Count(1), 0, 10, window, None, now);
         assert_eq!((p.desired, p.create), (3, 0));
         assert!(p.delete.is_empty());
         assert_eq!(p.surplus_since, Some(now));
-        let p = plan(
-            &pods,
-            Buffer::Count(1),
-            0,
-            10,
-            window,
-            Some(now),
-            now + Duration::seconds(59),
-        );
-        assert!(p.delete.is_empty());
-        let p = plan(
-            &pods,
-            Buffer::Count(1),
-            0,
-            10,
-            window,
-            Some(now),
-            now + Duration::seconds(60),
-        );
+        // Seconds later, with the surplus seen since `now`.
+        let later = |s| {
+            let at = now + SignedDuration::from_secs(s);
+            plan(&pods, Buffer::Count(1), 0, 10, window, Some(now), at)
+        };
+        assert!(later(59).delete.is_empty());
+        let p = later(60);
         assert_eq!(
             p.delete,
             vec!["starting".to_string(), "new-idle".to_string()]
         );
         assert_eq!(p.surplus_since, None);
         // Max 0: every idle pod goes, the claimed pods stay.
-        let p = plan(&pods, Buffer::Count(0), 0, 0, Duration::zero(), None, now);
+        let p = plan(
+            &pods,
+            Buffer::Count(0),
+            0,
+            0,
+            SignedDuration::ZERO,
+            None,
+            now,
+        );
         assert_eq!(p.delete.len(), 3);
         assert!(p.delete.iter().all(|n| !n.starts_with("claimed")));
     }
 
     #[test]
     fn surplus_clock_resets_when_the_pool_is_balanced_and_deleting_pods_do_not_count() {
-        let now = Utc::now();
+        let now = Timestamp::now();
         let mut pods = vec![pod("a", true, true, 10, now), pod("b", true, true, 10, now)];
         pods[1].deleting = true;
         let p = plan(
@@ -283,7 +287,7 @@ mod tests {
             Buffer::Count(1),
             0,
             10,
-            Duration::seconds(60),
+            SignedDuration::from_secs(60),
             Some(now),
             now,
         );

@@ -10,7 +10,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::{Resource, ResourceExt};
 
-use crate::api::{LABEL_POOL, LABEL_REGION, LABEL_STATE, RecorderPool, STATE_IDLE};
+use crate::api::{
+    LABEL_POOL, LABEL_REGION, LABEL_STATE, RecorderPool, RecorderTemplate, STATE_IDLE,
+};
 
 /// Node label that places pods in the pool's region.
 pub const REGION_NODE_LABEL: &str = "topology.kubernetes.io/region";
@@ -44,16 +46,6 @@ pub fn recorder_pod(
     node_selector
         .entry(REGION_NODE_LABEL.into())
         .or_insert_with(|| spec.region.clone());
-    let port = t.port();
-    let probe = |path: &str| Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some(path.into()),
-            port: IntOrString::Int(port),
-            ..Default::default()
-        }),
-        period_seconds: Some(2),
-        ..Default::default()
-    };
     Pod {
         metadata: ObjectMeta {
             name: name.clone(),
@@ -69,52 +61,72 @@ pub fn recorder_pod(
             automount_service_account_token: Some(false),
             restart_policy: Some("Never".into()),
             node_selector: Some(node_selector),
-            // `serve` reads its bearer token from a file, not the environment.
-            volumes: Some(vec![Volume {
-                name: TOKEN_VOLUME.into(),
-                secret: Some(SecretVolumeSource {
-                    secret_name: Some(t.token_secret_ref.name.clone()),
-                    items: Some(vec![KeyToPath {
-                        key: t.token_secret_ref.key.clone(),
-                        path: TOKEN_FILE.into(),
-                        ..Default::default()
-                    }]),
-                    default_mode: Some(0o440),
-                    optional: Some(false),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }]),
-            containers: vec![Container {
-                name: "recorder".into(),
-                image: Some(t.image.clone()),
-                image_pull_policy: t.image_pull_policy.clone(),
-                args: Some(vec![
-                    "serve".into(),
-                    "--listen".into(),
-                    format!("0.0.0.0:{port}"),
-                    "--token-file".into(),
-                    format!("{TOKEN_DIR}/{TOKEN_FILE}"),
-                ]),
-                ports: Some(vec![ContainerPort {
-                    container_port: port,
-                    name: Some("control".into()),
-                    ..Default::default()
-                }]),
-                volume_mounts: Some(vec![VolumeMount {
-                    name: TOKEN_VOLUME.into(),
-                    mount_path: TOKEN_DIR.into(),
-                    read_only: Some(true),
-                    ..Default::default()
-                }]),
-                resources: t.resources.clone(),
-                readiness_probe: Some(probe("/readyz")),
-                liveness_probe: Some(probe("/healthz")),
-                ..Default::default()
-            }],
+            volumes: Some(vec![token_volume(t)]),
+            containers: vec![recorder_container(t)],
             ..Default::default()
         }),
         status: None,
+    }
+}
+
+/// `serve` reads its bearer token from a file, not the environment: the Secret key as a file.
+fn token_volume(t: &RecorderTemplate) -> Volume {
+    Volume {
+        name: TOKEN_VOLUME.into(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(t.token_secret_ref.name.clone()),
+            items: Some(vec![KeyToPath {
+                key: t.token_secret_ref.key.clone(),
+                path: TOKEN_FILE.into(),
+                ..Default::default()
+            }]),
+            default_mode: Some(0o440),
+            optional: Some(false),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// `vcs-recorder serve` on the template's port, with the token mounted and the control API's
+/// own health endpoints as probes.
+fn recorder_container(t: &RecorderTemplate) -> Container {
+    let port = t.port();
+    let probe = |path: &str| Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.into()),
+            port: IntOrString::Int(port),
+            ..Default::default()
+        }),
+        period_seconds: Some(2),
+        ..Default::default()
+    };
+    Container {
+        name: "recorder".into(),
+        image: Some(t.image.clone()),
+        image_pull_policy: t.image_pull_policy.clone(),
+        args: Some(vec![
+            "serve".into(),
+            "--listen".into(),
+            format!("0.0.0.0:{port}"),
+            "--token-file".into(),
+            format!("{TOKEN_DIR}/{TOKEN_FILE}"),
+        ]),
+        ports: Some(vec![ContainerPort {
+            container_port: port,
+            name: Some("control".into()),
+            ..Default::default()
+        }]),
+        volume_mounts: Some(vec![VolumeMount {
+            name: TOKEN_VOLUME.into(),
+            mount_path: TOKEN_DIR.into(),
+            read_only: Some(true),
+            ..Default::default()
+        }]),
+        resources: t.resources.clone(),
+        readiness_probe: Some(probe("/readyz")),
+        liveness_probe: Some(probe("/healthz")),
+        ..Default::default()
     }
 }
 

@@ -9,7 +9,7 @@ use vcs_job::{
 };
 
 use crate::api::Recording;
-use crate::api::recording::S3Location;
+use crate::api::recording::{RecordingOutput, S3Location};
 
 #[derive(Debug, Error, PartialEq)]
 pub enum JobError {
@@ -104,53 +104,13 @@ fn s3(loc: &S3Location, secrets: &Secrets, ns: &str, path: &str) -> Result<S3Tar
 /// The job for `rec` (id = the Recording's uid), checked with the recorder's own validation.
 pub fn build_job(rec: &Recording, secrets: &Secrets) -> Result<JobSpec, JobError> {
     let ns = rec.metadata.namespace.clone().unwrap_or_default();
-    let mut outputs = Vec::with_capacity(rec.spec.outputs.len());
-    for (i, o) in rec.spec.outputs.iter().enumerate() {
-        let path = format!("spec.outputs[{i}]");
-        outputs.push(Output {
-            name: o.name.clone(),
-            mp4: o
-                .mp4
-                .as_ref()
-                .map(|m| {
-                    Ok::<_, JobError>(Mp4Output {
-                        path: None,
-                        s3: Some(s3(&m.s3, secrets, &ns, &format!("{path}.mp4.s3"))?),
-                    })
-                })
-                .transpose()?,
-            hls: o
-                .hls
-                .as_ref()
-                .map(|h| {
-                    Ok::<_, JobError>(HlsOutput {
-                        path: None,
-                        s3: Some(s3(&h.s3, secrets, &ns, &format!("{path}.hls.s3"))?),
-                        segment_secs: h.segment_secs,
-                    })
-                })
-                .transpose()?,
-            rtmp: o
-                .rtmp
-                .as_ref()
-                .map(|r| {
-                    let p = format!("{path}.rtmp.streamKeySecretRef");
-                    let key = lookup(
-                        secrets,
-                        &ns,
-                        &p,
-                        &r.stream_key_secret_ref.name,
-                        &r.stream_key_secret_ref.key,
-                        false,
-                    )?
-                    .unwrap_or_default();
-                    Ok::<_, JobError>(RtmpOutput {
-                        url: format!("{}/{}", r.url.trim_end_matches('/'), key),
-                    })
-                })
-                .transpose()?,
-        });
-    }
+    let outputs = rec
+        .spec
+        .outputs
+        .iter()
+        .enumerate()
+        .map(|(i, o)| output(o, secrets, &ns, &format!("spec.outputs[{i}]")))
+        .collect::<Result<Vec<_>, _>>()?;
     let job = JobSpec {
         id: rec.metadata.uid.clone(),
         composition: rec.spec.composition.clone(),
@@ -167,6 +127,52 @@ pub fn build_job(rec: &Recording, secrets: &Secrets) -> Result<JobSpec, JobError
         })
     })?;
     Ok(job)
+}
+
+/// One output of the job, from `spec.outputs[i]` (at `path`) with its Secrets filled in.
+fn output(
+    o: &RecordingOutput,
+    secrets: &Secrets,
+    ns: &str,
+    path: &str,
+) -> Result<Output, JobError> {
+    let s3_at = |loc: &S3Location, kind: &str| s3(loc, secrets, ns, &format!("{path}.{kind}.s3"));
+    let mp4 = match &o.mp4 {
+        Some(m) => Some(Mp4Output {
+            path: None,
+            s3: Some(s3_at(&m.s3, "mp4")?),
+        }),
+        None => None,
+    };
+    let hls = match &o.hls {
+        Some(h) => Some(HlsOutput {
+            path: None,
+            s3: Some(s3_at(&h.s3, "hls")?),
+            segment_secs: h.segment_secs,
+        }),
+        None => None,
+    };
+    let rtmp = match &o.rtmp {
+        Some(r) => {
+            let key_ref = &r.stream_key_secret_ref;
+            let p = format!("{path}.rtmp.streamKeySecretRef");
+            let key = lookup(secrets, ns, &p, &key_ref.name, &key_ref.key, false)?;
+            Some(RtmpOutput {
+                url: format!(
+                    "{}/{}",
+                    r.url.trim_end_matches('/'),
+                    key.unwrap_or_default()
+                ),
+            })
+        }
+        None => None,
+    };
+    Ok(Output {
+        name: o.name.clone(),
+        mp4,
+        hls,
+        rtmp,
+    })
 }
 
 /// Maps a job field path to the Recording field it came from.
@@ -203,7 +209,7 @@ pub fn validate(rec: &Recording) -> Result<(), JobError> {
 mod tests {
     use super::*;
     use crate::api::SecretKeyRef;
-    use crate::api::recording::{RecordingOutput, RtmpDestination};
+    use crate::api::recording::RtmpDestination;
 
     fn rec() -> Recording {
         let mut r = Recording::test("r");

@@ -2,20 +2,26 @@
 //! participants changed since they were last sent. Pure.
 
 use std::collections::BTreeMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::fmt::Write;
+
+use sha2::{Digest, Sha256};
 
 use vcs_job::Participant;
 use vcs_job::control::JobPatch;
 
 use crate::api::recording::AppliedSpec;
 
-/// A stable digest of a participant list (its JSON), stored in status to detect edits.
+/// A stable digest of a participant list (the SHA-256 of its JSON, in hex), stored in status to
+/// detect edits. A digest written by an older operator (any other value) does not match, so
+/// the list is sent once more: harmless, the recorder applies the same list again.
 pub fn participants_digest(p: &[Participant]) -> String {
-    let mut h = DefaultHasher::new();
-    serde_json::to_string(p)
-        .expect("participants serialise")
-        .hash(&mut h);
-    format!("{:016x}", h.finish())
+    let json = serde_json::to_vec(p).expect("participants serialise");
+    Sha256::digest(json)
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
 }
 
 /// What was sent with the job itself.
@@ -87,5 +93,35 @@ mod tests {
         let patch = diff(&applied, &params, &p2).unwrap();
         assert!(patch.params.is_empty());
         assert_eq!(patch.participants.unwrap().len(), 2);
+    }
+
+    #[test]
+    fn the_digest_is_sha256_and_an_older_digest_resends_the_participants() {
+        assert_eq!(
+            participants_digest(&[]),
+            // sha256("[]")
+            "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"
+        );
+        let p = vec![Participant {
+            id: "a".into(),
+            ..Default::default()
+        }];
+        // What operators before this digest wrote (std's DefaultHasher, 16 hex digits).
+        let older = AppliedSpec {
+            participants_digest: Some("9c1e7a0f3b2d4e5f".into()),
+            ..Default::default()
+        };
+        let patch = diff(&older, &BTreeMap::new(), &p).unwrap();
+        assert_eq!(patch.participants, Some(p.clone()));
+        assert!(patch.params.is_empty());
+        // Once recorded as sent, it is not sent again.
+        assert_eq!(
+            diff(
+                &applied_at_start(&BTreeMap::new(), &p),
+                &BTreeMap::new(),
+                &p
+            ),
+            None
+        );
     }
 }

@@ -1,198 +1,108 @@
-//! Mirrors what the recorder reports into the Recording's status. Pure.
+//! Mirroring what the recorder reports into the Recording's status, and finishing it. Pure.
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use vcs_job::control::{JobState, JobStatus, OutputState};
 
-use crate::api::{RecordingStatus, set_condition};
+use crate::api::ConditionStatus::{False, True};
+use crate::api::{Observed, RecordingResult, RecordingStatus, set_condition};
 
-pub const ACCEPTED: &str = "Accepted";
-pub const PLACED: &str = "Placed";
-pub const RECORDER_READY: &str = "RecorderReady";
-pub const RECORDING: &str = "Recording";
-pub const OUTPUTS_HEALTHY: &str = "OutputsHealthy";
-pub const SUCCEEDED: &str = "Succeeded";
-pub const RECORDER_LOST: &str = "RecorderLost";
+use super::condition::{OUTPUTS_HEALTHY, RECORDING, SUCCEEDED, reason};
 
-/// Condition reasons.
-pub mod reason {
-    pub const VALID: &str = "Valid";
-    pub const INVALID_SPEC: &str = "InvalidSpec";
-    pub const SECRET_MISSING: &str = "SecretMissing";
-    pub const INVALID_COMPOSITION: &str = "InvalidComposition";
-    pub const REJECTED: &str = "RejectedByRecorder";
-    pub const OTHER_REGION: &str = "OtherRegion";
-    pub const NO_POOL: &str = "NoPool";
-    pub const PLACEMENT_FAILED: &str = "PlacementFailed";
-    pub const CLAIMED: &str = "Claimed";
-    pub const STARTING: &str = "PodStarting";
-    pub const RUNNING: &str = "Running";
-    pub const FINALISING: &str = "Finalising";
-    pub const DONE: &str = "Done";
-    pub const FAILED: &str = "RecorderFailed";
-    pub const LOST: &str = "RecorderLost";
-    pub const START_DEADLINE: &str = "StartDeadlineExceeded";
-    pub const STOPPED: &str = "StopRequested";
-    pub const MAX_DURATION: &str = "MaxDurationReached";
-    pub const HEALTHY: &str = "Healthy";
-    pub const DEGRADED: &str = "Degraded";
-}
-
-/// Writes the recorder's report into `st`; `now` is RFC 3339.
-pub fn mirror(st: &mut RecordingStatus, job: &JobStatus, generation: Option<i64>, now: &str) {
+/// Writes the recorder's report into `st`.
+pub fn mirror(st: &mut RecordingStatus, job: &JobStatus, observed: &Observed) {
     st.outputs = job.outputs.clone();
     st.frames = Some(job.frames);
+    mirror_outputs(st, job, observed);
+    mirror_state(st, job, observed);
+}
+
+/// `OutputsHealthy`: false, naming them, while any output is failing or reconnecting.
+fn mirror_outputs(st: &mut RecordingStatus, job: &JobStatus, observed: &Observed) {
     let failing: Vec<String> = job
         .outputs
         .iter()
         .filter(|o| matches!(o.state, OutputState::Failed | OutputState::Reconnecting))
         .map(|o| {
-            format!(
-                "{} {:?}{}",
-                o.name,
-                o.state,
-                o.last_error
-                    .as_ref()
-                    .map(|e| format!(": {e}"))
-                    .unwrap_or_default()
-            )
+            let why = o.last_error.as_ref().map(|e| format!(": {e}"));
+            format!("{} {:?}{}", o.name, o.state, why.unwrap_or_default())
         })
         .collect();
+    let c = &mut st.conditions;
     if failing.is_empty() {
-        set_condition(
-            &mut st.conditions,
-            OUTPUTS_HEALTHY,
-            true,
-            reason::HEALTHY,
-            "",
-            generation,
-            now,
-        );
+        set_condition(c, OUTPUTS_HEALTHY, True, reason::HEALTHY, "", observed);
     } else {
-        set_condition(
-            &mut st.conditions,
-            OUTPUTS_HEALTHY,
-            false,
-            reason::DEGRADED,
-            failing.join("; "),
-            generation,
-            now,
-        );
+        let msg = failing.join("; ");
+        set_condition(c, OUTPUTS_HEALTHY, False, reason::DEGRADED, msg, observed);
     }
+}
+
+/// `Recording` and `Succeeded` from the job's state, and the result once it is over.
+fn mirror_state(st: &mut RecordingStatus, job: &JobStatus, observed: &Observed) {
+    let c = &mut st.conditions;
     match job.state {
         JobState::Idle | JobState::Starting => {}
         JobState::Recording => {
-            set_condition(
-                &mut st.conditions,
-                RECORDING,
-                true,
-                reason::RUNNING,
-                format!("{} frames", job.frames),
-                generation,
-                now,
-            );
+            let msg = format!("{} frames", job.frames);
+            set_condition(c, RECORDING, True, reason::RUNNING, msg, observed);
         }
         JobState::Finalising => {
-            set_condition(
-                &mut st.conditions,
-                RECORDING,
-                false,
-                reason::FINALISING,
-                "finishing the outputs",
-                generation,
-                now,
-            );
+            let msg = "finishing the outputs";
+            set_condition(c, RECORDING, False, reason::FINALISING, msg, observed);
         }
         JobState::Done => {
-            set_condition(
-                &mut st.conditions,
-                RECORDING,
-                false,
-                reason::DONE,
-                "",
-                generation,
-                now,
-            );
-            set_condition(
-                &mut st.conditions,
-                SUCCEEDED,
-                true,
-                reason::DONE,
-                format!("{} frames, {} outputs", job.frames, job.outputs.len()),
-                generation,
-                now,
-            );
-            finish(st, true, now);
+            set_condition(c, RECORDING, False, reason::DONE, "", observed);
+            let msg = format!("{} frames, {} outputs", job.frames, job.outputs.len());
+            set_condition(c, SUCCEEDED, True, reason::DONE, msg, observed);
+            finish(st, RecordingResult::Succeeded, observed);
         }
         JobState::Failed => {
             let why = job
                 .last_error
                 .clone()
                 .unwrap_or_else(|| "the recorder reported a failure without a message".into());
-            set_condition(
-                &mut st.conditions,
-                RECORDING,
-                false,
-                reason::FAILED,
-                why.clone(),
-                generation,
-                now,
-            );
-            set_condition(
-                &mut st.conditions,
-                SUCCEEDED,
-                false,
-                reason::FAILED,
-                why,
-                generation,
-                now,
-            );
-            finish(st, false, now);
+            set_condition(c, RECORDING, False, reason::RECORDER_FAILED, &why, observed);
+            set_condition(c, SUCCEEDED, False, reason::RECORDER_FAILED, why, observed);
+            finish(st, RecordingResult::Failed, observed);
         }
     }
 }
 
-/// Marks the Recording finished.
-pub fn finish(st: &mut RecordingStatus, ok: bool, now: &str) {
+/// Marks the Recording finished; a result, once set, is never changed.
+pub fn finish(st: &mut RecordingStatus, result: RecordingResult, observed: &Observed) {
     if st.result.is_none() {
-        st.result = Some(if ok { "Succeeded" } else { "Failed" }.into());
-        st.finished_at = Some(now.into());
+        st.result = Some(result);
+        st.finished_at = Some(MicroTime(observed.at));
     }
 }
 
 /// Fails the Recording with `reason` on `Succeeded` (and `Recording` when it was running).
-pub fn fail(
-    st: &mut RecordingStatus,
-    reason: &str,
-    message: &str,
-    generation: Option<i64>,
-    now: &str,
-) {
+pub fn fail(st: &mut RecordingStatus, reason: &str, message: &str, observed: &Observed) {
     set_condition(
         &mut st.conditions,
         SUCCEEDED,
-        false,
+        False,
         reason,
         message,
-        generation,
-        now,
+        observed,
     );
     if st.conditions.iter().any(|c| c.type_ == RECORDING) {
         set_condition(
             &mut st.conditions,
             RECORDING,
-            false,
+            False,
             reason,
             message,
-            generation,
-            now,
+            observed,
         );
     }
-    finish(st, false, now);
+    finish(st, RecordingResult::Failed, observed);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::api::find_condition;
+    use k8s_openapi::jiff::Timestamp;
     use vcs_job::control::{OutputKind, OutputStatus};
 
     fn out(state: OutputState) -> OutputStatus {
@@ -210,6 +120,14 @@ mod tests {
         }
     }
 
+    /// Generation `generation`, `s` seconds after the epoch.
+    fn at(generation: i64, s: i64) -> Observed {
+        Observed {
+            generation: Some(generation),
+            at: Timestamp::from_second(s).unwrap(),
+        }
+    }
+
     #[test]
     fn recorder_states_map_to_conditions_and_result() {
         let mut st = RecordingStatus::default();
@@ -219,38 +137,38 @@ mod tests {
             outputs: vec![out(OutputState::Active)],
             ..Default::default()
         };
-        mirror(&mut st, &job, Some(1), "t1");
+        mirror(&mut st, &job, &at(1, 1));
         assert_eq!(
             find_condition(&st.conditions, RECORDING).unwrap().status,
-            "True"
+            True
         );
         assert_eq!(
             find_condition(&st.conditions, OUTPUTS_HEALTHY)
                 .unwrap()
                 .status,
-            "True"
+            True
         );
         assert_eq!(st.result, None);
         job.outputs[0].state = OutputState::Reconnecting;
-        mirror(&mut st, &job, Some(1), "t2");
+        mirror(&mut st, &job, &at(1, 2));
         let c = find_condition(&st.conditions, OUTPUTS_HEALTHY).unwrap();
-        assert_eq!(
-            (c.status.as_str(), c.message.contains("s3 down")),
-            ("False", true)
-        );
+        assert_eq!((c.status, c.message.contains("s3 down")), (False, true));
         job.state = JobState::Done;
-        mirror(&mut st, &job, Some(1), "t3");
-        assert_eq!(st.result.as_deref(), Some("Succeeded"));
+        mirror(&mut st, &job, &at(1, 3));
+        assert_eq!(st.result, Some(RecordingResult::Succeeded));
         assert_eq!(
             find_condition(&st.conditions, SUCCEEDED).unwrap().status,
-            "True"
+            True
         );
         // A finished result is never overwritten.
         job.state = JobState::Failed;
-        mirror(&mut st, &job, Some(1), "t4");
+        mirror(&mut st, &job, &at(1, 4));
         assert_eq!(
-            (st.result.as_deref(), st.finished_at.as_deref()),
-            (Some("Succeeded"), Some("t3"))
+            (st.result, st.finished_at),
+            (
+                Some(RecordingResult::Succeeded),
+                Some(MicroTime(at(1, 3).at))
+            )
         );
     }
 
@@ -262,12 +180,12 @@ mod tests {
             last_error: Some("encoder died".into()),
             ..Default::default()
         };
-        mirror(&mut st, &job, Some(2), "t");
+        mirror(&mut st, &job, &at(2, 1));
         let c = find_condition(&st.conditions, SUCCEEDED).unwrap();
         assert_eq!(
             (c.reason.as_str(), c.message.as_str(), c.observed_generation),
-            (reason::FAILED, "encoder died", Some(2))
+            (reason::RECORDER_FAILED, "encoder died", Some(2))
         );
-        assert_eq!(st.result.as_deref(), Some("Failed"));
+        assert_eq!(st.result, Some(RecordingResult::Failed));
     }
 }

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use serde_json::{Value, json};
 
 /// One stored object's address. `resource` is `pods` or `vcs.dev/recordings`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -80,34 +82,15 @@ pub struct Store {
     pub history: Vec<Arc<Change>>,
 }
 
-fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+/// Now, as the API server writes timestamps (`metav1.Time`, whole seconds).
+pub fn now() -> Value {
+    json!(Time(Timestamp::now()))
 }
 
 fn meta(o: &Value, field: &str) -> Option<String> {
     o.pointer(&format!("/metadata/{field}"))
         .and_then(Value::as_str)
         .map(str::to_string)
-}
-
-/// RFC 7386 JSON merge patch.
-pub fn merge(target: &mut Value, patch: &Value) {
-    match patch {
-        Value::Object(p) => {
-            if !target.is_object() {
-                *target = Value::Object(Map::new());
-            }
-            let t = target.as_object_mut().expect("made an object above");
-            for (k, v) in p {
-                if v.is_null() {
-                    t.remove(k);
-                } else {
-                    merge(t.entry(k.clone()).or_insert(Value::Null), v);
-                }
-            }
-        }
-        other => *target = other.clone(),
-    }
 }
 
 /// An equality/existence label selector (`a=b,c!=d,e,!f`).
@@ -229,7 +212,7 @@ impl Store {
             m["namespace"] = json!(namespace);
         }
         m["uid"] = json!(format!("uid-{:08}", self.uids));
-        m["creationTimestamp"] = json!(now());
+        m["creationTimestamp"] = now();
         m["generation"] = json!(1);
         if let Some(o) = m.as_object_mut() {
             o.remove("deletionTimestamp");
@@ -353,7 +336,7 @@ impl Store {
             return Ok(old);
         }
         let mut new = old.clone();
-        new["metadata"]["deletionTimestamp"] = json!(now());
+        new["metadata"]["deletionTimestamp"] = now();
         self.bump(&mut new);
         self.objects.insert(key.clone(), new.clone());
         self.record(key.clone(), Some(old), new.clone(), false);
@@ -379,16 +362,16 @@ mod tests {
         }
     }
 
+    /// A store holding `obj` (a Recording named `a`), and `obj` as created.
+    fn store_with(obj: Value) -> (Store, Value) {
+        let mut s = Store::default();
+        let created = s.create("vcs.dev/recordings", "default", obj).unwrap();
+        (s, created)
+    }
+
     #[test]
     fn stale_resource_version_is_a_conflict_and_noop_writes_keep_the_version() {
-        let mut s = Store::default();
-        let o = s
-            .create(
-                "vcs.dev/recordings",
-                "default",
-                json!({"metadata":{"name":"a"},"spec":{"x":1}}),
-            )
-            .unwrap();
+        let (mut s, o) = store_with(json!({"metadata":{"name":"a"},"spec":{"x":1}}));
         let rv = meta(&o, "resourceVersion").unwrap();
         let same = s.update(&key("a"), o.clone(), false, Some(&rv)).unwrap();
         assert_eq!(meta(&same, "resourceVersion").unwrap(), rv);
@@ -404,14 +387,8 @@ mod tests {
 
     #[test]
     fn status_writes_do_not_touch_spec_and_spec_writes_do_not_touch_status() {
-        let mut s = Store::default();
-        let o = s
-            .create(
-                "vcs.dev/recordings",
-                "default",
-                json!({"metadata":{"name":"a"},"spec":{"x":1},"status":{"s":1}}),
-            )
-            .unwrap();
+        let (mut s, o) =
+            store_with(json!({"metadata":{"name":"a"},"spec":{"x":1},"status":{"s":1}}));
         assert!(o.get("status").is_none(), "status is dropped on create");
         let mut w = o.clone();
         w["spec"]["x"] = json!(5);
@@ -431,13 +408,7 @@ mod tests {
 
     #[test]
     fn finalizers_hold_deletion_until_removed() {
-        let mut s = Store::default();
-        s.create(
-            "vcs.dev/recordings",
-            "default",
-            json!({"metadata":{"name":"a","finalizers":["f"]}}),
-        )
-        .unwrap();
+        let (mut s, _) = store_with(json!({"metadata":{"name":"a","finalizers":["f"]}}));
         let d = s.delete(&key("a"), None).unwrap();
         assert!(d.pointer("/metadata/deletionTimestamp").is_some());
         assert!(s.get(&key("a")).is_ok());
@@ -458,7 +429,7 @@ mod tests {
         assert!(fields_match("metadata.name=p", &o));
         assert!(!fields_match("metadata.name=q", &o));
         let mut t = json!({"a":{"b":1,"c":2},"d":[1]});
-        merge(&mut t, &json!({"a":{"b":null,"e":3},"d":[2]}));
+        json_patch::merge(&mut t, &json!({"a":{"b":null,"e":3},"d":[2]}));
         assert_eq!(t, json!({"a":{"c":2,"e":3},"d":[2]}));
     }
 }

@@ -5,14 +5,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use kube::Api;
+use kube::ResourceExt;
 use kube::api::PostParams;
-use vcs_operator::api::{LABEL_RECORDING, LABEL_STATE, RecorderPool, Recording};
-use vcs_operator::testkit::harness::{Harness, condition, label, status_str};
-use vcs_operator::testkit::recorder::FleetConfig;
+use vcs_operator::api::ConditionStatus::True;
+use vcs_operator::api::{LABEL_RECORDING, LABEL_STATE, LaunchType, RecorderPool, Recording};
+use vcs_operator::recording::condition::{self, reason};
+
+use crate::support::{FleetConfig, Harness, condition_of, label};
 
 async fn create_all(h: &Harness, n: usize, prefix: &str) {
-    let recs: Api<Recording> = Api::namespaced(h.api.client(), "default");
+    let recs = h.api::<Recording>();
     let creates = (0..n).map(|i| {
         let recs = recs.clone();
         let r = Recording::test(&format!("{prefix}-{i:02}"));
@@ -21,41 +23,44 @@ async fn create_all(h: &Harness, n: usize, prefix: &str) {
     futures::future::join_all(creates).await;
 }
 
-fn all_recording(h: &Harness, n: usize) -> bool {
-    let recs = h.recordings();
-    recs.len() == n
-        && recs
-            .iter()
-            .all(|r| condition(r, "Recording") == Some(("True", "Running")))
+fn is_recording(r: &Recording) -> bool {
+    condition_of(r, condition::RECORDING) == Some((True, reason::RUNNING))
+}
+
+async fn all_recording(h: &Harness, n: usize) -> bool {
+    let recs = h.recordings().await;
+    recs.len() == n && recs.iter().all(is_recording)
 }
 
 /// Every Recording has one pod, every claimed pod serves exactly the Recording that names it,
 /// every recorder got at most one job.
-fn check_invariants(h: &Harness) {
-    let recs = h.recordings();
-    let pods = h.pods();
+async fn check_invariants(h: &Harness) {
+    let recs = h.recordings().await;
+    let pods = h.pods().await;
     let mut pod_of: BTreeMap<String, String> = BTreeMap::new();
     for r in &recs {
-        let name = r["metadata"]["name"].as_str().unwrap().to_string();
-        let pod = status_str(r, "recorderPod")
-            .unwrap_or_else(|| panic!("{name} has no pod: {r:#}"))
-            .to_string();
+        let name = r.name_any();
+        let pod = r
+            .status
+            .as_ref()
+            .and_then(|s| s.recorder_pod.clone())
+            .unwrap_or_else(|| panic!("{name} has no pod: {r:#?}"));
         if let Some(other) = pod_of.insert(pod.clone(), name.clone()) {
             panic!("pod {pod} claimed by both {other} and {name}");
         }
     }
     for p in &pods {
         if label(p, LABEL_STATE) == Some("claimed") {
-            let pod = p["metadata"]["name"].as_str().unwrap();
+            let pod = p.name_any();
             let rec = label(p, LABEL_RECORDING).unwrap();
             assert_eq!(
-                pod_of.get(pod).map(String::as_str),
+                pod_of.get(&pod).map(String::as_str),
                 Some(rec),
                 "claimed pod {pod} is orphaned or mislabelled"
             );
         }
     }
-    let fleet = h.recorders.recorders();
+    let fleet = h.fleet.recorders();
     let mut jobs = BTreeSet::new();
     for (ip, r) in &fleet {
         assert!(
@@ -74,8 +79,7 @@ fn check_invariants(h: &Harness) {
 }
 
 async fn pool(h: &Harness, buffer: i32) {
-    let pools: Api<RecorderPool> = Api::namespaced(h.api.client(), "default");
-    pools
+    h.api::<RecorderPool>()
         .create(
             &PostParams::default(),
             &RecorderPool::test("eu", "eu-west", buffer, 200),
@@ -84,32 +88,58 @@ async fn pool(h: &Harness, buffer: i32) {
         .unwrap();
 }
 
+async fn idle_pods(h: &Harness, with_ip: bool) -> usize {
+    h.pods()
+        .await
+        .iter()
+        .filter(|p| {
+            label(*p, LABEL_STATE) == Some("idle")
+                && (!with_ip || p.status.as_ref().is_some_and(|s| s.pod_ip.is_some()))
+        })
+        .count()
+}
+
+/// Waits up to `timeout` for all `n` Recordings to be recording; panics naming those that are
+/// not.
+async fn wait_all_recording(h: &Harness, n: usize, timeout: Duration, what: &str) {
+    if !h
+        .wait_for(timeout, async |h| all_recording(h, n).await)
+        .await
+    {
+        panic!("not all recording{what}: {:#?}", not_recording(h).await);
+    }
+}
+
+/// The Recordings not recording yet, with their status, for a failure message.
+async fn not_recording(h: &Harness) -> Vec<(String, Option<vcs_operator::api::RecordingStatus>)> {
+    h.recordings()
+        .await
+        .into_iter()
+        .filter(|r| !is_recording(r))
+        .map(|r| (r.name_any(), r.status))
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_recordings_two_operators_each_get_exactly_one_pod() {
     let h = Harness::start(Duration::from_millis(30), FleetConfig::default()).await;
     let (_a, _b) = (h.operator(), h.operator());
     pool(&h, 10).await;
     assert!(
-        h.wait_for(Duration::from_secs(20), |h| h.pods().len() >= 10)
+        h.wait_for(Duration::from_secs(20), async |h| h.pods().await.len()
+            >= 10)
             .await
     );
     let t = std::time::Instant::now();
     create_all(&h, 50, "r").await;
-    assert!(
-        h.wait_for(Duration::from_secs(60), |h| all_recording(h, 50))
-            .await,
-        "not all recording: {:#?}",
-        h.recordings()
-            .iter()
-            .map(|r| (&r["metadata"]["name"], &r["status"]["conditions"]))
-            .collect::<Vec<_>>()
-    );
+    wait_all_recording(&h, 50, Duration::from_secs(60), "").await;
     eprintln!("50 recordings running after {:?}", t.elapsed());
-    check_invariants(&h);
+    check_invariants(&h).await;
     let warm = h
         .recordings()
+        .await
         .iter()
-        .filter(|r| status_str(r, "launch") == Some("Warm"))
+        .filter(|r| r.status.as_ref().and_then(|s| s.launch) == Some(LaunchType::Warm))
         .count();
     assert!(
         warm >= 10,
@@ -117,15 +147,11 @@ async fn fifty_recordings_two_operators_each_get_exactly_one_pod() {
     );
     // The buffer is restored around the claims and claimed pods are never deleted.
     assert!(
-        h.wait_for(Duration::from_secs(20), |h| h
-            .pods()
-            .iter()
-            .filter(|p| label(p, LABEL_STATE) == Some("idle"))
-            .count()
+        h.wait_for(Duration::from_secs(20), async |h| idle_pods(h, false).await
             >= 10)
             .await
     );
-    check_invariants(&h);
+    check_invariants(&h).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,7 +160,7 @@ async fn operators_killed_mid_claim_leave_no_double_or_orphaned_claims() {
     pool(&h, 5).await;
     let mut op = Some(h.operator());
     assert!(
-        h.wait_for(Duration::from_secs(20), |h| h.pods().len() >= 5)
+        h.wait_for(Duration::from_secs(20), async |h| h.pods().await.len() >= 5)
             .await
     );
     create_all(&h, 30, "k").await;
@@ -155,17 +181,8 @@ async fn operators_killed_mid_claim_leave_no_double_or_orphaned_claims() {
         }
         op = Some(h.operator());
     }
-    assert!(
-        h.wait_for(Duration::from_secs(60), |h| all_recording(h, 30))
-            .await,
-        "not all recording after restarts: {:#?}",
-        h.recordings()
-            .iter()
-            .filter(|r| condition(r, "Recording") != Some(("True", "Running")))
-            .map(|r| (&r["metadata"]["name"], &r["status"]))
-            .collect::<Vec<_>>()
-    );
-    check_invariants(&h);
+    wait_all_recording(&h, 30, Duration::from_secs(60), " after restarts").await;
+    check_invariants(&h).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -174,18 +191,9 @@ async fn a_settled_world_is_not_written_again() {
     pool(&h, 3).await;
     let op = h.operator();
     create_all(&h, 5, "s").await;
+    wait_all_recording(&h, 5, Duration::from_secs(30), "").await;
     assert!(
-        h.wait_for(Duration::from_secs(30), |h| all_recording(h, 5))
-            .await
-    );
-    assert!(
-        h.wait_for(Duration::from_secs(10), |h| h
-            .pods()
-            .iter()
-            .filter(
-                |p| label(p, LABEL_STATE) == Some("idle") && p.pointer("/status/podIP").is_some()
-            )
-            .count()
+        h.wait_for(Duration::from_secs(10), async |h| idle_pods(h, true).await
             == 3)
             .await
     );
