@@ -38,8 +38,9 @@ enum Command {
 struct ServeArgs {
     #[command(flatten)]
     api: vcs_service::ServeConfig,
-    /// Where outputs wait for upload (and are kept if S3 never takes them).
-    #[arg(long, env = "VCS_SPOOL_DIR", default_value = "/tmp/vcs-spool")]
+    /// Where outputs wait for upload (and are kept if S3 never takes them). Default: vcs-spool
+    /// in $TMPDIR, so that a read-only root file system needs only a writable TMPDIR.
+    #[arg(long, env = "VCS_SPOOL_DIR", default_value_os_t = std::env::temp_dir().join("vcs-spool"))]
     spool_dir: PathBuf,
 }
 

@@ -81,6 +81,12 @@ pub struct RecorderTemplate {
     /// The control API bearer token: mounted into each pod as the file `serve --token-file`
     /// reads, and presented by the operator.
     pub token_secret_ref: SecretKeyRef,
+    /// Seconds a recorder pod may take to finish its outputs (finalise, upload) once told to
+    /// stop by a deletion (default 330). The recorder gives up 30 s before, so it exits before
+    /// the kubelet kills it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 60, max = 86400))]
+    pub termination_grace_period_seconds: Option<i64>,
     /// Extra labels for the pods.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
@@ -89,6 +95,12 @@ pub struct RecorderTemplate {
 impl RecorderTemplate {
     pub fn port(&self) -> i32 {
         self.port.unwrap_or(8080)
+    }
+
+    /// The pods' `terminationGracePeriodSeconds`: room for the recorder's own stop grace
+    /// (its default, 300 s) and 30 s more to exit.
+    pub fn termination_grace_period_seconds(&self) -> i64 {
+        self.termination_grace_period_seconds.unwrap_or(330)
     }
 }
 
