@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 BIN := target/debug/vcs-recorder
 
-.PHONY: deps build demo test lint bench clean
+.PHONY: deps build demo test lint bench clean images demo-image
 
 deps:
 	@scripts/install-deps
@@ -17,6 +17,14 @@ demo: build
 	$(BIN) render recorder/jobs/demo.yaml -o out/demo.mp4
 	@ffprobe -v error -show_entries format=duration:stream=codec_name,width,height,r_frame_rate \
 	  -of compact out/demo.mp4
+
+# The vcs-operator and vcs-recorder container images, built from source (docs/images.md).
+images: deps
+	scripts/build-images images
+
+# The demo rendered inside the recorder image, locked down as in a pod, to out/demo-image.mp4.
+demo-image: images
+	scripts/build-images demo
 
 test: deps
 	$(CARGO) test --workspace --no-fail-fast
