@@ -9,3 +9,11 @@ vcs.dev/region: {{ .Values.region }}
 app.kubernetes.io/name: vcs-operator
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
+{{- define "vcs.recorderImage" -}}
+{{- $image := .Values.recorder.image -}}
+{{- if kindIs "string" $image -}}
+{{ $image }}
+{{- else -}}
+{{ $image.repository }}:{{ $image.tag | default .Chart.AppVersion }}
+{{- end -}}
+{{- end -}}
