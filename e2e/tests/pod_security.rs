@@ -51,8 +51,7 @@ fn refused_by_pod_security(result: &Result<(), kube::Error>) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recorder_pods_pass_restricted_pod_security_admission() {
-    let Some(client) = connect("recorder_pods_pass_restricted_pod_security_admission").await
-    else {
+    let Some(client) = connect("recorder_pods_pass_restricted_pod_security_admission").await else {
         return;
     };
     let ns = TestNamespace::create(&client, "podsec").await;
@@ -129,7 +128,8 @@ async fn the_charts_operator_pod_passes_restricted_pod_security_admission() {
     let ns = TestNamespace::create(&client, "podsec-chart").await;
     enforce_restricted(&client, &ns.name).await;
     // Admission refuses a pod whose service account does not exist.
-    let template = deployment.spec.expect("a Deployment spec").template;
+    let name = deployment.name_any();
+    let template = deployment.spec.template;
     let spec = template.spec.expect("a pod spec");
     let account = spec
         .service_account_name
@@ -147,7 +147,7 @@ async fn the_charts_operator_pod_passes_restricted_pod_security_admission() {
         spec: Some(spec),
         status: None,
     };
-    pod.metadata.name = Some(format!("{}-podsec", deployment.metadata.name_any()));
+    pod.metadata.name = Some(format!("{name}-podsec"));
     let admitted = dry_run_create(&client, &ns.name, &pod).await;
     assert!(
         admitted.is_ok(),
