@@ -2,13 +2,19 @@
 //! participants' video, their audio mixed, encoded once to every output — and the
 //! `vcs-recorder` command.
 //!
-//! The recorder is the top of a stack of crates, each with one concern (arrows point down):
+//! The recorder is the top of a stack of crates, each with one concern; arrows point one way:
 //!
 //! ```text
-//! vcs-recorder ──► vcs-engine  (JSX → scene: transpile, modules, boa runtime, layout, sandbox)
-//!      │       ├─► vcs-render  (scene → pixels: display lists, images, the strata compositor)
-//!      │       │       ╰─► vcs-text  (fonts, shaping, glyphs) ─► vcs-scene (the contract)
-//!      ╰─► vcs-media (GStreamer inputs, encode, outputs), vcs-upload (S3), vcs-service (HTTP API)
+//!                      vcs-recorder  (the recording loop, serve glue, cli/)
+//!          ┌───────────────┬─┴──────────────┬────────────────────────────────┐
+//!          ▼               ▼                ▼                                ▼
+//!     vcs-engine       vcs-render       vcs-media, vcs-upload, vcs-service   vcs-job
+//!   (JSX → scene)   (scene → pixels)   (GStreamer; S3; the HTTP API)        (job spec)
+//!          └───────┬───────┘
+//!                  ▼
+//!              vcs-text   (fonts and shaping: what layout measures is what is drawn)
+//!                  ▼
+//!              vcs-scene  (the per-frame contract; engine and render use it too)
 //! ```
 //!
 //! # Layout

@@ -226,6 +226,6 @@ impl Serialize for Op {
 impl<'de> Deserialize<'de> for Op {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = serde_json::Value::deserialize(d)?;
-        super::parse::command_from_json(&v).map_err(serde::de::Error::custom)
+        super::parse::op_from_json(&v).map_err(serde::de::Error::custom)
     }
 }

@@ -114,7 +114,7 @@ fn commands(v: Option<&Value>, stratum: &str) -> Result<DisplayList, ParseError>
     let commands = list
         .iter()
         .enumerate()
-        .map(|(i, c)| command_from_json(c).map_err(|m| err(format!("{prefix}[{i}]"), m)))
+        .map(|(i, c)| op_from_json(c).map_err(|m| err(format!("{prefix}[{i}]"), m)))
         .collect::<Result<_, _>>()?;
     Ok(DisplayList { commands })
 }
@@ -171,7 +171,7 @@ fn video_layer(v: &Value, at: &str) -> Result<VideoLayer, ParseError> {
 }
 
 /// Parses one op. The error message names the op and what is wrong with it.
-pub(crate) fn command_from_json(v: &Value) -> Result<Op, String> {
+pub(crate) fn op_from_json(v: &Value) -> Result<Op, String> {
     let arr = v
         .as_array()
         .ok_or_else(|| format!("an op must be an array like [\"save\"], got {v}"))?;
@@ -427,7 +427,7 @@ mod tests {
             (json!("save"), "an op must be an array"),
         ];
         for (op, want) in cases {
-            let e = command_from_json(&op).unwrap_err();
+            let e = op_from_json(&op).unwrap_err();
             assert!(e.contains(want), "{op}: got {e:?}, want {want:?}");
         }
     }
