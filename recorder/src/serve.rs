@@ -19,7 +19,8 @@ use vcs_service::{JobRunner, Metrics, RunnerError};
 use vcs_engine::{Composition, Engine, EngineError};
 
 use crate::recording::{
-    LiveCommand, RecordError, RecordHooks, RecordOptions, SharedStatus, record, rfc3339_now,
+    LiveCommand, RecordError, RecordHooks, RecordOptions, SharedStatus, error_chain, record,
+    rfc3339_now,
 };
 
 /// The engine `serve` runs: warm, idle, then one job.
@@ -129,9 +130,10 @@ impl JobRunner for RecorderService {
                         }
                     }
                     Err(e) => {
-                        tracing::error!(error = %e, "recording failed");
+                        let message = error_chain(&e);
+                        tracing::error!(error = %message, "recording failed");
                         s.state = JobState::Failed;
-                        s.last_error = Some(e.to_string());
+                        s.last_error = Some(message);
                         drop(s);
                         // Before the first frame this is the answer to `start`.
                         let _ = first_tx.send(Err(e));

@@ -61,18 +61,19 @@ pub struct SceneRequest {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FrameList(pub BTreeSet<u64>);
 
-/// Why a composition could not be inspected.
+/// Why a composition could not be inspected. A wrapped I/O or JSON error is the
+/// [`source`](std::error::Error::source), not repeated in the message.
 #[derive(Debug, thiserror::Error)]
 pub enum InspectError {
     #[error(transparent)]
     Engine(#[from] EngineError),
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Read {
         path: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: invalid JSON: {source}")]
+    #[error("{path}: invalid JSON")]
     Json {
         path: String,
         #[source]
@@ -82,7 +83,7 @@ pub enum InspectError {
     Shape { path: String, message: &'static str },
     #[error("{0}")]
     Usage(String),
-    #[error("frame {frame} (t={time:.3}s): {source}")]
+    #[error("frame {frame} (t={time:.3}s)")]
     Frame {
         frame: u64,
         time: f64,

@@ -27,22 +27,23 @@ pub struct DrawArgs {
     assets: Option<PathBuf>,
 }
 
-/// Why `draw` could not produce its PNG.
+/// Why `draw` could not produce its PNG. The wrapped error is the [`source`](std::error::Error::source),
+/// printed after the message by the error chain.
 #[derive(Debug, thiserror::Error)]
 pub enum DrawError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         path: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("{path} is not JSON: {source}")]
+    #[error("{path} is not JSON")]
     Json {
         path: String,
         #[source]
         source: serde_json::Error,
     },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Document {
         path: String,
         #[source]
@@ -50,7 +51,7 @@ pub enum DrawError {
     },
     #[error(transparent)]
     Size(StillError),
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Write {
         path: String,
         #[source]

@@ -61,14 +61,16 @@ use strata::Strata;
 pub use live::LiveCommand;
 pub use status::{SharedStatus, rfc3339_now};
 
-/// Why a recording could not be made.
+/// Why a recording could not be made. Variants that wrap an error keep it as their
+/// [`source`](std::error::Error::source) and do not repeat it in their own message: print them
+/// with [`error_chain`] (or anyhow's `{:#}`).
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]
     Media(#[from] MediaError),
-    #[error("{field}: {source}")]
+    #[error("{field}")]
     Input {
         field: String,
         #[source]
@@ -80,19 +82,30 @@ pub enum RecordError {
     /// A change that cannot apply to this recording (such as removing an unknown output).
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
-    #[error("{field}: {source}")]
+    #[error("{field}")]
     Upload {
         field: String,
         /// Boxed: S3 errors are large, and every recording call returns this type.
         #[source]
         source: Box<UploadError>,
     },
-    #[error("--spool-dir: cannot create {}: {source}", path.display())]
+    #[error("--spool-dir: cannot create {}", path.display())]
     SpoolDir {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+}
+
+/// An error and its sources, `: `-separated (what a log line or a status field shows).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text = format!("{text}: {s}");
+        source = s.source();
+    }
+    text
 }
 
 /// How a recording runs.
