@@ -10,7 +10,7 @@ use kube::api::{Api, PostParams};
 use kube::{Client, ResourceExt};
 use vcs_operator::api::{Condition, RecorderPool, Recording};
 use vcs_operator::placement::{PlacementTable, Region};
-use vcs_testservers::{S3Server, free_port};
+use vcs_test_support::{S3Server, free_port};
 
 use crate::bins;
 use crate::cluster::{self, TestNamespace};

@@ -13,7 +13,11 @@
 //! | POST | `/v1/job/events` | [`JobEvent`] or `[JobEvent]` | [`JobStatus`] |
 //! | POST | `/v1/job/stop` | — | [`JobStatus`] |
 //!
-//! Every error answers with [`ErrorBody`]. Timestamps are RFC 3339 strings in UTC.
+//! Every error answers with [`ErrorBody`]. Timestamps are RFC 3339 strings in UTC, made by
+//! [`rfc3339_now`].
+//!
+//! The enums' names in JSON (`recording`, `mp4`) are also what metrics labels and logs show:
+//! each enum's `as_str` is that name, tested against its serde form below.
 
 use std::collections::BTreeMap;
 
@@ -36,10 +40,40 @@ pub enum JobState {
 }
 
 impl JobState {
+    /// Every state, in the order a job passes them.
+    pub const ALL: [JobState; 6] = [
+        Self::Idle,
+        Self::Starting,
+        Self::Recording,
+        Self::Finalising,
+        Self::Done,
+        Self::Failed,
+    ];
+
     /// Done or failed: nothing more will happen.
     pub fn is_terminal(self) -> bool {
         matches!(self, Self::Done | Self::Failed)
     }
+
+    /// The state as it reads in JSON (`recording`, `finalising`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::Starting => "starting",
+            Self::Recording => "recording",
+            Self::Finalising => "finalising",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// Now as an RFC 3339 timestamp in UTC, the form of every time in this API.
+pub fn rfc3339_now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        // Formatting a UTC time as RFC 3339 fails only for years outside 0..=9999.
+        .unwrap_or_else(|_| String::from("1970-01-01T00:00:00Z"))
 }
 
 /// The answer to every control call: what the recorder is doing now.
@@ -102,6 +136,17 @@ pub enum OutputKind {
     Mp4,
     Hls,
     Rtmp,
+}
+
+impl OutputKind {
+    /// The kind as it reads in JSON (`mp4`, `hls`, `rtmp`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mp4 => "mp4",
+            Self::Hls => "hls",
+            Self::Rtmp => "rtmp",
+        }
+    }
 }
 
 /// Where one output is.
@@ -290,6 +335,34 @@ mod tests {
         let de = &mut serde_json::Deserializer::from_str(json);
         let err = serde_path_to_error::deserialize::<_, JobPatch>(de).unwrap_err();
         assert!(err.to_string().contains("addOutput"), "{err}");
+    }
+
+    #[test]
+    fn names_match_the_json() {
+        for state in JobState::ALL {
+            assert_eq!(
+                serde_json::to_value(state).unwrap(),
+                serde_json::Value::from(state.as_str())
+            );
+        }
+        for kind in [OutputKind::Mp4, OutputKind::Hls, OutputKind::Rtmp] {
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::Value::from(kind.as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_in_utc() {
+        let now = rfc3339_now();
+        let parsed = time::OffsetDateTime::parse(
+            &now,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        assert_eq!(parsed.offset(), time::UtcOffset::UTC, "{now}");
+        assert!(now.ends_with('Z'), "{now}");
     }
 
     #[test]

@@ -7,7 +7,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use support::*;
+use support::input::*;
+use vcs_test_support::{rms, wait_for};
 use vcs_job::control::InputState;
 use vcs_media::input::{Input, RATE};
 

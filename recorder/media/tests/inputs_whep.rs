@@ -13,7 +13,7 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_sdp as gst_sdp;
 use gstreamer_webrtc as gst_webrtc;
-use support::*;
+use support::input::*;
 use vcs_media::input::Input;
 use vcs_media::input::whep::with_candidates;
 

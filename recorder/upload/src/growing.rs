@@ -110,9 +110,9 @@ impl Stop {
         match outcome {
             Outcome::Cancelled => Stop::Cancelled,
             Outcome::Fatal(error) => Stop::Fatal(error),
-            Outcome::Done(_) | Outcome::UploadVanished => Stop::Fatal(UploadError::Request(
+            Outcome::Done(_) | Outcome::UploadVanished => Stop::Fatal(UploadError::unexpected(
                 location.clone(),
-                "the multipart upload kept vanishing (NoSuchUpload)".to_string(),
+                "the multipart upload kept vanishing (NoSuchUpload)",
             )),
         }
     }
@@ -307,7 +307,7 @@ impl Upload {
     fn vanished<T>(&self, outcome: &Outcome<T>) -> bool {
         let gone = match outcome {
             Outcome::UploadVanished => true,
-            Outcome::Fatal(UploadError::AccessDenied(..)) => self.proven,
+            Outcome::Fatal(UploadError::AccessDenied { .. }) => self.proven,
             _ => false,
         };
         gone && self.restarts < MAX_RESTARTS

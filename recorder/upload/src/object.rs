@@ -172,9 +172,9 @@ async fn put(
         Outcome::Done(_) => Ok(len),
         Outcome::Cancelled => Err(None),
         Outcome::Fatal(error) => Err(Some(error)),
-        Outcome::UploadVanished => Err(Some(UploadError::Request(
+        Outcome::UploadVanished => Err(Some(UploadError::unexpected(
             location.clone(),
-            "unexpected NoSuchUpload for a single put".to_string(),
+            "unexpected NoSuchUpload for a single put",
         ))),
     }
 }

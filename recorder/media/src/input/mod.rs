@@ -206,10 +206,7 @@ impl Input {
             let thread = std::thread::Builder::new()
                 .name(format!("input-{}", cfg.participant))
                 .spawn(move || supervise.run(first, stopped))
-                .map_err(|e| MediaError::State {
-                    what,
-                    message: format!("cannot start its supervisor thread: {e}"),
-                })?;
+                .map_err(|source| MediaError::Thread { what, source })?;
             Run::Live {
                 status,
                 stop: Some(stop),

@@ -37,6 +37,7 @@ impl Mp4 {
                 "output {name}: cannot write {}: {e} (does the directory exist and is it writable?)",
                 part.display()
             ),
+            source: Some(e),
         })?;
         Ok(Mp4 {
             name: name.to_string(),
