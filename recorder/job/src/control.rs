@@ -356,11 +356,9 @@ mod tests {
     #[test]
     fn timestamps_are_rfc3339_in_utc() {
         let now = rfc3339_now();
-        let parsed = time::OffsetDateTime::parse(
-            &now,
-            &time::format_description::well_known::Rfc3339,
-        )
-        .unwrap();
+        let parsed =
+            time::OffsetDateTime::parse(&now, &time::format_description::well_known::Rfc3339)
+                .unwrap();
         assert_eq!(parsed.offset(), time::UtcOffset::UTC, "{now}");
         assert!(now.ends_with('Z'), "{now}");
     }

@@ -88,7 +88,9 @@ fn redact_text(uri: &str) -> String {
         None => ("", base),
     };
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
     if is_rtmp(&scheme.trim_end_matches("://").to_ascii_lowercase()) {
         return match path.split('/').nth(1).filter(|app| !app.is_empty()) {
             Some(app) => format!("{scheme}{host}/{app}/…"),
@@ -178,7 +180,10 @@ mod tests {
                 "srt://1.2.3.4:9000?passphrase=hunter22",
                 "srt://1.2.3.4:9000",
             ),
-            ("rtsp://admin:secret@cam.local/live", "rtsp://cam.local/live"),
+            (
+                "rtsp://admin:secret@cam.local/live",
+                "rtsp://cam.local/live",
+            ),
             ("test:red?tone=440", "test:red?tone=440"),
         ] {
             assert_eq!(redact(uri), want, "{uri}");
@@ -206,7 +211,10 @@ mod tests {
     fn strings_that_do_not_parse_lose_their_secrets_too() {
         for (uri, want) in [
             ("rtmp://user:secret@/app/key", "rtmp:///app/…"),
-            ("rtsp://admin:secret@cam:99999/x?token=t", "rtsp://cam:99999/x"),
+            (
+                "rtsp://admin:secret@cam:99999/x?token=t",
+                "rtsp://cam:99999/x",
+            ),
             ("http://[::1/x?sig=abc", "http://[::1/x"),
             ("nonsense", "nonsense"),
         ] {

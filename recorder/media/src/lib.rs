@@ -39,7 +39,9 @@ pub enum MediaError {
     #[error("GStreamer could not start: {0} (run scripts/install-deps)")]
     Init(#[source] gstreamer::glib::Error),
     /// A GStreamer element is not installed.
-    #[error("building {what}: no GStreamer element \"{factory}\" ({source}); run scripts/install-deps")]
+    #[error(
+        "building {what}: no GStreamer element \"{factory}\" ({source}); run scripts/install-deps"
+    )]
     MissingElement {
         what: String,
         factory: String,
@@ -47,7 +49,9 @@ pub enum MediaError {
         source: gstreamer::glib::BoolError,
     },
     /// A pipeline description does not parse (or names an element that is not installed).
-    #[error("building {what}: {source} (is the GStreamer plugin installed? run scripts/install-deps)")]
+    #[error(
+        "building {what}: {source} (is the GStreamer plugin installed? run scripts/install-deps)"
+    )]
     Launch {
         what: String,
         #[source]

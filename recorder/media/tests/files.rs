@@ -1,4 +1,8 @@
 //! MP4 and HLS outputs written for real, checked with ffprobe/ffmpeg.
+#![allow(
+    clippy::unwrap_used,
+    reason = "the helpers are test code too: an unwrap that fails is a failed test at that line"
+)]
 
 mod support;
 
@@ -7,9 +11,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use support::encode::*;
-use vcs_test_support::{TempDir, ffmpeg_decode, probe, stream};
 use vcs_job::control::OutputState;
 use vcs_media::{Encoder, OutputEvent, part_path};
+use vcs_test_support::{TempDir, ffmpeg_decode, probe, stream};
 
 fn record(encoder: &mut Encoder, frames: std::ops::Range<u64>) {
     for n in frames {

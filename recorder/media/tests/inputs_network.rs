@@ -1,6 +1,10 @@
 //! Network pulls against real local senders on 127.0.0.1: SRT and RTMP (via nginx-rtmp) from
 //! gst-launch sender processes, RTSP from an in-process gst-rtsp-server; and recovery: a sender
 //! killed mid-way stalls the input, restarted it goes live again.
+#![allow(
+    clippy::unwrap_used,
+    reason = "the helpers are test code too: an unwrap that fails is a failed test at that line"
+)]
 
 mod support;
 
@@ -11,9 +15,9 @@ use gstreamer::glib;
 use gstreamer_rtsp_server as rtsp;
 use gstreamer_rtsp_server::prelude::*;
 use support::input::*;
-use vcs_test_support::{Proc, RtmpServer, TempDir, free_port, free_udp_port, wait_for};
 use vcs_job::control::InputState;
 use vcs_media::input::Input;
+use vcs_test_support::{Proc, RtmpServer, TempDir, free_port, free_udp_port, wait_for};
 
 const CONNECT: Duration = Duration::from_secs(15);
 

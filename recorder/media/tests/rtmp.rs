@@ -1,14 +1,18 @@
 //! RTMP into a real nginx-rtmp (started by the tests on a free loopback port), paced at real
 //! time so the server can be killed and restarted mid-stream.
+#![allow(
+    clippy::unwrap_used,
+    reason = "the helpers are test code too: an unwrap that fails is a failed test at that line"
+)]
 
 mod support;
 
 use std::time::{Duration, Instant};
 
 use support::encode::*;
-use vcs_test_support::{RtmpServer, TempDir, probe, stream, wait_for};
 use vcs_job::control::OutputState;
 use vcs_media::{Encoder, OutputProgress};
+use vcs_test_support::{RtmpServer, TempDir, probe, stream, wait_for};
 
 /// Pushes frames `range` at real time (never sleeping when behind).
 fn push_paced(enc: &mut Encoder, start: Instant, range: std::ops::Range<u64>) {

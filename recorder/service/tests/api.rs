@@ -1,4 +1,8 @@
 //! The control API over real HTTP on loopback, with a stand-in engine.
+#![allow(
+    clippy::unwrap_used,
+    reason = "the helpers are test code too: an unwrap that fails is a failed test at that line"
+)]
 
 mod common;
 
@@ -56,8 +60,7 @@ fn readyz_is_true_only_while_warm_and_idle() {
     assert_eq!(res.status, 503);
     assert_eq!(res.error().0, "notReady");
     assert_eq!(
-        request(server.addr, "GET", "/healthz", None, None)
-            .status,
+        request(server.addr, "GET", "/healthz", None, None).status,
         200
     );
 
@@ -99,15 +102,11 @@ fn malformed_specs_are_400_with_the_field_path_and_leave_the_recorder_idle() {
 
     assert!(server.engine.with(|c| c.started.is_empty()));
     assert_eq!(
-        request(server.addr, "GET", "/readyz", None, None)
-            .status,
+        request(server.addr, "GET", "/readyz", None, None).status,
         200
     );
     assert_eq!(
-        server
-            .call("GET", "/v1/job", None)
-            .status_body()
-            .state,
+        server.call("GET", "/v1/job", None).status_body().state,
         JobState::Idle
     );
 }
@@ -121,7 +120,9 @@ fn start_answers_after_the_first_frame_and_shows_starting_meanwhile() {
     let (addr, body) = (server.addr, job("j1"));
     let post =
         std::thread::spawn(move || request(addr, "POST", "/v1/job", Some(TOKEN), Some(&body)));
-    wait_for("start called", SOON, || engine.with(|c| !c.started.is_empty()));
+    wait_for("start called", SOON, || {
+        engine.with(|c| !c.started.is_empty())
+    });
     let status = server.call("GET", "/v1/job", None).status_body();
     assert_eq!(status.state, JobState::Starting);
     assert_eq!(status.job_id.as_deref(), Some("j1"));
@@ -198,13 +199,11 @@ fn patch_events_and_stop_reach_the_engine() {
     let server = Server::start(FakeEngine::warm());
     let engine = server.engine.clone();
 
-    let res = server
-        .call(
-            "PATCH",
-            "/v1/job",
-            Some(r#"{"params":{"showLabels":false}}"#),
-        )
-        ;
+    let res = server.call(
+        "PATCH",
+        "/v1/job",
+        Some(r#"{"params":{"showLabels":false}}"#),
+    );
     assert_eq!(res.status, 404, "patch before a job: {}", res.body);
     let res = server.call("POST", "/v1/job/stop", None);
     assert_eq!(res.status, 404, "stop before a job: {}", res.body);
@@ -214,12 +213,8 @@ fn patch_events_and_stop_reach_the_engine() {
         .status_body();
 
     let patch = r#"{"params":{"showLabels":false},"removeOutputs":["rtmp"]}"#;
-    server
-        .call("PATCH", "/v1/job", Some(patch))
-        .status_body();
-    let res = server
-        .call("PATCH", "/v1/job", Some(r#"{"parms":{}}"#))
-        ;
+    server.call("PATCH", "/v1/job", Some(patch)).status_body();
+    let res = server.call("PATCH", "/v1/job", Some(r#"{"parms":{}}"#));
     assert_eq!(res.error(), ("badRequest".into(), Some("parms".into())));
     engine.with(|c| {
         assert_eq!(c.patches.len(), 1);
@@ -230,13 +225,11 @@ fn patch_events_and_stop_reach_the_engine() {
             message: "is not an rtmp:// URL".into(),
         });
     });
-    let res = server
-        .call(
-            "PATCH",
-            "/v1/job",
-            Some(r#"{"addOutputs":[{"name":"live","rtmp":{"url":"x"}}]}"#),
-        )
-        ;
+    let res = server.call(
+        "PATCH",
+        "/v1/job",
+        Some(r#"{"addOutputs":[{"name":"live","rtmp":{"url":"x"}}]}"#),
+    );
     assert_eq!(res.status, 422);
     assert_eq!(res.error().1.as_deref(), Some("addOutputs[0].rtmp.url"));
 
@@ -248,25 +241,19 @@ fn patch_events_and_stop_reach_the_engine() {
     server
         .call("POST", "/v1/job/events", Some(many))
         .status_body();
-    let res = server
-        .call(
-            "POST",
-            "/v1/job/events",
-            Some(r#"{"type":"shout","text":"x"}"#),
-        )
-        ;
+    let res = server.call(
+        "POST",
+        "/v1/job/events",
+        Some(r#"{"type":"shout","text":"x"}"#),
+    );
     assert_eq!(res.status, 400, "{}", res.body);
     assert_eq!(engine.with(|c| c.events.len()), 3);
 
     engine.with(|c| c.finish_after_stop = None);
-    let stopped = server
-        .call("POST", "/v1/job/stop", None)
-        .status_body();
+    let stopped = server.call("POST", "/v1/job/stop", None).status_body();
     assert_eq!(stopped.state, JobState::Finalising);
     assert!(stopped.timestamps.stopped.is_some());
-    server
-        .call("POST", "/v1/job/stop", None)
-        .status_body();
+    server.call("POST", "/v1/job/stop", None).status_body();
     assert_eq!(engine.with(|c| c.stops), 1, "stop is sent once");
 
     let res = server.call("PATCH", "/v1/job", Some(patch));
@@ -283,11 +270,11 @@ fn a_stop_during_start_is_sent_once_the_start_returns() {
     let (addr, body) = (server.addr, job("j1"));
     let post =
         std::thread::spawn(move || request(addr, "POST", "/v1/job", Some(TOKEN), Some(&body)));
-    wait_for("start called", SOON, || engine.with(|c| !c.started.is_empty()));
+    wait_for("start called", SOON, || {
+        engine.with(|c| !c.started.is_empty())
+    });
 
-    let res = server
-        .call("POST", "/v1/job/stop", None)
-        .status_body();
+    let res = server.call("POST", "/v1/job/stop", None).status_body();
     assert_eq!(res.state, JobState::Starting);
     assert_eq!(engine.with(|c| c.stops), 0, "stop must wait for start");
 

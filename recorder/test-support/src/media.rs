@@ -11,7 +11,14 @@ use serde_json::Value;
 /// ffprobe's view of every stream, frames counted by decoding (`-count_frames`), as its JSON.
 pub fn ffprobe_streams(path: &Path) -> Vec<Value> {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-count_frames", "-show_streams", "-of", "json"])
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_streams",
+            "-of",
+            "json",
+        ])
         .arg(path)
         .output()
         .expect("ffprobe runs (scripts/install-deps installs ffmpeg)");
@@ -64,7 +71,10 @@ impl Stream {
 
 /// Every stream of `path` ([`ffprobe_streams`], typed).
 pub fn probe(path: &Path) -> Vec<Stream> {
-    ffprobe_streams(path).iter().map(Stream::from_json).collect()
+    ffprobe_streams(path)
+        .iter()
+        .map(Stream::from_json)
+        .collect()
 }
 
 /// The first stream of `kind` (`video`, `audio`); panics naming `path` when there is none.
@@ -205,7 +215,11 @@ pub fn mean_rgb(frame: &[u8], width: u32, rect: (u32, u32, u32, u32)) -> [u32; 3
 pub fn region_difference(a: &[u8], b: &[u8], width: u32, rect: (u32, u32, u32, u32)) -> f64 {
     let sum: u64 = pixels(a, width, rect)
         .zip(pixels(b, width, rect))
-        .map(|(pa, pb)| (0..3).map(|c| u64::from(pa[c].abs_diff(pb[c]))).sum::<u64>())
+        .map(|(pa, pb)| {
+            (0..3)
+                .map(|c| u64::from(pa[c].abs_diff(pb[c])))
+                .sum::<u64>()
+        })
         .sum();
     sum as f64 / f64::from((rect.2 * rect.3 * 3).max(1))
 }

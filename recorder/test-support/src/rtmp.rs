@@ -65,7 +65,9 @@ impl RtmpServer {
         let nginx = find_program("nginx")
             .or_else(|| Some(PathBuf::from("/usr/sbin/nginx")).filter(|p| p.is_file()))
             .unwrap_or_else(|| {
-                panic!("nginx is not installed: run scripts/install-deps (nginx, libnginx-mod-rtmp)")
+                panic!(
+                    "nginx is not installed: run scripts/install-deps (nginx, libnginx-mod-rtmp)"
+                )
             });
         assert!(
             Path::new(RTMP_MODULE).is_file(),

@@ -41,7 +41,10 @@ fn s3_server_can_keep_its_own_temporary_root() {
     assert!(root.is_dir());
     assert_eq!(s3.forget_multipart_uploads(), 0);
     drop(s3);
-    assert!(!root.exists(), "the temporary root is removed with the server");
+    assert!(
+        !root.exists(),
+        "the temporary root is removed with the server"
+    );
 }
 
 #[test]

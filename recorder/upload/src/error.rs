@@ -35,7 +35,9 @@ pub type SdkFailure = Box<dyn std::error::Error + Send + Sync>;
 pub enum UploadError {
     #[error("S3 bucket `{}` does not exist at {}: create it or fix the output's s3.bucket", .0.bucket, .0.endpoint)]
     NoSuchBucket(Location),
-    #[error("S3 refused access to {location} ({code}): check the credentials and the bucket policy")]
+    #[error(
+        "S3 refused access to {location} ({code}): check the credentials and the bucket policy"
+    )]
     AccessDenied {
         location: Location,
         /// The S3 error code, or the HTTP status when there was none.
@@ -43,7 +45,9 @@ pub enum UploadError {
         #[source]
         source: SdkFailure,
     },
-    #[error("S3 rejected the credentials for {location} ({code}): check the access key id and secret")]
+    #[error(
+        "S3 rejected the credentials for {location} ({code}): check the access key id and secret"
+    )]
     BadCredentials {
         location: Location,
         code: String,

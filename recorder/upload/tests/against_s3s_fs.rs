@@ -135,7 +135,9 @@ fn growing_file_is_uploaded_while_written_and_rewritten_header_is_resent() {
         std::thread::sleep(Duration::from_millis(200));
     }
     // 18 MiB written: parts 1-3 (15 MiB) go up before the writer is done.
-    wait_for("three parts uploaded while growing", Duration::from_secs(30),
+    wait_for(
+        "three parts uploaded while growing",
+        Duration::from_secs(30),
         || uploader.status().bytes_uploaded >= 15 * MIB as u64,
     );
     rewrite_at_start(&file, b"moov header patched at the end by the muxer");
@@ -248,7 +250,9 @@ fn outage_of_ten_seconds_delays_but_loses_nothing() {
 
     append(&file, &pattern(6 * MIB, 1));
     put_segment(&uploader);
-    wait_for("first part before the outage", Duration::from_secs(30),
+    wait_for(
+        "first part before the outage",
+        Duration::from_secs(30),
         || uploader.status().bytes_uploaded >= 5 * MIB as u64,
     );
 

@@ -29,10 +29,10 @@ use gstreamer_video as gst_video;
 use super::store::{CHANNELS, RATE, Store};
 use super::supervisor::Event;
 use super::uri::Kind;
-use crate::testsrc::TestSource;
 use super::{InputConfig, VideoFrame};
 use crate::MediaError;
 use crate::gst_util::format_error;
+use crate::testsrc::TestSource;
 
 /// Messages from a pipeline's bus for whoever supervises it, tagged with the pipeline's
 /// generation.

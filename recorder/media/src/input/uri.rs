@@ -82,7 +82,12 @@ pub fn parse(uri: &str, index: usize) -> Result<Kind, String> {
         // `srt://:PORT` listens (and has no host, which `url` refuses for every scheme).
         Err(url::ParseError::EmptyHost) if scheme_of(uri) == "srt" => return Ok(Kind::Srt),
         Err(url::ParseError::EmptyHost) => return Err(no_host(uri)),
-        Err(e) => return Err(format!("\"{}\" is not a URI ({e}); {SUPPORTED}", redact(uri))),
+        Err(e) => {
+            return Err(format!(
+                "\"{}\" is not a URI ({e}); {SUPPORTED}",
+                redact(uri)
+            ));
+        }
     };
     let need_host = || {
         if url.host_str().is_none_or(str::is_empty) {
@@ -134,16 +139,20 @@ fn no_host(uri: &str) -> String {
 fn file_path(uri: &str, url: &Url) -> Result<PathBuf, String> {
     // `url` reads `file:relative.mp4` as `file:///relative.mp4` and `file://dir/x` as host
     // `dir`: both are mistakes worth naming rather than guessing at.
-    let absolute = uri
-        .get(5..7)
-        .is_some_and(|s| s == "//")
-        && url.host_str().is_none_or(|h| h.is_empty() || h == "localhost");
-    let path = url.to_file_path().ok().filter(|_| absolute).ok_or_else(|| {
-        format!(
-            "\"{}\" is not an absolute file URI; write file:///absolute/path",
-            redact(uri)
-        )
-    })?;
+    let absolute = uri.get(5..7).is_some_and(|s| s == "//")
+        && url
+            .host_str()
+            .is_none_or(|h| h.is_empty() || h == "localhost");
+    let path = url
+        .to_file_path()
+        .ok()
+        .filter(|_| absolute)
+        .ok_or_else(|| {
+            format!(
+                "\"{}\" is not an absolute file URI; write file:///absolute/path",
+                redact(uri)
+            )
+        })?;
     if !path.is_file() {
         return Err(format!(
             "{} does not exist or is not a file; check the path",

@@ -119,7 +119,13 @@ impl Link {
     /// Takes the byte count (`bytes`) and what waits to be sent (`queued`) at `now`. While
     /// `finishing` neither stalls nor connections count: a finishing output has its own deadline
     /// and stays finalising.
-    pub(crate) fn observe(&mut self, now: Instant, bytes: u64, queued: u64, finishing: bool) -> Seen {
+    pub(crate) fn observe(
+        &mut self,
+        now: Instant,
+        bytes: u64,
+        queued: u64,
+        finishing: bool,
+    ) -> Seen {
         let Phase::Up {
             mark,
             connected,
@@ -252,14 +258,30 @@ mod tests {
         let mut link = Link::new(p, true, t0);
         link.observe(t0, 100, 0, false);
         // Nothing waiting: idle, not stalled.
-        assert_eq!(link.observe(t0 + p.stall_after * 2, 100, 0, false), Seen::Nothing);
+        assert_eq!(
+            link.observe(t0 + p.stall_after * 2, 100, 0, false),
+            Seen::Nothing
+        );
         let mut link = Link::new(p, true, t0);
         link.observe(t0, 100, 0, false);
-        assert_eq!(link.observe(t0 + p.stall_after, 100, 10, false), Seen::Nothing);
-        assert_eq!(link.observe(t0 + p.stall_after + ms(1), 100, 10, false), Seen::Stalled);
+        assert_eq!(
+            link.observe(t0 + p.stall_after, 100, 10, false),
+            Seen::Nothing
+        );
+        assert_eq!(
+            link.observe(t0 + p.stall_after + ms(1), 100, 10, false),
+            Seen::Stalled
+        );
         // While finishing, the finish deadline decides instead.
         let mut link = Link::new(p, true, t0);
-        assert_eq!(link.observe(t0 + p.stall_after * 2, 0, 10, true), Seen::Nothing);
-        assert_eq!(link.lost(t0, true), None, "a loss while finishing fails the output");
+        assert_eq!(
+            link.observe(t0 + p.stall_after * 2, 0, 10, true),
+            Seen::Nothing
+        );
+        assert_eq!(
+            link.lost(t0, true),
+            None,
+            "a loss while finishing fails the output"
+        );
     }
 }

@@ -324,10 +324,9 @@ struct Running {
 impl Running {
     /// No pipeline: waits out the backoff unless told to stop, then builds the next one.
     fn reconnect(&mut self, stop: &mpsc::Receiver<()>) -> Option<OutputSummary> {
-        let wait = self
-            .link
-            .retry_at()
-            .map_or(Duration::ZERO, |at| at.saturating_duration_since(Instant::now()));
+        let wait = self.link.retry_at().map_or(Duration::ZERO, |at| {
+            at.saturating_duration_since(Instant::now())
+        });
         match stop.recv_timeout(wait) {
             Ok(()) | Err(RecvTimeoutError::Disconnected) => {
                 tracing::info!(output = %self.out.name(), "output stopped while reconnecting");
@@ -368,7 +367,10 @@ impl Running {
             self.out.slot.end_of_stream();
             self.finishing = Some(Instant::now() + self.muxer.finish_timeout());
         }
-        if self.finishing.is_some_and(|deadline| Instant::now() > deadline) {
+        if self
+            .finishing
+            .is_some_and(|deadline| Instant::now() > deadline)
+        {
             drop(self.live.take());
             let message = "timed out waiting for the muxer to finalise".to_string();
             return Some(fail(&self.out, &*self.muxer, message));
@@ -388,13 +390,16 @@ impl Running {
             }
             Seen::Stalled => {
                 let secs = self.link.stall_after().as_secs();
-                let message = format!(
-                    "nothing reached the server for {secs} s while data was waiting"
-                );
+                let message =
+                    format!("nothing reached the server for {secs} s while data was waiting");
                 return self.lost(message);
             }
         }
-        let msg = self.live.as_ref()?.bus.timed_pop(gst::ClockTime::from_mseconds(100))?;
+        let msg = self
+            .live
+            .as_ref()?
+            .bus
+            .timed_pop(gst::ClockTime::from_mseconds(100))?;
         match msg.view() {
             gst::MessageView::Eos(_) if finishing => Some(self.finalise()),
             gst::MessageView::Eos(_) => self.lost("the pipeline ended unexpectedly".into()),

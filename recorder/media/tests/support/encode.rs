@@ -76,4 +76,3 @@ pub fn audio(n: u64, beep: bool) -> Vec<f32> {
     }
     out
 }
-

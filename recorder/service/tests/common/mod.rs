@@ -156,9 +156,7 @@ impl Server {
             .enable_all()
             .build()
             .unwrap();
-        let listener = runtime
-            .block_on(TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
+        let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
         let addr = listener.local_addr().unwrap();
         let metrics = Metrics::new();
         let (tx, rx) = oneshot::channel::<()>();
@@ -195,8 +193,9 @@ impl Server {
 
     /// What `serve` returned (waits up to 10 s for it).
     pub fn outcome(self) -> Outcome {
+        let task = self.task;
         self.runtime
-            .block_on(tokio::time::timeout(Duration::from_secs(10), self.task))
+            .block_on(async { tokio::time::timeout(Duration::from_secs(10), task).await })
             .expect("serve did not return")
             .unwrap()
             .unwrap()
