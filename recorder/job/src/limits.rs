@@ -38,7 +38,7 @@ pub enum VideoSizeError {
     Edge(u32),
 }
 
-// Written by hand: this crate stays free of error-derive machinery (see `validate`).
+// Written by hand, as `SpecError` is (see `validate`).
 impl fmt::Display for VideoSizeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -17,7 +17,8 @@ pub struct SpecError {
     pub message: String,
 }
 
-// Written by hand: this crate stays serde + schemars only so the operator's CRD can embed it.
+// Written by hand: this crate keeps its dependencies to the formats its values carry, so the
+// operator's CRD can embed it cheaply (no error-derive macros either).
 impl std::fmt::Display for SpecError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.path, self.message)
