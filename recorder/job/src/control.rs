@@ -68,6 +68,20 @@ impl JobState {
     }
 }
 
+/// An error and its sources, `: `-separated: how an error reads in a status's `lastError` and
+/// in a log line. The errors of the VCS crates keep what caused them as their `source()` and do
+/// not repeat it in their own message, so this is how to show all of it.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 /// Now as an RFC 3339 timestamp in UTC, the form of every time in this API.
 pub fn rfc3339_now() -> String {
     time::OffsetDateTime::now_utc()
@@ -351,6 +365,24 @@ mod tests {
                 serde_json::Value::from(kind.as_str())
             );
         }
+    }
+
+    #[test]
+    fn error_chains_show_every_cause_once() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("cannot open the spool")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let e = Outer(std::io::Error::other("disk full"));
+        assert_eq!(error_chain(&e), "cannot open the spool: disk full");
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub(crate) fn play(pipeline: &gst::Pipeline, what: &str) -> Result<(), MediaErro
         .map(|_| ())
         .map_err(|source| MediaError::StateChange {
             what: what.to_string(),
-            detail: bus_error(pipeline).unwrap_or_default(),
+            detail: bus_error(pipeline),
             source,
         })
 }

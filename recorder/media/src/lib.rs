@@ -32,16 +32,14 @@ pub use outputs::{
 
 /// What went wrong in the media pipeline. Messages name the element, input or output involved.
 ///
-/// Where GStreamer or the system gave a reason, it is the error's `source()`; the message also
-/// carries its text, because status and logs show the message alone.
+/// Where GStreamer or the system gave a reason, it is the error's `source()` and not repeated in
+/// the message: show errors with [`vcs_job::control::error_chain`] (or anyhow's `{:#}`).
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
-    #[error("GStreamer could not start: {0} (run scripts/install-deps)")]
+    #[error("GStreamer could not start (run scripts/install-deps)")]
     Init(#[source] gstreamer::glib::Error),
     /// A GStreamer element is not installed.
-    #[error(
-        "building {what}: no GStreamer element \"{factory}\" ({source}); run scripts/install-deps"
-    )]
+    #[error("building {what}: no GStreamer element \"{factory}\" (run scripts/install-deps)")]
     MissingElement {
         what: String,
         factory: String,
@@ -49,16 +47,14 @@ pub enum MediaError {
         source: gstreamer::glib::BoolError,
     },
     /// A pipeline description does not parse (or names an element that is not installed).
-    #[error(
-        "building {what}: {source} (is the GStreamer plugin installed? run scripts/install-deps)"
-    )]
+    #[error("building {what} (is the GStreamer plugin installed? run scripts/install-deps)")]
     Launch {
         what: String,
         #[source]
         source: gstreamer::glib::Error,
     },
     /// Adding, linking or describing elements failed.
-    #[error("building {what}: {source}")]
+    #[error("building {what}")]
     Wiring {
         what: String,
         #[source]
@@ -68,24 +64,24 @@ pub enum MediaError {
     #[error("building {what}: {message}")]
     Build { what: String, message: String },
     /// A pipeline refused to start; `detail` is what its bus said, or where to look.
-    #[error("starting {what}: {source}: {detail}")]
+    #[error("starting {what}{}", detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())]
     StateChange {
         what: String,
-        detail: String,
+        detail: Option<String>,
         #[source]
         source: gstreamer::StateChangeError,
     },
     /// A source did not get going (its first frames did not arrive).
     #[error("starting {what}: {message}")]
     Start { what: String, message: String },
-    #[error("starting {what}: cannot start its supervisor thread: {source}")]
+    #[error("starting {what}: cannot start its supervisor thread")]
     Thread {
         what: String,
         #[source]
         source: std::io::Error,
     },
     /// An element refused a buffer.
-    #[error("{what} refused {item}: {source:?}")]
+    #[error("{what} refused {item}")]
     Refused {
         what: String,
         item: String,
@@ -98,7 +94,7 @@ pub enum MediaError {
     Output {
         path: PathBuf,
         message: String,
-        /// The file system's reason, when there is one.
+        /// The file system's reason, when there is one (not repeated in `message`).
         #[source]
         source: Option<std::io::Error>,
     },

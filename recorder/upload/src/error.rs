@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 /// Where an S3 request went, for error messages. Never carries credentials.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -29,8 +29,8 @@ pub type SdkFailure = Box<dyn std::error::Error + Send + Sync>;
 
 /// What went wrong in this crate. Messages name the bucket, key and endpoint and say what to do.
 ///
-/// Errors from an S3 call keep the SDK's error as their `source()`. Their message also carries
-/// its text (with its own causes), because status and logs show the message alone.
+/// Errors from an S3 call or the file system keep it as their `source()` and do not repeat it in
+/// their message: show them with [`vcs_job::control::error_chain`] (status and logs here do).
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
     #[error("S3 bucket `{}` does not exist at {}: create it or fix the output's s3.bucket", .0.bucket, .0.endpoint)]
@@ -65,33 +65,33 @@ pub enum UploadError {
         #[source]
         source: Option<SdkFailure>,
     },
-    #[error("S3 cannot be reached for {location}: {detail}")]
+    #[error("S3 cannot be reached for {location}")]
     Unreachable {
         location: Location,
-        detail: String,
         #[source]
         source: SdkFailure,
     },
-    #[error("S3 request for {location} failed: {detail}")]
+    #[error("S3 request for {location} failed")]
     Request {
         location: Location,
-        detail: String,
-        /// The SDK's error; `None` when S3 answered something this crate did not expect.
         #[source]
-        source: Option<SdkFailure>,
+        source: SdkFailure,
     },
-    #[error("reading `{}` for upload to {location}: {source}", path.display())]
+    /// S3 answered something this crate does not expect at that point.
+    #[error("S3 request for {location} failed: {detail}")]
+    Unexpected { location: Location, detail: String },
+    #[error("reading `{}` for upload to {location}", path.display())]
     LocalFile {
         path: PathBuf,
         location: Location,
         source: std::io::Error,
     },
-    #[error("spool folder `{}`: {source}", path.display())]
+    #[error("spool folder `{}`", path.display())]
     Spool {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("starting the upload runtime: {0}")]
+    #[error("starting the upload runtime")]
     Runtime(#[source] std::io::Error),
     #[error("upload of {location} not finished before the deadline; the data is kept at `{}`", path.display())]
     DeadlinePassed { location: Location, path: PathBuf },
@@ -100,10 +100,9 @@ pub enum UploadError {
 impl UploadError {
     /// S3 answered something this crate does not expect at that point.
     pub(crate) fn unexpected(location: Location, detail: impl Into<String>) -> Self {
-        Self::Request {
+        Self::Unexpected {
             location,
             detail: detail.into(),
-            source: None,
         }
     }
 }
@@ -125,7 +124,6 @@ pub(crate) fn classify<E>(err: SdkError<E, HttpResponse>, location: &Location) -
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let detail = DisplayErrorContext(&err).to_string();
     let status = err.raw_response().map(|r| r.status().as_u16());
     let code = err.code().unwrap_or("").to_string();
     let user_error = match &err {
@@ -138,7 +136,6 @@ where
         status,
         code: &code,
         location: location.clone(),
-        detail,
         source: Box::new(err),
     };
     match user_error {
@@ -146,13 +143,12 @@ where
         Some(true) => Failure::Fatal(UploadError::BadEndpoint {
             endpoint: response.location.endpoint,
             bucket: response.location.bucket,
-            reason: response.detail,
+            reason: "the request could not be made".to_string(),
             source: Some(response.source),
         }),
         // Nothing answered: an outage.
         Some(false) => Failure::Retry(UploadError::Unreachable {
             location: response.location,
-            detail: response.detail,
             source: response.source,
         }),
         None => classify_response(response),
@@ -164,7 +160,6 @@ struct Response<'a> {
     status: Option<u16>,
     code: &'a str,
     location: Location,
-    detail: String,
     source: SdkFailure,
 }
 
@@ -172,8 +167,7 @@ impl Response<'_> {
     fn failed(self) -> UploadError {
         UploadError::Request {
             location: self.location,
-            detail: self.detail,
-            source: Some(self.source),
+            source: self.source,
         }
     }
 }
@@ -256,7 +250,6 @@ mod tests {
                 status: *status,
                 code,
                 location: loc(key),
-                detail: String::new(),
                 source: "an SDK error".into(),
             };
             let got = match classify_response(response) {

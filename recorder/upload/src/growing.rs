@@ -22,6 +22,8 @@ use tokio::sync::watch;
 use tracing::{debug, error, info};
 use vcs_job::S3Target;
 
+use vcs_job::control::error_chain;
+
 use crate::client::location;
 use crate::error::{Location, UploadError};
 use crate::parts::{self, PartSpan, UploadedPart};
@@ -163,7 +165,7 @@ impl Upload {
         match result {
             Ok(()) => {}
             Err(Stop::Fatal(error)) => {
-                error!(location = %self.location, file = %self.path.display(), cause = %error, "growing upload stopped");
+                error!(location = %self.location, file = %self.path.display(), cause = %error_chain(&error), "growing upload stopped");
                 self.shared.progress.record_failure(&self.output, &error);
             }
             Err(Stop::Cancelled) => {

@@ -14,6 +14,8 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use tokio::sync::watch;
 use tracing::{debug, warn};
 
+use vcs_job::control::error_chain;
+
 use crate::error::{Failure, Location, UploadError};
 use crate::status::Progress;
 
@@ -82,9 +84,9 @@ where
         let delay = backoff.next().unwrap_or(ctx.max_backoff);
         // Warn on the first failure and then about every minute at the cap, not on every try.
         if failures == 1 || failures.is_multiple_of(6) {
-            warn!(%location, what, failures, retry_in = ?delay, cause = %error, "S3 call failed; will retry");
+            warn!(%location, what, failures, retry_in = ?delay, cause = %error_chain(&error), "S3 call failed; will retry");
         } else {
-            debug!(%location, what, failures, retry_in = ?delay, cause = %error, "S3 call failed; will retry");
+            debug!(%location, what, failures, retry_in = ?delay, cause = %error_chain(&error), "S3 call failed; will retry");
         }
         ctx.progress.record_retry(&error);
         tokio::select! {

@@ -33,6 +33,7 @@ use super::{InputConfig, VideoFrame};
 use crate::MediaError;
 use crate::gst_util::format_error;
 use crate::testsrc::TestSource;
+use vcs_job::control::error_chain;
 
 /// Messages from a pipeline's bus for whoever supervises it, tagged with the pipeline's
 /// generation.
@@ -107,7 +108,7 @@ impl SourcePipeline {
             .set_state(target)
             .map_err(|source| MediaError::StateChange {
                 what: wiring.what.clone(),
-                detail: "see the errors logged above for the cause".into(),
+                detail: Some("see the errors logged above for the cause".into()),
                 source,
             })?;
         tracing::debug!(input = %wiring.what, generation = wiring.generation, "pipeline started");
@@ -274,7 +275,8 @@ pub(super) fn link_decoded_pads(dec: &gst::Element, pipeline: &gst::Pipeline, wi
                 Ok(())
             });
             if let Err(e) = result {
-                tracing::error!(input = %wiring.what, cause = %e, "cannot link decoded {name}");
+                let cause = error_chain(&e);
+                tracing::error!(input = %wiring.what, %cause, "cannot link decoded {name}");
             }
         });
     }

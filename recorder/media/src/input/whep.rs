@@ -26,6 +26,7 @@ use gstreamer_webrtc as gst_webrtc;
 use super::pipeline::{Wiring, build_err, link_decoded_pads, make};
 use super::uri::redact;
 use crate::MediaError;
+use vcs_job::control::error_chain;
 
 /// How long ICE gathering and each HTTP request may take.
 const GATHER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -92,7 +93,8 @@ fn decode_tracks(webrtc: &gst::Element, pipeline: &gst::Pipeline, wiring: &Wirin
             Ok(())
         });
         if let Err(e) = linked {
-            tracing::error!(input = %wiring.what, cause = %e, "cannot decode a WHEP track");
+            let cause = error_chain(&e);
+            tracing::error!(input = %wiring.what, %cause, "cannot decode a WHEP track");
         }
     });
 }

@@ -49,10 +49,10 @@ impl Hls {
             ));
         }
         std::fs::create_dir_all(&dir)
-            .map_err(|e| err(format!("cannot create the directory: {e}"), Some(e)))?;
+            .map_err(|e| err("cannot create the directory".into(), Some(e)))?;
         let probe = dir.join(".vcs-write-test");
         std::fs::write(&probe, b"")
-            .map_err(|e| err(format!("directory is not writable: {e}"), Some(e)))?;
+            .map_err(|e| err("the directory is not writable".into(), Some(e)))?;
         let _ = std::fs::remove_file(&probe);
         Ok(Hls {
             name: name.to_string(),

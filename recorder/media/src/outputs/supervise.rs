@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
-use vcs_job::control::{OutputKind, OutputState};
+use vcs_job::control::{OutputKind, OutputState, error_chain};
 
 use super::fanout::{Fanout, LOSSY_QUEUE_BYTES, Slot};
 use super::reconnect::{Link, Policy, Seen};
@@ -348,7 +348,7 @@ impl Running {
                 (self.keyframe)();
             }
             Err(e) => {
-                let message = self.muxer.scrub(e.to_string());
+                let message = self.muxer.scrub(error_chain(&e));
                 let retry_in = self.link.rebuild_failed(Instant::now());
                 tracing::warn!(output = %self.out.name(), error = %message, ?retry_in, "output could not restart");
                 self.out.slot.update(|p| {
@@ -464,7 +464,7 @@ fn scrub_error(muxer: &dyn Muxer, e: MediaError) -> MediaError {
             source,
         } => MediaError::StateChange {
             what,
-            detail: muxer.scrub(detail),
+            detail: detail.map(|d| muxer.scrub(d)),
             source,
         },
         MediaError::Runtime { what, message } => MediaError::Runtime {
