@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use vcs_testservers::free_port;
+use vcs_test_support::free_port;
 
 pub struct OperatorProcess {
     child: Child,

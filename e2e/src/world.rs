@@ -11,7 +11,7 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use vcs_operator::api::{Condition, ConditionStatus, RecorderPool, Recording};
 use vcs_operator::placement::{Location, PlacementTable};
-use vcs_testservers::{S3Server, free_port};
+use vcs_test_support::{S3Server, free_port};
 
 use crate::bins;
 use crate::cluster::{self, TestNamespace};

@@ -22,7 +22,7 @@ fn kubectl() -> Option<&'static str> {
     Path::new(p)
         .is_file()
         .then_some(p)
-        .or_else(|| vcs_testservers::find_program("kubectl").map(|_| "kubectl"))
+        .or_else(|| vcs_test_support::find_program("kubectl").map(|_| "kubectl"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
