@@ -26,9 +26,10 @@ struct SharedDir(std::path::PathBuf);
 impl SharedDir {
     fn new(name: &str) -> Self {
         let dir = std::env::temp_dir().join(format!("vcs-image-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)))
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         SharedDir(dir)
     }
 }
@@ -216,14 +217,15 @@ fn operator_image_runs_and_has_no_shell() {
 
 /// The words of `scripts/install-deps`'s Debian package list.
 fn install_deps_packages() -> Vec<String> {
-    let script = std::fs::read_to_string(workspace_root().join("scripts/install-deps")).unwrap();
+    let script = std::fs::read_to_string(workspace_root().join("scripts/install-deps"))
+        .expect("scripts/install-deps is readable");
     let list = script
         .split_once("packages=(")
         .and_then(|(_, rest)| rest.split_once("\n)"))
         .expect("scripts/install-deps has a packages=( … ) list")
         .0;
     list.lines()
-        .map(|l| l.split('#').next().unwrap())
+        .map(|l| l.split('#').next().unwrap_or_default())
         .flat_map(str::split_whitespace)
         .map(str::to_string)
         .collect()
