@@ -16,7 +16,7 @@ use vcs_job::JobSpec;
 use vcs_job::control::{JobEvent, JobPatch, JobState, JobStatus};
 use vcs_service::{JobRunner, Metrics, RunnerError};
 
-use vcs_engine::{Composition, Engine, EngineError};
+use vcs_engine::EngineError;
 
 use crate::recording::{
     LiveCommand, RecordError, RecordHooks, RecordOptions, SharedStatus, error_chain, record,
@@ -47,9 +47,7 @@ impl RecorderService {
     pub fn warm_up(&self) -> Result<(), RecordError> {
         vcs_media::warm_up()?;
         vcs_text::Fonts::system().warm_up();
-        for name in Composition::builtin_names() {
-            Engine::open(name, None, 1280, 720, 30)?.render(0.0)?;
-        }
+        crate::engine_process::prespawn_warm(&crate::engine_process::Limits::default())?;
         std::fs::create_dir_all(&self.spool_dir).map_err(|source| RecordError::SpoolDir {
             path: self.spool_dir.clone(),
             source,

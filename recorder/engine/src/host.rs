@@ -46,6 +46,8 @@ pub enum Trip {
 #[derive(Debug, Default)]
 pub struct Guard {
     pub deadline: Cell<Option<Instant>>,
+    /// When the guard was armed and for how long: what a trip reports.
+    pub armed: Cell<Option<(Instant, std::time::Duration)>>,
     /// Resident-memory growth allowed within one frame, in bytes.
     pub memory_cap: Cell<u64>,
     pub rss_at_start: Cell<u64>,
@@ -54,9 +56,11 @@ pub struct Guard {
 }
 
 impl Guard {
-    /// Arms the guard for a frame.
-    pub fn arm(&self, deadline: Instant) {
-        self.deadline.set(Some(deadline));
+    /// Arms the guard for a frame (or the start-up) of at most `budget`.
+    pub fn arm(&self, budget: std::time::Duration) {
+        let now = Instant::now();
+        self.armed.set(Some((now, budget)));
+        self.deadline.set(Some(now + budget));
         self.tripped.set(None);
         self.rss_at_start.set(resident_bytes());
     }

@@ -27,7 +27,10 @@ pub mod limits;
 pub mod uri;
 mod validate;
 
-pub use limits::{MAX_DURATION_SECS, MAX_EDGE, MAX_FPS, MIN_EDGE, VideoSize, VideoSizeError};
+pub use limits::{
+    MAX_DURATION_SECS, MAX_EDGE, MAX_FPS, MAX_PARAM_BYTES, MAX_PARTICIPANTS, MIN_EDGE, VideoSize,
+    VideoSizeError,
+};
 pub use uri::UriScheme;
 pub use validate::SpecError;
 

@@ -1,4 +1,4 @@
-//! The bounds of a recording: frame size, frame rate and length. One rule each, here, so the
+//! The bounds of a recording: frame size, frame rate, length, participants and param sizes. One rule each, here, so the
 //! job's validation, the `test:` sources, the CLIs and the operator's CRD cannot disagree.
 //!
 //! The frame-size rule is what a video can actually be encoded at, not what a tool could draw:
@@ -19,6 +19,13 @@ pub const MAX_EDGE: u32 = 4096;
 pub const MAX_FPS: u32 = 60;
 /// A recording longer than a day is a mistake, not a job.
 pub const MAX_DURATION_SECS: u32 = 24 * 3600;
+/// Most participants one recording takes. Each costs its decoders and frame buffers (about
+/// 20 MB at 720p, measured with 500 `test:` participants), so this bounds the inputs' memory
+/// to about 1 GB per recording.
+pub const MAX_PARTICIPANTS: usize = 50;
+/// Largest value of one composition param, as JSON, in bytes (text params have a smaller cap
+/// in the engine, which knows their types).
+pub const MAX_PARAM_BYTES: usize = 64 * 1024;
 
 /// A frame size that can be encoded: both sides even and in [`MIN_EDGE`]..=[`MAX_EDGE`].
 ///

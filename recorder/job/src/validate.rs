@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use url::Url;
 
-use crate::limits::{MAX_DURATION_SECS, MAX_FPS, check_edge};
+use crate::limits::{MAX_DURATION_SECS, MAX_FPS, MAX_PARAM_BYTES, MAX_PARTICIPANTS, check_edge};
 use crate::uri::{UriScheme, redact};
 use crate::{JobSpec, Output};
 
@@ -73,6 +73,24 @@ impl JobSpec {
             return Err(SpecError::new(
                 "durationSecs",
                 format!("{d} is not a number of seconds in (0, {MAX_DURATION_SECS}]"),
+            ));
+        }
+        for (id, value) in &self.composition.params {
+            let bytes = value.to_string().len();
+            if bytes > MAX_PARAM_BYTES {
+                return Err(SpecError::new(
+                    format!("composition.params.{id}"),
+                    format!("is {bytes} bytes; a param value takes at most {MAX_PARAM_BYTES}"),
+                ));
+            }
+        }
+        if self.participants.len() > MAX_PARTICIPANTS {
+            return Err(SpecError::new(
+                "participants",
+                format!(
+                    "{} participants; a recording takes at most {MAX_PARTICIPANTS}",
+                    self.participants.len()
+                ),
             ));
         }
         let mut ids = HashSet::new();
@@ -246,6 +264,26 @@ mod tests {
             (
                 |s| s.participants.push(s.participants[0].clone()),
                 "participants[1].id",
+            ),
+            (
+                |s| {
+                    s.participants = (0..=crate::MAX_PARTICIPANTS)
+                        .map(|i| Participant {
+                            id: format!("p{i}"),
+                            ..s.participants[0].clone()
+                        })
+                        .collect()
+                },
+                "participants",
+            ),
+            (
+                |s| {
+                    s.composition.params.insert(
+                        "title".into(),
+                        serde_json::Value::String("x".repeat(crate::MAX_PARAM_BYTES)),
+                    );
+                },
+                "composition.params.title",
             ),
             (|s| s.outputs[0].mp4 = None, "outputs[0]"),
             (|s| s.outputs.push(s.outputs[0].clone()), "outputs[1].name"),

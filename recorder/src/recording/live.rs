@@ -78,6 +78,12 @@ impl Recorder<'_> {
     /// Applies a live change. Everything is checked before anything changes, so a bad patch
     /// leaves the recording as it was.
     fn apply_patch(&mut self, patch: JobPatch, now: Duration) -> Result<(), RecordError> {
+        vcs_engine::check_params(self.engine.interface(), &patch.params).map_err(|e| {
+            RecordError::Invalid {
+                field: format!("params.{}", e.id),
+                message: e.message,
+            }
+        })?;
         let params = with_defaults_for_nulls(patch.params.clone(), self.engine.interface());
         let mut next = self.job.clone();
         next.composition.params.extend(params.clone());
