@@ -268,8 +268,8 @@ impl SupervisedEngine {
                 Waited::Reply(_) => {}
                 Waited::Nothing => {
                     return Err(fail(format!(
-                        "the composition did not load within {} s",
-                        limits.startup.as_secs()
+                        "the composition did not load within {:.1} s",
+                        limits.startup.as_secs_f64()
                     )));
                 }
                 Waited::Dead(reason) => return Err(fail(format!("{reason} while loading"))),
@@ -394,8 +394,8 @@ impl SupervisedEngine {
                     };
                     if busy.since.elapsed() > limit {
                         let reason = format!(
-                            "the composition did not finish a frame within {} s",
-                            limit.as_secs()
+                            "the composition did not finish a frame within {:.1} s",
+                            limit.as_secs_f64()
                         );
                         return Err(self.restart(reason));
                     }
