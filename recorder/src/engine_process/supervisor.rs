@@ -469,6 +469,14 @@ impl SupervisedEngine {
     /// for it: its first frame arrives like a late one), or gives up after too many restarts.
     /// Returns the error to report for this frame.
     fn restart(&mut self, reason: String) -> EngineError {
+        let e = self.restart_inner(reason);
+        // Rare (a few per recording at most) and what an operator needs to see, so logged here
+        // whatever the caller's rate limit on per-frame failures lets through.
+        tracing::warn!(error = %e, "composition engine process");
+        e
+    }
+
+    fn restart_inner(&mut self, reason: String) -> EngineError {
         self.worker = None;
         self.busy = None;
         if self.restarts >= self.limits.max_restarts {
