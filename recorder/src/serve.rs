@@ -46,8 +46,19 @@ impl RecorderService {
     /// Loads everything a job needs so it starts at once; `/readyz` is true afterwards.
     pub fn warm_up(&self) -> Result<(), RecordError> {
         vcs_media::warm_up()?;
-        vcs_text::Fonts::system().warm_up();
-        crate::engine_process::prespawn_warm(&crate::engine_process::Limits::default())?;
+        let fonts = vcs_text::Fonts::system();
+        fonts.warm_up();
+        let scenes =
+            crate::engine_process::prespawn_warm(&crate::engine_process::Limits::default())?;
+        // The compositions run in the engine process, but their text is drawn here: draw the
+        // built-ins' first scenes once so the glyph caches are warm for a job's first frame.
+        for (name, scene) in scenes {
+            let assets = vcs_render::Assets::from_dirs(vcs_engine::image_dirs(&name, None));
+            let mut r =
+                vcs_render::StratumRenderer::new(scene.width, scene.height, fonts.clone(), assets);
+            r.render(&scene.background, scene.width, scene.height);
+            r.render(&scene.foreground, scene.width, scene.height);
+        }
         std::fs::create_dir_all(&self.spool_dir).map_err(|source| RecordError::SpoolDir {
             path: self.spool_dir.clone(),
             source,

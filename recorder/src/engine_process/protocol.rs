@@ -81,8 +81,11 @@ pub enum Request {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "reply")]
 pub enum Reply {
-    /// The warm-up is done.
-    Warm,
+    /// The warm-up is done; the built-ins' first scenes, by name, so the recorder can warm
+    /// its renderer's caches (glyphs) with what a job's first frame will draw.
+    Warm {
+        scenes: Vec<(String, Scene)>,
+    },
     /// The composition loaded (or not); `frame` is the first frame's.
     Opened {
         interface: Value,

@@ -203,18 +203,19 @@ static WARM: Mutex<Option<Worker>> = Mutex::new(None);
 
 /// Starts an engine process and has it evaluate the built-in compositions (fonts, caches), so
 /// that a job's composition starts at once; the next [`SupervisedEngine::start`] takes it.
-pub fn prespawn_warm(limits: &Limits) -> Result<(), EngineError> {
+/// Returns the built-ins' first scenes, by name (for warming the renderer).
+pub fn prespawn_warm(limits: &Limits) -> Result<Vec<(String, Scene)>, EngineError> {
     let mut worker = Worker::spawn(&worker_exe()?, limits.memory_cap)?;
     let fail = |message: String| EngineError::Process { message };
     worker.send(&Request::Warm).map_err(fail)?;
-    match worker.wait(Duration::from_secs(120)) {
-        Waited::Reply(Reply::Warm) => {}
+    let scenes = match worker.wait(Duration::from_secs(120)) {
+        Waited::Reply(Reply::Warm { scenes }) => scenes,
         Waited::Reply(_) => return Err(fail("unexpected reply to the warm-up".into())),
         Waited::Nothing => return Err(fail("the engine warm-up took more than 120 s".into())),
         Waited::Dead(reason) => return Err(fail(reason)),
-    }
+    };
     *WARM.lock().expect("warm worker lock") = Some(worker);
-    Ok(())
+    Ok(scenes)
 }
 
 /// The frame being waited for.
@@ -459,7 +460,7 @@ impl SupervisedEngine {
                 }
                 frame
             }
-            Reply::Warm => return Ok(None),
+            Reply::Warm { .. } => return Ok(None),
         };
         self.frames_since_open += 1;
         frame.map(|f| f.scene).map_err(EngineError::from)

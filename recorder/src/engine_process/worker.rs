@@ -28,10 +28,7 @@ pub fn run(memory_cap: u64) -> anyhow::Result<()> {
     for line in stdin.lines() {
         let request: Request = serde_json::from_str(&line?)?;
         let reply = match request {
-            Request::Warm => {
-                warm_up();
-                Reply::Warm
-            }
+            Request::Warm => Reply::Warm { scenes: warm_up() },
             Request::Open(state) => {
                 let (opened, reply) = open(&state);
                 engine = opened;
@@ -65,13 +62,16 @@ pub fn run(memory_cap: u64) -> anyhow::Result<()> {
 }
 
 /// What `serve` pays for before it is ready: fonts and the built-ins' first frames.
-fn warm_up() {
+fn warm_up() -> Vec<(String, vcs_scene::Scene)> {
     vcs_text::Fonts::system().warm_up();
+    let mut scenes = Vec::new();
     for name in Composition::builtin_names() {
-        if let Err(e) = Engine::open(name, None, 1280, 720, 30).and_then(|mut e| e.render(0.0)) {
-            tracing::warn!(composition = name, error = %e, "warm-up failed");
+        match Engine::open(name, None, 1280, 720, 30).and_then(|mut e| e.render(0.0)) {
+            Ok(frame) => scenes.push((name.to_string(), frame.scene)),
+            Err(e) => tracing::warn!(composition = name, error = %e, "warm-up failed"),
         }
     }
+    scenes
 }
 
 /// Loads the composition, applies `state` and renders its frame.
