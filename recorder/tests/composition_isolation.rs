@@ -48,6 +48,16 @@ fn render(composition: &Path, out: &Path, secs: u32, extra: &[&str], memory_mb: 
         .expect("vcs-recorder starts")
 }
 
+/// A recorder that must not outlive a failing test.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Lines of a child's pipe, as they come.
 fn lines(pipe: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel();
@@ -177,7 +187,8 @@ fn sigterm_finalises_the_outputs_while_the_composition_is_stuck() {
     let dir = TempDir::new("stuck-sigterm");
     let comp = hostile(dir.path(), "    /^(a+)+$/.test('a'.repeat(40) + '!');");
     let out = dir.path().join("out.mp4");
-    let mut child = render(&comp, &out, 60, &["--realtime"], "1024");
+    let mut child = KillOnDrop(render(&comp, &out, 60, &["--realtime"], "1024"));
+    let child = &mut child.0;
     let err = lines(child.stderr.take().expect("stderr"));
     // wait until the composition is stuck (its frame was abandoned), then stop
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -215,25 +226,43 @@ fn sigterm_finalises_the_outputs_while_the_composition_is_stuck() {
 
 #[test]
 fn hostile_allocations_cost_only_the_engine_process() {
-    for (name, body) in [
+    for (name, body, secs, extra) in [
         // 64 MB more every frame, kept
         (
             "leak",
             "    globalThis.keep = globalThis.keep || [];\n    globalThis.keep.push(new Array(4000000).fill(t));",
+            3,
+            &[][..],
         ),
         // one native call asking for 2^31 elements
-        ("array", "    new Array(2 ** 31 - 1).fill(0);"),
-        // string doubling
-        ("doubling", "    let s = 'x';\n    for (;;) s = s + s;"),
+        ("array", "    new Array(2 ** 31 - 1).fill(0);", 3, &[][..]),
+        // string doubling, at real time so the engine process reaches its cap and is restarted
+        (
+            "doubling",
+            "    let s = 'x';\n    for (;;) s = s + s;",
+            6,
+            &["--realtime"][..],
+        ),
     ] {
         let dir = TempDir::new(name);
         let comp = hostile(dir.path(), body);
         let out = dir.path().join("out.mp4");
-        let child = render(&comp, &out, 3, &[], "384");
+        let child = render(&comp, &out, secs, extra, "384");
         // the engine process's 384 MB plus the recorder's own (~250 MB at this size)
         let run = finish(child, Duration::from_secs(240), 1 << 30, name);
-        let secs = duration_secs(&out);
-        assert!((secs - 3.0).abs() < 0.1, "{name}: {secs} s; {}", run.stderr);
+        let got = duration_secs(&out);
+        assert!(
+            (got - f64::from(secs)).abs() < 0.1,
+            "{name}: {got} s; {}",
+            run.stderr
+        );
+        if name == "doubling" {
+            assert!(
+                run.stderr.contains("memory cap of 384 MB") && run.stderr.contains("restarted"),
+                "{}",
+                run.stderr
+            );
+        }
         shows_the_last_good_scene(&out, 2.5);
         eprintln!(
             "{name}: {} peak {} MB resident; {}",

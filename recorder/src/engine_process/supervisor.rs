@@ -86,6 +86,7 @@ pub fn worker_exe() -> Result<PathBuf, EngineError> {
 /// One engine process and the thread that reads its replies.
 struct Worker {
     child: Child,
+    memory_cap: u64,
     stdin: ChildStdin,
     replies: Receiver<Reply>,
 }
@@ -146,6 +147,7 @@ impl Worker {
             })?;
         Ok(Worker {
             child,
+            memory_cap,
             stdin,
             replies,
         })
@@ -183,7 +185,8 @@ impl Worker {
         match status {
             Some(s) if s.signal() == Some(6) || s.signal() == Some(9) => format!(
                 "the composition's engine process was killed ({s}), most likely by running out \
-                 of its memory cap"
+                 of its memory cap of {} MB",
+                self.memory_cap >> 20
             ),
             Some(s) => format!("the composition's engine process ended ({s})"),
             None => "the composition's engine process stopped answering".into(),
