@@ -121,6 +121,10 @@ fn next_address(port: u16) -> Ipv4Addr {
 
 impl Probe {
     /// The status code of the probe's `GET`, or `None` when nothing answers in time.
+    ///
+    /// A kubelet's readiness probe, not a control-API call: any path the pod spec names, async
+    /// inside the stand-in's tokio loop, with a kubelet's short timeout. So it is not
+    /// `vcs_test_support::ControlClient` (blocking, long timeout for `POST /v1/job`).
     async fn status(&self, http: &HttpClient<HttpConnector, Empty<Bytes>>) -> Option<u16> {
         let uri = format!("http://{}{}", self.addr, self.path).parse().ok()?;
         let answer = tokio::time::timeout(Duration::from_secs(1), http.get(uri)).await;

@@ -15,17 +15,15 @@
 //! the `kubectl get rec` and `kubectl wait` checks.
 //!
 //! # Layout
-//! - [`bins`]: finding the workspace binaries the tests run.
+//! - [`bins`]: the workspace binaries the tests run (found by `vcs_test_support::workspace_bin`).
 //! - [`cluster`]: connecting (or skipping), applying the CRDs, per-test namespaces.
 //! - [`kubelet`]: the local process runner standing in for kubelets.
 //! - [`operator`]: the operator binary as a child process.
 //! - [`objects`]: the Secrets, RecorderPools and Recordings the tests create.
-//! - [`frames`]: decoding frames of a recorded MP4 and measuring their colour.
 //! - [`world`]: all of the above started together for one test.
 
 pub mod bins;
 pub mod cluster;
-pub mod frames;
 pub mod kubelet;
 pub mod objects;
 pub mod operator;

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use serde_json::json;
 use vcs_e2e::World;
-use vcs_e2e::frames::{close_to, decode_rgb, duration_secs, median_rgb};
 use vcs_e2e::objects::{self, HEIGHT, WIDTH};
 use vcs_e2e::world::{BUCKET, REGION, first_frame, is_true};
 use vcs_operator::api::{LaunchType, RecordingResult};
+use vcs_test_support::{close_to, decode_frame_rgb, duration_secs, median_rgb};
 
 const NAVY: [u8; 3] = [0, 0, 128];
 const GREEN: [u8; 3] = [0, 128, 0];
@@ -139,13 +139,13 @@ async fn a_recording_is_recorded_warm_to_s3_with_a_live_params_patch() {
 
     // The live params patch shows in the recording: navy at the start, green at the end.
     let whole = (WIDTH / 4, HEIGHT / 4, WIDTH / 2, HEIGHT / 2);
-    let start = median_rgb(&decode_rgb(&mp4, 0.5, WIDTH, HEIGHT), WIDTH, whole);
+    let start = median_rgb(&decode_frame_rgb(&mp4, 0.5, WIDTH, HEIGHT), WIDTH, whole);
     assert!(
         close_to(start, NAVY, 28),
         "first frames are {start:?}, not navy"
     );
     let end_t = duration_secs(&mp4) - 1.0;
-    let end = median_rgb(&decode_rgb(&mp4, end_t, WIDTH, HEIGHT), WIDTH, whole);
+    let end = median_rgb(&decode_frame_rgb(&mp4, end_t, WIDTH, HEIGHT), WIDTH, whole);
     assert!(
         close_to(end, GREEN, 28),
         "frames at {end_t:.1} s are {end:?}, not green after the params patch"

@@ -50,7 +50,7 @@ fn text(scene: &Scene) -> String {
 
 fn start(dir: &TempDir, limits: Limits) -> (SupervisedEngine, Scene) {
     let path = dir.path().join("stuck.jsx");
-    std::fs::write(&path, SOURCE).unwrap();
+    std::fs::write(&path, SOURCE).expect("write the composition");
     SupervisedEngine::start(
         CompositionState {
             composition: path.display().to_string(),
