@@ -44,6 +44,8 @@ pub enum RunError {
 /// Runs the operator until `shutdown` resolves.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
     let placement = config.placement_table()?;
+    // `main` installed it already; a library caller may not have.
+    crate::tls::install_crypto_provider();
     let client = kube::Client::try_default()
         .await
         .map_err(RunError::Connect)?;
