@@ -51,7 +51,13 @@ fn the_operator_starts_against_an_https_api_server() {
     std::fs::write(&placement, "regions:\n- {name: r1, lat: 0, lon: 0}\n").unwrap();
     let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let mut child = Command::new(env!("CARGO_BIN_EXE_vcs-operator"))
-        .args(["--region", "r1", "--namespace", "default", "--no-leader-election"])
+        .args([
+            "--region",
+            "r1",
+            "--namespace",
+            "default",
+            "--no-leader-election",
+        ])
         .arg("--placement-config")
         .arg(&placement)
         .args(["--metrics-addr", &metrics.to_string()])

@@ -225,8 +225,15 @@ impl<'a> Pass<'a> {
     /// claims that lost the status race, including those of a reconciler that died before it
     /// could give them back itself. None of them was ever sent a job.
     pub async fn give_back_others(&self, kept: &str) -> Result<(), RecordingError> {
-        let lp = ListParams::default().labels(&format!("{LABEL_RECORDING}={}", self.name));
-        let pods = self.pods.list(&lp).await.map_err(|e| self.err(e))?.items;
+        let pods = match &self.ctx.pod_cache {
+            // Right after a claim this is on the way to the recorder's first frame: no list.
+            // A stray claim the cache has not seen yet is the pool's to give back (LostRace).
+            Some(c) => crate::pool::cache::pods_labelled(c, &self.ns, LABEL_RECORDING, &self.name),
+            None => {
+                let lp = ListParams::default().labels(&format!("{LABEL_RECORDING}={}", self.name));
+                self.pods.list(&lp).await.map_err(|e| self.err(e))?.items
+            }
+        };
         for p in pods {
             if p.name_any() != kept && self.holds(&p) {
                 info!(pod = %p.name_any(), kept, "giving back a claim that lost to another");
