@@ -93,8 +93,22 @@ impl Default for Options {
     }
 }
 
+/// A world's files (pods' volumes and logs, S3 objects): removed when the test passed, kept
+/// for a look when it failed or `VCS_E2E_KEEP` is set.
+pub struct ScratchDir(pub PathBuf);
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        if std::thread::panicking() || std::env::var_os("VCS_E2E_KEEP").is_some() {
+            eprintln!("e2e files kept in {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
 /// Fields drop in order: the stand-in stops every process and removes its pods and Node, then
-/// the namespace goes, then the S3 server.
+/// the namespace goes, then the S3 server, then the files.
 pub struct World {
     kubelet: LocalKubelet,
     pub namespace: TestNamespace,
@@ -105,6 +119,7 @@ pub struct World {
     /// A second region of the placement table, which no operator of this world records.
     pub other_region: String,
     pub dir: PathBuf,
+    _scratch: ScratchDir,
 }
 
 impl World {
@@ -144,11 +159,12 @@ impl World {
         let config = cluster::config().await;
         let images = Images::default()
             .with("vcs-operator", bins::operator(), &[])
-            // The recorder's spool default, as the image's ENV: under the pod's private /tmp.
+            // The recorder's spool default, as the image's ENV: under the pod's private /tmp;
+            // and its log at info, for the failure messages.
             .with(
                 "vcs-recorder",
                 bins::recorder(),
-                &[("VCS_SPOOL_DIR", "/tmp/vcs-spool")],
+                &[("VCS_SPOOL_DIR", "/tmp/vcs-spool"), ("RUST_LOG", "info")],
             );
         let kubelet = LocalKubelet::start(
             client.clone(),
@@ -170,6 +186,7 @@ impl World {
             client,
             region,
             other_region,
+            _scratch: ScratchDir(dir.clone()),
             dir,
         };
         world.install_operator(&options).await;

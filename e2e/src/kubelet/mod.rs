@@ -303,7 +303,9 @@ async fn run(ctx: Ctx, pods: Store<Pod>) {
                     && w.reported.as_ref() != Some(status)
                 {
                     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), &w.ns);
-                    let patch = Patch::Strategic(json!({ "status": status }));
+                    // A JSON merge patch replaces the lists (conditions, containerStatuses)
+                    // whole; a strategic one would merge each entry with what was there.
+                    let patch = Patch::Merge(json!({ "status": status }));
                     match api
                         .patch_status(&w.name, &PatchParams::default(), &patch)
                         .await

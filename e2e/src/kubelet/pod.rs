@@ -241,6 +241,7 @@ impl PodWorker {
                     r.backoff = ctx.restart_backoff;
                 }
                 r.next_start = Some(Instant::now() + r.backoff);
+                r.restart_count += 1;
                 r.backoff = (r.backoff * 2).min(MAX_BACKOFF);
                 let msg = format!(
                     "back-off {:?} restarting failed container {}",
@@ -452,9 +453,7 @@ impl PodWorker {
             start_time: self.start_time,
         };
         let mut st = status::pod_status(&report, &mut self.conditions, Timestamp::now());
-        if let Some(e) = &self.setup_error {
-            st["message"] = Value::String(e.clone());
-        }
+        st["message"] = self.setup_error.clone().map_or(Value::Null, Value::String);
         st
     }
 

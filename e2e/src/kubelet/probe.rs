@@ -1,4 +1,4 @@
-//! Readiness and liveness probes, run as the kubelet runs them: `httpGet` (any status from 200
+//! Startup, readiness and liveness probes, run as the kubelet runs them: `httpGet` (any status from 200
 //! to 399 succeeds) or `tcpSocket` against the pod's address, every `periodSeconds` after
 //! `initialDelaySeconds`, each bounded by `timeoutSeconds`, and the result flips only after
 //! `successThreshold` successes or `failureThreshold` failures in a row. Each probe runs in its
@@ -111,6 +111,12 @@ impl Prober {
             passing: initially,
             initially,
         })
+    }
+
+    /// As many failures in a row as the probe allows: a startup probe that has not passed by
+    /// then gets its container killed.
+    pub fn exhausted(&self) -> bool {
+        self.failures >= self.failure_threshold
     }
 
     /// Starts over, for a container (re)started now.

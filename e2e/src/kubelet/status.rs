@@ -224,7 +224,6 @@ pub fn pod_status(r: &PodReport<'_>, conditions: &mut Conditions, now: Timestamp
         "startTime": Time(r.start_time),
         "conditions": conditions.to_json(),
         "containerStatuses": statuses,
-        "qosClass": "BestEffort",
     });
     if let Some(ip) = &r.pod_ip {
         status["podIP"] = json!(ip);
