@@ -18,7 +18,7 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
 use vcs_operator::api::{Condition, ConditionStatus, LABEL_POOL, RecorderPool, Recording};
-use vcs_testservers::S3Server;
+use vcs_test_support::S3Server;
 
 use crate::bins;
 use crate::cluster::{self, TestNamespace};

@@ -1,24 +1,33 @@
-//! The VCS recorder: turns a composition and live media into recordings.
+//! The VCS recorder: one recording — a composition's scene per frame composited with the
+//! participants' video, their audio mixed, encoded once to every output — and the
+//! `vcs-recorder` command.
+//!
+//! The recorder is the top of a stack of crates, each with one concern; arrows point one way:
+//!
+//! ```text
+//!                      vcs-recorder  (the recording loop, serve glue, cli/)
+//!          ┌───────────────┬─┴──────────────┬────────────────────────────────┐
+//!          ▼               ▼                ▼                                ▼
+//!     vcs-engine       vcs-render       vcs-media, vcs-upload, vcs-service   vcs-job
+//!   (JSX → scene)   (scene → pixels)   (GStreamer; S3; the HTTP API)        (job spec)
+//!          └───────┬───────┘
+//!                  ▼
+//!              vcs-text   (fonts and shaping: what layout measures is what is drawn)
+//!                  ▼
+//!              vcs-scene  (the per-frame contract; engine and render use it too)
+//! ```
 //!
 //! # Layout
-//! - [`scene`]: the scene and display-list types every frame is made of (a **contract**),
-//!   parsed and validated where they leave JS.
-//! - [`engine`]: compositions (JSX transpiled by oxc) evaluated in a boa sandbox with a
-//!   React-compatible runtime and the VCS layout functions; emits a [`scene::Scene`] per frame.
-//! - [`text`]: the one font resolver and text shaper, used by the engine to measure and by the
-//!   renderer to draw, so what layout measured is what gets drawn.
-//! - [`render`]: display lists rasterised onto tiny-skia pixmaps.
-//! - [`pipeline`]: GStreamer inputs, strata compositing, encoding and outputs.
-//! - [`recording`]: one recording, offline (`render`) or live (`serve`): frame loop, audio mix,
-//!   active speaker, live changes, outputs and their uploads.
-//! - [`service`]: `serve` mode, the recording behind the HTTP control API (`vcs-service`).
-//! - [`job`]: the job spec (re-exported from `vcs-job`) and how a job is read from files and flags.
+//! - [`recording`]: one recording, offline (`render`) or live (`serve`): the [`Recorder`] and its
+//!   frame stages, audio mix and active speaker, live changes, outputs and their uploads.
+//! - [`serve`]: `serve` mode, the recording behind the HTTP control API (`vcs-service`).
+//! - [`job_file`]: a job read from a YAML/JSON file and command-line overrides.
+//! - [`cli`]: the subcommands (`render`, `still`, `scene`, `draw`, `serve`); the clap types live
+//!   only there and `main.rs` just runs it.
+//!
+//! [`Recorder`]: recording::Recorder
 
-pub mod engine;
-pub mod job;
-pub mod pipeline;
+pub mod cli;
+pub mod job_file;
 pub mod recording;
-pub mod render;
-pub mod scene;
-pub mod service;
-pub mod text;
+pub mod serve;

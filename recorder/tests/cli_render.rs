@@ -11,9 +11,9 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{decode_audio, decode_frame_rgb, ffprobe_streams, region_difference, rms, temp_dir};
-use vcs_recorder::engine::{Composition, Engine, EngineOptions, VideoInputSlot, VideoKind};
-use vcs_recorder::scene::{Command as Op, FontSpec, Scene};
-use vcs_recorder::text::Fonts;
+use vcs_engine::{Composition, Engine, EngineOptions, VideoInputSlot, VideoKind};
+use vcs_scene::{FontSpec, Op, Scene};
+use vcs_text::Fonts;
 
 const W: u32 = 960;
 const H: u32 = 540;

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::{decode_frame_rgb, ffprobe_streams, temp_dir};
-use vcs_testservers::{S3Server, free_port};
+use vcs_test_support::{S3Server, free_port};
 
 const W: u32 = 320;
 const H: u32 = 180;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{decode_frame_rgb, ffprobe_streams, temp_dir};
-use vcs_testservers::{RtmpServer, S3Server};
+use vcs_test_support::{RtmpServer, S3Server};
 
 const W: u32 = 640;
 const H: u32 = 360;

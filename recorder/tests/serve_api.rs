@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::{decode_frame_rgb, ffprobe_streams, temp_dir};
 use serde_json::{Value, json};
-use vcs_testservers::{RtmpServer, free_port};
+use vcs_test_support::{RtmpServer, free_port};
 
 const W: u32 = 640;
 const H: u32 = 360;

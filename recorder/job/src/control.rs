@@ -13,7 +13,11 @@
 //! | POST | `/v1/job/events` | [`JobEvent`] or `[JobEvent]` | [`JobStatus`] |
 //! | POST | `/v1/job/stop` | — | [`JobStatus`] |
 //!
-//! Every error answers with [`ErrorBody`]. Timestamps are RFC 3339 strings in UTC.
+//! Every error answers with [`ErrorBody`]. Timestamps are RFC 3339 strings in UTC, made by
+//! [`rfc3339_now`].
+//!
+//! The enums' names in JSON (`recording`, `mp4`) are also what metrics labels and logs show:
+//! each enum's `as_str` is that name, tested against its serde form below.
 
 use std::collections::BTreeMap;
 
@@ -36,10 +40,54 @@ pub enum JobState {
 }
 
 impl JobState {
+    /// Every state, in the order a job passes them.
+    pub const ALL: [JobState; 6] = [
+        Self::Idle,
+        Self::Starting,
+        Self::Recording,
+        Self::Finalising,
+        Self::Done,
+        Self::Failed,
+    ];
+
     /// Done or failed: nothing more will happen.
     pub fn is_terminal(self) -> bool {
         matches!(self, Self::Done | Self::Failed)
     }
+
+    /// The state as it reads in JSON (`recording`, `finalising`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::Starting => "starting",
+            Self::Recording => "recording",
+            Self::Finalising => "finalising",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// An error and its sources, `: `-separated: how an error reads in a status's `lastError` and
+/// in a log line. The errors of the VCS crates keep what caused them as their `source()` and do
+/// not repeat it in their own message, so this is how to show all of it.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Now as an RFC 3339 timestamp in UTC, the form of every time in this API.
+pub fn rfc3339_now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        // Formatting a UTC time as RFC 3339 fails only for years outside 0..=9999.
+        .unwrap_or_else(|_| String::from("1970-01-01T00:00:00Z"))
 }
 
 /// The answer to every control call: what the recorder is doing now.
@@ -102,6 +150,17 @@ pub enum OutputKind {
     Mp4,
     Hls,
     Rtmp,
+}
+
+impl OutputKind {
+    /// The kind as it reads in JSON (`mp4`, `hls`, `rtmp`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mp4 => "mp4",
+            Self::Hls => "hls",
+            Self::Rtmp => "rtmp",
+        }
+    }
 }
 
 /// Where one output is.
@@ -290,6 +349,50 @@ mod tests {
         let de = &mut serde_json::Deserializer::from_str(json);
         let err = serde_path_to_error::deserialize::<_, JobPatch>(de).unwrap_err();
         assert!(err.to_string().contains("addOutput"), "{err}");
+    }
+
+    #[test]
+    fn names_match_the_json() {
+        for state in JobState::ALL {
+            assert_eq!(
+                serde_json::to_value(state).unwrap(),
+                serde_json::Value::from(state.as_str())
+            );
+        }
+        for kind in [OutputKind::Mp4, OutputKind::Hls, OutputKind::Rtmp] {
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::Value::from(kind.as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn error_chains_show_every_cause_once() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("cannot open the spool")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let e = Outer(std::io::Error::other("disk full"));
+        assert_eq!(error_chain(&e), "cannot open the spool: disk full");
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_in_utc() {
+        let now = rfc3339_now();
+        let parsed =
+            time::OffsetDateTime::parse(&now, &time::format_description::well_known::Rfc3339)
+                .unwrap();
+        assert_eq!(parsed.offset(), time::UtcOffset::UTC, "{now}");
+        assert!(now.ends_with('Z'), "{now}");
     }
 
     #[test]

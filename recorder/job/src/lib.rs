@@ -3,10 +3,19 @@
 //! A job names a composition and its params, the participants and their track URIs, the video
 //! and audio profile, how long to record and where the outputs go. The recorder's `render` and
 //! `serve` commands take it as YAML or JSON; the operator's `Recording` CRD embeds these types
-//! (which is why this crate depends on serde and schemars only).
+//! (which is why this crate stays small: serde and schemars for the types, `url` and `time` for
+//! the two formats its values carry, nothing that links media or networking).
 //!
 //! Every struct rejects unknown fields, so a typo in a spec is an error that names the field path
 //! instead of a silently ignored setting.
+//!
+//! # Layout
+//! - this file: the job spec types.
+//! - `validate`: [`JobSpec::validate`] and [`SpecError`].
+//! - [`limits`]: the bounds of a recording ([`VideoSize`], [`MAX_FPS`], [`MAX_DURATION_SECS`]).
+//! - [`uri`]: the URI kinds the recorder understands and [`uri::redact`], the one "safe to log"
+//!   form of a URI.
+//! - [`control`]: the control API's bodies (**contract**) and its timestamps.
 
 use std::collections::BTreeMap;
 
@@ -14,9 +23,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub mod control;
+pub mod limits;
+pub mod uri;
 mod validate;
 
-pub use validate::{SpecError, UriScheme};
+pub use limits::{MAX_DURATION_SECS, MAX_EDGE, MAX_FPS, MIN_EDGE, VideoSize, VideoSizeError};
+pub use uri::UriScheme;
+pub use validate::SpecError;
 
 /// One recording job.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -3,6 +3,10 @@
 
 use std::collections::HashSet;
 
+use url::Url;
+
+use crate::limits::{MAX_DURATION_SECS, MAX_FPS, check_edge};
+use crate::uri::{UriScheme, redact};
 use crate::{JobSpec, Output};
 
 /// A spec that parsed but cannot be recorded.
@@ -13,7 +17,8 @@ pub struct SpecError {
     pub message: String,
 }
 
-// Written by hand: this crate stays serde + schemars only so the operator's CRD can embed it.
+// Written by hand: this crate keeps its dependencies to the formats its values carry, so the
+// operator's CRD can embed it cheaply (no error-derive macros either).
 impl std::fmt::Display for SpecError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.path, self.message)
@@ -31,44 +36,6 @@ impl SpecError {
     }
 }
 
-/// The track URI kinds the recorder understands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UriScheme {
-    Test,
-    File,
-    Http,
-    Rtsp,
-    Srt,
-    Rtmp,
-    Whep,
-}
-
-impl UriScheme {
-    pub const ALL_PREFIXES: &'static str =
-        "test:, file:, http:, https:, rtsp:, srt:, rtmp:, rtmps:, whep+http:, whep+https:";
-
-    /// The scheme of `uri`, or `None` when it is not one we can record.
-    pub fn of(uri: &str) -> Option<Self> {
-        let scheme = uri.split_once(':')?.0.to_ascii_lowercase();
-        Some(match scheme.as_str() {
-            "test" => Self::Test,
-            "file" => Self::File,
-            "http" | "https" => Self::Http,
-            "rtsp" | "rtsps" => Self::Rtsp,
-            "srt" => Self::Srt,
-            "rtmp" | "rtmps" => Self::Rtmp,
-            "whep+http" | "whep+https" => Self::Whep,
-            _ => return None,
-        })
-    }
-}
-
-/// Largest frame edge we encode (H.264 level 5.2 territory).
-pub const MAX_EDGE: u32 = 4096;
-pub const MAX_FPS: u32 = 60;
-/// A recording longer than a day is a mistake, not a job.
-pub const MAX_DURATION_SECS: f64 = 24.0 * 3600.0;
-
 impl JobSpec {
     /// Checks the spec; returns the first problem found.
     pub fn validate(&self) -> Result<(), SpecError> {
@@ -80,12 +47,7 @@ impl JobSpec {
         }
         let v = &self.video;
         for (field, value) in [("video.width", v.width), ("video.height", v.height)] {
-            if !(16..=MAX_EDGE).contains(&value) || !value.is_multiple_of(2) {
-                return Err(SpecError::new(
-                    field,
-                    format!("{value} is not an even number of pixels between 16 and {MAX_EDGE}"),
-                ));
-            }
+            check_edge(value).map_err(|e| SpecError::new(field, e.to_string()))?;
         }
         if !(1..=MAX_FPS).contains(&v.fps) {
             return Err(SpecError::new(
@@ -106,7 +68,7 @@ impl JobSpec {
             ));
         }
         if let Some(d) = self.duration_secs
-            && !(d.is_finite() && d > 0.0 && d <= MAX_DURATION_SECS)
+            && !(d.is_finite() && d > 0.0 && d <= f64::from(MAX_DURATION_SECS))
         {
             return Err(SpecError::new(
                 "durationSecs",
@@ -132,16 +94,9 @@ impl JobSpec {
                 ("screenshare", &p.screenshare),
                 ("audio", &p.audio),
             ] {
-                if let Some(uri) = uri
-                    && UriScheme::of(uri).is_none()
-                {
-                    return Err(SpecError::new(
-                        format!("participants[{i}].{track}"),
-                        format!(
-                            "unknown URI scheme in \"{uri}\"; use one of {}",
-                            UriScheme::ALL_PREFIXES
-                        ),
-                    ));
+                if let Some(uri) = uri {
+                    check_track_uri(uri)
+                        .map_err(|m| SpecError::new(format!("participants[{i}].{track}"), m))?;
                 }
             }
         }
@@ -159,6 +114,32 @@ impl JobSpec {
             validate_output(i, o)?;
         }
         Ok(())
+    }
+}
+
+/// A URI of a kind the recorder can record. Errors quote only the [`redact`]ed URI: a spec's
+/// URIs may hold tokens.
+fn check_track_uri(uri: &str) -> Result<(), String> {
+    let scheme = match Url::parse(uri.trim()) {
+        Ok(url) => url.scheme().to_string(),
+        // `srt://:PORT` (listen) has no host, and the recorder takes it; so does `url`'s parser
+        // for every other scheme but SRT. The input checks hosts when it starts.
+        Err(url::ParseError::EmptyHost) => uri.split(':').next().unwrap_or("").to_lowercase(),
+        Err(e) => {
+            return Err(format!(
+                "\"{}\" is not a URI ({e}); use one of {}",
+                redact(uri),
+                UriScheme::ALL_PREFIXES
+            ));
+        }
+    };
+    match UriScheme::from_scheme(&scheme) {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "unknown URI scheme in \"{}\"; use one of {}",
+            redact(uri),
+            UriScheme::ALL_PREFIXES
+        )),
     }
 }
 
@@ -202,14 +183,12 @@ fn validate_output(i: usize, o: &Output) -> Result<(), SpecError> {
         }
     }
     if let Some(rtmp) = &o.rtmp {
-        let scheme = rtmp
-            .url
-            .split_once("://")
-            .map(|(s, _)| s.to_ascii_lowercase());
-        if !matches!(scheme.as_deref(), Some("rtmp") | Some("rtmps")) {
+        // Never quoted: the URL holds the stream key.
+        let url = Url::parse(&rtmp.url).ok().filter(|u| u.has_host());
+        if !url.is_some_and(|u| matches!(u.scheme(), "rtmp" | "rtmps")) {
             return Err(SpecError::new(
                 at(".rtmp.url"),
-                "must start with rtmp:// or rtmps://",
+                "must be an rtmp://host/app/key or rtmps:// URL",
             ));
         }
     }
@@ -309,14 +288,5 @@ mod tests {
         let de = &mut serde_json::Deserializer::from_str(json);
         let err = serde_path_to_error::deserialize::<_, JobSpec>(de).unwrap_err();
         assert_eq!(err.path().to_string(), "composition.parms");
-    }
-
-    #[test]
-    fn uri_schemes_are_recognised() {
-        assert_eq!(UriScheme::of("test:"), Some(UriScheme::Test));
-        assert_eq!(UriScheme::of("whep+https://sfu/x"), Some(UriScheme::Whep));
-        assert_eq!(UriScheme::of("RTSP://cam"), Some(UriScheme::Rtsp));
-        assert_eq!(UriScheme::of("nope"), None);
-        assert_eq!(UriScheme::of("ftp://x"), None);
     }
 }

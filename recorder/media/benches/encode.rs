@@ -20,7 +20,12 @@ const VIDEO_KBPS: u32 = 4000;
 const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 
 /// User + system CPU seconds of `who` (RUSAGE_SELF or RUSAGE_CHILDREN).
+#[expect(
+    unsafe_code,
+    reason = "std has no safe way to read CPU time; getrusage through libc"
+)]
 fn cpu_seconds(who: libc::c_int) -> f64 {
+    // SAFETY: rusage is plain integers, for which all zeroes is a valid value.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: getrusage only writes the struct we pass.
     let rc = unsafe { libc::getrusage(who, &mut usage) };

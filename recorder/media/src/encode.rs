@@ -27,7 +27,7 @@ use gstreamer_video as gst_video;
 
 use crate::MediaError;
 use crate::frame_pool::FramePool;
-use crate::gst_util::{bus_error, by_name, format_error, launch};
+use crate::gst_util::{bus_error, by_name, format_error, launch, play};
 use crate::i420::I420;
 use crate::outputs::{
     Fanout, KeyframeRequest, OutputEvent, OutputHandle, OutputProgress, OutputSummary, OutputTarget,
@@ -77,96 +77,10 @@ impl Encoder {
     /// duplicate output name, before any frame is pushed.
     pub fn start(cfg: EncoderConfig, outputs: Vec<OutputTarget>) -> Result<Encoder, MediaError> {
         crate::init()?;
-        let build_err = |message: String| MediaError::Build {
-            what: "encoder".into(),
-            message,
-        };
-        if cfg.width == 0
-            || cfg.height == 0
-            || !cfg.width.is_multiple_of(2)
-            || !cfg.height.is_multiple_of(2)
-        {
-            return Err(build_err(format!(
-                "frame size {}x{} must be non-zero and even",
-                cfg.width, cfg.height
-            )));
-        }
-        if cfg.fps == 0 {
-            return Err(build_err("fps must be at least 1".into()));
-        }
-        let i420 = I420::new(cfg.width, cfg.height).map_err(build_err)?;
-        let frame_bytes = i420.frame_len() as u64;
-        let desc = format!(
-            "appsrc name=video format=time block=true max-bytes={video_queue} \
-               ! x264enc speed-preset=veryfast tune=zerolatency bitrate={vb} key-int-max={gop} \
-                 option-string=scenecut=0 \
-               ! video/x-h264,profile=high ! h264parse \
-               ! video/x-h264,stream-format=avc,alignment=au \
-               ! appsink name=h264 sync=false \
-             appsrc name=audio format=time block=true max-bytes={audio_queue} \
-               ! audioconvert ! avenc_aac bitrate={ab} ! aacparse \
-               ! audio/mpeg,stream-format=raw ! appsink name=aac sync=false",
-            // Two frames queued: enough to keep x264 busy, little memory at 1080p.
-            video_queue = 2 * frame_bytes,
-            // 1 s of audio: never the limit while video keeps up.
-            audio_queue = AUDIO_RATE as u64 * 2 * 4,
-            vb = cfg.video_bitrate_kbps,
-            gop = cfg.fps * 2,
-            ab = cfg.audio_bitrate_kbps * 1000,
-        );
-        let pipeline = launch(&desc, "encoder")?;
-        let video = crate::outputs::appsrc(&pipeline, "video")?;
-        let audio = crate::outputs::appsrc(&pipeline, "audio")?;
-        let vinfo =
-            gst_video::VideoInfo::builder(gst_video::VideoFormat::I420, cfg.width, cfg.height)
-                .colorimetry(&i420.info.colorimetry())
-                .fps(gst::Fraction::new(cfg.fps as i32, 1))
-                .build()
-                .map_err(|e| build_err(format!("video caps: {e}")))?;
-        video.set_caps(Some(
-            &vinfo
-                .to_caps()
-                .map_err(|e| build_err(format!("video caps: {e}")))?,
-        ));
-        let ainfo = gst_audio::AudioInfo::builder(gst_audio::AudioFormat::F32le, AUDIO_RATE, 2)
-            .build()
-            .map_err(|e| build_err(format!("audio caps: {e}")))?;
-        audio.set_caps(Some(
-            &ainfo
-                .to_caps()
-                .map_err(|e| build_err(format!("audio caps: {e}")))?,
-        ));
-
+        let i420 = check_config(&cfg)?;
+        let (pipeline, video, audio) = launch_encode(&cfg, &i420)?;
         let fanout = Arc::new(Fanout::default());
-        let h264 = appsink(&pipeline, "h264")?;
-        let aac = appsink(&pipeline, "aac")?;
-        for (sink, is_video) in [(&h264, true), (&aac, false)] {
-            let fanout = fanout.clone();
-            sink.set_callbacks(
-                gst_app::AppSinkCallbacks::builder()
-                    .new_sample(move |sink| {
-                        let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
-                        if is_video {
-                            fanout.video(&sample);
-                        } else {
-                            fanout.audio(&sample);
-                        }
-                        Ok(gst::FlowSuccess::Ok)
-                    })
-                    .build(),
-            );
-        }
-        // Weak: the appsink's callbacks own the fan-out, which owns this request.
-        let weak = h264.downgrade();
-        let keyframe: KeyframeRequest = Arc::new(move || {
-            if let Some(sink) = weak.upgrade() {
-                let event = gst_video::UpstreamForceKeyUnitEvent::builder()
-                    .all_headers(true)
-                    .build();
-                sink.send_event(event);
-            }
-        });
-
+        let keyframe = feed_fanout(&pipeline, &fanout)?;
         let mut encoder = Encoder {
             pipeline,
             video,
@@ -185,13 +99,7 @@ impl Encoder {
         for target in outputs {
             encoder.add_output(target)?;
         }
-        encoder
-            .pipeline
-            .set_state(gst::State::Playing)
-            .map_err(|e| MediaError::State {
-                what: "encoder".into(),
-                message: format!("{e}: {}", bus_error(&encoder.pipeline).unwrap_or_default()),
-            })?;
+        play(&encoder.pipeline, "encoder")?;
         tracing::info!(
             width = encoder.cfg.width,
             height = encoder.cfg.height,
@@ -253,7 +161,11 @@ impl Encoder {
         }
         self.video
             .push_buffer(buffer)
-            .map_err(|e| self.runtime(format!("encoder refused frame {n}: {e:?}")))?;
+            .map_err(|source| MediaError::Refused {
+                what: "encoder".into(),
+                item: format!("frame {n}"),
+                source,
+            })?;
         self.next_frame = n + 1;
 
         if !audio.is_empty() {
@@ -269,7 +181,11 @@ impl Encoder {
             }
             self.audio
                 .push_buffer(buffer)
-                .map_err(|e| self.runtime(format!("encoder refused audio of frame {n}: {e:?}")))?;
+                .map_err(|source| MediaError::Refused {
+                    what: "encoder".into(),
+                    item: format!("audio of frame {n}"),
+                    source,
+                })?;
             self.next_sample = start + samples;
         }
         Ok(())
@@ -371,6 +287,109 @@ impl Drop for Encoder {
             o.finish(&self.fanout);
         }
     }
+}
+
+/// The encode can take this configuration: even, non-zero sides and a frame rate. Returns the
+/// RGBA → I420 converter for its size.
+fn check_config(cfg: &EncoderConfig) -> Result<I420, MediaError> {
+    let build_err = |message: String| MediaError::Build {
+        what: "encoder".into(),
+        message,
+    };
+    if cfg.width == 0
+        || cfg.height == 0
+        || !cfg.width.is_multiple_of(2)
+        || !cfg.height.is_multiple_of(2)
+    {
+        return Err(build_err(format!(
+            "frame size {}x{} must be non-zero and even",
+            cfg.width, cfg.height
+        )));
+    }
+    if cfg.fps == 0 {
+        return Err(build_err("fps must be at least 1".into()));
+    }
+    I420::new(cfg.width, cfg.height).map_err(build_err)
+}
+
+/// The encode pipeline (see the module's diagram), not yet playing, with its two appsrcs
+/// (video, audio) set to the caps they will be fed.
+fn launch_encode(
+    cfg: &EncoderConfig,
+    i420: &I420,
+) -> Result<(gst::Pipeline, gst_app::AppSrc, gst_app::AppSrc), MediaError> {
+    let caps_err = |source: gst::glib::BoolError| MediaError::Wiring {
+        what: "encoder caps".into(),
+        source: source.into(),
+    };
+    let desc = format!(
+        "appsrc name=video format=time block=true max-bytes={video_queue} \
+           ! x264enc speed-preset=veryfast tune=zerolatency bitrate={vb} key-int-max={gop} \
+             option-string=scenecut=0 \
+           ! video/x-h264,profile=high ! h264parse \
+           ! video/x-h264,stream-format=avc,alignment=au \
+           ! appsink name=h264 sync=false \
+         appsrc name=audio format=time block=true max-bytes={audio_queue} \
+           ! audioconvert ! avenc_aac bitrate={ab} ! aacparse \
+           ! audio/mpeg,stream-format=raw ! appsink name=aac sync=false",
+        // Two frames queued: enough to keep x264 busy, little memory at 1080p.
+        video_queue = 2 * i420.frame_len() as u64,
+        // 1 s of audio: never the limit while video keeps up.
+        audio_queue = AUDIO_RATE as u64 * 2 * 4,
+        vb = cfg.video_bitrate_kbps,
+        gop = cfg.fps * 2,
+        ab = cfg.audio_bitrate_kbps * 1000,
+    );
+    let pipeline = launch(&desc, "encoder")?;
+    let video = crate::outputs::appsrc(&pipeline, "video")?;
+    let audio = crate::outputs::appsrc(&pipeline, "audio")?;
+    let vinfo = gst_video::VideoInfo::builder(gst_video::VideoFormat::I420, cfg.width, cfg.height)
+        .colorimetry(&i420.info.colorimetry())
+        .fps(gst::Fraction::new(cfg.fps as i32, 1))
+        .build()
+        .map_err(caps_err)?;
+    video.set_caps(Some(&vinfo.to_caps().map_err(caps_err)?));
+    let ainfo = gst_audio::AudioInfo::builder(gst_audio::AudioFormat::F32le, AUDIO_RATE, 2)
+        .build()
+        .map_err(caps_err)?;
+    audio.set_caps(Some(&ainfo.to_caps().map_err(caps_err)?));
+    Ok((pipeline, video, audio))
+}
+
+/// Hands every encoded H.264 and AAC buffer to `fanout`, and returns how outputs ask the
+/// encoder for a keyframe (an upstream force-key-unit event from the H.264 appsink).
+fn feed_fanout(
+    pipeline: &gst::Pipeline,
+    fanout: &Arc<Fanout>,
+) -> Result<KeyframeRequest, MediaError> {
+    let h264 = appsink(pipeline, "h264")?;
+    let aac = appsink(pipeline, "aac")?;
+    for (sink, is_video) in [(&h264, true), (&aac, false)] {
+        let fanout = fanout.clone();
+        sink.set_callbacks(
+            gst_app::AppSinkCallbacks::builder()
+                .new_sample(move |sink| {
+                    let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                    if is_video {
+                        fanout.video(&sample);
+                    } else {
+                        fanout.audio(&sample);
+                    }
+                    Ok(gst::FlowSuccess::Ok)
+                })
+                .build(),
+        );
+    }
+    // Weak: the appsink's callbacks own the fan-out, which owns this request.
+    let weak = h264.downgrade();
+    Ok(Arc::new(move || {
+        if let Some(sink) = weak.upgrade() {
+            let event = gst_video::UpstreamForceKeyUnitEvent::builder()
+                .all_headers(true)
+                .build();
+            sink.send_event(event);
+        }
+    }))
 }
 
 fn appsink(pipeline: &gst::Pipeline, name: &str) -> Result<gst_app::AppSink, MediaError> {

@@ -8,9 +8,9 @@ use crate::MediaError;
 
 /// Builds a pipeline from a launch description, naming `what` in errors.
 pub(crate) fn launch(desc: &str, what: &str) -> Result<gst::Pipeline, MediaError> {
-    let element = gst::parse::launch(desc).map_err(|e| MediaError::Build {
+    let element = gst::parse::launch(desc).map_err(|source| MediaError::Launch {
         what: what.to_string(),
-        message: format!("{e} (is the GStreamer plugin installed? run scripts/install-deps)"),
+        source,
     })?;
     element
         .downcast::<gst::Pipeline>()
@@ -25,6 +25,18 @@ pub(crate) fn by_name(pipeline: &gst::Pipeline, name: &str) -> Result<gst::Eleme
         what: name.to_string(),
         message: "element missing from pipeline".into(),
     })
+}
+
+/// Sets `pipeline` playing; a refusal names `what` and says what the bus said.
+pub(crate) fn play(pipeline: &gst::Pipeline, what: &str) -> Result<(), MediaError> {
+    pipeline
+        .set_state(gst::State::Playing)
+        .map(|_| ())
+        .map_err(|source| MediaError::StateChange {
+            what: what.to_string(),
+            detail: bus_error(pipeline),
+            source,
+        })
 }
 
 /// The first error waiting on the pipeline's bus, with the element path and debug string.

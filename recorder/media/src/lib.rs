@@ -10,7 +10,9 @@
 //! - [`outputs`]: one small pipeline per output (fragmented MP4, HLS, RTMP) fed by the encode,
 //!   their status and the events the uploader follows.
 //! - `gst_util`: launch descriptions, element lookup and bus errors with context.
+//! - `backoff`: the reconnect backoff both supervisors use.
 
+mod backoff;
 pub mod encode;
 mod frame_pool;
 mod gst_util;
@@ -29,23 +31,78 @@ pub use outputs::{
 };
 
 /// What went wrong in the media pipeline. Messages name the element, input or output involved.
+///
+/// Where GStreamer or the system gave a reason, it is the error's `source()` and not repeated in
+/// the message: show errors with [`vcs_job::control::error_chain`] (or anyhow's `{:#}`).
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
-    #[error("GStreamer could not start: {0} (run scripts/install-deps)")]
-    Init(String),
+    #[error("GStreamer could not start (run scripts/install-deps)")]
+    Init(#[source] gstreamer::glib::Error),
+    /// A GStreamer element is not installed.
+    #[error("building {what}: no GStreamer element \"{factory}\" (run scripts/install-deps)")]
+    MissingElement {
+        what: String,
+        factory: String,
+        #[source]
+        source: gstreamer::glib::BoolError,
+    },
+    /// A pipeline description does not parse (or names an element that is not installed).
+    #[error("building {what} (is the GStreamer plugin installed? run scripts/install-deps)")]
+    Launch {
+        what: String,
+        #[source]
+        source: gstreamer::glib::Error,
+    },
+    /// Adding, linking or describing elements failed.
+    #[error("building {what}")]
+    Wiring {
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The configuration cannot be built (bad size, unknown option, duplicate name, ...).
     #[error("building {what}: {message}")]
     Build { what: String, message: String },
+    /// A pipeline refused to start; `detail` is what its bus said, or where to look.
+    #[error("starting {what}{}", detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    StateChange {
+        what: String,
+        detail: Option<String>,
+        #[source]
+        source: gstreamer::StateChangeError,
+    },
+    /// A source did not get going (its first frames did not arrive).
     #[error("starting {what}: {message}")]
-    State { what: String, message: String },
+    Start { what: String, message: String },
+    #[error("starting {what}: cannot start its supervisor thread")]
+    Thread {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// An element refused a buffer.
+    #[error("{what} refused {item}")]
+    Refused {
+        what: String,
+        item: String,
+        #[source]
+        source: gstreamer::FlowError,
+    },
     #[error("{what}: {message}")]
     Runtime { what: String, message: String },
     #[error("output {}: {message}", path.display())]
-    Output { path: PathBuf, message: String },
+    Output {
+        path: PathBuf,
+        message: String,
+        /// The file system's reason, when there is one (not repeated in `message`).
+        #[source]
+        source: Option<std::io::Error>,
+    },
 }
 
 /// Initialises GStreamer once per process.
 pub fn init() -> Result<(), MediaError> {
-    gstreamer::init().map_err(|e| MediaError::Init(e.to_string()))
+    gstreamer::init().map_err(MediaError::Init)
 }
 
 /// Loads every plugin and element a recording uses, so the first job pays nothing for it
@@ -75,11 +132,10 @@ pub fn warm_up() -> Result<(), MediaError> {
     ] {
         gstreamer::ElementFactory::make(factory)
             .build()
-            .map_err(|e| MediaError::Build {
-                what: factory.to_string(),
-                message: format!(
-                    "{e} (is its GStreamer plugin installed? run scripts/install-deps)"
-                ),
+            .map_err(|source| MediaError::MissingElement {
+                what: "the recorder's pipelines".into(),
+                factory: factory.to_string(),
+                source,
             })?;
     }
     Ok(())

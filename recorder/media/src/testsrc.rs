@@ -3,7 +3,10 @@
 //! Forms: `test:` (a distinct colour and tone picked from the participant's index),
 //! `test:<colour>` (any CSS colour: `test:red`, `test:#ff8800`), and query options
 //! `test:red?tone=440&pattern=ball&size=640x360`. The video is a moving pattern on the colour
-//! with the participant's name written on it; the audio is a sine tone.
+//! with the participant's name written on it; the audio is a sine tone. `size` follows the one
+//! rule for frame sizes, [`VideoSize`].
+
+use vcs_job::VideoSize;
 
 /// Colours picked for bare `test:` URIs, in participant order: far apart in hue so tests can
 /// tell tiles apart.
@@ -81,13 +84,9 @@ impl TestSource {
                 }
                 "pattern" => source.pattern = v.to_string(),
                 "size" => {
-                    let (w, h) = parse_size(v).ok_or_else(|| {
-                        fail(format!(
-                            "size={v} is not WxH with even sides from 16 to 4096"
-                        ))
-                    })?;
-                    source.width = w;
-                    source.height = h;
+                    let size: VideoSize = v.parse().map_err(|e| fail(format!("size={v}: {e}")))?;
+                    source.width = size.width();
+                    source.height = size.height();
                 }
                 other => {
                     return Err(fail(format!(
@@ -104,15 +103,6 @@ impl TestSource {
         let [r, g, b] = self.rgb;
         0xff00_0000 | (r as u32) << 16 | (g as u32) << 8 | b as u32
     }
-}
-
-/// Parses `WxH` with even sides in 16..=4096.
-pub fn parse_size(s: &str) -> Option<(u32, u32)> {
-    let (w, h) = s.split_once(['x', 'X'])?;
-    let w: u32 = w.trim().parse().ok()?;
-    let h: u32 = h.trim().parse().ok()?;
-    let ok = |v: u32| (16..=4096).contains(&v) && v.is_multiple_of(2);
-    (ok(w) && ok(h)).then_some((w, h))
 }
 
 #[cfg(test)]

@@ -1,14 +1,19 @@
 //! MP4 and HLS outputs written for real, checked with ffprobe/ffmpeg.
+#![allow(
+    clippy::unwrap_used,
+    reason = "the helpers are test code too: an unwrap that fails is a failed test at that line"
+)]
 
-mod common;
+mod support;
 
 use std::io::BufRead;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::*;
+use support::encode::*;
 use vcs_job::control::OutputState;
 use vcs_media::{Encoder, OutputEvent, part_path};
+use vcs_test_support::{TempDir, ffmpeg_decode, probe, stream};
 
 fn record(encoder: &mut Encoder, frames: std::ops::Range<u64>) {
     for n in frames {
@@ -187,7 +192,7 @@ fn assert_av_aligned(path: &std::path::Path, count: usize, tolerance: f64) {
         stream(&streams, "video", path).start,
         stream(&streams, "audio", path).start,
     );
-    let pixels = decode(
+    let pixels = ffmpeg_decode(
         path,
         &[
             "-map",
@@ -208,7 +213,7 @@ fn assert_av_aligned(path: &std::path::Path, count: usize, tolerance: f64) {
         .filter(|(_, f)| f.iter().map(|&p| p as u64).sum::<u64>() / f.len() as u64 > 128)
         .map(|(i, _)| vstart + i as f64 / 30.0)
         .collect();
-    let samples: Vec<f32> = decode(path, &["-map", "0:a", "-ac", "1", "-f", "f32le"])
+    let samples: Vec<f32> = ffmpeg_decode(path, &["-map", "0:a", "-ac", "1", "-f", "f32le"])
         .chunks(4)
         .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
         .collect();

@@ -1,4 +1,8 @@
 //! test: and file: inputs, offline (exact by timestamp) and live (real-time pacing).
+#![allow(
+    clippy::unwrap_used,
+    reason = "the helpers are test code too: an unwrap that fails is a failed test at that line"
+)]
 
 mod support;
 
@@ -7,9 +11,10 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use support::*;
+use support::input::*;
 use vcs_job::control::InputState;
 use vcs_media::input::{Input, RATE};
+use vcs_test_support::{rms, wait_for};
 
 const FPS: u64 = 25;
 const SECONDS: u64 = 2;

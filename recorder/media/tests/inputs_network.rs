@@ -1,19 +1,23 @@
 //! Network pulls against real local senders on 127.0.0.1: SRT and RTMP (via nginx-rtmp) from
 //! gst-launch sender processes, RTSP from an in-process gst-rtsp-server; and recovery: a sender
 //! killed mid-way stalls the input, restarted it goes live again.
+#![allow(
+    clippy::unwrap_used,
+    reason = "the helpers are test code too: an unwrap that fails is a failed test at that line"
+)]
 
 mod support;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use gstreamer as gst;
 use gstreamer::glib;
 use gstreamer_rtsp_server as rtsp;
 use gstreamer_rtsp_server::prelude::*;
-use support::*;
+use support::input::*;
 use vcs_job::control::InputState;
 use vcs_media::input::Input;
+use vcs_test_support::{Proc, RtmpServer, TempDir, free_port, free_udp_port, wait_for};
 
 const CONNECT: Duration = Duration::from_secs(15);
 
@@ -56,69 +60,11 @@ fn srt_pull_decodes_the_senders_video_and_audio() {
     assert_drops_quickly(input);
 }
 
-/// nginx with the RTMP module, on a free port, in its own temp prefix.
-struct Nginx {
-    port: u16,
-    _proc: Proc,
-    dir: PathBuf,
-}
-
-impl Nginx {
-    fn start() -> Nginx {
-        let module = ["/usr/lib/nginx/modules/ngx_rtmp_module.so"]
-            .into_iter()
-            .map(PathBuf::from)
-            .find(|p| p.exists())
-            .expect("libnginx-mod-rtmp is installed (run scripts/install-deps)");
-        let port = free_tcp_port();
-        let dir = std::env::temp_dir().join(format!("vcs-nginx-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let conf = dir.join("nginx.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "load_module {module};\n\
-                 daemon off;\nmaster_process off;\n\
-                 pid {dir}/nginx.pid;\nerror_log {dir}/error.log warn;\n\
-                 events {{ worker_connections 64; }}\n\
-                 rtmp {{ server {{ listen 127.0.0.1:{port}; \
-                 application live {{ live on; record off; }} }} }}\n",
-                module = module.display(),
-                dir = dir.display(),
-            ),
-        )
-        .unwrap();
-        let proc = Proc::spawn(
-            "nginx",
-            std::process::Command::new("nginx")
-                .arg("-p")
-                .arg(&dir)
-                .arg("-c")
-                .arg(&conf)
-                .arg("-e")
-                .arg(dir.join("error.log")),
-        );
-        wait_for("nginx to listen", Duration::from_secs(5), || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).ok()
-        });
-        Nginx {
-            port,
-            _proc: proc,
-            dir,
-        }
-    }
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 #[test]
 fn rtmp_pull_from_nginx_decodes_the_senders_video_and_audio() {
-    let nginx = Nginx::start();
-    let url = format!("rtmp://127.0.0.1:{}/live/alice", nginx.port);
+    let dir = TempDir::new("rtmp-pull");
+    let nginx = RtmpServer::start(dir.path());
+    let url = nginx.url("alice");
     let mut sender = Proc::gst_launch(
         "rtmp sender",
         &format!(
@@ -144,7 +90,7 @@ struct RtspServer {
 impl RtspServer {
     fn start(rgb: u32) -> RtspServer {
         gst::init().unwrap();
-        let port = free_tcp_port();
+        let port = free_port();
         let context = glib::MainContext::new();
         let main_loop = glib::MainLoop::new(Some(&context), false);
         let server = rtsp::RTSPServer::new();
@@ -235,9 +181,9 @@ fn a_killed_sender_stalls_the_input_and_its_restart_brings_video_back() {
 #[test]
 fn an_unreachable_source_does_not_block_start_and_is_retried() {
     for uri in [
-        format!("rtsp://127.0.0.1:{}/cam", free_tcp_port()),
+        format!("rtsp://127.0.0.1:{}/cam", free_port()),
         format!("srt://127.0.0.1:{}", free_udp_port()),
-        format!("rtmp://127.0.0.1:{}/live/x", free_tcp_port()),
+        format!("rtmp://127.0.0.1:{}/live/x", free_port()),
     ] {
         let start = std::time::Instant::now();
         let input = Input::start(config(&uri, true)).unwrap();

@@ -1,5 +1,9 @@
 //! whep+http: inputs against a WHEP endpoint in this test: a tiny HTTP server whose POST handler
 //! answers the recorder's offer with a webrtcbin sending a solid colour (VP8) and a tone (Opus).
+#![allow(
+    clippy::unwrap_used,
+    reason = "the helpers are test code too: an unwrap that fails is a failed test at that line"
+)]
 
 mod support;
 
@@ -13,7 +17,7 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_sdp as gst_sdp;
 use gstreamer_webrtc as gst_webrtc;
-use support::*;
+use support::input::*;
 use vcs_media::input::Input;
 use vcs_media::input::whep::with_candidates;
 

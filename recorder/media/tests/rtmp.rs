@@ -1,13 +1,18 @@
 //! RTMP into a real nginx-rtmp (started by the tests on a free loopback port), paced at real
 //! time so the server can be killed and restarted mid-stream.
+#![allow(
+    clippy::unwrap_used,
+    reason = "the helpers are test code too: an unwrap that fails is a failed test at that line"
+)]
 
-mod common;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use common::*;
+use support::encode::*;
 use vcs_job::control::OutputState;
 use vcs_media::{Encoder, OutputProgress};
+use vcs_test_support::{RtmpServer, TempDir, probe, stream, wait_for};
 
 /// Pushes frames `range` at real time (never sleeping when behind).
 fn push_paced(enc: &mut Encoder, start: Instant, range: std::ops::Range<u64>) {
@@ -34,8 +39,7 @@ fn flv_video_frames(path: &std::path::Path) -> (u64, f64) {
 fn rtmp_resumes_after_the_server_restarts_and_files_are_unaffected() {
     init_tracing();
     let dir = TempDir::new("rtmp-restart");
-    let port = free_port();
-    let mut nginx = Nginx::start(&dir.path().join("nginx"), port);
+    let mut nginx = RtmpServer::start(&dir.path().join("nginx"));
     let mp4_path = dir.path().join("out.mp4");
     let hls_dir = dir.path().join("hls");
     let mut enc = Encoder::start(
@@ -57,7 +61,7 @@ fn rtmp_resumes_after_the_server_restarts_and_files_are_unaffected() {
         "nginx records the first publish"
     );
 
-    nginx.kill();
+    nginx.stop();
     push_paced(&mut enc, t0, 90..120);
     let live = progress(&enc, "live");
     assert_eq!(live.state, OutputState::Reconnecting, "{live:?}");
@@ -68,7 +72,7 @@ fn rtmp_resumes_after_the_server_restarts_and_files_are_unaffected() {
         "stream key leaked into status: {error}"
     );
 
-    let mut nginx = Nginx::start(&dir.path().join("nginx"), port);
+    nginx.restart();
     push_paced(&mut enc, t0, 120..300);
     let live = progress(&enc, "live");
     assert_eq!(
@@ -79,7 +83,7 @@ fn rtmp_resumes_after_the_server_restarts_and_files_are_unaffected() {
     let summaries = enc.finish().unwrap();
     // Let nginx close its recording.
     std::thread::sleep(Duration::from_millis(300));
-    nginx.kill();
+    nginx.stop();
 
     let by_name = |n: &str| summaries.iter().find(|s| s.name == n).unwrap();
     assert_eq!(
@@ -117,7 +121,7 @@ fn rtmp_resumes_after_the_server_restarts_and_files_are_unaffected() {
 fn rtmp_added_mid_recording_starts_near_zero_and_removed_outputs_are_finalised() {
     init_tracing();
     let dir = TempDir::new("rtmp-add");
-    let nginx = Nginx::start(&dir.path().join("nginx"), free_port());
+    let nginx = RtmpServer::start(&dir.path().join("nginx"));
     let first = dir.path().join("first.mp4");
     let mut enc = Encoder::start(config(), vec![mp4("first", first.clone())]).unwrap();
     let t0 = Instant::now();

@@ -6,13 +6,31 @@
 //! behind [`JobRunner`], which `vcs-recorder` implements, so this crate links neither
 //! GStreamer nor boa.
 //!
-//! Wiring in the binary:
+//! Wiring in the binary (`vcs-recorder serve`, whose runner is `RecorderService`): the engine
+//! gets a clone of the [`Metrics`] handle to observe frame times, and the outcome of [`run`] is
+//! the process's exit code.
 //!
-//! ```text
-//! let metrics = vcs_service::Metrics::new();           // clone into the engine
-//! let runner: Arc<dyn JobRunner> = Arc::new(Engine::new(metrics.clone()));
-//! let outcome = vcs_service::run(cli.serve, runner, metrics, vcs_service::shutdown_signal()).await?;
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use vcs_job::{JobSpec, control::{JobEvent, JobPatch, JobStatus}};
+//! # use vcs_service::{JobRunner, Metrics, RunnerError};
+//! # struct Engine(Metrics);
+//! # impl Engine { fn new(metrics: Metrics) -> Arc<Self> { Arc::new(Engine(metrics)) } }
+//! # impl JobRunner for Engine {
+//! #     fn is_warm(&self) -> bool { true }
+//! #     fn start(&self, _: JobSpec) -> Result<(), RunnerError> { Ok(()) }
+//! #     fn status(&self) -> JobStatus { JobStatus::default() }
+//! #     fn patch(&self, _: JobPatch) -> Result<(), RunnerError> { Ok(()) }
+//! #     fn events(&self, _: Vec<JobEvent>) -> Result<(), RunnerError> { Ok(()) }
+//! #     fn stop(&self) {}
+//! # }
+//! # async fn serve(config: vcs_service::ServeConfig) -> Result<(), vcs_service::ServeError> {
+//! let metrics = vcs_service::Metrics::new();
+//! let runner = Engine::new(metrics.clone()); // warmed up before the API opens
+//! let outcome =
+//!     vcs_service::run(config, runner, metrics, vcs_service::shutdown_signal()).await?;
 //! std::process::exit(outcome.exit_code().into());
+//! # }
 //! ```
 //!
 //! | method | path | auth | answer |

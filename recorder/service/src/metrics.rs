@@ -16,9 +16,9 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use vcs_job::control::{JobState, OutputKind, OutputStatus};
+use vcs_job::control::{JobState, OutputStatus};
 
-use crate::lifecycle::{Jobs, state_name};
+use crate::lifecycle::Jobs;
 
 /// Content type of the Prometheus text format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -96,28 +96,11 @@ impl fmt::Debug for JobCollector {
     }
 }
 
-const STATES: [JobState; 6] = [
-    JobState::Idle,
-    JobState::Starting,
-    JobState::Recording,
-    JobState::Finalising,
-    JobState::Done,
-    JobState::Failed,
-];
-
-fn kind_name(kind: OutputKind) -> &'static str {
-    match kind {
-        OutputKind::Mp4 => "mp4",
-        OutputKind::Hls => "hls",
-        OutputKind::Rtmp => "rtmp",
-    }
-}
-
 /// Name, help and reading of a per-output counter.
 type OutputCounter = (&'static str, &'static str, fn(&OutputStatus) -> u64);
 
 fn labels(output: &OutputStatus) -> [(&'static str, &str); 2] {
-    [("output", &output.name), ("kind", kind_name(output.kind))]
+    [("output", &output.name), ("kind", output.kind.as_str())]
 }
 
 fn single(
@@ -140,9 +123,9 @@ impl Collector for JobCollector {
             None,
             MetricType::Gauge,
         )?;
-        for state in STATES {
+        for state in JobState::ALL {
             let value = ConstGauge::new(i64::from(status.state == state));
-            value.encode(family.encode_family(&[("state", state_name(state))])?)?;
+            value.encode(family.encode_family(&[("state", state.as_str())])?)?;
         }
 
         single(

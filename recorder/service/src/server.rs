@@ -22,12 +22,13 @@ use crate::runner::JobRunner;
 /// open must not keep a finished recorder alive.
 const DRAIN: Duration = Duration::from_secs(5);
 
-/// Why `serve` could not run.
+/// Why `serve` could not run. The system's reason is the `source()`, not repeated in the
+/// message (anyhow's `{:#}` or `vcs_job::control::error_chain` show both).
 #[derive(Debug, Error)]
 pub enum ServeError {
     #[error(
-        "cannot read the token file {path}: {source}; create it with the bearer token, or point \
-         --token-file / VCS_TOKEN_FILE at it"
+        "cannot read the token file {path} (create it with the bearer token, or point \
+         --token-file / VCS_TOKEN_FILE at it)"
     )]
     TokenFile {
         path: PathBuf,
@@ -35,13 +36,13 @@ pub enum ServeError {
     },
     #[error("the token file {path} is empty; put the bearer token callers must present in it")]
     EmptyToken { path: PathBuf },
-    #[error("cannot listen on {addr}: {source}; choose a free address with --listen / VCS_LISTEN")]
+    #[error("cannot listen on {addr} (choose a free address with --listen / VCS_LISTEN)")]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("the HTTP server stopped: {0}")]
-    Server(std::io::Error),
+    #[error("the HTTP server stopped")]
+    Server(#[source] std::io::Error),
 }
 
 /// Runs `vcs-recorder serve`: reads the token, binds `config.listen`, and serves until the job

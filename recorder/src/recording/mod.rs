@@ -2,7 +2,18 @@
 //! participants' video, their audio mixed → one encode → every output (and S3).
 //!
 //! `render` runs it on the calling thread as fast as the inputs allow; `serve` runs it on its own
-//! thread at real time and drives it through [`Command`]s while reading [`JobStatus`] snapshots.
+//! thread at real time and drives it through [`LiveCommand`]s while reading [`JobStatus`](vcs_job::control::JobStatus)
+//! snapshots.
+//!
+//! A [`Recorder`] is [started](Recorder::start), [ticked](Recorder::tick) once per output frame
+//! until the duration is reached or a stop arrives, then [finished](Recorder::finish). Each tick
+//! runs the same named stages:
+//!
+//! ```text
+//! take_commands → mix_audio → read_video → render_scene → composite → push_frames → report_status
+//! (pace, apply    (levels pick   (slots and    (JS; last good   (strata +    (skipped ticks    (JobStatus,
+//!  live changes)   the speaker)   peers → JS)   scene on error)  video)       repeat the frame)  hooks)
+//! ```
 //!
 //! Order matters for failing fast without leaving debris: the composition is loaded and its
 //! first frame rendered before any input starts or any file is created, so a bad composition
@@ -10,65 +21,91 @@
 //! an unusable S3 bucket fails before any encoding work.
 //!
 //! # Layout
+//! - this file: [`Recorder`] and its stages, [`record`].
+//! - `live.rs`: [`LiveCommand`]s — patches, room events, stop — applied between frames.
+//! - `strata.rs`: one output frame composited from a scene and the participants' video.
+//! - `status.rs`: the [`JobStatus`] snapshot and the measured frame rate.
 //! - [`audio`]: mixing, levels and the active speaker (pure).
 //! - [`pacing`]: real-time frame pacing for live jobs (pure).
 //! - [`participants`]: the input tracks, joined and left live, read once per frame.
 //! - [`outputs`]: the job's outputs as encoder targets, and their uploads to S3.
 
 pub mod audio;
+mod live;
 pub mod outputs;
 pub mod pacing;
 pub mod participants;
+mod status;
+mod strata;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use vcs_job::control::{JobEvent, JobPatch, JobState, JobStatus};
+use vcs_engine::{Engine, EngineError, VideoInputSlot, VideoKind};
+use vcs_job::control::JobState;
+use vcs_job::{JobSpec, SpecError, UriScheme};
 use vcs_media::MediaError;
 use vcs_media::encode::{Encoder, EncoderConfig};
+use vcs_scene::Scene;
+use vcs_upload::UploadError;
 
-use crate::engine::{Composition, Engine, EngineError, EngineOptions};
-use crate::job::JobSpec;
-use crate::pipeline::compose::{Canvas, CoverageSpans, VideoFrameRef};
-use crate::render::{Assets, StratumRenderer};
-use crate::scene::{IntRect, Scene};
-use crate::text::Fonts;
 use audio::{ActiveSpeaker, SpeakerTuning, sample_start, sample_time, samples_for_frame};
 use outputs::{OutputReport, Outputs};
 use pacing::{Pacer, Tick};
-use participants::Participants;
+use participants::{FrameInputs, Participants};
+use status::{FpsMeter, set_state};
+use strata::Strata;
 
-/// Why a recording could not be made.
+pub use live::LiveCommand;
+pub use status::{SharedStatus, rfc3339_now};
+
+/// Why a recording could not be made. Variants that wrap an error keep it as their
+/// [`source`](std::error::Error::source) and do not repeat it in their own message: print them
+/// with [`error_chain`] (or anyhow's `{:#}`).
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]
     Media(#[from] MediaError),
-    #[error("{field}: {error}")]
-    Input { field: String, error: MediaError },
+    #[error("{field}")]
+    Input {
+        field: String,
+        #[source]
+        source: MediaError,
+    },
+    /// The job (or the job a patch would make) breaks a rule of the spec.
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    /// A change that cannot apply to this recording (such as removing an unknown output).
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
-    #[error("{field}: {message}")]
-    Upload { field: String, message: String },
+    #[error("{field}")]
+    Upload {
+        field: String,
+        /// Boxed: S3 errors are large, and every recording call returns this type.
+        #[source]
+        source: Box<UploadError>,
+    },
+    #[error("--spool-dir: cannot create {}", path.display())]
+    SpoolDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
-/// A live change, applied at the next frame.
-#[derive(Debug, Clone)]
-pub enum Command {
-    /// Applied at the next frame; the outcome goes to `reply` when given. A patch that cannot
-    /// be applied changes nothing and never stops the recording.
-    Patch {
-        patch: JobPatch,
-        reply: Option<std::sync::mpsc::Sender<Result<(), RecordError>>>,
-    },
-    Events(Vec<JobEvent>),
-    /// Finish: EOS through the encoder, every output finalised and uploaded.
-    Stop,
+/// An error and its sources, `: `-separated (what a log line or a status field shows).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text = format!("{text}: {s}");
+        source = s.source();
+    }
+    text
 }
 
 /// How a recording runs.
@@ -94,9 +131,6 @@ pub struct RecordSummary {
     pub composition_failed: bool,
 }
 
-/// The status snapshot a recording keeps current for its controller.
-pub type SharedStatus = Arc<Mutex<JobStatus>>;
-
 /// What a recording's controller hears about as it runs.
 pub trait RecordHooks {
     /// The first frame has been handed to the encoder.
@@ -108,95 +142,200 @@ pub trait RecordHooks {
 /// No hooks (`render`).
 impl RecordHooks for () {}
 
-/// Records `job` until its duration is reached or [`Command::Stop`] arrives.
+/// Whether a job must run at real time: network inputs and RTMP outputs do; test and file
+/// inputs to files render as fast as the machine allows.
+pub fn runs_in_real_time(job: &JobSpec) -> bool {
+    let network_input = job.participants.iter().any(|p| {
+        [&p.camera, &p.screenshare, &p.audio]
+            .into_iter()
+            .flatten()
+            .any(|uri| !matches!(UriScheme::of(uri), Some(UriScheme::Test | UriScheme::File)))
+    });
+    network_input || job.outputs.iter().any(|o| o.rtmp.is_some())
+}
+
+/// Records `job` until its duration is reached or [`LiveCommand::Stop`] arrives.
 pub fn record(
     job: &JobSpec,
     opts: &RecordOptions,
-    commands: &Receiver<Command>,
+    commands: &Receiver<LiveCommand>,
     status: &SharedStatus,
     hooks: &mut dyn RecordHooks,
 ) -> Result<RecordSummary, RecordError> {
-    let started = Instant::now();
-    let mut job = job.clone();
-    let v = job.video.clone();
-    set_state(status, JobState::Starting, |_| {});
+    let mut recorder = Recorder::start(job, opts, status)?;
+    while recorder.tick(commands, hooks)? {}
+    recorder.finish()
+}
 
-    // 1. The composition and its first frame: fails fast, before anything is started or written.
-    let mut composition = Composition::resolve(&job.composition.name)?;
-    if let Some(dir) = &job.composition.assets {
-        composition = composition.with_session_assets(Path::new(dir))?;
+/// The frames one tick produces: a fresh frame for the newest due tick, which also stands for
+/// the ticks that were skipped since the last one.
+#[derive(Clone, Copy)]
+struct FrameSpan {
+    /// The first frame number this tick pushes (the skipped ticks come first).
+    first: u64,
+    /// The frame number rendered now; `first..=last` are pushed.
+    last: u64,
+}
+
+/// One recording in progress: everything its frame loop owns.
+pub struct Recorder<'s> {
+    /// The job as it is now (live patches change it).
+    job: JobSpec,
+    live: bool,
+    started: Instant,
+    status: &'s SharedStatus,
+    engine: Engine,
+    participants: Participants,
+    encoder: Encoder,
+    outputs: Outputs,
+    strata: Strata,
+    speaker: ActiveSpeaker,
+    /// The active speaker named by an event; wins over the detected one.
+    named_speaker: Option<String>,
+    /// The last good scene: shown again when the composition fails a frame.
+    scene: Scene,
+    /// What the engine was last told, so it hears only about changes.
+    last_slots: Option<Vec<VideoInputSlot>>,
+    last_peers: Option<serde_json::Value>,
+    /// Key of the last standard-source message handed to the composition.
+    message_key: u64,
+    /// Frames pushed so far (the next frame number).
+    frames: u64,
+    /// Frames that repeated the previous one because the recorder fell behind.
+    dropped: u64,
+    composition_errors: u64,
+    /// The last few composition errors, for the status.
+    composition_messages: Vec<String>,
+    /// Frames in the job's duration, if it has one.
+    limit: Option<u64>,
+    pacer: Pacer,
+    fps_meter: FpsMeter,
+    stopping: bool,
+}
+
+impl<'s> Recorder<'s> {
+    /// Loads the composition and renders its first frame, then starts the inputs, the outputs
+    /// and the encoder (in that order, see the module doc).
+    pub fn start(
+        job: &JobSpec,
+        opts: &RecordOptions,
+        status: &'s SharedStatus,
+    ) -> Result<Recorder<'s>, RecordError> {
+        let started = Instant::now();
+        let job = job.clone();
+        let v = job.video.clone();
+        set_state(status, JobState::Starting, |_| {});
+
+        let session_assets = job.composition.assets.as_deref().map(Path::new);
+        let mut engine = Engine::open(
+            &job.composition.name,
+            session_assets,
+            v.width,
+            v.height,
+            v.fps,
+        )?;
+        engine.set_params(&job.composition.params);
+        // Kept: if the next frames fail (a slow first layout on a loaded machine), they show this.
+        let first_scene = engine.render(0.0)?.scene;
+
+        vcs_media::init()?;
+        let mut participants = Participants::new(opts.live);
+        participants.set(&job.participants, Duration::ZERO)?;
+        let (targets, outputs) = Outputs::start(&job.outputs, &opts.spool_dir)?;
+        let encoder = Encoder::start(
+            EncoderConfig {
+                width: v.width,
+                height: v.height,
+                fps: v.fps,
+                video_bitrate_kbps: v.bitrate_kbps,
+                audio_bitrate_kbps: job.audio.bitrate_kbps,
+            },
+            targets,
+        )?;
+
+        let image_dirs = vcs_engine::image_dirs(&job.composition.name, session_assets);
+        Ok(Recorder {
+            strata: Strata::new(v.width, v.height, engine.fonts().clone(), image_dirs),
+            limit: job.duration_secs.map(|d| (d * v.fps as f64).round() as u64),
+            pacer: Pacer::new(Instant::now(), v.fps),
+            live: opts.live,
+            job,
+            started,
+            status,
+            engine,
+            participants,
+            encoder,
+            outputs,
+            speaker: ActiveSpeaker::new(SpeakerTuning::default()),
+            named_speaker: None,
+            scene: first_scene,
+            last_slots: None,
+            last_peers: None,
+            message_key: 0,
+            frames: 0,
+            dropped: 0,
+            composition_errors: 0,
+            composition_messages: Vec::new(),
+            fps_meter: FpsMeter::default(),
+            stopping: false,
+        })
     }
-    let fonts = Fonts::with_font_dirs(&composition.font_dirs);
-    let mut engine = Engine::new(
-        composition,
-        EngineOptions {
-            width: v.width,
-            height: v.height,
-            fps: v.fps,
-            fonts: fonts.clone(),
-        },
-    )?;
-    engine.set_params(&job.composition.params);
-    // Kept: if the next frames fail (a slow first layout on a loaded machine), they show this.
-    let first_scene = engine.render(0.0)?.scene;
 
-    // 2. Inputs, then outputs.
-    crate::pipeline::init()?;
-    let mut participants = Participants::new(opts.live);
-    participants.set(&job.participants, Duration::ZERO)?;
-    let (targets, mut outputs) = Outputs::start(&job.outputs, &opts.spool_dir)?;
-    let mut encoder = Encoder::start(
-        EncoderConfig {
-            width: v.width,
-            height: v.height,
-            fps: v.fps,
-            video_bitrate_kbps: v.bitrate_kbps,
-            audio_bitrate_kbps: job.audio.bitrate_kbps,
-        },
-        targets,
-    )?;
-    let events = encoder.events();
-
-    // 3. Frame by frame.
-    let dirs = asset_dirs(&job);
-    let mut background = StratumRenderer::new(
-        v.width,
-        v.height,
-        fonts.clone(),
-        Assets::from_dirs(dirs.clone()),
-    );
-    let mut foreground = StratumRenderer::new(v.width, v.height, fonts, Assets::from_dirs(dirs));
-    let mut speaker = ActiveSpeaker::new(SpeakerTuning::default());
-    let mut named_speaker: Option<String> = None;
-    let mut scene: Scene = first_scene;
-    let mut last_slots = None;
-    let mut audio_only_peers = None;
-    let mut composition_errors = 0u64;
-    let mut composition_messages: Vec<String> = Vec::new();
-    let mut dropped = 0u64;
-    let mut message_key = 0u64;
-    let limit = job.duration_secs.map(|d| (d * v.fps as f64).round() as u64);
-    let pacer = Pacer::new(Instant::now(), v.fps);
-    let mut fps_meter = FpsMeter::default();
-    let mut n = 0u64;
-    let mut stopping = false;
-    let mut canvas = Canvas::new(v.width, v.height);
-    let mut fg_spans = CoverageSpans::default();
-    loop {
-        if limit.is_some_and(|l| n >= l) || stopping {
-            break;
+    /// Makes the next output frame (and copies for ticks skipped since the last); `false` once
+    /// the recording should finish.
+    pub fn tick(
+        &mut self,
+        commands: &Receiver<LiveCommand>,
+        hooks: &mut dyn RecordHooks,
+    ) -> Result<bool, RecordError> {
+        if self.limit.is_some_and(|l| self.frames >= l) || self.stopping {
+            return Ok(false);
         }
-        // Live changes arriving between two frames are applied together with the next one.
+        let skipped = self.take_commands(commands)?;
+        if self.stopping {
+            return Ok(false);
+        }
+        let span = FrameSpan {
+            first: self.frames,
+            last: self.frames + skipped,
+        };
+        let fps = self.job.video.fps;
+        let t = span.last as f64 / fps as f64;
+
+        let (mix, dominant) = self.mix_audio(span);
+        let inputs = self.read_video(Duration::from_secs_f64(t), dominant.as_deref());
+        let render_started = Instant::now();
+        self.render_scene(span.last, t);
+        let rgba = self
+            .strata
+            .composite(&self.scene, &inputs.frames, self.encoder.frame_buffer());
+        let render_time = render_started.elapsed();
+        self.push_frames(span, rgba, &mix)?;
+
+        self.dropped += skipped;
+        self.frames = span.last + 1;
+        self.fps_meter.tick(Instant::now(), skipped + 1);
+        self.report_status();
+        hooks.frame_rendered(render_time);
+        if span.first == 0 {
+            hooks.first_frame();
+        }
+        Ok(true)
+    }
+
+    /// Live jobs wait until the next frame is due; commands that arrived meanwhile are applied
+    /// together before it. Returns how many ticks were skipped (limited to the job's duration).
+    fn take_commands(&mut self, commands: &Receiver<LiveCommand>) -> Result<u64, RecordError> {
         let mut skipped = 0;
         let mut arrived = Vec::new();
-        if opts.live {
+        if self.live {
             loop {
-                match pacer.tick(n, Instant::now()) {
+                match self.pacer.tick(self.frames, Instant::now()) {
                     Tick::Wait(d) => match commands.recv_timeout(d) {
                         Ok(cmd) => arrived.push(cmd),
                         Err(RecvTimeoutError::Timeout) => {}
                         Err(RecvTimeoutError::Disconnected) => {
-                            stopping = true;
+                            self.stopping = true;
                             std::thread::sleep(d);
                         }
                     },
@@ -209,296 +348,155 @@ pub fn record(
         }
         arrived.extend(commands.try_iter());
         for cmd in arrived {
-            apply(
-                cmd,
-                &mut job,
-                n,
-                &mut engine,
-                &mut participants,
-                &mut encoder,
-                &mut outputs,
-                &mut named_speaker,
-                &mut message_key,
-                &mut stopping,
-            )?;
+            self.apply(cmd)?;
         }
-        if stopping {
-            break;
+        if let Some(l) = self.limit {
+            skipped = skipped.min(l.saturating_sub(self.frames + 1));
         }
-        if let Some(l) = limit {
-            skipped = skipped.min(l.saturating_sub(n + 1));
-        }
-        // The frame rendered now stands for the newest due tick; skipped ticks repeat it.
-        let frame_n = n + skipped;
-        let t = frame_n as f64 / v.fps as f64;
-        let t_dur = Duration::from_secs_f64(t);
+        Ok(skipped)
+    }
 
-        // Audio first: its levels choose the dominant speaker this frame shows.
-        let first_sample = sample_start(n, v.fps);
-        let sample_count = (sample_start(frame_n + 1, v.fps) - first_sample) as usize;
+    /// Audio first: its levels choose the dominant speaker this frame shows. Returns the mix for
+    /// every frame of `span` and the dominant speaker.
+    fn mix_audio(&mut self, span: FrameSpan) -> (Vec<f32>, Option<String>) {
+        let fps = self.job.video.fps;
+        let first_sample = sample_start(span.first, fps);
+        let sample_count = (sample_start(span.last + 1, fps) - first_sample) as usize;
         let mut mix = vec![0.0f32; sample_count * audio::CHANNELS];
-        let levels = participants.mix_audio(sample_time(first_sample), &mut mix);
+        let levels = self
+            .participants
+            .mix_audio(sample_time(first_sample), &mut mix);
         audio::clip(&mut mix);
         let dt = sample_time(sample_count as u64);
         let level_refs: Vec<(&str, f32)> = levels.iter().map(|(i, l)| (i.as_str(), *l)).collect();
-        let detected = speaker.update(&level_refs, dt).map(str::to_string);
-        let dominant = named_speaker.clone().or(detected);
+        let detected = self.speaker.update(&level_refs, dt).map(str::to_string);
+        (mix, self.named_speaker.clone().or(detected))
+    }
 
-        let inputs = participants.read_video(t_dur, dominant.as_deref());
-        if last_slots.as_ref() != Some(&inputs.slots) {
-            engine.set_video_inputs(inputs.slots.clone());
-            last_slots = Some(inputs.slots.clone());
+    /// The participants' frames at `t`; the composition hears about changed video slots and
+    /// room peers.
+    fn read_video(&mut self, t: Duration, dominant: Option<&str>) -> FrameInputs {
+        let inputs = self.participants.read_video(t, dominant);
+        if self.last_slots.as_ref() != Some(&inputs.slots) {
+            self.engine.set_video_inputs(inputs.slots.clone());
+            self.last_slots = Some(inputs.slots.clone());
         }
         let peers = room_peers(&inputs.audio_only, &inputs.slots);
-        if audio_only_peers.as_ref() != Some(&peers) {
-            engine.set_room_peers(peers.clone());
-            audio_only_peers = Some(peers);
+        if self.last_peers.as_ref() != Some(&peers) {
+            self.engine.set_room_peers(peers.clone());
+            self.last_peers = Some(peers);
         }
-        let render_started = Instant::now();
-        match engine.render(t) {
-            Ok(frame) => scene = frame.scene,
+        inputs
+    }
+
+    /// The composition's scene at `t`; when it fails, video keeps recording with the last good
+    /// scene and the error is counted.
+    fn render_scene(&mut self, frame: u64, t: f64) {
+        match self.engine.render(t) {
+            Ok(rendered) => self.scene = rendered.scene,
             Err(e) => {
-                // Video keeps recording with the last good scene.
-                composition_errors += 1;
-                tracing::warn!(frame = frame_n, error = %e, "composition frame failed; keeping the last good scene");
-                composition_messages.push(e.to_string());
-                if composition_messages.len() > 5 {
-                    composition_messages.remove(0);
+                self.composition_errors += 1;
+                tracing::warn!(frame, error = %e, "composition frame failed; keeping the last good scene");
+                self.composition_messages.push(e.to_string());
+                if self.composition_messages.len() > 5 {
+                    self.composition_messages.remove(0);
                 }
             }
         }
-        canvas.data = encoder.frame_buffer();
-        let (bg, _) = background.render(&scene.background, scene.width, scene.height);
-        canvas.fill_from_premultiplied(bg.data());
-        for layer in &scene.video_layers {
-            let Some(frame) = inputs.frames.get(&layer.id) else {
-                continue;
-            };
-            let src = VideoFrameRef {
-                width: frame.width,
-                height: frame.height,
-                stride: frame.stride,
-                data: frame.data.as_slice(),
-            };
-            canvas.draw_video(
-                src,
-                scale_frame(layer.frame, &scene, v.width, v.height),
-                &layer.attrs,
-            );
-        }
-        let (fg, rasterised) = foreground.render(&scene.foreground, scene.width, scene.height);
-        if rasterised {
-            fg_spans = CoverageSpans::of(fg.data(), fg.width());
-        }
-        canvas.over_premultiplied(fg.data(), &fg_spans);
-        let render_time = render_started.elapsed();
+    }
 
-        // Skipped ticks get copies of this frame with their own share of the audio.
+    /// Pushes the frame for every tick of `span`: skipped ticks get copies of it, each with its
+    /// own share of the audio.
+    fn push_frames(
+        &mut self,
+        span: FrameSpan,
+        mut rgba: Vec<u8>,
+        mix: &[f32],
+    ) -> Result<(), RecordError> {
+        let fps = self.job.video.fps;
         let mut offset = 0usize;
-        for k in n..=frame_n {
-            let len = samples_for_frame(k, v.fps) * audio::CHANNELS;
-            let rgba = if k == frame_n {
-                std::mem::take(&mut canvas.data)
+        for k in span.first..=span.last {
+            let len = samples_for_frame(k, fps) * audio::CHANNELS;
+            let frame = if k == span.last {
+                std::mem::take(&mut rgba)
             } else {
-                let mut copy = encoder.frame_buffer();
-                copy.copy_from_slice(&canvas.data);
+                let mut copy = self.encoder.frame_buffer();
+                copy.copy_from_slice(&rgba);
                 copy
             };
-            encoder.push(k, rgba, &mix[offset..offset + len])?;
+            self.encoder.push(k, frame, &mix[offset..offset + len])?;
             offset += len;
         }
-        let first = n == 0;
-        dropped += skipped;
-        n = frame_n + 1;
-        fps_meter.tick(Instant::now(), skipped + 1);
+        Ok(())
+    }
+
+    /// Hands finished files to the uploads and refreshes the status snapshot.
+    fn report_status(&mut self) {
+        let events = self.encoder.events();
+        while let Ok(ev) = events.try_recv() {
+            self.outputs.on_event(ev);
+        }
+        let fps = self.job.video.fps;
+        let n = self.frames;
+        let mut s = self.status.lock().expect("status lock");
+        if s.state == JobState::Starting {
+            s.state = JobState::Recording;
+            s.timestamps.first_frame = Some(rfc3339_now());
+            s.start_latency_ms = Some(self.started.elapsed().as_secs_f64() * 1000.0);
+        }
+        s.frames = n;
+        s.fps = self.fps_meter.fps();
+        s.dropped_frames = self.dropped;
+        // Audio and video PTS both derive from the frame counter, so at the encoder's input
+        // they differ only by the rounding of the sample count.
+        s.av_offset_ms =
+            (sample_time(sample_start(n, fps)).as_secs_f64() - n as f64 / fps as f64) * 1000.0;
+        s.composition_errors = self.composition_errors;
+        s.composition_messages = self.composition_messages.clone();
+        s.inputs = self.participants.status();
+        s.outputs = self.outputs.status(&self.encoder.status());
+    }
+
+    /// Stops: EOS through everything, every muxer finalised, every upload completed.
+    pub fn finish(self) -> Result<RecordSummary, RecordError> {
+        set_state(self.status, JobState::Finalising, |s| {
+            s.timestamps.stopped = Some(rfc3339_now());
+        });
+        let Recorder {
+            job,
+            started,
+            participants,
+            encoder,
+            mut outputs,
+            engine,
+            frames,
+            dropped,
+            composition_errors,
+            ..
+        } = self;
+        drop(participants);
+        let events = encoder.events();
+        let summaries = encoder.finish()?;
         while let Ok(ev) = events.try_recv() {
             outputs.on_event(ev);
         }
-        {
-            let mut s = status.lock().expect("status lock");
-            if s.state == JobState::Starting {
-                s.state = JobState::Recording;
-                s.timestamps.first_frame = Some(rfc3339_now());
-                s.start_latency_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
-            }
-            s.frames = n;
-            s.fps = fps_meter.fps();
-            s.dropped_frames = dropped;
-            // Audio and video PTS both derive from the frame counter, so at the encoder's input
-            // they differ only by the rounding of the sample count.
-            s.av_offset_ms = (sample_time(sample_start(n, v.fps)).as_secs_f64()
-                - n as f64 / v.fps as f64)
-                * 1000.0;
-            s.composition_errors = composition_errors;
-            s.composition_messages = composition_messages.clone();
-            s.inputs = participants.status();
-            s.outputs = outputs.status(&encoder.status());
-        }
-        hooks.frame_rendered(render_time);
-        if first {
-            hooks.first_frame();
-        }
+        Ok(RecordSummary {
+            frames,
+            duration: vcs_media::encode::frames_duration(frames, job.video.fps),
+            wall: started.elapsed(),
+            dropped_frames: dropped,
+            outputs: outputs.finish(summaries),
+            composition_errors,
+            composition_failed: engine.has_failed(),
+        })
     }
-
-    // 4. Stop: EOS through everything, every muxer finalised, every upload completed.
-    set_state(status, JobState::Finalising, |s| {
-        s.timestamps.stopped = Some(rfc3339_now());
-    });
-    drop(participants);
-    let summaries = encoder.finish()?;
-    while let Ok(ev) = events.try_recv() {
-        outputs.on_event(ev);
-    }
-    let reports = outputs.finish(summaries);
-    let summary = RecordSummary {
-        frames: n,
-        duration: vcs_media::encode::frames_duration(n, v.fps),
-        wall: started.elapsed(),
-        dropped_frames: dropped,
-        outputs: reports,
-        composition_errors,
-        composition_failed: engine.has_failed(),
-    };
-    Ok(summary)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn apply(
-    cmd: Command,
-    job: &mut JobSpec,
-    frame: u64,
-    engine: &mut Engine,
-    participants: &mut Participants,
-    encoder: &mut Encoder,
-    outputs: &mut Outputs,
-    named_speaker: &mut Option<String>,
-    message_key: &mut u64,
-    stopping: &mut bool,
-) -> Result<(), RecordError> {
-    match cmd {
-        Command::Stop => *stopping = true,
-        Command::Patch { patch, reply } => {
-            let now = Duration::from_secs_f64(frame as f64 / job.video.fps as f64);
-            let result = apply_patch(patch, job, now, engine, participants, encoder, outputs);
-            if let Err(e) = &result {
-                tracing::warn!(error = %e, "live change not applied");
-            }
-            match reply {
-                Some(reply) => {
-                    let _ = reply.send(result);
-                }
-                None => result?,
-            }
-        }
-        Command::Events(events) => {
-            for e in events {
-                *message_key += 1;
-                let (source, sender, text) = match e {
-                    JobEvent::ActiveSpeaker { participant_id } => {
-                        *named_speaker = participant_id;
-                        continue;
-                    }
-                    JobEvent::Chat {
-                        sender_display_name,
-                        text,
-                    } => ("chatMessages", sender_display_name, text),
-                    JobEvent::Transcript {
-                        sender_display_name,
-                        text,
-                    } => ("transcript", sender_display_name, text),
-                    JobEvent::Emoji {
-                        sender_display_name,
-                        text,
-                    } => ("emojiReactions", sender_display_name, text),
-                };
-                engine.push_standard_source_message(
-                    source,
-                    json!({"key": *message_key, "senderDisplayName": sender, "text": text}),
-                );
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Applies a live change. Everything is checked before anything changes, so a bad patch
-/// leaves the recording as it was.
-fn apply_patch(
-    patch: JobPatch,
-    job: &mut JobSpec,
-    now: Duration,
-    engine: &mut Engine,
-    participants: &mut Participants,
-    encoder: &mut Encoder,
-    outputs: &mut Outputs,
-) -> Result<(), RecordError> {
-    let params = with_defaults_for_nulls(patch.params.clone(), engine.interface());
-    let mut next = job.clone();
-    next.composition.params.extend(params.clone());
-    if let Some(list) = &patch.participants {
-        next.participants = list.clone();
-    }
-    for name in &patch.remove_outputs {
-        let before = next.outputs.len();
-        next.outputs.retain(|o| &o.name != name);
-        if next.outputs.len() == before {
-            return Err(RecordError::Invalid {
-                field: "removeOutputs".into(),
-                message: format!("no output named \"{name}\""),
-            });
-        }
-    }
-    next.outputs.extend(patch.add_outputs.iter().cloned());
-    next.validate().map_err(|e| RecordError::Invalid {
-        field: e.path,
-        message: e.message,
-    })?;
-    if let Some(list) = &patch.participants {
-        participants.set(list, now)?;
-    }
-    if !params.is_empty() {
-        engine.set_params(&params);
-    }
-    for name in &patch.remove_outputs {
-        let summary = encoder.remove_output(name)?;
-        outputs.removed(summary);
-    }
-    for o in &patch.add_outputs {
-        let target = outputs.add(o)?;
-        encoder.add_output(target)?;
-    }
-    *job = next;
-    Ok(())
-}
-
-/// A `null` param value in a patch means "back to the default" (the composition's
-/// `compositionInterface.params[].defaultValue`).
-fn with_defaults_for_nulls(
-    mut params: BTreeMap<String, serde_json::Value>,
-    interface: &serde_json::Value,
-) -> BTreeMap<String, serde_json::Value> {
-    for (id, value) in params.iter_mut() {
-        if value.is_null()
-            && let Some(default) = interface["params"].as_array().and_then(|ps| {
-                ps.iter()
-                    .find(|p| p["id"] == *id)
-                    .map(|p| p["defaultValue"].clone())
-            })
-        {
-            *value = default;
-        }
-    }
-    params
 }
 
 /// Audio-only participants as the composition's room peers (vcs-api.md §5).
-fn room_peers(
-    audio_only: &[(String, String)],
-    slots: &[crate::engine::VideoInputSlot],
-) -> serde_json::Value {
+fn room_peers(audio_only: &[(String, String)], slots: &[VideoInputSlot]) -> serde_json::Value {
     let mut peers: Vec<serde_json::Value> = slots
         .iter()
-        .filter(|s| s.kind == crate::engine::VideoKind::Camera)
+        .filter(|s| s.kind == VideoKind::Camera)
         .map(|s| {
             json!({"id": s.id, "displayName": s.display_name,
                    "video": {"id": s.id, "paused": s.paused},
@@ -509,97 +507,4 @@ fn room_peers(
         |(id, name)| json!({"id": id, "displayName": name, "audio": {"id": id, "paused": false}}),
     ));
     serde_json::Value::Array(peers)
-}
-
-/// Image folders the renderer resolves composition and session images from.
-fn asset_dirs(job: &JobSpec) -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    let composition = PathBuf::from(&job.composition.name);
-    if composition.is_dir() {
-        dirs.push(composition.join("images"));
-    } else if let Some(parent) = composition.parent()
-        && composition.is_file()
-    {
-        dirs.push(parent.join("images"));
-    }
-    if let Some(assets) = &job.composition.assets {
-        let assets = PathBuf::from(assets);
-        dirs.extend([assets.join("images"), assets]);
-    }
-    dirs
-}
-
-fn set_state(status: &SharedStatus, state: JobState, f: impl FnOnce(&mut JobStatus)) {
-    let mut s = status.lock().expect("status lock");
-    s.state = state;
-    f(&mut s);
-}
-
-/// Encoded frames per second over the last few seconds.
-#[derive(Default)]
-struct FpsMeter {
-    window: std::collections::VecDeque<(Instant, u64)>,
-}
-
-impl FpsMeter {
-    fn tick(&mut self, now: Instant, frames: u64) {
-        self.window.push_back((now, frames));
-        while self
-            .window
-            .front()
-            .is_some_and(|(t, _)| now.duration_since(*t) > Duration::from_secs(3))
-        {
-            self.window.pop_front();
-        }
-    }
-
-    fn fps(&self) -> f64 {
-        let (Some((first, _)), Some((last, _))) = (self.window.front(), self.window.back()) else {
-            return 0.0;
-        };
-        let span = last.duration_since(*first).as_secs_f64();
-        if span <= 0.0 {
-            return 0.0;
-        }
-        let frames: u64 = self.window.iter().skip(1).map(|(_, f)| f).sum();
-        frames as f64 / span
-    }
-}
-
-/// Now as RFC 3339 UTC, formatted as the control API formats its own timestamps.
-pub fn rfc3339_now() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
-/// Maps a layer frame from scene pixels to output pixels (they differ only when a composition
-/// emits a scene of another size).
-fn scale_frame(f: IntRect, scene: &Scene, width: u32, height: u32) -> IntRect {
-    if scene.width == width && scene.height == height {
-        return f;
-    }
-    let sx = width as f32 / scene.width as f32;
-    let sy = height as f32 / scene.height as f32;
-    IntRect {
-        x: (f.x as f32 * sx).round() as i32,
-        y: (f.y as f32 * sy).round() as i32,
-        w: (f.w as f32 * sx).round() as i32,
-        h: (f.h as f32 * sy).round() as i32,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fps_meter_counts_frames_per_second() {
-        let mut m = FpsMeter::default();
-        let t0 = Instant::now();
-        for i in 0..=60 {
-            m.tick(t0 + Duration::from_millis(i * 1000 / 30), 1);
-        }
-        assert!((m.fps() - 30.0).abs() < 0.6, "{}", m.fps());
-    }
 }

@@ -172,9 +172,9 @@ impl Outputs {
         if let Some((target, at)) = &s3 {
             self.uploader(at)?
                 .check(target)
-                .map_err(|e| RecordError::Upload {
+                .map_err(|source| RecordError::Upload {
                     field: at.clone(),
-                    message: e.to_string(),
+                    source: Box::new(source),
                 })?;
         }
         self.entries.push(Entry {
@@ -195,17 +195,16 @@ impl Outputs {
     }
 
     fn uploader(&mut self, field: &str) -> Result<&Uploader, RecordError> {
-        if self.uploader.is_none() {
-            let uploader =
-                Uploader::new(UploaderConfig::new(self.spool.join("uploads"))).map_err(|e| {
-                    RecordError::Upload {
-                        field: field.to_string(),
-                        message: e.to_string(),
-                    }
-                })?;
-            self.uploader = Some(uploader);
-        }
-        Ok(self.uploader.as_ref().expect("just set"))
+        let uploader = match self.uploader.take() {
+            Some(u) => u,
+            None => Uploader::new(UploaderConfig::new(self.spool.join("uploads"))).map_err(
+                |source| RecordError::Upload {
+                    field: field.to_string(),
+                    source: Box::new(source),
+                },
+            )?,
+        };
+        Ok(self.uploader.insert(uploader))
     }
 
     /// Hands what an output just wrote to the uploader.

@@ -11,7 +11,7 @@ use vcs_media::input::{Input, InputConfig, VideoFrame};
 
 use super::RecordError;
 use super::audio::{dbfs, mix_in};
-use crate::engine::{VideoInputSlot, VideoKind};
+use vcs_engine::{VideoInputSlot, VideoKind};
 
 /// One participant's running tracks. A URI shared by camera and audio (`alice=test:red`) runs
 /// as one input that decodes both.
@@ -103,9 +103,9 @@ impl Participants {
                 video,
                 audio,
             })
-            .map_err(|error| RecordError::Input {
+            .map_err(|source| RecordError::Input {
                 field: format!("participants[{index}].{}", track_field(track)),
-                error,
+                source,
             })
         };
         let camera = p

@@ -99,6 +99,7 @@ pub(crate) async fn build(target: &S3Target) -> Result<Client, UploadError> {
             endpoint: endpoint.clone(),
             bucket: target.bucket.clone(),
             reason,
+            source: None,
         })?;
     }
     // Instance metadata is left out of the region chain: a wrong guess there costs a timeout on
@@ -140,28 +141,15 @@ pub(crate) async fn build(target: &S3Target) -> Result<Client, UploadError> {
 
 /// Catches endpoint typos before any request: an `http(s)://host[:port][/path]` URL.
 fn validate_endpoint(endpoint: &str) -> Result<(), String> {
-    let rest = endpoint
-        .strip_prefix("http://")
-        .or_else(|| endpoint.strip_prefix("https://"))
-        .ok_or_else(|| "the URL must start with http:// or https://".to_string())?;
-    let authority = rest.split('/').next().unwrap_or_default();
-    let host = authority
-        .rsplit_once(':')
-        .map_or(authority, |(host, port)| {
-            if port.parse::<u16>().is_ok() {
-                host
-            } else {
-                authority
-            }
-        });
-    if host.is_empty() || authority.contains(char::is_whitespace) {
-        return Err("the URL has no host".to_string());
-    }
-    if let Some((_, port)) = authority.rsplit_once(':')
-        && !authority.ends_with(']')
-        && port.parse::<u16>().is_err()
-    {
-        return Err(format!("`{port}` is not a port number"));
+    let url = url::Url::parse(endpoint).map_err(|e| match e {
+        url::ParseError::RelativeUrlWithoutBase => {
+            "the URL must start with http:// or https://".to_string()
+        }
+        url::ParseError::EmptyHost => "the URL has no host".to_string(),
+        other => format!("the URL is not valid ({other})"),
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("the URL must start with http:// or https://".to_string());
     }
     Ok(())
 }
@@ -174,11 +162,9 @@ pub async fn check(target: &S3Target) -> Result<(), UploadError> {
     let location = location(target, "");
     match client.head_bucket().bucket(&target.bucket).send().await {
         Ok(_) => Ok(()),
-        Err(err) => Err(match classify(&err, &location) {
+        Err(err) => Err(match classify(err, &location) {
             Failure::Retry(error) | Failure::Fatal(error) => error,
-            Failure::UploadVanished => {
-                UploadError::Request(location, "unexpected NoSuchUpload".into())
-            }
+            Failure::UploadVanished => UploadError::unexpected(location, "unexpected NoSuchUpload"),
         }),
     }
 }

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 /// Where an S3 request went, for error messages. Never carries credentials.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -24,15 +24,36 @@ impl std::fmt::Display for Location {
     }
 }
 
+/// The error behind a failed S3 call, kept as the source of an [`UploadError`].
+pub type SdkFailure = Box<dyn std::error::Error + Send + Sync>;
+
 /// What went wrong in this crate. Messages name the bucket, key and endpoint and say what to do.
+///
+/// Errors from an S3 call or the file system keep it as their `source()` and do not repeat it in
+/// their message: show them with [`vcs_job::control::error_chain`] (status and logs here do).
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
     #[error("S3 bucket `{}` does not exist at {}: create it or fix the output's s3.bucket", .0.bucket, .0.endpoint)]
     NoSuchBucket(Location),
-    #[error("S3 refused access to {0} ({1}): check the credentials and the bucket policy")]
-    AccessDenied(Location, String),
-    #[error("S3 rejected the credentials for {0} ({1}): check the access key id and secret")]
-    BadCredentials(Location, String),
+    #[error(
+        "S3 refused access to {location} ({code}): check the credentials and the bucket policy"
+    )]
+    AccessDenied {
+        location: Location,
+        /// The S3 error code, or the HTTP status when there was none.
+        code: String,
+        #[source]
+        source: SdkFailure,
+    },
+    #[error(
+        "S3 rejected the credentials for {location} ({code}): check the access key id and secret"
+    )]
+    BadCredentials {
+        location: Location,
+        code: String,
+        #[source]
+        source: SdkFailure,
+    },
     #[error(
         "bad S3 endpoint `{endpoint}` for bucket `{bucket}`: {reason}; fix the output's s3.endpoint"
     )]
@@ -40,38 +61,49 @@ pub enum UploadError {
         endpoint: String,
         bucket: String,
         reason: String,
+        /// The SDK's error, when the SDK found the problem (not our own check of the URL).
+        #[source]
+        source: Option<SdkFailure>,
     },
-    #[error("S3 cannot be reached for {0}: {1}")]
-    Unreachable(Location, String),
-    #[error("S3 request for {0} failed: {1}")]
-    Request(Location, String),
-    #[error("reading `{}` for upload to {location}: {source}", path.display())]
+    #[error("S3 cannot be reached for {location}")]
+    Unreachable {
+        location: Location,
+        #[source]
+        source: SdkFailure,
+    },
+    #[error("S3 request for {location} failed")]
+    Request {
+        location: Location,
+        #[source]
+        source: SdkFailure,
+    },
+    /// S3 answered something this crate does not expect at that point.
+    #[error("S3 request for {location} failed: {detail}")]
+    Unexpected { location: Location, detail: String },
+    #[error("reading `{}` for upload to {location}", path.display())]
     LocalFile {
         path: PathBuf,
         location: Location,
         source: std::io::Error,
     },
-    #[error("spool folder `{}`: {source}", path.display())]
+    #[error("spool folder `{}`", path.display())]
     Spool {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("starting the upload runtime: {0}")]
-    Runtime(std::io::Error),
+    #[error("starting the upload runtime")]
+    Runtime(#[source] std::io::Error),
     #[error("upload of {location} not finished before the deadline; the data is kept at `{}`", path.display())]
     DeadlinePassed { location: Location, path: PathBuf },
 }
 
 impl UploadError {
-    /// True when retrying cannot help and a person has to change the configuration.
-    pub fn needs_person(&self) -> bool {
-        matches!(
-            self,
-            Self::NoSuchBucket(_)
-                | Self::AccessDenied(..)
-                | Self::BadCredentials(..)
-                | Self::BadEndpoint { .. }
-        )
+    /// S3 answered something this crate does not expect at that point.
+    pub(crate) fn unexpected(location: Location, detail: impl Into<String>) -> Self {
+        Self::Unexpected {
+            location,
+            detail: detail.into(),
+        }
     }
 }
 
@@ -86,76 +118,101 @@ pub(crate) enum Failure {
     Fatal(UploadError),
 }
 
-/// Sorts an SDK error into retry / start over / stop, with a message naming `location`.
-pub(crate) fn classify<E>(err: &SdkError<E, HttpResponse>, location: &Location) -> Failure
+/// Sorts an SDK error into retry / start over / stop, with a message naming `location`; the
+/// SDK error becomes the error's source.
+pub(crate) fn classify<E>(err: SdkError<E, HttpResponse>, location: &Location) -> Failure
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let detail = DisplayErrorContext(err).to_string();
     let status = err.raw_response().map(|r| r.status().as_u16());
-    let code = err.code().unwrap_or("");
-    let location = location.clone();
-    match err {
-        SdkError::ConstructionFailure(_) => Failure::Fatal(UploadError::BadEndpoint {
-            endpoint: location.endpoint,
-            bucket: location.bucket,
-            reason: detail,
+    let code = err.code().unwrap_or("").to_string();
+    let user_error = match &err {
+        SdkError::ConstructionFailure(_) => Some(true),
+        SdkError::DispatchFailure(failure) => Some(failure.is_user()),
+        SdkError::TimeoutError(_) => Some(false),
+        _ => None,
+    };
+    let response = Response {
+        status,
+        code: &code,
+        location: location.clone(),
+        source: Box::new(err),
+    };
+    match user_error {
+        // The request could not be built or sent as configured: the endpoint is wrong.
+        Some(true) => Failure::Fatal(UploadError::BadEndpoint {
+            endpoint: response.location.endpoint,
+            bucket: response.location.bucket,
+            reason: "the request could not be made".to_string(),
+            source: Some(response.source),
         }),
-        SdkError::DispatchFailure(failure) if failure.is_user() => {
-            Failure::Fatal(UploadError::BadEndpoint {
-                endpoint: location.endpoint,
-                bucket: location.bucket,
-                reason: detail,
-            })
-        }
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-            Failure::Retry(UploadError::Unreachable(location, detail))
-        }
-        _ => classify_response(status, code, location, detail),
+        // Nothing answered: an outage.
+        Some(false) => Failure::Retry(UploadError::Unreachable {
+            location: response.location,
+            source: response.source,
+        }),
+        None => classify_response(response),
     }
 }
 
-fn classify_response(
+/// What S3 answered to a failed call.
+struct Response<'a> {
     status: Option<u16>,
-    code: &str,
+    code: &'a str,
     location: Location,
-    detail: String,
-) -> Failure {
-    match (code, status) {
+    source: SdkFailure,
+}
+
+impl Response<'_> {
+    fn failed(self) -> UploadError {
+        UploadError::Request {
+            location: self.location,
+            source: self.source,
+        }
+    }
+}
+
+fn classify_response(r: Response<'_>) -> Failure {
+    match (r.code, r.status) {
         ("NoSuchUpload", _) => Failure::UploadVanished,
-        ("NoSuchBucket", _) => Failure::Fatal(UploadError::NoSuchBucket(location)),
+        ("NoSuchBucket", _) => Failure::Fatal(UploadError::NoSuchBucket(r.location)),
         // HeadBucket has no body, so a missing bucket is only a bare 404.
-        ("" | "NotFound", Some(404)) if location.key.is_empty() => {
-            Failure::Fatal(UploadError::NoSuchBucket(location))
+        ("" | "NotFound", Some(404)) if r.location.key.is_empty() => {
+            Failure::Fatal(UploadError::NoSuchBucket(r.location))
         }
         ("InvalidAccessKeyId" | "SignatureDoesNotMatch" | "InvalidToken", _) => {
-            Failure::Fatal(UploadError::BadCredentials(location, code.to_string()))
+            Failure::Fatal(UploadError::BadCredentials {
+                code: r.code.to_string(),
+                location: r.location,
+                source: r.source,
+            })
         }
         ("AccessDenied" | "AllAccessDisabled", _) | (_, Some(403)) => {
-            let what = if code.is_empty() {
+            let code = if r.code.is_empty() {
                 "403 Forbidden"
             } else {
-                code
+                r.code
             };
-            Failure::Fatal(UploadError::AccessDenied(location, what.to_string()))
+            Failure::Fatal(UploadError::AccessDenied {
+                code: code.to_string(),
+                location: r.location,
+                source: r.source,
+            })
         }
         ("InvalidBucketName", _) => Failure::Fatal(UploadError::BadEndpoint {
-            endpoint: location.endpoint,
-            bucket: location.bucket,
+            endpoint: r.location.endpoint,
+            bucket: r.location.bucket,
             reason: "invalid bucket name".to_string(),
+            source: Some(r.source),
         }),
         // Throttling, expired temporary credentials (the provider refreshes them), server errors.
         ("SlowDown" | "RequestTimeout" | "ExpiredToken" | "InternalError", _) => {
-            Failure::Retry(UploadError::Request(location, detail))
+            Failure::Retry(r.failed())
         }
-        (_, Some(s)) if s == 408 || s == 429 || s >= 500 => {
-            Failure::Retry(UploadError::Request(location, detail))
-        }
-        (_, Some(s)) if (400..500).contains(&s) => {
-            Failure::Fatal(UploadError::Request(location, detail))
-        }
+        (_, Some(s)) if s == 408 || s == 429 || s >= 500 => Failure::Retry(r.failed()),
+        (_, Some(s)) if (400..500).contains(&s) => Failure::Fatal(r.failed()),
         // No response at all, or a response we could not read: treat as an outage.
-        _ => Failure::Retry(UploadError::Request(location, detail)),
+        _ => Failure::Retry(r.failed()),
     }
 }
 
@@ -189,7 +246,13 @@ mod tests {
             ("", None, "k", "retry"),
         ];
         for (code, status, key, want) in cases {
-            let got = match classify_response(*status, code, loc(key), String::new()) {
+            let response = Response {
+                status: *status,
+                code,
+                location: loc(key),
+                source: "an SDK error".into(),
+            };
+            let got = match classify_response(response) {
                 Failure::Retry(_) => "retry",
                 Failure::UploadVanished => "vanished",
                 Failure::Fatal(_) => "fatal",

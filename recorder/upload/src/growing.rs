@@ -22,6 +22,8 @@ use tokio::sync::watch;
 use tracing::{debug, error, info};
 use vcs_job::S3Target;
 
+use vcs_job::control::error_chain;
+
 use crate::client::location;
 use crate::error::{Location, UploadError};
 use crate::parts::{self, PartSpan, UploadedPart};
@@ -110,9 +112,9 @@ impl Stop {
         match outcome {
             Outcome::Cancelled => Stop::Cancelled,
             Outcome::Fatal(error) => Stop::Fatal(error),
-            Outcome::Done(_) | Outcome::UploadVanished => Stop::Fatal(UploadError::Request(
+            Outcome::Done(_) | Outcome::UploadVanished => Stop::Fatal(UploadError::unexpected(
                 location.clone(),
-                "the multipart upload kept vanishing (NoSuchUpload)".to_string(),
+                "the multipart upload kept vanishing (NoSuchUpload)",
             )),
         }
     }
@@ -163,7 +165,7 @@ impl Upload {
         match result {
             Ok(()) => {}
             Err(Stop::Fatal(error)) => {
-                error!(location = %self.location, file = %self.path.display(), cause = %error, "growing upload stopped");
+                error!(location = %self.location, file = %self.path.display(), cause = %error_chain(&error), "growing upload stopped");
                 self.shared.progress.record_failure(&self.output, &error);
             }
             Err(Stop::Cancelled) => {
@@ -307,7 +309,7 @@ impl Upload {
     fn vanished<T>(&self, outcome: &Outcome<T>) -> bool {
         let gone = match outcome {
             Outcome::UploadVanished => true,
-            Outcome::Fatal(UploadError::AccessDenied(..)) => self.proven,
+            Outcome::Fatal(UploadError::AccessDenied { .. }) => self.proven,
             _ => false,
         };
         gone && self.restarts < MAX_RESTARTS

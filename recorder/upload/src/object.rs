@@ -14,6 +14,8 @@ use std::time::Instant;
 use tracing::{debug, error};
 use vcs_job::S3Target;
 
+use vcs_job::control::error_chain;
+
 use crate::client::location;
 use crate::error::{Location, UploadError};
 use crate::requests;
@@ -139,7 +141,7 @@ async fn upload_slot(shared: Arc<Shared>, object: ObjectKey, id: u64, _task: Act
                 return;
             }
             Err(Some(error)) => {
-                error!(%location, spooled = %snapshot.path.display(), cause = %error, "upload stopped");
+                error!(%location, spooled = %snapshot.path.display(), cause = %error_chain(&error), "upload stopped");
                 shared.progress.record_failure(&snapshot.output, &error);
             }
         }
@@ -172,9 +174,9 @@ async fn put(
         Outcome::Done(_) => Ok(len),
         Outcome::Cancelled => Err(None),
         Outcome::Fatal(error) => Err(Some(error)),
-        Outcome::UploadVanished => Err(Some(UploadError::Request(
+        Outcome::UploadVanished => Err(Some(UploadError::unexpected(
             location.clone(),
-            "unexpected NoSuchUpload for a single put".to_string(),
+            "unexpected NoSuchUpload for a single put",
         ))),
     }
 }

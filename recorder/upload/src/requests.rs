@@ -29,7 +29,7 @@ pub(crate) async fn put_object(
             .body(ByteStream::from(body.clone()));
         async move {
             let _permit = shared.request_permit().await;
-            request.send().await.map_err(|err| classify(&err, location))
+            request.send().await.map_err(|err| classify(err, location))
         }
     })
     .await;
@@ -51,7 +51,7 @@ pub(crate) async fn create_multipart_upload(
             .set_content_type(content_type(&location.key).map(str::to_string));
         async move {
             let _permit = shared.request_permit().await;
-            request.send().await.map_err(|err| classify(&err, location))
+            request.send().await.map_err(|err| classify(err, location))
         }
     })
     .await;
@@ -79,7 +79,7 @@ pub(crate) async fn upload_part(
             .body(ByteStream::from(body.clone()));
         async move {
             let _permit = shared.request_permit().await;
-            request.send().await.map_err(|err| classify(&err, location))
+            request.send().await.map_err(|err| classify(err, location))
         }
     })
     .await;
@@ -117,7 +117,7 @@ pub(crate) async fn complete_multipart_upload(
             .multipart_upload(completed.clone());
         async move {
             let _permit = shared.request_permit().await;
-            request.send().await.map_err(|err| classify(&err, location))
+            request.send().await.map_err(|err| classify(err, location))
         }
     })
     .await;

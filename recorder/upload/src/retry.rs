@@ -10,34 +10,14 @@
 use std::future::Future;
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use tokio::sync::watch;
 use tracing::{debug, warn};
 
+use vcs_job::control::error_chain;
+
 use crate::error::{Failure, Location, UploadError};
 use crate::status::Progress;
-
-/// Capped exponential backoff: `initial`, doubling each failure, never above `max`.
-#[derive(Clone, Debug)]
-pub(crate) struct Backoff {
-    next: Duration,
-    max: Duration,
-}
-
-impl Backoff {
-    pub(crate) fn new(initial: Duration, max: Duration) -> Self {
-        Self {
-            next: initial.min(max),
-            max,
-        }
-    }
-
-    /// The wait before the next attempt; each call doubles the following one up to the cap.
-    pub(crate) fn next_delay(&mut self) -> Duration {
-        let delay = self.next;
-        self.next = (self.next * 2).min(self.max);
-        delay
-    }
-}
 
 /// How a retried call ended.
 #[derive(Debug)]
@@ -82,7 +62,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Failure>>,
 {
-    let mut backoff = Backoff::new(ctx.initial_backoff, ctx.max_backoff);
+    let mut backoff = capped_backoff(ctx.initial_backoff, ctx.max_backoff);
     let mut failures = 0u32;
     loop {
         if *ctx.cancel.borrow() {
@@ -101,12 +81,12 @@ where
             Err(Failure::Retry(error)) => error,
         };
         failures += 1;
-        let delay = backoff.next_delay();
+        let delay = backoff.next().unwrap_or(ctx.max_backoff);
         // Warn on the first failure and then about every minute at the cap, not on every try.
         if failures == 1 || failures.is_multiple_of(6) {
-            warn!(%location, what, failures, retry_in = ?delay, cause = %error, "S3 call failed; will retry");
+            warn!(%location, what, failures, retry_in = ?delay, cause = %error_chain(&error), "S3 call failed; will retry");
         } else {
-            debug!(%location, what, failures, retry_in = ?delay, cause = %error, "S3 call failed; will retry");
+            debug!(%location, what, failures, retry_in = ?delay, cause = %error_chain(&error), "S3 call failed; will retry");
         }
         ctx.progress.record_retry(&error);
         tokio::select! {
@@ -116,16 +96,24 @@ where
     }
 }
 
+/// Waits of `initial`, doubling each failure, never above `max`, for ever (no jitter: one
+/// recorder retrying one store does not need spreading out).
+pub(crate) fn capped_backoff(initial: Duration, max: Duration) -> impl Iterator<Item = Duration> {
+    ExponentialBuilder::new()
+        .with_min_delay(initial.min(max))
+        .with_max_delay(max)
+        .without_max_times()
+        .build()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn backoff_doubles_from_half_a_second_up_to_the_cap() {
-        let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
-        let delays: Vec<u64> = (0..8)
-            .map(|_| backoff.next_delay().as_millis() as u64)
-            .collect();
+        let backoff = capped_backoff(Duration::from_millis(500), Duration::from_secs(10));
+        let delays: Vec<u64> = backoff.take(8).map(|d| d.as_millis() as u64).collect();
         assert_eq!(delays, [500, 1000, 2000, 4000, 8000, 10000, 10000, 10000]);
     }
 }

@@ -50,16 +50,6 @@ impl Spool {
         Ok(path)
     }
 
-    /// Writes `bytes` into the spool and returns the file's path.
-    pub(crate) fn write_in(&self, bytes: &[u8]) -> Result<PathBuf, UploadError> {
-        let path = self.fresh_path();
-        std::fs::write(&path, bytes).map_err(|source| UploadError::Spool {
-            path: path.clone(),
-            source,
-        })?;
-        Ok(path)
-    }
-
     /// Deletes a snapshot that is no longer needed. Failing to delete only wastes disk.
     pub(crate) fn remove(path: &Path) {
         if let Err(cause) = std::fs::remove_file(path) {

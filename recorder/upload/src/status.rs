@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use vcs_job::control::error_chain;
+
 use crate::error::UploadError;
 
 /// One output: everything uploaded under a job's S3 target (bucket + key prefix + endpoint).
@@ -138,7 +140,7 @@ impl Progress {
     pub(crate) fn record_retry(&self, error: &UploadError) {
         let mut inner = self.lock();
         inner.retrying = true;
-        inner.last_error = Some(error.to_string());
+        inner.last_error = Some(error_chain(error));
     }
 
     pub(crate) fn end_retrying(&self) {
@@ -148,7 +150,7 @@ impl Progress {
     /// Records a failure that ended an upload; it is reported in the summary of `output`.
     pub(crate) fn record_failure(&self, output: &OutputId, error: &UploadError) {
         let mut inner = self.lock();
-        let message = error.to_string();
+        let message = error_chain(error);
         inner.last_error = Some(message.clone());
         inner
             .outputs

@@ -168,13 +168,6 @@ impl Uploader {
         Ok(())
     }
 
-    /// Like [`Uploader::put_file`] for content held in memory.
-    pub fn put_bytes(&self, target: &S3Target, key: &str, bytes: &[u8]) -> Result<(), UploadError> {
-        let spooled = self.shared.spool.write_in(bytes)?;
-        self.enqueue(target, key, spooled);
-        Ok(())
-    }
-
     fn enqueue(&self, target: &S3Target, key: &str, spooled: PathBuf) {
         let output = output_of(target);
         self.shared.progress.register(&output);

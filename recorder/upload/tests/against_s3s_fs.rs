@@ -1,16 +1,95 @@
 //! The uploader against a real S3-compatible server (s3s-fs), including an outage and a store
 //! that loses a multipart upload. One test binary keeps link time down.
 
-mod support;
-
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::{BUCKET, S3Server, init_logs, pattern};
+use vcs_test_support::{S3Server, wait_for};
 use vcs_upload::{UploadError, Uploader, UploaderConfig};
 
 const MIB: usize = 1024 * 1024;
+const BUCKET: &str = "recordings";
+
+/// An s3s-fs server with [`BUCKET`], on a temporary root of its own.
+fn s3() -> S3Server {
+    let server = S3Server::start_temporary();
+    server.create_bucket(BUCKET);
+    server
+}
+
+/// Downloads an object through the S3 API (not by peeking at the server's folder).
+fn get(server: &S3Server, key: &str) -> Vec<u8> {
+    let config = aws_sdk_s3::config::Builder::new()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .endpoint_url(server.endpoint())
+        .force_path_style(true)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            &server.access_key,
+            &server.secret_key,
+            None,
+            None,
+            "test",
+        ))
+        .build();
+    let client = aws_sdk_s3::Client::from_conf(config);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let object = client
+            .get_object()
+            .bucket(BUCKET)
+            .key(key)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("get {key}: {}", aws_sdk_s3::error::DisplayErrorContext(e)));
+        object
+            .body
+            .collect()
+            .await
+            .expect("body")
+            .into_bytes()
+            .to_vec()
+    })
+}
+
+/// Logs from the crate under test, shown for failing tests.
+fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "vcs_upload=debug".into()),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+/// Deterministic, non-repeating test content.
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    let mut state = u32::from(seed).wrapping_mul(2_654_435_761) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state as u8
+        })
+        .collect()
+}
+
+/// Failures that retrying cannot fix: a person has to change the configuration.
+fn needs_person(err: &UploadError) -> bool {
+    matches!(
+        err,
+        UploadError::NoSuchBucket(_)
+            | UploadError::AccessDenied { .. }
+            | UploadError::BadCredentials { .. }
+            | UploadError::BadEndpoint { .. }
+    )
+}
 
 fn fast_config(spool: &Path) -> UploaderConfig {
     UploaderConfig {
@@ -40,22 +119,13 @@ fn rewrite_at_start(path: &Path, bytes: &[u8]) {
     file.write_all_at(bytes, 0).expect("rewrite");
 }
 
-/// Polls `done` until it holds or `timeout` passes.
-fn wait_until(timeout: Duration, what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn growing_file_is_uploaded_while_written_and_rewritten_header_is_resent() {
     init_logs();
-    let server = S3Server::start();
+    let server = s3();
     let work = tempfile::tempdir().expect("tempdir");
     let uploader = Uploader::new(fast_config(&work.path().join("spool"))).expect("uploader");
-    let target = server.target("rec/out.mp4");
+    let target = server.target(BUCKET, "rec/out.mp4");
     let file = work.path().join("out.mp4");
     let mp4 = uploader.growing(&target, "rec/out.mp4", &file);
 
@@ -65,9 +135,9 @@ fn growing_file_is_uploaded_while_written_and_rewritten_header_is_resent() {
         std::thread::sleep(Duration::from_millis(200));
     }
     // 18 MiB written: parts 1-3 (15 MiB) go up before the writer is done.
-    wait_until(
-        Duration::from_secs(30),
+    wait_for(
         "three parts uploaded while growing",
+        Duration::from_secs(30),
         || uploader.status().bytes_uploaded >= 15 * MIB as u64,
     );
     rewrite_at_start(&file, b"moov header patched at the end by the muxer");
@@ -79,7 +149,7 @@ fn growing_file_is_uploaded_while_written_and_rewritten_header_is_resent() {
     // 15 MiB while growing + tail 3 MiB + part 1 again (changed) = 23 MiB.
     assert_eq!(summary.outputs[0].bytes_uploaded, 23 * MIB as u64);
     assert!(
-        server.get("rec/out.mp4") == std::fs::read(&file).expect("read"),
+        get(&server, "rec/out.mp4") == std::fs::read(&file).expect("read"),
         "object differs from file"
     );
 }
@@ -87,25 +157,25 @@ fn growing_file_is_uploaded_while_written_and_rewritten_header_is_resent() {
 #[test]
 fn small_growing_file_is_one_put() {
     init_logs();
-    let server = S3Server::start();
+    let server = s3();
     let work = tempfile::tempdir().expect("tempdir");
     let uploader = Uploader::new(fast_config(&work.path().join("spool"))).expect("uploader");
     let file = work.path().join("short.mp4");
-    let mp4 = uploader.growing(&server.target("short.mp4"), "short.mp4", &file);
+    let mp4 = uploader.growing(&server.target(BUCKET, "short.mp4"), "short.mp4", &file);
     append(&file, &pattern(MIB, 9));
     drop(mp4); // dropping the handle finishes it, like closing a file
     let summary = uploader.shutdown(Duration::from_secs(30));
     assert!(summary.is_complete(), "{summary:?}");
-    assert_eq!(server.get("short.mp4"), pattern(MIB, 9));
+    assert_eq!(get(&server, "short.mp4"), pattern(MIB, 9));
 }
 
 #[test]
 fn rewritten_playlist_ends_as_its_last_version_and_segments_arrive() {
     init_logs();
-    let server = S3Server::start();
+    let server = s3();
     let work = tempfile::tempdir().expect("tempdir");
     let uploader = Uploader::new(fast_config(&work.path().join("spool"))).expect("uploader");
-    let target = server.target("live");
+    let target = server.target(BUCKET, "live");
     let playlist = work.path().join("index.m3u8");
     let mut last = String::new();
     for n in 1..=6 {
@@ -128,12 +198,12 @@ fn rewritten_playlist_ends_as_its_last_version_and_segments_arrive() {
     let summary = uploader.finish_all(Duration::from_secs(30));
     assert!(summary.is_complete(), "{summary:?}");
     assert_eq!(
-        String::from_utf8(server.get("live/index.m3u8")).expect("utf8"),
+        String::from_utf8(get(&server, "live/index.m3u8")).expect("utf8"),
         last
     );
     for n in 1..=6 {
         assert_eq!(
-            server.get(&format!("live/seg{n}.m4s")),
+            get(&server, &format!("live/seg{n}.m4s")),
             pattern(64 * 1024, n),
             "segment {n}"
         );
@@ -156,11 +226,11 @@ fn rewritten_playlist_ends_as_its_last_version_and_segments_arrive() {
 #[test]
 fn outage_of_ten_seconds_delays_but_loses_nothing() {
     init_logs();
-    let mut server = S3Server::start();
+    let mut server = s3();
     let work = tempfile::tempdir().expect("tempdir");
     let uploader = Uploader::new(fast_config(&work.path().join("spool"))).expect("uploader");
-    let mp4_target = server.target("rec/out.mp4");
-    let hls_target = server.target("rec/hls");
+    let mp4_target = server.target(BUCKET, "rec/out.mp4");
+    let hls_target = server.target(BUCKET, "rec/hls");
     let file = work.path().join("out.mp4");
     let playlist = work.path().join("index.m3u8");
     let mp4 = uploader.growing(&mp4_target, "rec/out.mp4", &file);
@@ -180,9 +250,9 @@ fn outage_of_ten_seconds_delays_but_loses_nothing() {
 
     append(&file, &pattern(6 * MIB, 1));
     put_segment(&uploader);
-    wait_until(
-        Duration::from_secs(30),
+    wait_for(
         "first part before the outage",
+        Duration::from_secs(30),
         || uploader.status().bytes_uploaded >= 5 * MIB as u64,
     );
 
@@ -191,7 +261,7 @@ fn outage_of_ten_seconds_delays_but_loses_nothing() {
     append(&file, &pattern(6 * MIB, 2));
     mp4.poll();
     put_segment(&uploader);
-    wait_until(Duration::from_secs(10), "retries during the outage", || {
+    wait_for("retries during the outage", Duration::from_secs(10), || {
         uploader.status().retrying
     });
     append(&file, &pattern(2 * MIB, 3));
@@ -210,7 +280,7 @@ fn outage_of_ten_seconds_delays_but_loses_nothing() {
             .last_error
             .as_deref()
             .unwrap_or_default()
-            .contains(support::SECRET_KEY)
+            .contains(&server.secret_key)
     );
     std::thread::sleep(Duration::from_secs(10).saturating_sub(outage.elapsed()));
     assert!(
@@ -227,29 +297,29 @@ fn outage_of_ten_seconds_delays_but_loses_nothing() {
     let objects: u64 = summary.outputs.iter().map(|o| o.objects_written).sum();
     assert!(objects >= 5, "mp4, three segments, a playlist: {summary:?}");
     assert!(
-        server.get("rec/out.mp4") == std::fs::read(&file).expect("read"),
+        get(&server, "rec/out.mp4") == std::fs::read(&file).expect("read"),
         "mp4 differs"
     );
     for n in 1..=3 {
         assert_eq!(
-            server.get(&format!("rec/hls/s{n}.m4s")),
+            get(&server, &format!("rec/hls/s{n}.m4s")),
             pattern(256 * 1024, n),
             "segment {n}"
         );
     }
-    assert_eq!(server.get("rec/hls/index.m3u8"), b"playlist up to 3");
+    assert_eq!(get(&server, "rec/hls/index.m3u8"), b"playlist up to 3");
 }
 
 #[test]
 fn lost_multipart_upload_is_started_over() {
     init_logs();
-    let server = S3Server::start();
+    let server = s3();
     let work = tempfile::tempdir().expect("tempdir");
     let uploader = Uploader::new(fast_config(&work.path().join("spool"))).expect("uploader");
     let file = work.path().join("out.mp4");
-    let mp4 = uploader.growing(&server.target("lost.mp4"), "lost.mp4", &file);
+    let mp4 = uploader.growing(&server.target(BUCKET, "lost.mp4"), "lost.mp4", &file);
     append(&file, &pattern(6 * MIB, 4));
-    wait_until(Duration::from_secs(30), "first part", || {
+    wait_for("first part", Duration::from_secs(30), || {
         uploader.status().bytes_uploaded >= 5 * MIB as u64
     });
     assert_eq!(server.forget_multipart_uploads(), 1);
@@ -258,7 +328,7 @@ fn lost_multipart_upload_is_started_over() {
     let summary = uploader.shutdown(Duration::from_secs(60));
     assert!(summary.is_complete(), "{summary:?}");
     assert!(
-        server.get("lost.mp4") == std::fs::read(&file).expect("read"),
+        get(&server, "lost.mp4") == std::fs::read(&file).expect("read"),
         "object differs"
     );
 }
@@ -266,42 +336,44 @@ fn lost_multipart_upload_is_started_over() {
 #[test]
 fn missing_bucket_and_wrong_credentials_are_named_without_endless_retries() {
     init_logs();
-    let server = S3Server::start();
+    let server = s3();
     let work = tempfile::tempdir().expect("tempdir");
     let uploader = Uploader::new(fast_config(&work.path().join("spool"))).expect("uploader");
 
-    let mut missing = server.target("rec");
+    let mut missing = server.target(BUCKET, "rec");
     missing.bucket = "no-such-bucket".into();
     let err = uploader.check(&missing).expect_err("missing bucket");
     assert!(matches!(err, UploadError::NoSuchBucket(_)), "{err:?}");
     assert!(
-        err.to_string().contains("`no-such-bucket`") && err.needs_person(),
+        err.to_string().contains("`no-such-bucket`") && needs_person(&err),
         "{err}"
     );
 
-    let mut wrong = server.target("rec");
+    let mut wrong = server.target(BUCKET, "rec");
     if let Some(creds) = wrong.credentials.as_mut() {
         creds.secret_access_key = "wrong-secret".into();
     }
     let err = uploader.check(&wrong).expect_err("wrong credentials");
     assert!(
-        err.needs_person() && err.to_string().contains(BUCKET),
+        needs_person(&err) && err.to_string().contains(BUCKET),
         "{err}"
     );
     assert!(!err.to_string().contains("wrong-secret"), "{err}");
 
-    let mut bad_endpoint = server.target("rec");
+    let mut bad_endpoint = server.target(BUCKET, "rec");
     bad_endpoint.endpoint = Some("127.0.0.1:9".into());
     let err = uploader.check(&bad_endpoint).expect_err("bad endpoint");
     assert!(matches!(err, UploadError::BadEndpoint { .. }), "{err:?}");
 
-    assert!(uploader.check(&server.target("rec")).is_ok());
+    assert!(uploader.check(&server.target(BUCKET, "rec")).is_ok());
 
     // Uploads with rejected credentials stop with that error instead of retrying until the
     // deadline. (s3s-fs creates a missing bucket on PutObject, so only `check` can catch that.)
     let started = Instant::now();
+    let playlist = work.path().join("index.m3u8");
+    std::fs::write(&playlist, b"#EXTM3U").expect("playlist");
     uploader
-        .put_bytes(&wrong, "rec/index.m3u8", b"#EXTM3U")
+        .put_file(&wrong, "rec/index.m3u8", &playlist)
         .expect("put");
     let summary = uploader.shutdown(Duration::from_secs(60));
     assert!(

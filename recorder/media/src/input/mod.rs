@@ -31,7 +31,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use gstreamer as gst;
-use vcs_job::control::{InputState, InputStatus, TrackKind};
+use vcs_job::control::{InputState, InputStatus, TrackKind, error_chain};
 
 use crate::MediaError;
 use pipeline::{Events, SourcePipeline, Wiring};
@@ -206,10 +206,7 @@ impl Input {
             let thread = std::thread::Builder::new()
                 .name(format!("input-{}", cfg.participant))
                 .spawn(move || supervise.run(first, stopped))
-                .map_err(|e| MediaError::State {
-                    what,
-                    message: format!("cannot start its supervisor thread: {e}"),
-                })?;
+                .map_err(|source| MediaError::Thread { what, source })?;
             Run::Live {
                 status,
                 stop: Some(stop),
@@ -345,7 +342,7 @@ impl Supervise {
                         match SourcePipeline::start(&self.cfg, &self.kind, self.wiring.clone()) {
                             Ok(p) => pipeline = Some(p),
                             Err(e) => {
-                                sup.step(now, Event::Failed(e.to_string()));
+                                sup.step(now, Event::Failed(error_chain(&e)));
                             }
                         }
                     }

@@ -32,6 +32,8 @@ use super::uri::Kind;
 use super::{InputConfig, VideoFrame};
 use crate::MediaError;
 use crate::gst_util::format_error;
+use crate::testsrc::TestSource;
+use vcs_job::control::error_chain;
 
 /// Messages from a pipeline's bus for whoever supervises it, tagged with the pipeline's
 /// generation.
@@ -83,64 +85,16 @@ impl SourcePipeline {
         match kind {
             Kind::Test(src) => {
                 if wiring.video {
-                    let v = make("videotestsrc", &wiring)?;
-                    v.set_property("is-live", !wiring.offline);
-                    v.set_property_from_str("pattern", &src.pattern);
-                    v.set_property("background-color", src.argb());
-                    v.set_property("foreground-color", 0xffff_ffffu32);
-                    let caps = capsfilter(
-                        gst_video::VideoCapsBuilder::new()
-                            .width(src.width as i32)
-                            .height(src.height as i32)
-                            .framerate(gst::Fraction::new(30, 1))
-                            .build(),
-                        &wiring,
-                    )?;
-                    let label = make("textoverlay", &wiring)?;
-                    label.set_property("text", &cfg.display_name);
-                    label.set_property_from_str("valignment", "top");
-                    label.set_property_from_str("halignment", "center");
-                    label.set_property("shaded-background", true);
-                    label.set_property(
-                        "font-desc",
-                        format!("Sans Bold {}", (src.height / 14).max(8)),
-                    );
-                    pipeline
-                        .add_many([&v, &caps, &label])
-                        .map_err(|e| build_err(&wiring, e))?;
-                    gst::Element::link_many([&v, &caps, &label])
-                        .map_err(|e| build_err(&wiring, e))?;
-                    let branch = video_branch(&pipeline, &wiring)?;
-                    label.link(&branch).map_err(|e| build_err(&wiring, e))?;
+                    add_test_video(&pipeline, src, &cfg.display_name, &wiring)?;
                 }
                 if wiring.audio {
-                    let a = make("audiotestsrc", &wiring)?;
-                    a.set_property("is-live", !wiring.offline);
-                    a.set_property_from_str("wave", "sine");
-                    a.set_property("freq", src.tone_hz);
-                    a.set_property("volume", 0.3f64);
-                    // 20 ms buffers: small steps for the live jitter buffer.
-                    a.set_property("samplesperbuffer", (RATE / 50) as i32);
-                    pipeline.add(&a).map_err(|e| build_err(&wiring, e))?;
-                    let branch = audio_branch(&pipeline, &wiring)?;
-                    a.link(&branch).map_err(|e| build_err(&wiring, e))?;
+                    add_test_audio(&pipeline, src, &wiring)?;
                 }
             }
             Kind::Whep { endpoint } => {
                 owned.whep = Some(super::whep::build(&pipeline, endpoint, &wiring)?);
             }
-            _ => {
-                let dec = make("uridecodebin", &wiring)?;
-                dec.set_property("uri", cfg.uri.trim());
-                dec.connect("source-setup", false, |args| {
-                    if let Ok(src) = args[1].get::<gst::Element>() {
-                        tune_source(&src);
-                    }
-                    None
-                });
-                pipeline.add(&dec).map_err(|e| build_err(&wiring, e))?;
-                link_decoded_pads(&dec, &pipeline, &wiring);
-            }
+            _ => add_uridecodebin(&pipeline, cfg.uri.trim(), &wiring)?,
         }
         // A live file must start playing at its first frame, so it prerolls first (its branches
         // appear from pad-added) and goes to Playing at AsyncDone (see watch_bus); otherwise the
@@ -150,10 +104,13 @@ impl SourcePipeline {
         } else {
             gst::State::Playing
         };
-        pipeline.set_state(target).map_err(|e| MediaError::State {
-            what: wiring.what.clone(),
-            message: format!("{e}; see the errors logged above for the cause"),
-        })?;
+        pipeline
+            .set_state(target)
+            .map_err(|source| MediaError::StateChange {
+                what: wiring.what.clone(),
+                detail: Some("see the errors logged above for the cause".into()),
+                source,
+            })?;
         tracing::debug!(input = %wiring.what, generation = wiring.generation, "pipeline started");
         Ok(owned)
     }
@@ -166,7 +123,7 @@ impl SourcePipeline {
             .state(gst::ClockTime::from_nseconds(timeout.as_nanos() as u64));
         match res {
             Ok(_) => Ok(()),
-            Err(_) => Err(MediaError::State {
+            Err(_) => Err(MediaError::Start {
                 what: self.what.clone(),
                 message: self
                     .events
@@ -193,6 +150,81 @@ impl Drop for SourcePipeline {
             super::whep::end_session(session, &self.what);
         }
     }
+}
+
+/// test: video: videotestsrc (pattern on colour) ─► caps (size, 30 fps) ─► textoverlay (name) ─►
+/// [video].
+fn add_test_video(
+    pipeline: &gst::Pipeline,
+    src: &TestSource,
+    name: &str,
+    wiring: &Wiring,
+) -> Result<(), MediaError> {
+    let v = make("videotestsrc", wiring)?;
+    v.set_property("is-live", !wiring.offline);
+    v.set_property_from_str("pattern", &src.pattern);
+    v.set_property("background-color", src.argb());
+    v.set_property("foreground-color", 0xffff_ffffu32);
+    let caps = capsfilter(
+        gst_video::VideoCapsBuilder::new()
+            .width(src.width as i32)
+            .height(src.height as i32)
+            .framerate(gst::Fraction::new(30, 1))
+            .build(),
+        wiring,
+    )?;
+    let label = make("textoverlay", wiring)?;
+    label.set_property("text", name);
+    label.set_property_from_str("valignment", "top");
+    label.set_property_from_str("halignment", "center");
+    label.set_property("shaded-background", true);
+    label.set_property(
+        "font-desc",
+        format!("Sans Bold {}", (src.height / 14).max(8)),
+    );
+    pipeline
+        .add_many([&v, &caps, &label])
+        .map_err(|e| build_err(wiring, e))?;
+    gst::Element::link_many([&v, &caps, &label]).map_err(|e| build_err(wiring, e))?;
+    let branch = video_branch(pipeline, wiring)?;
+    label.link(&branch).map_err(|e| build_err(wiring, e))
+}
+
+/// test: audio: audiotestsrc (sine tone) ─► [audio].
+fn add_test_audio(
+    pipeline: &gst::Pipeline,
+    src: &TestSource,
+    wiring: &Wiring,
+) -> Result<(), MediaError> {
+    let a = make("audiotestsrc", wiring)?;
+    a.set_property("is-live", !wiring.offline);
+    a.set_property_from_str("wave", "sine");
+    a.set_property("freq", src.tone_hz);
+    a.set_property("volume", 0.3f64);
+    // 20 ms buffers: small steps for the live jitter buffer.
+    a.set_property("samplesperbuffer", (RATE / 50) as i32);
+    pipeline.add(&a).map_err(|e| build_err(wiring, e))?;
+    let branch = audio_branch(pipeline, wiring)?;
+    a.link(&branch).map_err(|e| build_err(wiring, e))
+}
+
+/// file: http(s): rtsp: srt: rtmp(s): uridecodebin, its pads linked to branches as they appear.
+fn add_uridecodebin(
+    pipeline: &gst::Pipeline,
+    uri: &str,
+    wiring: &Wiring,
+) -> Result<(), MediaError> {
+    let dec = make("uridecodebin", wiring)?;
+    dec.set_property("uri", uri);
+    dec.connect("source-setup", false, |args| {
+        if let Ok(src) = args[1].get::<gst::Element>() {
+            tune_source(&src);
+        }
+        None
+    });
+    pipeline.add(&dec).map_err(|e| build_err(wiring, e))?;
+    link_decoded_pads(&dec, pipeline, wiring);
+    Ok(())
 }
 
 /// Latency and timeouts for network sources uridecodebin picks.
@@ -243,7 +275,8 @@ pub(super) fn link_decoded_pads(dec: &gst::Element, pipeline: &gst::Pipeline, wi
                 Ok(())
             });
             if let Err(e) = result {
-                tracing::error!(input = %wiring.what, cause = %e, "cannot link decoded {name}");
+                let cause = error_chain(&e);
+                tracing::error!(input = %wiring.what, %cause, "cannot link decoded {name}");
             }
         });
     }
@@ -468,9 +501,10 @@ fn watch_bus(pipeline: &gst::Pipeline, wiring: &Wiring) {
 pub(super) fn make(factory: &str, wiring: &Wiring) -> Result<gst::Element, MediaError> {
     gst::ElementFactory::make(factory)
         .build()
-        .map_err(|e| MediaError::Build {
+        .map_err(|source| MediaError::MissingElement {
             what: wiring.what.clone(),
-            message: format!("no GStreamer element \"{factory}\" ({e}); run scripts/install-deps"),
+            factory: factory.to_string(),
+            source,
         })
 }
 
@@ -480,9 +514,13 @@ fn capsfilter(caps: gst::Caps, wiring: &Wiring) -> Result<gst::Element, MediaErr
     Ok(f)
 }
 
-pub(super) fn build_err(wiring: &Wiring, e: impl std::fmt::Display) -> MediaError {
-    MediaError::Build {
+/// Adding, linking or describing an element of this input failed.
+pub(super) fn build_err(
+    wiring: &Wiring,
+    e: impl std::error::Error + Send + Sync + 'static,
+) -> MediaError {
+    MediaError::Wiring {
         what: wiring.what.clone(),
-        message: e.to_string(),
+        source: Box::new(e),
     }
 }

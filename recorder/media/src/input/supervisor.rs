@@ -16,6 +16,7 @@
 
 use std::time::{Duration, Instant};
 
+use backon::ExponentialBackoff;
 use vcs_job::control::InputState;
 
 /// Timings of the reconnect policy.
@@ -44,6 +45,12 @@ impl Default for Policy {
     }
 }
 
+impl Policy {
+    fn backoff(&self) -> ExponentialBackoff {
+        crate::backoff::capped(self.first_backoff, self.max_backoff)
+    }
+}
+
 /// Something that happened to the current attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -69,14 +76,15 @@ pub enum Action {
 }
 
 /// Where one live input is and when to try again.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Supervisor {
     policy: Policy,
     finite: bool,
     state: InputState,
     retries: u64,
     last_error: Option<String>,
-    backoff: Duration,
+    /// The waits before the next attempts.
+    backoff: ExponentialBackoff,
     /// When the running attempt was built; `None` while torn down.
     attempt_started: Option<Instant>,
     last_media: Option<Instant>,
@@ -94,7 +102,7 @@ impl Supervisor {
             state: InputState::Connecting,
             retries: 0,
             last_error: None,
-            backoff: policy.first_backoff,
+            backoff: policy.backoff(),
             attempt_started: Some(now),
             last_media: None,
             live_since: None,
@@ -172,7 +180,7 @@ impl Supervisor {
                     .live_since
                     .is_some_and(|since| now.duration_since(since) >= self.policy.reset_after)
                 {
-                    self.backoff = self.policy.first_backoff;
+                    self.backoff = self.policy.backoff();
                 }
                 Action::Keep
             }
@@ -194,8 +202,8 @@ impl Supervisor {
         self.attempt_started = None;
         self.last_media = None;
         self.live_since = None;
-        self.retry_at = Some(now + self.backoff);
-        self.backoff = (self.backoff * 2).min(self.policy.max_backoff);
+        let wait = self.backoff.next().unwrap_or(self.policy.max_backoff);
+        self.retry_at = Some(now + wait);
         Action::Teardown
     }
 }

@@ -1,5 +1,5 @@
-//! What an input URI asks for: its kind, checked once when the input starts, and a form of it that
-//! is safe to log (no userinfo, no query string: both can hold tokens).
+//! What an input URI asks for: its kind, checked once when the input starts. Its form that is safe
+//! to log is `vcs_job::uri`'s [`redact`] (re-exported here with [`scrub`]).
 //!
 //! | scheme                         | kind            | offline? | finite? |
 //! |--------------------------------|-----------------|----------|---------|
@@ -12,6 +12,9 @@
 //! | `whep+http:` `whep+https:`     | [`Kind::Whep`]  | no       | no      |
 
 use std::path::PathBuf;
+
+use url::Url;
+pub use vcs_job::uri::{redact, scrub};
 
 use crate::testsrc::TestSource;
 
@@ -62,63 +65,49 @@ impl Kind {
 /// tone). Errors say what is wrong and what would work; they quote only the [`redact`]ed URI.
 pub fn parse(uri: &str, index: usize) -> Result<Kind, String> {
     let uri = uri.trim();
-    let (scheme, rest) = uri
-        .split_once(':')
-        .ok_or_else(|| format!("\"{}\" has no scheme; {SUPPORTED}", redact(uri)))?;
-    let scheme = scheme.to_ascii_lowercase();
-    let need_host = |rest: &str| -> Result<(), String> {
-        let host = rest
-            .strip_prefix("//")
-            .map(|r| r.split(['/', '?', '#']).next().unwrap_or(""))
-            .map(|h| h.rsplit('@').next().unwrap_or(""))
-            .unwrap_or("");
-        if host.is_empty() {
-            Err(format!(
-                "\"{}\" names no host; write {scheme}://host[:port]/...",
+    if uri
+        .get(..5)
+        .is_some_and(|s| s.eq_ignore_ascii_case("test:"))
+    {
+        // Our own format (`test:#ff8800?tone=440`), not a URL: `#` starts a colour.
+        return TestSource::parse(uri, index)
+            .map(Kind::Test)
+            .map_err(|e| e.message);
+    }
+    let url = match Url::parse(uri) {
+        Ok(url) => url,
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            return Err(format!("\"{}\" has no scheme; {SUPPORTED}", redact(uri)));
+        }
+        // `srt://:PORT` listens (and has no host, which `url` refuses for every scheme).
+        Err(url::ParseError::EmptyHost) if scheme_of(uri) == "srt" => return Ok(Kind::Srt),
+        Err(url::ParseError::EmptyHost) => return Err(no_host(uri)),
+        Err(e) => {
+            return Err(format!(
+                "\"{}\" is not a URI ({e}); {SUPPORTED}",
                 redact(uri)
-            ))
+            ));
+        }
+    };
+    let need_host = || {
+        if url.host_str().is_none_or(str::is_empty) {
+            Err(no_host(uri))
         } else {
             Ok(())
         }
     };
-    match scheme.as_str() {
-        "test" => TestSource::parse(uri, index)
-            .map(Kind::Test)
-            .map_err(|e| e.message),
-        "file" => {
-            let path = rest
-                .strip_prefix("//")
-                .filter(|p| p.starts_with('/'))
-                .ok_or_else(|| {
-                    format!(
-                        "\"{}\" is not an absolute file URI; write file:///absolute/path",
-                        redact(uri)
-                    )
-                })?;
-            let path = PathBuf::from(percent_decode(path.split(['?', '#']).next().unwrap_or("")));
-            if !path.is_file() {
-                return Err(format!(
-                    "{} does not exist or is not a file; check the path",
-                    path.display()
-                ));
-            }
-            Ok(Kind::File(path))
-        }
-        "http" | "https" => need_host(rest).map(|()| Kind::Http),
-        "rtsp" | "rtsps" | "rtspt" => need_host(rest).map(|()| Kind::Rtsp),
-        "srt" => {
-            // srt://:PORT (listener) has no host, which is valid.
-            if !rest.starts_with("//") {
-                return Err(format!(
-                    "\"{}\" is not an SRT URI; write srt://host:port",
-                    redact(uri)
-                ));
-            }
-            Ok(Kind::Srt)
-        }
-        "rtmp" | "rtmps" => need_host(rest).map(|()| Kind::Rtmp),
+    match url.scheme() {
+        "file" => file_path(uri, &url).map(Kind::File),
+        "http" | "https" => need_host().map(|()| Kind::Http),
+        "rtsp" | "rtsps" | "rtspt" => need_host().map(|()| Kind::Rtsp),
+        "srt" if url.cannot_be_a_base() => Err(format!(
+            "\"{}\" is not an SRT URI; write srt://host:port",
+            redact(uri)
+        )),
+        "srt" => Ok(Kind::Srt),
+        "rtmp" | "rtmps" => need_host().map(|()| Kind::Rtmp),
         "whep+http" | "whep+https" => {
-            need_host(rest)?;
+            need_host()?;
             Ok(Kind::Whep {
                 endpoint: uri["whep+".len()..].to_string(),
             })
@@ -133,63 +122,44 @@ pub fn parse(uri: &str, index: usize) -> Result<Kind, String> {
 const SUPPORTED: &str = "use test:, file:///path, http(s)://, rtsp://, srt://, rtmp(s):// or \
                          whep+http(s)://";
 
-/// The URI without userinfo, query or fragment, for logs and errors (both can hold tokens).
-/// `test:` URIs are kept whole: their options are not secret and say what the source is.
-pub fn redact(uri: &str) -> String {
-    if uri.starts_with("test:") {
-        return uri.to_string();
-    }
-    let base = uri.split(['?', '#']).next().unwrap_or("");
-    let Some((scheme, rest)) = base.split_once("://") else {
-        return base.to_string();
-    };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    let host = authority.rsplit('@').next().unwrap_or("");
-    format!("{scheme}://{host}{path}")
+/// The scheme as written, lower-cased (for messages about URIs `url` refused).
+fn scheme_of(uri: &str) -> String {
+    uri.split(':').next().unwrap_or("").to_ascii_lowercase()
 }
 
-/// Removes `uri`'s secrets (query string, userinfo) from `text`, e.g. an error message from an
-/// element that quotes its location.
-pub fn scrub(text: &str, uri: &str) -> String {
-    let mut out = text.replace(uri, &redact(uri));
-    let base = uri.split('#').next().unwrap_or("");
-    if let Some((_, query)) = base.split_once('?')
-        && !query.is_empty()
-        && !uri.starts_with("test:")
-    {
-        out = out.replace(query, "…");
-    }
-    if let Some((_, rest)) = uri.split_once("://") {
-        let authority = rest.split('/').next().unwrap_or("");
-        if let Some((userinfo, _)) = authority.rsplit_once('@') {
-            out = out.replace(userinfo, "…");
-        }
-    }
-    out
+fn no_host(uri: &str) -> String {
+    format!(
+        "\"{}\" names no host; write {}://host[:port]/...",
+        redact(uri),
+        scheme_of(uri)
+    )
 }
 
-/// Decodes `%XX` escapes in a file URI's path (spaces and non-ASCII names).
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(v) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
+/// The local file a `file:///absolute/path` URI names, percent-decoded; it must exist.
+fn file_path(uri: &str, url: &Url) -> Result<PathBuf, String> {
+    // `url` reads `file:relative.mp4` as `file:///relative.mp4` and `file://dir/x` as host
+    // `dir`: both are mistakes worth naming rather than guessing at.
+    let absolute = uri.get(5..7).is_some_and(|s| s == "//")
+        && url
+            .host_str()
+            .is_none_or(|h| h.is_empty() || h == "localhost");
+    let path = url
+        .to_file_path()
+        .ok()
+        .filter(|_| absolute)
+        .ok_or_else(|| {
+            format!(
+                "\"{}\" is not an absolute file URI; write file:///absolute/path",
+                redact(uri)
+            )
+        })?;
+    if !path.is_file() {
+        return Err(format!(
+            "{} does not exist or is not a file; check the path",
+            path.display()
+        ));
     }
-    String::from_utf8_lossy(&out).into_owned()
+    Ok(path)
 }
 
 #[cfg(test)]
@@ -243,36 +213,6 @@ mod tests {
             assert!(e.contains(want), "{uri}: {e}");
             assert!(!e.contains("secret"), "{uri}: {e}");
         }
-    }
-
-    #[test]
-    fn redacted_uris_keep_no_tokens() {
-        for (uri, want) in [
-            (
-                "rtmp://user:pw@live.example:1935/app/key?token=abc",
-                "rtmp://live.example:1935/app/key",
-            ),
-            (
-                "whep+https://sfu.example/whep?access_token=x#f",
-                "whep+https://sfu.example/whep",
-            ),
-            (
-                "srt://1.2.3.4:9000?passphrase=hunter22",
-                "srt://1.2.3.4:9000",
-            ),
-            ("test:red?tone=440", "test:red?tone=440"),
-        ] {
-            assert_eq!(redact(uri), want);
-        }
-    }
-
-    #[test]
-    fn secrets_are_scrubbed_from_messages() {
-        let uri = "rtmp://bob:pw@live.example/app/key?token=abc";
-        let msg = format!("could not open {uri}; also token=abc and bob:pw");
-        let out = scrub(&msg, uri);
-        assert!(!out.contains("abc") && !out.contains("pw"), "{out}");
-        assert!(out.contains("rtmp://live.example/app/key"), "{out}");
     }
 
     #[test]

@@ -26,6 +26,7 @@ use gstreamer_webrtc as gst_webrtc;
 use super::pipeline::{Wiring, build_err, link_decoded_pads, make};
 use super::uri::redact;
 use crate::MediaError;
+use vcs_job::control::error_chain;
 
 /// How long ICE gathering and each HTTP request may take.
 const GATHER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -41,6 +42,9 @@ const AUDIO_CAPS: &str =
 
 /// The WHEP session's resource URL once the endpoint has answered.
 pub(super) type Session = Arc<Mutex<Option<String>>>;
+
+/// Gathered ICE candidates: (media line index, candidate line).
+type Candidates = Arc<Mutex<Vec<(u32, String)>>>;
 
 /// Adds webrtcbin and its decoders to `pipeline`; negotiation starts when it plays.
 pub(super) fn build(
@@ -61,80 +65,95 @@ pub(super) fn build(
             &[&gst_webrtc::WebRTCRTPTransceiverDirection::Recvonly, &caps],
         );
     }
-
-    {
-        let pipeline = pipeline.downgrade();
-        let wiring = wiring.clone();
-        webrtc.connect_pad_added(move |_, pad| {
-            if pad.direction() != gst::PadDirection::Src {
-                return;
-            }
-            let Some(pipeline) = pipeline.upgrade() else {
-                return;
-            };
-            let linked = make("decodebin", &wiring).and_then(|dec| {
-                pipeline.add(&dec).map_err(|e| build_err(&wiring, e))?;
-                link_decoded_pads(&dec, &pipeline, &wiring);
-                dec.sync_state_with_parent()
-                    .map_err(|e| build_err(&wiring, e))?;
-                let sink = dec.static_pad("sink").expect("decodebin has a sink pad");
-                pad.link(&sink).map_err(|e| build_err(&wiring, e))?;
-                Ok(())
-            });
-            if let Err(e) = linked {
-                tracing::error!(input = %wiring.what, cause = %e, "cannot decode a WHEP track");
-            }
-        });
-    }
-
+    decode_tracks(&webrtc, pipeline, wiring);
+    let candidates = collect_candidates(&webrtc);
     let session: Session = Arc::default();
-    let candidates: Arc<Mutex<Vec<(u32, String)>>> = Arc::default();
-    {
-        let candidates = candidates.clone();
-        webrtc.connect("on-ice-candidate", false, move |args| {
-            if let (Ok(mline), Ok(candidate)) = (args[1].get::<u32>(), args[2].get::<String>()) {
-                candidates
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((mline, candidate));
-            }
-            None
-        });
-    }
-    {
-        let endpoint = endpoint.to_string();
-        let session = session.clone();
-        let what = wiring.what.clone();
-        // One offer per pipeline: WHEP has no renegotiation; a new session is a new pipeline.
-        let offered = std::sync::atomic::AtomicBool::new(false);
-        webrtc.connect("on-negotiation-needed", false, move |args| {
-            let Ok(webrtc) = args[0].get::<gst::Element>() else {
-                return None;
-            };
-            if offered.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                return None;
-            }
-            let (endpoint, session, candidates, what) = (
-                endpoint.clone(),
-                session.clone(),
-                candidates.clone(),
-                what.clone(),
-            );
-            // Blocking HTTP must not run on GStreamer's signalling thread.
-            std::thread::spawn(move || {
-                if let Err(message) = negotiate(&webrtc, &endpoint, &session, &candidates) {
-                    tracing::warn!(input = %what, cause = %message, "WHEP negotiation failed");
-                    gst::element_error!(
-                        webrtc,
-                        gst::ResourceError::OpenRead,
-                        ("WHEP {}: {message}", redact(&endpoint))
-                    );
-                }
-            });
-            None
-        });
-    }
+    negotiate_when_needed(&webrtc, endpoint, &session, candidates, &wiring.what);
     Ok(session)
+}
+
+/// Each RTP stream webrtcbin opens goes through its own decodebin into the branches.
+fn decode_tracks(webrtc: &gst::Element, pipeline: &gst::Pipeline, wiring: &Wiring) {
+    let pipeline = pipeline.downgrade();
+    let wiring = wiring.clone();
+    webrtc.connect_pad_added(move |_, pad| {
+        if pad.direction() != gst::PadDirection::Src {
+            return;
+        }
+        let Some(pipeline) = pipeline.upgrade() else {
+            return;
+        };
+        let linked = make("decodebin", &wiring).and_then(|dec| {
+            pipeline.add(&dec).map_err(|e| build_err(&wiring, e))?;
+            link_decoded_pads(&dec, &pipeline, &wiring);
+            dec.sync_state_with_parent()
+                .map_err(|e| build_err(&wiring, e))?;
+            let sink = dec.static_pad("sink").expect("decodebin has a sink pad");
+            pad.link(&sink).map_err(|e| build_err(&wiring, e))?;
+            Ok(())
+        });
+        if let Err(e) = linked {
+            let cause = error_chain(&e);
+            tracing::error!(input = %wiring.what, %cause, "cannot decode a WHEP track");
+        }
+    });
+}
+
+/// Keeps every local ICE candidate webrtcbin gathers, for the offer.
+fn collect_candidates(webrtc: &gst::Element) -> Candidates {
+    let candidates: Candidates = Arc::default();
+    let kept = candidates.clone();
+    webrtc.connect("on-ice-candidate", false, move |args| {
+        if let (Ok(mline), Ok(candidate)) = (args[1].get::<u32>(), args[2].get::<String>()) {
+            kept.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((mline, candidate));
+        }
+        None
+    });
+    candidates
+}
+
+/// Runs [`negotiate`] on a thread of its own the first time webrtcbin asks; a failure becomes
+/// an error on webrtcbin, so the bus hands it to the supervisor.
+fn negotiate_when_needed(
+    webrtc: &gst::Element,
+    endpoint: &str,
+    session: &Session,
+    candidates: Candidates,
+    what: &str,
+) {
+    let endpoint = endpoint.to_string();
+    let session = session.clone();
+    let what = what.to_string();
+    // One offer per pipeline: WHEP has no renegotiation; a new session is a new pipeline.
+    let offered = std::sync::atomic::AtomicBool::new(false);
+    webrtc.connect("on-negotiation-needed", false, move |args| {
+        let Ok(webrtc) = args[0].get::<gst::Element>() else {
+            return None;
+        };
+        if offered.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return None;
+        }
+        let (endpoint, session, candidates, what) = (
+            endpoint.clone(),
+            session.clone(),
+            candidates.clone(),
+            what.clone(),
+        );
+        // Blocking HTTP must not run on GStreamer's signalling thread.
+        std::thread::spawn(move || {
+            if let Err(message) = negotiate(&webrtc, &endpoint, &session, &candidates) {
+                tracing::warn!(input = %what, cause = %message, "WHEP negotiation failed");
+                gst::element_error!(
+                    webrtc,
+                    gst::ResourceError::OpenRead,
+                    ("WHEP {}: {message}", redact(&endpoint))
+                );
+            }
+        });
+        None
+    });
 }
 
 /// Offer, gather, POST, answer. Errors say which step failed.
@@ -242,22 +261,11 @@ pub fn with_candidates(sdp: &str, candidates: &[(u32, String)]) -> String {
 
 /// The session URL from the answer's `Location`, which may be relative to the endpoint.
 fn resolve(endpoint: &str, location: &str) -> String {
-    if location.contains("://") {
-        return location.to_string();
-    }
-    let scheme_end = endpoint.find("://").map_or(0, |i| i + 3);
-    let origin_end = endpoint[scheme_end..]
-        .find('/')
-        .map_or(endpoint.len(), |i| scheme_end + i);
-    if location.starts_with('/') {
-        format!("{}{location}", &endpoint[..origin_end])
-    } else {
-        let base = endpoint.rfind('/').filter(|&i| i >= origin_end);
-        match base {
-            Some(i) => format!("{}/{location}", &endpoint[..i]),
-            None => format!("{}/{location}", &endpoint[..origin_end]),
-        }
-    }
+    url::Url::parse(endpoint)
+        .and_then(|base| base.join(location))
+        .map(String::from)
+        // The endpoint was parsed when the input started; keep the location as given otherwise.
+        .unwrap_or_else(|_| location.to_string())
 }
 
 /// Ends the WHEP session (HTTP DELETE of its resource), best effort: the SFU times it out anyway.

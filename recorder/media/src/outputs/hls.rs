@@ -37,19 +37,22 @@ pub(crate) struct Hls {
 impl Hls {
     /// Creates `dir` and fails fast when it is not writable.
     pub(crate) fn new(name: &str, dir: PathBuf, segment_secs: f64) -> Result<Hls, MediaError> {
-        let err = |message: String| MediaError::Output {
+        let err = |message: String, source: Option<std::io::Error>| MediaError::Output {
             path: dir.clone(),
             message: format!("output {name}: {message}"),
+            source,
         };
         if !(segment_secs.is_finite() && segment_secs > 0.0) {
-            return Err(err(format!(
-                "segment length {segment_secs} s is not a positive number of seconds"
-            )));
+            return Err(err(
+                format!("segment length {segment_secs} s is not a positive number of seconds"),
+                None,
+            ));
         }
         std::fs::create_dir_all(&dir)
-            .map_err(|e| err(format!("cannot create the directory: {e}")))?;
+            .map_err(|e| err("cannot create the directory".into(), Some(e)))?;
         let probe = dir.join(".vcs-write-test");
-        std::fs::write(&probe, b"").map_err(|e| err(format!("directory is not writable: {e}")))?;
+        std::fs::write(&probe, b"")
+            .map_err(|e| err("the directory is not writable".into(), Some(e)))?;
         let _ = std::fs::remove_file(&probe);
         Ok(Hls {
             name: name.to_string(),

@@ -12,6 +12,8 @@
 //! - `supervise`: one type owning each output pipeline, and a supervisor thread per output
 //!   reading its bus, the single error channel: files fail the output, RTMP rebuilds its
 //!   pipeline with backoff.
+//! - `reconnect`: the pure state machine deciding when an output is connected, lost, and due
+//!   to be rebuilt.
 //! - `mp4`, `hls`, `rtmp`: what differs per kind (pipeline, messages, finalising).
 //!
 //! Nothing an output does reaches the encoder or the other outputs, except
@@ -20,6 +22,7 @@
 mod fanout;
 mod hls;
 mod mp4;
+mod reconnect;
 mod rtmp;
 mod supervise;
 
@@ -36,7 +39,6 @@ use crate::MediaError;
 
 pub(crate) use fanout::Fanout;
 pub use mp4::part_path;
-pub use rtmp::redact_url;
 pub(crate) use supervise::{Built, Muxer, OutputHandle, Reporter};
 
 /// One output of a recording.
@@ -71,7 +73,7 @@ impl std::fmt::Debug for OutputTargetKind {
                 .finish(),
             Self::Rtmp { url } => f
                 .debug_struct("Rtmp")
-                .field("url", &redact_url(url))
+                .field("url", &vcs_job::uri::redact(url))
                 .finish(),
         }
     }

@@ -34,9 +34,10 @@ impl Mp4 {
         std::fs::File::create(&part).map_err(|e| MediaError::Output {
             path: path.clone(),
             message: format!(
-                "output {name}: cannot write {}: {e} (does the directory exist and is it writable?)",
+                "output {name}: cannot write {} (does the directory exist and is it writable?)",
                 part.display()
             ),
+            source: Some(e),
         })?;
         Ok(Mp4 {
             name: name.to_string(),

@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use gstreamer::prelude::*;
+use vcs_job::uri::{self, UriScheme};
 
 use super::{Built, Muxer, Reporter, appsrc};
 use crate::MediaError;
@@ -29,11 +30,12 @@ pub(crate) struct Rtmp {
 
 impl Rtmp {
     pub(crate) fn new(name: &str, url: String) -> Result<Rtmp, MediaError> {
-        let lower = url.to_ascii_lowercase();
-        if !(lower.starts_with("rtmp://") || lower.starts_with("rtmps://")) {
+        if UriScheme::of(&url) != Some(UriScheme::Rtmp) {
             return Err(MediaError::Build {
                 what: format!("output {name}"),
-                message: format!("{} is not an rtmp:// or rtmps:// URL", redact_url(&url)),
+                // Not quoted, not even redacted: with the wrong scheme the path is no longer
+                // known to hold the stream key, but still does.
+                message: "the URL is not an rtmp:// or rtmps:// URL".into(),
             });
         }
         Ok(Rtmp {
@@ -79,25 +81,7 @@ impl Muxer for Rtmp {
     }
 
     fn scrub(&self, message: String) -> String {
-        let mut message = message.replace(&self.url, &redact_url(&self.url));
-        if let Some(key) = self.url.rsplit('/').next().filter(|k| k.len() >= 4) {
-            message = message.replace(key, "…");
-        }
-        message
-    }
-}
-
-/// `scheme://host/app/…`: an RTMP URL without credentials or stream key, safe to log.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return "(not a URL)".into();
-    };
-    let mut parts = rest.split('/');
-    let host = parts.next().unwrap_or("");
-    let host = host.rsplit('@').next().unwrap_or(host);
-    match parts.next() {
-        Some(app) if !app.is_empty() => format!("{scheme}://{host}/{app}/…"),
-        _ => format!("{scheme}://{host}/…"),
+        uri::scrub(&message, &self.url)
     }
 }
 
@@ -106,28 +90,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn redacted_urls_keep_host_and_app_but_not_keys_or_credentials() {
-        for (url, want) in [
-            (
-                "rtmp://a.example:1935/live/secret-key",
-                "rtmp://a.example:1935/live/…",
-            ),
-            (
-                "rtmps://user:pw@b.example/app/k?x=1",
-                "rtmps://b.example/app/…",
-            ),
-            ("rtmp://host", "rtmp://host/…"),
-            ("nonsense", "(not a URL)"),
-        ] {
-            assert_eq!(redact_url(url), want, "{url}");
-        }
-    }
-
-    #[test]
     fn errors_are_scrubbed_of_the_stream_key() {
         let r = Rtmp::new("live", "rtmp://h/live/sk_12345".into()).unwrap();
         let m = r.scrub("could not connect to rtmp://h/live/sk_12345 (stream sk_12345)".into());
         assert!(!m.contains("sk_12345"), "{m}");
         assert!(m.contains("rtmp://h/live/…"), "{m}");
+    }
+
+    #[test]
+    fn only_rtmp_urls_are_taken_and_the_refusal_quotes_no_key() {
+        let e = Rtmp::new("live", "http://h/live/sk_12345".into())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("output live") && !e.contains("sk_12345"), "{e}");
+        assert!(Rtmp::new("live", "RTMPS://h/app/k".into()).is_ok());
     }
 }

@@ -1,6 +1,7 @@
 //! Running one output: its pipeline ([`Live`], `Null` on drop), the [`Muxer`] trait that says
 //! what differs between kinds, and the supervisor thread that reads the bus (the single error
-//! channel): file outputs fail, RTMP rebuilds with backoff 0.5 s doubling to 10 s.
+//! channel) and does what `reconnect::Link` decides: file outputs fail, RTMP rebuilds with
+//! backoff 0.5 s doubling to 10 s.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,21 +13,18 @@ use std::time::{Duration, Instant};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
-use vcs_job::control::{OutputKind, OutputState};
+use vcs_job::control::{OutputKind, OutputState, error_chain};
 
 use super::fanout::{Fanout, LOSSY_QUEUE_BYTES, Slot};
+use super::reconnect::{Link, Policy, Seen};
 use super::{
     KeyframeRequest, OutputEvent, OutputSummary, OutputTarget, OutputTargetKind, hls, mp4, rtmp,
 };
 use crate::MediaError;
-use crate::gst_util::{bus_error, format_error};
+use crate::gst_util::{format_error, play};
 
 /// File outputs block the encoder when this much is queued (never, unless the disk stalls).
 const BLOCKING_QUEUE_BYTES: u64 = 64 << 20;
-const BACKOFF_START: Duration = Duration::from_millis(500);
-const BACKOFF_MAX: Duration = Duration::from_secs(10);
-/// An RTMP connection that takes no data for this long while data waits is rebuilt.
-const STALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Finalising flushes queued buffers and writes indexes; a muxer taking longer is stuck.
 const FINISH_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -168,12 +166,7 @@ impl Live {
             bus,
             sent,
         };
-        live.pipeline
-            .set_state(gst::State::Playing)
-            .map_err(|e| MediaError::State {
-                what: what.to_string(),
-                message: format!("{e}: {}", bus_error(&live.pipeline).unwrap_or_default()),
-            })?;
+        play(&live.pipeline, what)?;
         out.slot.attach(video, audio);
         Ok(live)
     }
@@ -243,10 +236,7 @@ impl OutputHandle {
         let thread = std::thread::Builder::new()
             .name(format!("output-{name}"))
             .spawn(move || supervise(muxer, live, out, stopped, keyframe))
-            .map_err(|e| MediaError::Build {
-                what,
-                message: format!("cannot start its supervisor thread: {e}"),
-            })?;
+            .map_err(|source| MediaError::Thread { what, source })?;
         tracing::info!(output = %name, ?kind, "output started");
         Ok(OutputHandle {
             slot,
@@ -286,146 +276,196 @@ impl OutputHandle {
     }
 }
 
-/// Runs one output until it is finished or fails: the bus is read here, and only here.
+/// Runs one output until it is finished or fails: the bus is read here, and only here. Each turn
+/// either waits out a reconnect (no pipeline) or looks at the running pipeline once: a stop
+/// request, the finish deadline, bytes flowing, and one bus message.
 fn supervise(
-    mut muxer: Box<dyn Muxer>,
+    muxer: Box<dyn Muxer>,
     live: Live,
     out: Reporter,
     stop: mpsc::Receiver<()>,
     keyframe: KeyframeRequest,
 ) -> OutputSummary {
-    let what = format!("output {}", out.name());
-    let mut live = Some(live);
-    let mut backoff = BACKOFF_START;
-    let mut finishing: Option<Instant> = None;
-    // Bytes counted when the current pipeline started; more means it reached its destination.
-    let mut bytes_mark = 0;
-    let mut last_bytes = 0;
-    let mut last_flow = Instant::now();
+    let link = Link::new(Policy::default(), muxer.reconnects(), Instant::now());
+    let mut run = Running {
+        what: format!("output {}", out.name()),
+        muxer,
+        live: Some(live),
+        out,
+        keyframe,
+        link,
+        finishing: None,
+    };
     loop {
-        let Some(pipeline) = live.as_ref() else {
-            // Reconnecting: wait out the backoff unless told to stop.
-            match stop.recv_timeout(backoff) {
-                Ok(()) | Err(RecvTimeoutError::Disconnected) => {
-                    tracing::info!(output = %out.name(), "output stopped while reconnecting");
-                    return out.summary(OutputState::Done, muxer.files());
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-            }
-            backoff = (backoff * 2).min(BACKOFF_MAX);
-            bytes_mark = out.slot.bytes.load(Ordering::Relaxed);
-            match muxer.build().and_then(|b| Live::start(b, &out, &what)) {
-                Ok(l) => {
-                    out.set_state(OutputState::Starting);
-                    last_flow = Instant::now();
-                    tracing::info!(output = %out.name(), "output pipeline rebuilt; waiting for a keyframe");
-                    live = Some(l);
-                    keyframe();
-                }
-                Err(e) => {
-                    let message = muxer.scrub(e.to_string());
-                    tracing::warn!(output = %out.name(), error = %message, retry_in = ?backoff, "output could not restart");
-                    out.slot.update(|p| {
-                        p.reconnects += 1;
-                        p.last_error = Some(message);
-                    });
-                }
-            }
-            continue;
+        let turn = if run.live.is_some() {
+            run.watch(&stop)
+        } else {
+            run.reconnect(&stop)
         };
-        if finishing.is_none() && !matches!(stop.try_recv(), Err(TryRecvError::Empty)) {
-            out.set_state(OutputState::Finalising);
-            out.slot.end_of_stream();
-            finishing = Some(Instant::now() + muxer.finish_timeout());
-        }
-        if finishing.is_some_and(|deadline| Instant::now() > deadline) {
-            drop(live.take());
-            return fail(
-                &out,
-                &*muxer,
-                "timed out waiting for the muxer to finalise".into(),
-            );
-        }
-        if let Some(sent) = pipeline.sent_bytes() {
-            out.slot.bytes.store(bytes_mark + sent, Ordering::Relaxed);
-        }
-        let bytes = out.slot.bytes.load(Ordering::Relaxed);
-        if bytes != last_bytes {
-            last_bytes = bytes;
-            last_flow = Instant::now();
-        }
-        // A connection that neither errors nor takes data (server hung, packets dropped) is as
-        // lost as one that failed.
-        if muxer.reconnects()
-            && finishing.is_none()
-            && last_flow.elapsed() > STALL_TIMEOUT
-            && out.slot.queued_bytes() > 0
-        {
-            out.slot.detach();
-            drop(live.take());
-            let message = format!(
-                "nothing reached the server for {} s while data was waiting",
-                STALL_TIMEOUT.as_secs()
-            );
-            lost(&out, message, backoff);
-            continue;
-        }
-        let state = out.slot.progress().state;
-        if state == OutputState::Starting && bytes > bytes_mark {
-            out.set_state(OutputState::Active);
-            backoff = BACKOFF_START;
-            tracing::info!(output = %out.name(), "output connected");
-        }
-        let Some(msg) = pipeline.bus.timed_pop(gst::ClockTime::from_mseconds(100)) else {
-            continue;
-        };
-        match msg.view() {
-            gst::MessageView::Eos(_) if finishing.is_some() => {
-                drop(live.take());
-                return match muxer.finalise(&out) {
-                    Ok(files) => {
-                        out.emit(OutputEvent::Finished {
-                            output: out.name().to_string(),
-                            files: files.clone(),
-                        });
-                        tracing::info!(output = %out.name(), files = files.len(), "output finalised");
-                        out.summary(OutputState::Done, files)
-                    }
-                    Err(message) => fail(&out, &*muxer, message),
-                };
-            }
-            gst::MessageView::Eos(_) | gst::MessageView::Error(_) => {
-                let message = match msg.view() {
-                    gst::MessageView::Error(e) => muxer.scrub(format_error(e)),
-                    _ => "the pipeline ended unexpectedly".to_string(),
-                };
-                out.slot.detach();
-                drop(live.take());
-                if !muxer.reconnects() || finishing.is_some() {
-                    return fail(&out, &*muxer, message);
-                }
-                lost(&out, message, backoff);
-            }
-            gst::MessageView::Element(_) => {
-                if let Some(s) = msg.structure() {
-                    muxer.on_element(s, &out);
-                }
-            }
-            _ => {}
+        if let Some(summary) = turn {
+            return summary;
         }
     }
 }
 
-/// The same error with secrets (stream keys) removed from its text.
+/// The supervisor thread's state.
+struct Running {
+    what: String,
+    muxer: Box<dyn Muxer>,
+    /// `None` while waiting to reconnect.
+    live: Option<Live>,
+    out: Reporter,
+    keyframe: KeyframeRequest,
+    link: Link,
+    /// When finalising must be done by, once it was asked for.
+    finishing: Option<Instant>,
+}
+
+impl Running {
+    /// No pipeline: waits out the backoff unless told to stop, then builds the next one.
+    fn reconnect(&mut self, stop: &mpsc::Receiver<()>) -> Option<OutputSummary> {
+        let wait = self.link.retry_at().map_or(Duration::ZERO, |at| {
+            at.saturating_duration_since(Instant::now())
+        });
+        match stop.recv_timeout(wait) {
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => {
+                tracing::info!(output = %self.out.name(), "output stopped while reconnecting");
+                return Some(self.out.summary(OutputState::Done, self.muxer.files()));
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        let bytes = self.out.slot.bytes.load(Ordering::Relaxed);
+        match self
+            .muxer
+            .build()
+            .and_then(|b| Live::start(b, &self.out, &self.what))
+        {
+            Ok(live) => {
+                self.out.set_state(OutputState::Starting);
+                self.link.rebuilt(Instant::now(), bytes);
+                tracing::info!(output = %self.out.name(), "output pipeline rebuilt; waiting for a keyframe");
+                self.live = Some(live);
+                (self.keyframe)();
+            }
+            Err(e) => {
+                let message = self.muxer.scrub(error_chain(&e));
+                let retry_in = self.link.rebuild_failed(Instant::now());
+                tracing::warn!(output = %self.out.name(), error = %message, ?retry_in, "output could not restart");
+                self.out.slot.update(|p| {
+                    p.reconnects += 1;
+                    p.last_error = Some(message);
+                });
+            }
+        }
+        None
+    }
+
+    /// One look at the running pipeline.
+    fn watch(&mut self, stop: &mpsc::Receiver<()>) -> Option<OutputSummary> {
+        if self.finishing.is_none() && !matches!(stop.try_recv(), Err(TryRecvError::Empty)) {
+            self.out.set_state(OutputState::Finalising);
+            self.out.slot.end_of_stream();
+            self.finishing = Some(Instant::now() + self.muxer.finish_timeout());
+        }
+        if self
+            .finishing
+            .is_some_and(|deadline| Instant::now() > deadline)
+        {
+            drop(self.live.take());
+            let message = "timed out waiting for the muxer to finalise".to_string();
+            return Some(fail(&self.out, &*self.muxer, message));
+        }
+        if let Some(sent) = self.live.as_ref()?.sent_bytes() {
+            let total = self.link.mark() + sent;
+            self.out.slot.bytes.store(total, Ordering::Relaxed);
+        }
+        let bytes = self.out.slot.bytes.load(Ordering::Relaxed);
+        let queued = self.out.slot.queued_bytes();
+        let finishing = self.finishing.is_some();
+        match self.link.observe(Instant::now(), bytes, queued, finishing) {
+            Seen::Nothing => {}
+            Seen::Connected => {
+                self.out.set_state(OutputState::Active);
+                tracing::info!(output = %self.out.name(), "output connected");
+            }
+            Seen::Stalled => {
+                let secs = self.link.stall_after().as_secs();
+                let message =
+                    format!("nothing reached the server for {secs} s while data was waiting");
+                return self.lost(message);
+            }
+        }
+        let msg = self
+            .live
+            .as_ref()?
+            .bus
+            .timed_pop(gst::ClockTime::from_mseconds(100))?;
+        match msg.view() {
+            gst::MessageView::Eos(_) if finishing => Some(self.finalise()),
+            gst::MessageView::Eos(_) => self.lost("the pipeline ended unexpectedly".into()),
+            gst::MessageView::Error(e) => self.lost(self.muxer.scrub(format_error(e))),
+            gst::MessageView::Element(_) => {
+                if let Some(s) = msg.structure() {
+                    self.muxer.on_element(s, &self.out);
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// The pipeline failed: tears it down and either waits to reconnect or fails the output.
+    fn lost(&mut self, message: String) -> Option<OutputSummary> {
+        self.out.slot.detach();
+        drop(self.live.take());
+        let finishing = self.finishing.is_some();
+        let Some(retry_in) = self.link.lost(Instant::now(), finishing) else {
+            return Some(fail(&self.out, &*self.muxer, message));
+        };
+        tracing::warn!(output = %self.out.name(), error = %message, ?retry_in,
+            "output lost its destination; reconnecting");
+        self.out.slot.update(|p| {
+            p.state = OutputState::Reconnecting;
+            p.reconnects += 1;
+            p.last_error = Some(message);
+        });
+        None
+    }
+
+    /// EOS got through after a stop: moves the files into place.
+    fn finalise(&mut self) -> OutputSummary {
+        drop(self.live.take());
+        match self.muxer.finalise(&self.out) {
+            Ok(files) => {
+                self.out.emit(OutputEvent::Finished {
+                    output: self.out.name().to_string(),
+                    files: files.clone(),
+                });
+                tracing::info!(output = %self.out.name(), files = files.len(), "output finalised");
+                self.out.summary(OutputState::Done, files)
+            }
+            Err(message) => fail(&self.out, &*self.muxer, message),
+        }
+    }
+}
+
+/// The same error with secrets (stream keys) removed from its text. Only the texts that come
+/// from GStreamer's messages can quote the URL; the sources' own texts never see it (it is set
+/// as a property, not in a launch line).
 fn scrub_error(muxer: &dyn Muxer, e: MediaError) -> MediaError {
     match e {
         MediaError::Build { what, message } => MediaError::Build {
             what,
             message: muxer.scrub(message),
         },
-        MediaError::State { what, message } => MediaError::State {
+        MediaError::StateChange {
             what,
-            message: muxer.scrub(message),
+            detail,
+            source,
+        } => MediaError::StateChange {
+            what,
+            detail: detail.map(|d| muxer.scrub(d)),
+            source,
         },
         MediaError::Runtime { what, message } => MediaError::Runtime {
             what,
@@ -433,17 +473,6 @@ fn scrub_error(muxer: &dyn Muxer, e: MediaError) -> MediaError {
         },
         other => other,
     }
-}
-
-/// Records a lost connection; the supervisor rebuilds after `backoff`.
-fn lost(out: &Reporter, message: String, backoff: Duration) {
-    tracing::warn!(output = %out.name(), error = %message, retry_in = ?backoff,
-        "output lost its destination; reconnecting");
-    out.slot.update(|p| {
-        p.state = OutputState::Reconnecting;
-        p.reconnects += 1;
-        p.last_error = Some(message);
-    });
 }
 
 fn fail(out: &Reporter, muxer: &dyn Muxer, message: String) -> OutputSummary {

@@ -1,20 +1,20 @@
-//! Test kit: a stand-in engine and a raw HTTP/1.1 client over loopback.
+//! Test kit: a stand-in engine, and the real `serve` on a loopback port on a runtime of its own,
+//! so the tests are plain blocking code that talks to it over HTTP with `vcs-test-support`'s
+//! control-API client.
 
-#![allow(dead_code)]
-
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
+use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use vcs_job::JobSpec;
 use vcs_job::control::{JobEvent, JobPatch, JobState, JobStatus};
 use vcs_service::{JobRunner, Metrics, Outcome, RunnerError, ServeError, Settings, Token};
+use vcs_test_support::{ControlClient, Response};
 
 pub const TOKEN: &str = "test-token-123";
 
@@ -130,8 +130,11 @@ pub struct Server {
     pub addr: SocketAddr,
     pub engine: Arc<FakeEngine>,
     pub metrics: Metrics,
+    /// Sends with the test token.
+    pub api: ControlClient,
     shutdown: Option<oneshot::Sender<()>>,
-    pub task: JoinHandle<Result<Outcome, ServeError>>,
+    task: JoinHandle<Result<Outcome, ServeError>>,
+    runtime: Runtime,
 }
 
 pub fn settings(stop_grace: Duration) -> Settings {
@@ -143,17 +146,22 @@ pub fn settings(stop_grace: Duration) -> Settings {
 }
 
 impl Server {
-    pub async fn start(engine: Arc<FakeEngine>) -> Self {
-        Self::start_with(engine, settings(Duration::from_secs(5))).await
+    pub fn start(engine: Arc<FakeEngine>) -> Self {
+        Self::start_with(engine, settings(Duration::from_secs(5)))
     }
 
-    pub async fn start_with(engine: Arc<FakeEngine>, settings: Settings) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    pub fn start_with(engine: Arc<FakeEngine>, settings: Settings) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
         let addr = listener.local_addr().unwrap();
         let metrics = Metrics::new();
         let (tx, rx) = oneshot::channel::<()>();
         let runner: Arc<dyn JobRunner> = engine.clone();
-        let task = tokio::spawn(vcs_service::serve(
+        let task = runtime.spawn(vcs_service::serve(
             listener,
             settings,
             runner,
@@ -166,8 +174,10 @@ impl Server {
             addr,
             engine,
             metrics,
+            api: ControlClient::new(addr, Some(TOKEN)),
             shutdown: Some(tx),
             task,
+            runtime,
         }
     }
 
@@ -176,108 +186,24 @@ impl Server {
         let _ = self.shutdown.take().unwrap().send(());
     }
 
-    pub async fn outcome(self) -> Outcome {
-        tokio::time::timeout(Duration::from_secs(10), self.task)
-            .await
+    /// Whether `serve` has returned.
+    pub fn has_returned(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    /// What `serve` returned (waits up to 10 s for it).
+    pub fn outcome(self) -> Outcome {
+        let task = self.task;
+        self.runtime
+            .block_on(async { tokio::time::timeout(Duration::from_secs(10), task).await })
             .expect("serve did not return")
             .unwrap()
             .unwrap()
     }
 
-    pub async fn call(&self, method: &str, path: &str, body: Option<&str>) -> Response {
-        request(self.addr, method, path, Some(TOKEN), body).await
-    }
-}
-
-#[derive(Debug)]
-pub struct Response {
-    pub status: u16,
-    pub headers: HashMap<String, String>,
-    pub body: String,
-}
-
-impl Response {
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
-    }
-
-    pub fn status_body(&self) -> JobStatus {
-        assert_eq!(self.status, 200, "{}", self.body);
-        serde_json::from_str(&self.body).unwrap()
-    }
-
-    /// `(code, at)` of an `ErrorBody`.
-    pub fn error(&self) -> (String, Option<String>) {
-        let body: vcs_job::control::ErrorBody = serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not an ErrorBody ({e}): {}", self.body));
-        assert!(!body.error.message.is_empty());
-        (body.error.code, body.error.at)
-    }
-}
-
-/// One HTTP/1.1 request on its own connection.
-pub async fn request(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<&str>,
-) -> Response {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let body = body.unwrap_or("");
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    if let Some(token) = token {
-        head.push_str(&format!("Authorization: Bearer {token}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).await.unwrap();
-    // The server may answer (413) before reading a large body and close; that is fine.
-    let _ = stream.write_all(body.as_bytes()).await;
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw).await;
-    parse_response(&raw)
-}
-
-fn parse_response(raw: &[u8]) -> Response {
-    let text = String::from_utf8_lossy(raw);
-    let (head, rest) = text.split_once("\r\n\r\n").expect("no header end");
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers: HashMap<String, String> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let body = if headers.get("transfer-encoding").map(String::as_str) == Some("chunked") {
-        let mut out = String::new();
-        let mut rest = rest;
-        loop {
-            let (size, after) = rest.split_once("\r\n").unwrap();
-            let size = usize::from_str_radix(size.trim(), 16).unwrap();
-            if size == 0 {
-                break;
-            }
-            out.push_str(&after[..size]);
-            rest = &after[size + 2..];
-        }
-        out
-    } else {
-        rest.to_owned()
-    };
-    Response {
-        status,
-        headers,
-        body,
+    /// A request with the test token.
+    pub fn call(&self, method: &str, path: &str, body: Option<&str>) -> Response {
+        self.api.call(method, path, body)
     }
 }
 
@@ -287,15 +213,4 @@ pub fn job(id: &str) -> String {
             "participants":[{{"id":"alice","camera":"test:ball"}}],
             "outputs":[{{"name":"main","mp4":{{"path":"/tmp/out.mp4"}}}}]}}"#
     )
-}
-
-/// Polls `cond` until it holds (5 s at most).
-pub async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    for _ in 0..500 {
-        if cond() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting for {what}");
 }

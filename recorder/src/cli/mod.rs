@@ -1,0 +1,77 @@
+//! The `vcs-recorder` command: every subcommand's flags (the only clap types in the recorder)
+//! and the glue from flags to the libraries.
+//!
+//! # Layout
+//! - [`render`]: record a job to its outputs.
+//! - [`still`]: a composition's frame at a time as a PNG.
+//! - [`scene`]: print or write what a composition produces ([`vcs_engine::inspect`]).
+//! - [`draw`]: a display list, scene or Daily export file as a PNG.
+//! - [`serve`]: run as a recorder pod behind the HTTP control API.
+
+pub mod draw;
+pub mod render;
+pub mod scene;
+pub mod serve;
+pub mod still;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "vcs-recorder",
+    version,
+    about = "VCS recorder: compositions to recordings"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Record a job to its outputs (local files, S3, RTMP). Test and file inputs to files render
+    /// as fast as the machine allows; network inputs and RTMP outputs run at real time.
+    Render(render::RenderArgs),
+    /// Draw a display list, a scene or a Daily-format fgDisplayList to a PNG.
+    Draw(draw::DrawArgs),
+    /// Print a composition's scene at a time, or write chosen frames of an events run.
+    Scene(scene::SceneArgs),
+    /// Write the composition's frame at --time as a PNG (video layers as labelled placeholders).
+    Still(still::StillArgs),
+    /// Run as a recorder pod: warm up, take one job over the HTTP control API, exit when done.
+    Serve(serve::ServeArgs),
+}
+
+/// Parses the command line, runs the subcommand, and prints the error chain on failure.
+pub fn main() -> ExitCode {
+    process_started();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match Cli::parse().command {
+        Command::Render(args) => render::run(args),
+        Command::Draw(args) => draw::run(args),
+        Command::Still(args) => still::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Scene(args) => scene::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// When the process started (the first call, made at the top of [`main`]).
+pub(crate) fn process_started() -> std::time::Instant {
+    static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *STARTED.get_or_init(std::time::Instant::now)
+}

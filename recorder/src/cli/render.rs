@@ -1,0 +1,162 @@
+//! `vcs-recorder render`: record a job (a file and/or flags) to its outputs, on this thread.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::process_started;
+use crate::job_file::{JobOverrides, read_job_file};
+use crate::recording::{
+    LiveCommand, RecordHooks, RecordOptions, RecordSummary, SharedStatus, record, runs_in_real_time,
+};
+
+#[derive(clap::Args)]
+pub struct RenderArgs {
+    /// Job spec file (YAML or JSON). Flags override what it says.
+    job: Option<PathBuf>,
+    /// Built-in composition name (such as `demo`) or a composition file or folder.
+    #[arg(long)]
+    composition: Option<String>,
+    /// A composition param, `id=value` (value parsed as JSON when it can be). Repeatable.
+    #[arg(long = "param", value_name = "ID=VALUE")]
+    params: Vec<String>,
+    /// A participant, `name=URI` (such as `alice=test:red`). Repeatable.
+    #[arg(long = "participant", value_name = "NAME=URI")]
+    participants: Vec<String>,
+    /// Seconds to record.
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Output size, WIDTHxHEIGHT.
+    #[arg(long)]
+    size: Option<String>,
+    /// Output frame rate.
+    #[arg(long)]
+    fps: Option<u32>,
+    /// MP4 file to write.
+    #[arg(short = 'o', long = "output")]
+    output: Option<PathBuf>,
+    /// Pace at real time, as a live job does, even with only test and file inputs.
+    #[arg(long)]
+    realtime: bool,
+}
+
+pub fn run(args: RenderArgs) -> anyhow::Result<()> {
+    let base = args.job.as_deref().map(read_job_file).transpose()?;
+    let origin = args
+        .job
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "command line".into());
+    let job = JobOverrides {
+        composition: args.composition,
+        params: args.params,
+        participants: args.participants,
+        duration_secs: args.duration,
+        size: args.size,
+        fps: args.fps,
+        output: args.output,
+    }
+    .apply(base, &origin)?;
+    if job.duration_secs.is_none() {
+        anyhow::bail!("{origin}: durationSecs: render needs a duration (--duration SECONDS)");
+    }
+    if job.outputs.is_empty() {
+        anyhow::bail!(
+            "{origin}: outputs: no outputs; give one with -o out.mp4 or list them in the job file"
+        );
+    }
+    let live = args.realtime || runs_in_real_time(&job);
+    let spool = tempdir_for_spool()?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    stop_on_signals(tx)?;
+    let status = SharedStatus::default();
+    let summary = record(
+        &job,
+        &RecordOptions {
+            live,
+            spool_dir: spool.clone(),
+        },
+        &rx,
+        &status,
+        &mut FirstFrameLog,
+    )
+    .context("render failed")?;
+    let _ = std::fs::remove_dir_all(&spool);
+    report(&summary)
+}
+
+/// Prints what was recorded; fails when the composition kept failing or an output did not
+/// complete (the recording is kept either way).
+fn report(summary: &RecordSummary) -> anyhow::Result<()> {
+    println!(
+        "recorded {} frames, {:.3} s of video in {:.2} s ({:.1}× real time){}{}",
+        summary.frames,
+        summary.duration.as_secs_f64(),
+        summary.wall.as_secs_f64(),
+        summary.duration.as_secs_f64() / summary.wall.as_secs_f64().max(1e-9),
+        if summary.dropped_frames > 0 {
+            format!("; {} frames dropped", summary.dropped_frames)
+        } else {
+            String::new()
+        },
+        if summary.composition_errors > 0 {
+            format!(
+                "; {} frames reused the last good scene after composition errors",
+                summary.composition_errors
+            )
+        } else {
+            String::new()
+        }
+    );
+    for o in &summary.outputs {
+        println!("  {o}");
+    }
+    if summary.composition_failed {
+        anyhow::bail!(
+            "the composition kept failing (see the warnings above); the recording is complete but shows its last good scene"
+        );
+    }
+    if let Some(failed) = summary.outputs.iter().find(|o| o.failed()) {
+        anyhow::bail!(
+            "output {} did not complete: {}",
+            failed.name,
+            failed.last_error.as_deref().unwrap_or("unknown error")
+        );
+    }
+    Ok(())
+}
+
+/// Logs when the first frame reached the encoder, counted from process start (what a cold start
+/// costs; `make bench` compares it with a warm `serve`).
+struct FirstFrameLog;
+
+impl RecordHooks for FirstFrameLog {
+    fn first_frame(&mut self) {
+        let ms = process_started().elapsed().as_secs_f64() * 1000.0;
+        tracing::info!(since_process_start_ms = ms, "first frame encoded");
+    }
+}
+
+/// A private folder for outputs that go only to S3.
+fn tempdir_for_spool() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("vcs-render-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the spool folder {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// SIGTERM and Ctrl-C stop the recording gracefully: everything recorded so far is finalised.
+fn stop_on_signals(tx: std::sync::mpsc::Sender<LiveCommand>) -> anyhow::Result<()> {
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+    ])
+    .context("cannot install signal handlers")?;
+    std::thread::spawn(move || {
+        for sig in signals.forever() {
+            eprintln!("signal {sig}: stopping; finishing the outputs");
+            let _ = tx.send(LiveCommand::Stop);
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! Live changes to a running recording ([`LiveCommand`]s), applied between two frames.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::json;
+use vcs_job::control::{JobEvent, JobPatch};
+
+use super::{RecordError, Recorder};
+
+/// A live change, applied at the next frame.
+#[derive(Debug, Clone)]
+pub enum LiveCommand {
+    /// Applied at the next frame; the outcome goes to `reply` when given. A patch that cannot
+    /// be applied changes nothing and never stops the recording.
+    Patch {
+        patch: JobPatch,
+        reply: Option<std::sync::mpsc::Sender<Result<(), RecordError>>>,
+    },
+    Events(Vec<JobEvent>),
+    /// Finish: EOS through the encoder, every output finalised and uploaded.
+    Stop,
+}
+
+impl Recorder<'_> {
+    /// Applies one command that arrived before frame `self.frames`.
+    pub(super) fn apply(&mut self, cmd: LiveCommand) -> Result<(), RecordError> {
+        match cmd {
+            LiveCommand::Stop => self.stopping = true,
+            LiveCommand::Patch { patch, reply } => {
+                let now = Duration::from_secs_f64(self.frames as f64 / self.job.video.fps as f64);
+                let result = self.apply_patch(patch, now);
+                if let Err(e) = &result {
+                    tracing::warn!(error = %super::error_chain(e), "live change not applied");
+                }
+                match reply {
+                    Some(reply) => {
+                        let _ = reply.send(result);
+                    }
+                    None => result?,
+                }
+            }
+            LiveCommand::Events(events) => self.push_events(events),
+        }
+        Ok(())
+    }
+
+    /// Room events: a named active speaker overrides the detected one; chat, transcript and
+    /// emoji become the composition's standard-source messages.
+    fn push_events(&mut self, events: Vec<JobEvent>) {
+        for e in events {
+            self.message_key += 1;
+            let (source, sender, text) = match e {
+                JobEvent::ActiveSpeaker { participant_id } => {
+                    self.named_speaker = participant_id;
+                    continue;
+                }
+                JobEvent::Chat {
+                    sender_display_name,
+                    text,
+                } => ("chatMessages", sender_display_name, text),
+                JobEvent::Transcript {
+                    sender_display_name,
+                    text,
+                } => ("transcript", sender_display_name, text),
+                JobEvent::Emoji {
+                    sender_display_name,
+                    text,
+                } => ("emojiReactions", sender_display_name, text),
+            };
+            self.engine.push_standard_source_message(
+                source,
+                json!({"key": self.message_key, "senderDisplayName": sender, "text": text}),
+            );
+        }
+    }
+
+    /// Applies a live change. Everything is checked before anything changes, so a bad patch
+    /// leaves the recording as it was.
+    fn apply_patch(&mut self, patch: JobPatch, now: Duration) -> Result<(), RecordError> {
+        let params = with_defaults_for_nulls(patch.params.clone(), self.engine.interface());
+        let mut next = self.job.clone();
+        next.composition.params.extend(params.clone());
+        if let Some(list) = &patch.participants {
+            next.participants = list.clone();
+        }
+        for name in &patch.remove_outputs {
+            let before = next.outputs.len();
+            next.outputs.retain(|o| &o.name != name);
+            if next.outputs.len() == before {
+                return Err(RecordError::Invalid {
+                    field: "removeOutputs".into(),
+                    message: format!("no output named \"{name}\""),
+                });
+            }
+        }
+        next.outputs.extend(patch.add_outputs.iter().cloned());
+        next.validate()?;
+        if let Some(list) = &patch.participants {
+            self.participants.set(list, now)?;
+        }
+        if !params.is_empty() {
+            self.engine.set_params(&params);
+        }
+        for name in &patch.remove_outputs {
+            let summary = self.encoder.remove_output(name)?;
+            self.outputs.removed(summary);
+        }
+        for o in &patch.add_outputs {
+            let target = self.outputs.add(o)?;
+            self.encoder.add_output(target)?;
+        }
+        self.job = next;
+        Ok(())
+    }
+}
+
+/// A `null` param value in a patch means "back to the default" (the composition's
+/// `compositionInterface.params[].defaultValue`).
+fn with_defaults_for_nulls(
+    mut params: BTreeMap<String, serde_json::Value>,
+    interface: &serde_json::Value,
+) -> BTreeMap<String, serde_json::Value> {
+    for (id, value) in params.iter_mut() {
+        if value.is_null()
+            && let Some(default) = interface["params"].as_array().and_then(|ps| {
+                ps.iter()
+                    .find(|p| p["id"] == *id)
+                    .map(|p| p["defaultValue"].clone())
+            })
+        {
+            *value = default;
+        }
+    }
+    params
+}

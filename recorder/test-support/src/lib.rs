@@ -1,0 +1,32 @@
+//! What the tests and benches of VCS share, so each helper exists once: real servers on loopback,
+//! a client for the recorder's control API, readers for recorded files, and waiting on a
+//! condition.
+//!
+//! Everything here panics with a message that says what failed and how to fix it (a missing
+//! server binary names the install step): these are test fixtures, and a panic is a failed test.
+//!
+//! # Layout
+//! - [`process`]: free ports, finding programs, child processes killed on drop, [`TempDir`].
+//! - [`s3`]: [`S3Server`], an S3-compatible store (s3s-fs) that can have an outage.
+//! - [`rtmp`]: [`RtmpServer`], nginx with the RTMP module, recording every publish.
+//! - [`control`]: [`ControlClient`], a blocking client for `vcs-recorder serve`'s API.
+//! - [`media`]: ffprobe and ffmpeg readers ([`probe`], [`decode_frame_rgb`], [`duration_secs`],
+//!   ...) and measures of frames and audio ([`median_rgb`], [`rms`], ...).
+//! - [`wait`]: [`wait_for`], polling a condition with a deadline.
+
+pub mod control;
+pub mod media;
+pub mod process;
+pub mod rtmp;
+pub mod s3;
+pub mod wait;
+
+pub use control::{ControlClient, Response, request};
+pub use media::{
+    Stream, close_to, decode_audio, decode_frame_rgb, duration_secs, ffmpeg_decode,
+    ffprobe_streams, mean_rgb, median_rgb, probe, region_difference, rms, stream,
+};
+pub use process::{Proc, TempDir, find_program, free_port, free_udp_port};
+pub use rtmp::RtmpServer;
+pub use s3::S3Server;
+pub use wait::{Ready, wait_for};
