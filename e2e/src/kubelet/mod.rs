@@ -9,8 +9,9 @@
 //! - runs each container's image as the workspace binary of that name (see
 //!   [`container`] for how the container's paths and addresses map onto the host);
 //! - reports its status as a kubelet does: phase, conditions, `containerStatuses` with state,
-//!   `lastState` and `restartCount`, readiness from the readiness probe; restarts exited
-//!   containers per `restartPolicy` with back-off, and kills those failing liveness probes;
+//!   `lastState` and `restartCount`, `started` from the startup probe and readiness from the
+//!   readiness probe; restarts exited containers per `restartPolicy` with back-off, and kills
+//!   those failing liveness probes or not started within their startup probe's attempts;
 //! - on deletion sends SIGTERM, SIGKILL after the grace period, reports the end and deletes the
 //!   pod object with grace 0; a pod force-deleted from the API is stopped within
 //!   [`pod::FORCED_GRACE`].
@@ -23,7 +24,7 @@
 //! Differences from a kubelet, on purpose: processes run as the current user with the host's
 //! filesystem and environment (so securityContext, resources and image pull policy are accepted
 //! but not enforced); the restart back-off starts at [`KubeletConfig::restart_backoff`] (1 s by
-//! default, not 10 s) so tests need not wait; no init containers, exec probes or startup probes.
+//! default, not 10 s) so tests need not wait; no init containers and no exec probes.
 
 pub mod addr;
 pub mod container;

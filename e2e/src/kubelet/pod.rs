@@ -58,6 +58,8 @@ struct Run {
     /// When to start it (again); `None`: never again.
     next_start: Option<Instant>,
     started: Option<(Instant, Timestamp)>,
+    /// Until it passes, neither readiness nor liveness is probed; exhausted, it kills.
+    startup: Option<Prober>,
     readiness: Option<Prober>,
     liveness: Option<Prober>,
     /// SIGKILL at this instant if it has not exited by then.
@@ -73,9 +75,15 @@ impl Run {
             state: self.state.clone(),
             last: self.last.clone(),
             restart_count: self.restart_count,
-            ready: matches!(self.state, State::Running { .. })
-                && self.readiness.as_ref().is_none_or(|p| p.passing),
+            ready: self.started() && self.readiness.as_ref().is_none_or(|p| p.passing),
+            started: self.started(),
         }
+    }
+
+    /// Running, and its startup probe (if any) has passed.
+    fn started(&self) -> bool {
+        matches!(self.state, State::Running { .. })
+            && self.startup.as_ref().is_none_or(|p| p.passing)
     }
 
     fn signal(&self, sig: Signal) {
@@ -153,6 +161,7 @@ impl PodWorker {
                 backoff: ctx.restart_backoff,
                 next_start: Some(Instant::now()),
                 started: None,
+                startup: None,
                 readiness: None,
                 liveness: None,
                 kill_at: None,
@@ -336,6 +345,7 @@ impl PodWorker {
                     r.started = Some((Instant::now(), now));
                     r.state = State::Running { started_at: now };
                     r.next_start = None;
+                    r.startup = probe(&r.spec, r.spec.startup_probe.as_ref(), self.ip, false);
                     r.readiness = probe(&r.spec, r.spec.readiness_probe.as_ref(), self.ip, false);
                     r.liveness = probe(&r.spec, r.spec.liveness_probe.as_ref(), self.ip, true);
                     started = true;
@@ -351,23 +361,37 @@ impl PodWorker {
         }
     }
 
-    /// Runs the probes; a failed liveness probe kills the container (it restarts per policy).
+    /// Runs the probes as the kubelet does: the startup probe first, and readiness and
+    /// liveness only once it has passed; a failed liveness probe, or a startup probe out of
+    /// attempts, kills the container (it restarts per policy).
     fn probe(&mut self, ctx: &Ctx, pod: &Pod) {
         let grace = grace_period(pod);
         for r in &mut self.runs {
             if r.child.is_none() {
                 continue;
             }
-            if let Some(p) = &mut r.readiness {
+            let mut dead = None;
+            if let Some(p) = r.startup.as_mut().filter(|p| !p.passing) {
                 p.poll(&ctx.http);
+                if !p.passing && p.exhausted() {
+                    dead = Some("startup");
+                }
+            } else {
+                if let Some(p) = &mut r.readiness {
+                    p.poll(&ctx.http);
+                }
+                if r.liveness
+                    .as_mut()
+                    .is_some_and(|p| p.poll(&ctx.http) && !p.passing)
+                {
+                    dead = Some("liveness");
+                }
             }
-            let dead = r
-                .liveness
-                .as_mut()
-                .is_some_and(|p| p.poll(&ctx.http) && !p.passing);
-            if dead && r.kill_at.is_none() {
+            if let Some(which) = dead
+                && r.kill_at.is_none()
+            {
                 eprintln!(
-                    "kubelet stand-in: pod {}/{} container {} failed its liveness probe; killing it",
+                    "kubelet stand-in: pod {}/{} container {} failed its {which} probe; killing it",
                     self.ns, self.name, r.spec.name
                 );
                 r.signal(Signal::Term);

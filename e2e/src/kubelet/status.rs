@@ -89,6 +89,8 @@ pub struct ContainerView {
     pub last: Option<Terminated>,
     pub restart_count: i32,
     pub ready: bool,
+    /// Running and past its startup probe (if it has one).
+    pub started: bool,
 }
 
 /// Whether a container that ended is started again, by the pod's `restartPolicy`.
@@ -206,7 +208,7 @@ pub fn pod_status(r: &PodReport<'_>, conditions: &mut Conditions, now: Timestamp
                 "image": c.image,
                 "imageID": format!("vcs-e2e://{}", c.image),
                 "ready": c.ready,
-                "started": matches!(c.state, State::Running { .. }),
+                "started": c.started,
                 "restartCount": c.restart_count,
                 "state": c.state.to_json(&id),
                 "lastState": c.last.as_ref().map_or(json!({}), |t| json!({"terminated": t.to_json(&id)})),
@@ -254,6 +256,7 @@ mod tests {
             last: None,
             restart_count: restarts,
             ready: false,
+            started: false,
         }
     }
 

@@ -162,7 +162,13 @@ async fn a_warm_start_takes_live_patches_of_params_and_participants_and_stops_on
     // The story in Events, in order; repeats of one reason are one Event with a count.
     let events = world.events_of("first").await;
     let reasons: Vec<String> = events.iter().filter_map(|e| e.reason.clone()).collect();
-    let want = ["Claimed", "Started", "LiveUpdate", "StopRequested", "Succeeded"];
+    let want = [
+        "Claimed",
+        "Started",
+        "LiveUpdate",
+        "StopRequested",
+        "Succeeded",
+    ];
     let mut rest = reasons.iter();
     for w in want {
         assert!(rest.any(|r| r == w), "no {w} event in order in {reasons:?}");
@@ -170,9 +176,17 @@ async fn a_warm_start_takes_live_patches_of_params_and_participants_and_stops_on
     let live_updates: i32 = events
         .iter()
         .filter(|e| e.reason.as_deref() == Some("LiveUpdate"))
-        .map(|e| e.series.as_ref().map_or(e.count.unwrap_or(1), |s| s.count.unwrap_or(1)).max(1))
+        .map(|e| {
+            e.series
+                .as_ref()
+                .map_or(e.count.unwrap_or(1), |s| s.count.unwrap_or(1))
+                .max(1)
+        })
         .sum();
-    assert!(live_updates >= 2, "two live updates, {live_updates} events: {events:#?}");
+    assert!(
+        live_updates >= 2,
+        "two live updates, {live_updates} events: {events:#?}"
+    );
     // The pod goes, and the pool makes its buffer again.
     wait_pod_gone(&world, &pod_name).await;
     world

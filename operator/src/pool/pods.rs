@@ -192,8 +192,14 @@ mod tests {
         );
         // Liveness waits for the start, which may be slow on a busy node.
         let startup = c.startup_probe.as_ref().unwrap();
-        assert_eq!(startup.period_seconds.unwrap() * startup.failure_threshold.unwrap(), 120);
-        assert_eq!(startup.http_get.as_ref().unwrap().path.as_deref(), Some("/healthz"));
+        assert_eq!(
+            startup.period_seconds.unwrap() * startup.failure_threshold.unwrap(),
+            120
+        );
+        assert_eq!(
+            startup.http_get.as_ref().unwrap().path.as_deref(),
+            Some("/healthz")
+        );
         let secret = spec.volumes.as_ref().unwrap()[0].secret.as_ref().unwrap();
         assert_eq!(secret.secret_name.as_deref(), Some("recorder-token"));
         assert_eq!(secret.items.as_ref().unwrap()[0].path, "token");
