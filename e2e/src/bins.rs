@@ -1,29 +1,9 @@
-//! The workspace binaries an e2e test runs: next to the test executable's profile directory
-//! (`target/debug` for `cargo test`, `target/release` for `cargo bench`), or where an
-//! environment variable says.
+//! The workspace binaries an e2e test runs, found by [`vcs_test_support::workspace_bin`]:
+//! next to the test executable's profile directory, or where an environment variable says.
 
 use std::path::PathBuf;
 
-/// The path of workspace binary `name`; `env` overrides it. Panics with how to build it.
-pub fn workspace_bin(name: &str, env: &str) -> PathBuf {
-    if let Some(p) = std::env::var_os(env) {
-        return PathBuf::from(p);
-    }
-    // The test or bench executable lives in `<target>/<profile>/deps/`.
-    let exe = std::env::current_exe().expect("the test executable's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("the test executable is in <target>/<profile>/deps");
-    let path = profile_dir.join(name);
-    assert!(
-        path.is_file(),
-        "{name} not found at {}: build it first (cargo build --workspace --bins, with --release \
-         for benches) or set {env} to its path",
-        path.display()
-    );
-    path
-}
+use vcs_test_support::workspace_bin;
 
 /// `vcs-operator`.
 pub fn operator() -> PathBuf {

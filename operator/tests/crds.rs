@@ -1,5 +1,9 @@
 //! The CRD manifests: checked in and fresh, structural, and their CEL rules reject what they
 //! should (evaluated with kube's client-side CEL validator over the generated schema).
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: an unwrap that fails is a failed test at that line"
+)]
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde_json::{Value, json};

@@ -13,14 +13,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use vcs_job::JobSpec;
-use vcs_job::control::{JobEvent, JobPatch, JobState, JobStatus};
+use vcs_job::control::{JobEvent, JobPatch, JobState, JobStatus, error_chain, rfc3339_now};
 use vcs_service::{JobRunner, Metrics, RunnerError};
 
 use vcs_engine::{Composition, Engine, EngineError};
 
 use crate::recording::{
-    LiveCommand, RecordError, RecordHooks, RecordOptions, SharedStatus, error_chain, record,
-    rfc3339_now,
+    LiveCommand, RecordError, RecordHooks, RecordOptions, SharedStatus, record,
 };
 
 /// The engine `serve` runs: warm, idle, then one job.
@@ -205,7 +204,7 @@ fn runner_error(e: RecordError) -> RunnerError {
             at: "--spool-dir".into(),
             message: format!("cannot create {}: {source}", path.display()),
         },
-        RecordError::Engine(e) => match &e {
+        RecordError::Engine(e) => match &*e {
             EngineError::UnknownComposition { .. } | EngineError::NoEntry { .. } => {
                 RunnerError::InvalidJob {
                     at: "composition.name".into(),

@@ -39,7 +39,10 @@ async fn one_pod_each(world: &World, recs: &[String]) {
             Some(&vec![pod.clone()]),
             "{name} must hold exactly its pod {pod}; claims: {by_recording:?}"
         );
-        let p = pods.iter().find(|p| p.name_any() == pod).unwrap();
+        let p = pods
+            .iter()
+            .find(|p| p.name_any() == pod)
+            .expect("the claimed pod is listed");
         assert_eq!(
             p.annotations().get(ANNOTATION_RECORDING_UID),
             rec.uid().as_ref()

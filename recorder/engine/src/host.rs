@@ -232,33 +232,24 @@ pub fn install(
         guard: guard.clone(),
         loader: loader.clone(),
     };
-    let host = ObjectInitializer::new(ctx)
-        .function(
-            NativeFunction::from_copy_closure_with_captures(wrap, caps()),
-            js_string!("wrap"),
-            6,
-        )
-        .function(
-            NativeFunction::from_copy_closure_with_captures(measure, caps()),
-            js_string!("measure"),
-            5,
-        )
-        .function(
-            NativeFunction::from_copy_closure_with_captures(metrics, caps()),
-            js_string!("metrics"),
-            4,
-        )
-        .function(
-            NativeFunction::from_copy_closure_with_captures(check, caps()),
-            js_string!("check"),
-            0,
-        )
-        .function(
-            NativeFunction::from_copy_closure_with_captures(log, caps()),
-            js_string!("log"),
-            2,
-        )
-        .build();
+    type HostFn = fn(&JsValue, &[JsValue], &Caps, &mut Context) -> JsResult<JsValue>;
+    // (function, name, number of arguments)
+    let functions: [(HostFn, &str, usize); 5] = [
+        (wrap, "wrap", 6),
+        (measure, "measure", 5),
+        (metrics, "metrics", 4),
+        (check, "check", 0),
+        (log, "log", 2),
+    ];
+    let mut host = ObjectInitializer::new(ctx);
+    for (function, name, arity) in functions {
+        host.function(
+            NativeFunction::from_copy_closure_with_captures(function, caps()),
+            JsString::from(name),
+            arity,
+        );
+    }
+    let host = host.build();
     ctx.register_global_property(js_string!("__vcs_host"), host, Attribute::all())?;
     Ok(())
 }

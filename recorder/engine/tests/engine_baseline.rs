@@ -1,4 +1,8 @@
 //! The built-in `baseline` composition: its params contract and its main behaviours.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: an unwrap that fails is a failed test at that line"
+)]
 
 mod common;
 

@@ -1,4 +1,8 @@
 //! The built-in `demo` composition end to end: JSX → boa → scene.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: an unwrap that fails is a failed test at that line"
+)]
 
 mod common;
 

@@ -1,5 +1,9 @@
 //! Sandbox abuse: each case ends in a clear error, the engine keeps going, the process stays
 //! healthy. Tests run one at a time (memory is measured per process).
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: an unwrap that fails is a failed test at that line"
+)]
 
 mod common;
 

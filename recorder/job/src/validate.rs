@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use url::Url;
 
-use crate::limits::{MAX_DURATION_SECS, MAX_FPS, check_edge};
+use crate::limits::{AUDIO_KBPS, MAX_DURATION_SECS, MAX_FPS, VIDEO_KBPS, check_edge};
 use crate::uri::{UriScheme, redact};
 use crate::{JobSpec, Output};
 
@@ -55,16 +55,18 @@ impl JobSpec {
                 format!("{} is outside 1..={MAX_FPS}", v.fps),
             ));
         }
-        if !(100..=50_000).contains(&v.bitrate_kbps) {
+        let (lo, hi) = VIDEO_KBPS;
+        if !(lo..=hi).contains(&v.bitrate_kbps) {
             return Err(SpecError::new(
                 "video.bitrateKbps",
-                format!("{} is outside 100..=50000", v.bitrate_kbps),
+                format!("{} is outside {lo}..={hi}", v.bitrate_kbps),
             ));
         }
-        if !(32..=512).contains(&self.audio.bitrate_kbps) {
+        let (lo, hi) = AUDIO_KBPS;
+        if !(lo..=hi).contains(&self.audio.bitrate_kbps) {
             return Err(SpecError::new(
                 "audio.bitrateKbps",
-                format!("{} is outside 32..=512", self.audio.bitrate_kbps),
+                format!("{} is outside {lo}..={hi}", self.audio.bitrate_kbps),
             ));
         }
         if let Some(d) = self.duration_secs

@@ -31,7 +31,7 @@ impl Recorder<'_> {
                 let now = Duration::from_secs_f64(self.frames as f64 / self.job.video.fps as f64);
                 let result = self.apply_patch(patch, now);
                 if let Err(e) = &result {
-                    tracing::warn!(error = %super::error_chain(e), "live change not applied");
+                    tracing::warn!(error = %vcs_job::control::error_chain(e), "live change not applied");
                 }
                 match reply {
                     Some(reply) => {

@@ -44,7 +44,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use vcs_engine::{Engine, EngineError, VideoInputSlot, VideoKind};
-use vcs_job::control::JobState;
+use vcs_job::control::{JobState, rfc3339_now};
 use vcs_job::{JobSpec, SpecError, UriScheme};
 use vcs_media::MediaError;
 use vcs_media::encode::{Encoder, EncoderConfig};
@@ -59,22 +59,25 @@ use status::{FpsMeter, set_state};
 use strata::Strata;
 
 pub use live::LiveCommand;
-pub use status::{SharedStatus, rfc3339_now};
+pub use status::SharedStatus;
 
 /// Why a recording could not be made. Variants that wrap an error keep it as their
 /// [`source`](std::error::Error::source) and do not repeat it in their own message: print them
-/// with [`error_chain`] (or anyhow's `{:#}`).
+/// with [`vcs_job::control::error_chain`] (or anyhow's `{:#}`).
+///
+/// Engine and media errors are boxed: they are large, and every step of a recording returns this
+/// type, so unboxed they would make every `Result` on the frame path that large.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
     #[error(transparent)]
-    Engine(#[from] EngineError),
+    Engine(Box<EngineError>),
     #[error(transparent)]
-    Media(#[from] MediaError),
+    Media(Box<MediaError>),
     #[error("{field}")]
     Input {
         field: String,
         #[source]
-        source: MediaError,
+        source: Box<MediaError>,
     },
     /// The job (or the job a patch would make) breaks a rule of the spec.
     #[error(transparent)]
@@ -97,15 +100,16 @@ pub enum RecordError {
     },
 }
 
-/// An error and its sources, `: `-separated (what a log line or a status field shows).
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text = format!("{text}: {s}");
-        source = s.source();
+impl From<EngineError> for RecordError {
+    fn from(e: EngineError) -> Self {
+        Self::Engine(Box::new(e))
     }
-    text
+}
+
+impl From<MediaError> for RecordError {
+    fn from(e: MediaError) -> Self {
+        Self::Media(Box::new(e))
+    }
 }
 
 /// How a recording runs.
