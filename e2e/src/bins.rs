@@ -22,3 +22,33 @@ pub fn workspace_root() -> PathBuf {
         .expect("e2e/ is inside the workspace")
         .to_path_buf()
 }
+
+/// A tool on PATH, or in `~/.local/bin` where `scripts/install-deps` puts helm. Panics with how
+/// to get it: the flows use them as users do.
+pub fn tool(name: &str) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(PathBuf::from(home).join(".local/bin"));
+    }
+    dirs.into_iter()
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "{name} not found on PATH or in ~/.local/bin: scripts/install-deps installs helm; \
+                 `make e2e` puts the control plane's kubectl on PATH"
+            )
+        })
+}
+
+/// `helm` (3.x).
+pub fn helm() -> PathBuf {
+    tool("helm")
+}
+
+/// `kubectl`.
+pub fn kubectl() -> PathBuf {
+    tool("kubectl")
+}

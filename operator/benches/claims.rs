@@ -83,7 +83,9 @@ async fn main() {
                         break;
                     };
                     let t = Instant::now();
-                    let c = claim::claim(&pods, &pool, &rec, &metrics).await.unwrap();
+                    let c = claim::claim(&pods, None, &pool, &rec, &metrics)
+                        .await
+                        .unwrap();
                     lat.push(t.elapsed());
                     assert_eq!(
                         c.pod.labels().get(vcs_operator::api::LABEL_RECORDING),
