@@ -136,9 +136,8 @@ fn font_arg(args: &[JsValue], ctx: &mut Context) -> JsResult<FontSpec> {
     })
 }
 
-/// `wrap(text, weight, italic, px, family, maxWidth)` → `[[line, width], ...]`; a negative or
-/// non-finite `maxWidth` means no wrapping.
-fn wrap(_: &JsValue, args: &[JsValue], caps: &Caps, ctx: &mut Context) -> JsResult<JsValue> {
+/// The `(text, weight, italic, px, family)` arguments `wrap` and `measure` start with.
+fn text_and_font(args: &[JsValue], ctx: &mut Context) -> JsResult<(String, FontSpec)> {
     let text = args
         .first()
         .cloned()
@@ -146,6 +145,13 @@ fn wrap(_: &JsValue, args: &[JsValue], caps: &Caps, ctx: &mut Context) -> JsResu
         .to_string(ctx)?
         .to_std_string_escaped();
     let font = font_arg(&args[1.min(args.len())..], ctx)?;
+    Ok((text, font))
+}
+
+/// `wrap(text, weight, italic, px, family, maxWidth)` → `[[line, width], ...]`; a negative or
+/// non-finite `maxWidth` means no wrapping.
+fn wrap(_: &JsValue, args: &[JsValue], caps: &Caps, ctx: &mut Context) -> JsResult<JsValue> {
+    let (text, font) = text_and_font(args, ctx)?;
     let max = args.get(5).cloned().unwrap_or_default().to_number(ctx)?;
     let max = (max.is_finite() && max >= 0.0).then_some(max as f32);
     let lines = caps.fonts.wrap(&text, &font, max);
@@ -165,13 +171,7 @@ fn wrap(_: &JsValue, args: &[JsValue], caps: &Caps, ctx: &mut Context) -> JsResu
 
 /// `measure(text, weight, italic, px, family)` → advance width in px (trailing spaces count).
 fn measure(_: &JsValue, args: &[JsValue], caps: &Caps, ctx: &mut Context) -> JsResult<JsValue> {
-    let text = args
-        .first()
-        .cloned()
-        .unwrap_or_default()
-        .to_string(ctx)?
-        .to_std_string_escaped();
-    let font = font_arg(&args[1.min(args.len())..], ctx)?;
+    let (text, font) = text_and_font(args, ctx)?;
     Ok(JsValue::from(f64::from(caps.fonts.measure(&text, &font))))
 }
 
