@@ -17,8 +17,7 @@ use serde::Deserialize as _;
 use serde_json::json;
 use vcs_e2e::bins::workspace_root;
 use vcs_e2e::cluster::{FIELD_MANAGER, TestNamespace, connect};
-use vcs_e2e::objects;
-use vcs_e2e::world::REGION;
+use vcs_operator::api::pool::RecorderPool;
 use vcs_operator::pool::pods::recorder_pod;
 
 /// Labels `ns` so that admission enforces the `restricted` standard at its latest version.
@@ -57,7 +56,7 @@ async fn recorder_pods_pass_restricted_pod_security_admission() {
     let ns = TestNamespace::create(&client, "podsec").await;
     enforce_restricted(&client, &ns.name).await;
 
-    let mut pool = objects::pool("restricted", REGION, 1, 8080);
+    let mut pool = RecorderPool::test("restricted", "local", 1, 8);
     pool.metadata.namespace = Some(ns.name.clone());
     let pod = recorder_pod(
         &pool,
