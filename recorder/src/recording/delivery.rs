@@ -84,7 +84,10 @@ pub fn faults(
             ))
         } else if o.whole_recording && short > DELIVERY_TOLERANCE {
             let what = match o.kind {
-                OutputKind::Rtmp if o.duration.is_zero() => "never connected; delivered",
+                // What the sink queued before its first connect attempt failed counts as sent.
+                OutputKind::Rtmp if o.bytes == 0 || o.duration < Duration::from_millis(500) => {
+                    "never connected; delivered"
+                }
                 _ => "delivered",
             };
             Some(format!(
