@@ -57,18 +57,29 @@ fn dash_o_adds_a_local_mp4_and_keeps_the_s3_archive() {
     let dir = TempDir::new("dash-o");
     let s3 = S3Server::start(&dir.path().join("s3"));
     s3.create_bucket(BUCKET);
-    let outputs = format!("  - {{name: mp4, mp4: {{s3: {}}}}}", s3_target(&s3, "a/archive.mp4"));
+    let outputs = format!(
+        "  - {{name: mp4, mp4: {{s3: {}}}}}",
+        s3_target(&s3, "a/archive.mp4")
+    );
     let job = write_job(dir.path(), ONE_TEST_PARTICIPANT, &outputs);
     let local = dir.path().join("local.mp4");
     let out = recorder(
         &dir.path().join("tmp"),
-        &["render", job.to_str().expect("utf-8"), "-o", local.to_str().expect("utf-8")],
+        &[
+            "render",
+            job.to_str().expect("utf-8"),
+            "-o",
+            local.to_str().expect("utf-8"),
+        ],
     );
     let (stdout, stderr) = texts(&out);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!((duration_secs(&local) - 3.0).abs() < 0.2, "{stdout}");
     let archive = s3.object_path(BUCKET, "a/archive.mp4");
-    assert!((duration_secs(&archive) - 3.0).abs() < 0.2, "the S3 archive is uploaded too");
+    assert!(
+        (duration_secs(&archive) - 3.0).abs() < 0.2,
+        "the S3 archive is uploaded too"
+    );
 }
 
 #[test]
@@ -81,15 +92,24 @@ fn an_rtmp_output_that_never_connects_exits_3_and_says_so() {
         free_port()
     );
     let job = write_job(dir.path(), ONE_TEST_PARTICIPANT, &outputs);
-    let out = recorder(&dir.path().join("tmp"), &["render", job.to_str().expect("utf-8")]);
+    let out = recorder(
+        &dir.path().join("tmp"),
+        &["render", job.to_str().expect("utf-8")],
+    );
     let (stdout, stderr) = texts(&out);
     assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
     assert!(
         stderr.contains("outputs.live") && stderr.contains("never connected"),
         "{stderr}"
     );
-    assert!(!stderr.contains("streamkey") && !stdout.contains("streamkey"), "{stdout}\n{stderr}");
-    assert!((duration_secs(&local) - 3.0).abs() < 0.2, "the file output is complete");
+    assert!(
+        !stderr.contains("streamkey") && !stdout.contains("streamkey"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(
+        (duration_secs(&local) - 3.0).abs() < 0.2,
+        "the file output is complete"
+    );
 }
 
 #[test]
@@ -102,10 +122,16 @@ fn a_camera_that_never_connects_exits_4_and_is_in_the_summary() {
     );
     let outputs = format!("  - {{name: file, mp4: {{path: '{}'}}}}", local.display());
     let job = write_job(dir.path(), &participants, &outputs);
-    let out = recorder(&dir.path().join("tmp"), &["render", job.to_str().expect("utf-8")]);
+    let out = recorder(
+        &dir.path().join("tmp"),
+        &["render", job.to_str().expect("utf-8")],
+    );
     let (stdout, stderr) = texts(&out);
     assert_eq!(out.status.code(), Some(4), "{stdout}\n{stderr}");
-    assert!(stdout.contains("input cam.camera: never connected"), "{stdout}");
+    assert!(
+        stdout.contains("input cam.camera: never connected"),
+        "{stdout}"
+    );
     assert!(stdout.contains("input a.camera: connected"), "{stdout}");
     assert!(stderr.contains("participants.cam.camera"), "{stderr}");
 }
@@ -115,7 +141,10 @@ fn sigterm_while_waiting_for_s3_ends_the_wait_and_keeps_the_recording() {
     let dir = TempDir::new("sigterm-s3");
     let mut s3 = S3Server::start(&dir.path().join("s3"));
     s3.create_bucket(BUCKET);
-    let outputs = format!("  - {{name: archive, mp4: {{s3: {}}}}}", s3_target(&s3, "a/archive.mp4"));
+    let outputs = format!(
+        "  - {{name: archive, mp4: {{s3: {}}}}}",
+        s3_target(&s3, "a/archive.mp4")
+    );
     let job = write_job(dir.path(), ONE_TEST_PARTICIPANT, &outputs);
     let tmp = dir.path().join("tmp");
     std::fs::create_dir_all(&tmp).expect("tmp");
@@ -150,9 +179,11 @@ fn sigterm_while_waiting_for_s3_ends_the_wait_and_keeps_the_recording() {
         .status()
         .expect("run kill");
     assert!(sent.success());
-    let exited = wait_for("the recorder to exit after SIGTERM", Duration::from_secs(30), || {
-        child.try_wait().expect("try_wait")
-    });
+    let exited = wait_for(
+        "the recorder to exit after SIGTERM",
+        Duration::from_secs(30),
+        || child.try_wait().expect("try_wait"),
+    );
     let out = child.wait_with_output().expect("output");
     let (stdout, stderr) = texts(&out);
     assert_eq!(exited.code(), Some(3), "{stdout}\n{stderr}");
@@ -195,10 +226,22 @@ fn credentials_never_show_and_a_failed_render_leaves_no_temp_folder() {
     // A render that fails after its spool folder was made (the composition does not exist).
     let out = recorder(
         &tmp,
-        &["render", "--composition", "no-such-composition", "--duration", "1", "-o", out_mp4.to_str().expect("utf-8")],
+        &[
+            "render",
+            "--composition",
+            "no-such-composition",
+            "--duration",
+            "1",
+            "-o",
+            out_mp4.to_str().expect("utf-8"),
+        ],
     );
     assert_eq!(out.status.code(), Some(1));
-    let left: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").flatten().map(|e| e.path()).collect();
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .expect("tmp")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     assert!(left.is_empty(), "temp folders left behind: {left:?}");
 }
 
@@ -211,7 +254,10 @@ fn two_outputs_writing_one_file_are_refused_naming_the_field() {
         p = path.display()
     );
     let job = write_job(dir.path(), ONE_TEST_PARTICIPANT, &outputs);
-    let out = recorder(&dir.path().join("tmp"), &["render", job.to_str().expect("utf-8")]);
+    let out = recorder(
+        &dir.path().join("tmp"),
+        &["render", job.to_str().expect("utf-8")],
+    );
     let (stdout, stderr) = texts(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(
@@ -233,7 +279,11 @@ fn missing_s3_credentials_are_named_as_such_briefly() {
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).expect("home");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vcs-recorder"));
-    cmd.arg("render").arg(&job).env("HOME", &home).env("TMPDIR", dir.path()).env("AWS_EC2_METADATA_DISABLED", "true");
+    cmd.arg("render")
+        .arg(&job)
+        .env("HOME", &home)
+        .env("TMPDIR", dir.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true");
     for var in [
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
@@ -250,7 +300,13 @@ fn missing_s3_credentials_are_named_as_such_briefly() {
     let out = cmd.output().expect("run vcs-recorder");
     let (stdout, stderr) = texts(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
-    assert!(stderr.contains("outputs[0].mp4.s3") && stderr.contains("no S3 credentials"), "{stderr}");
+    assert!(
+        stderr.contains("outputs[0].mp4.s3") && stderr.contains("no S3 credentials"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("cannot be reached"), "{stderr}");
-    assert!(stderr.len() < 800, "a short message, not every provider's reason: {stderr}");
+    assert!(
+        stderr.len() < 800,
+        "a short message, not every provider's reason: {stderr}"
+    );
 }

@@ -235,7 +235,9 @@ pub struct InputDelivery {
 /// A kind of shortfall of a finished job, each with its own process exit code (`vcs-recorder
 /// render --help` lists them). In order of precedence: when several happen, the exit code is
 /// the first one's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum FaultKind {
     /// An output delivered less than the recording (failed, never connected, or gaps).

@@ -120,7 +120,11 @@ fn report(summary: &RecordSummary) -> anyhow::Result<()> {
             "  input {}.{}: {}, {:.1} s live, {} gaps{}",
             i.participant,
             track_field(i.track),
-            if i.connected { "connected" } else { "never connected" },
+            if i.connected {
+                "connected"
+            } else {
+                "never connected"
+            },
             i.live_secs,
             i.gaps,
             i.last_error
@@ -130,7 +134,12 @@ fn report(summary: &RecordSummary) -> anyhow::Result<()> {
         );
     }
     for f in &summary.faults {
-        eprintln!("fault ({}): {}: {}", f.kind.exit_code(), f.subject, f.message);
+        eprintln!(
+            "fault ({}): {}: {}",
+            f.kind.exit_code(),
+            f.subject,
+            f.message
+        );
     }
     let code = exit_code(&summary.faults);
     if code != 0 {
@@ -177,17 +186,24 @@ fn tempdir_for_spool() -> anyhow::Result<PathBuf> {
 /// failed early leaves); otherwise says where the data is.
 fn remove_unless_it_holds_data(dir: &std::path::Path) {
     fn holds_data(dir: &std::path::Path) -> bool {
-        std::fs::read_dir(dir).into_iter().flatten().flatten().any(|entry| {
-            let path = entry.path();
-            match entry.metadata() {
-                Ok(meta) if meta.is_dir() => holds_data(&path),
-                Ok(meta) => meta.len() > 0,
-                Err(_) => true,
-            }
-        })
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|entry| {
+                let path = entry.path();
+                match entry.metadata() {
+                    Ok(meta) if meta.is_dir() => holds_data(&path),
+                    Ok(meta) => meta.len() > 0,
+                    Err(_) => true,
+                }
+            })
     }
     if holds_data(dir) {
-        eprintln!("recorded data that did not reach S3 is kept in {}", dir.display());
+        eprintln!(
+            "recorded data that did not reach S3 is kept in {}",
+            dir.display()
+        );
     } else if let Err(e) = std::fs::remove_dir_all(dir) {
         tracing::warn!(dir = %dir.display(), error = %e, "cannot remove the spool folder");
     }

@@ -146,7 +146,11 @@ pub fn faults(
 
 /// The process exit code for a recording with these faults: 0 without any.
 pub fn exit_code(faults: &[Fault]) -> u8 {
-    faults.iter().map(|f| f.kind).min().map_or(0, FaultKind::exit_code)
+    faults
+        .iter()
+        .map(|f| f.kind)
+        .min()
+        .map_or(0, FaultKind::exit_code)
 }
 
 #[cfg(test)]
@@ -216,8 +220,16 @@ mod tests {
         let never = output(OutputKind::Rtmp, 0.0, OutputState::Done);
         let f = faults(recorded, &[holed, never], &[], true);
         assert_eq!(f.len(), 3);
-        assert!(f[0].message.contains("delivered 4.3 s of 20.0 s"), "{}", f[0].message);
-        assert!(f[1].message.starts_with("never connected"), "{}", f[1].message);
+        assert!(
+            f[0].message.contains("delivered 4.3 s of 20.0 s"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[1].message.starts_with("never connected"),
+            "{}",
+            f[1].message
+        );
         assert_eq!(exit_code(&f), 3);
         assert_eq!(exit_code(&[]), 0);
     }

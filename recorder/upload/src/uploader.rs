@@ -274,11 +274,18 @@ impl Uploader {
                 break;
             }
             if left.is_zero() {
-                warn!(?deadline, pending = self.status().pending, "uploads still running at the deadline");
+                warn!(
+                    ?deadline,
+                    pending = self.status().pending,
+                    "uploads still running at the deadline"
+                );
                 break;
             }
             if give_up() {
-                warn!(pending = self.status().pending, "no longer waiting for uploads");
+                warn!(
+                    pending = self.status().pending,
+                    "no longer waiting for uploads"
+                );
                 break;
             }
         }

@@ -426,12 +426,16 @@ fn a_crashed_growing_mp4_is_recovered_up_to_its_last_whole_fragment() {
         append(&file, &mp4_box(b"mdat", MIB, 99)[..1000]);
         mp4.poll();
         let recovery = vcs_upload::Recovery::new().expect("recovery");
-        wait_for("the last whole fragment checkpointed", Duration::from_secs(60), || {
-            recovery
-                .find(&target, key)
-                .expect("find")
-                .is_some_and(|o| o.recoverable_bytes() == whole.len() as u64)
-        });
+        wait_for(
+            "the last whole fragment checkpointed",
+            Duration::from_secs(60),
+            || {
+                recovery
+                    .find(&target, key)
+                    .expect("find")
+                    .is_some_and(|o| o.recoverable_bytes() == whole.len() as u64)
+            },
+        );
         // The crash: no finish, no shutdown.
         std::mem::forget(mp4);
         drop(uploader);
@@ -441,7 +445,13 @@ fn a_crashed_growing_mp4_is_recovered_up_to_its_last_whole_fragment() {
             .expect("something to recover");
         assert_eq!(recovered.bytes, whole.len() as u64, "{key}");
         assert_eq!(recovered.parts > 0, fragments > 5, "{key}: {recovered:?}");
-        assert!(get(&server, key) == whole, "{key}: the object is the file up to its last fragment");
-        assert!(recovery.find(&target, key).expect("find").is_none(), "{key}: nothing left");
+        assert!(
+            get(&server, key) == whole,
+            "{key}: the object is the file up to its last fragment"
+        );
+        assert!(
+            recovery.find(&target, key).expect("find").is_none(),
+            "{key}: nothing left"
+        );
     }
 }
