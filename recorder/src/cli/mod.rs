@@ -49,6 +49,13 @@ enum Command {
     /// file (up to the last fragment it checkpointed) and end its HLS playlists. Run it once the
     /// recorder is gone.
     Recover(recover::RecoverArgs),
+    /// The composition engine process a recording runs its composition in (internal).
+    #[command(hide = true)]
+    EngineWorker {
+        /// Memory cap of this process, in MiB.
+        #[arg(long)]
+        memory_mb: u64,
+    },
 }
 
 /// `render`'s exit codes, one per kind of fault (`vcs_job::control::FaultKind`).
@@ -79,6 +86,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Scene(args) => scene::run(args),
         Command::Recover(args) => recover::run(args),
+        Command::EngineWorker { memory_mb } => crate::engine_process::worker::run(memory_mb << 20),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
