@@ -34,13 +34,19 @@ fn open(rel: &str) -> Option<Engine> {
     Some(e)
 }
 
-/// Renders frames 0..n (30 fps), each as Daily's documents; returns the last frame's.
+/// Renders frames 0..n (30 fps), each as Daily's documents; returns the last frame's. With
+/// `VCS_DAILY_DUMP=<dir>` the last frame's documents are also written there, to look at them
+/// (`vcs-recorder draw <dir>/<what>.json`).
 fn run(e: &mut Engine, what: &str, n: u32) -> (Value, Value) {
     let mut last = (Value::Null, Value::Null);
     for f in 0..n {
         e.render(f64::from(f) / 30.0)
             .unwrap_or_else(|err| panic!("{what}, frame {f}: {err}"));
         let d = e.daily_documents().expect("daily documents");
+        if let Some(dir) = std::env::var_os("VCS_DAILY_DUMP").filter(|_| f + 1 == n) {
+            let doc = format!("{{\"videoLayers\":{},\"fgDisplayList\":{}}}", d.video_layers, d.fg_display_list);
+            std::fs::write(PathBuf::from(dir).join(format!("{what}.json")), doc).expect("dump");
+        }
         last = (
             serde_json::from_str(&d.video_layers).expect("videolayers JSON"),
             serde_json::from_str(&d.fg_display_list).expect("fgdisplaylist JSON"),

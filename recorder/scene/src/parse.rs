@@ -355,12 +355,11 @@ fn font(arg: Option<&Value>) -> Result<FontSpec, String> {
         .ok_or("font: expects [weight, style, px, family]")?;
     let weight = match &a[0] {
         Value::Number(n) => n.as_f64().unwrap_or(400.0),
-        Value::String(s) => match named_weight(s) {
-            Some(w) => w,
-            None => s.trim().parse::<f64>().map_err(|_| {
-                format!("font: weight \"{s}\" is not a number, a CSS weight name or \"\"")
-            })?,
-        },
+        // As written by the composition (daily-compat.md §3.2): a number, a numeric string or a
+        // CSS name; anything else is the normal weight, as a Canvas font it cannot read.
+        Value::String(s) => named_weight(s)
+            .or_else(|| s.trim().parse::<f64>().ok().filter(|w| w.is_finite()))
+            .unwrap_or(400.0),
         other => return Err(format!("font: weight {other} is not a number")),
     };
     let italic = matches!(a[1].as_str(), Some("italic") | Some("oblique"));

@@ -693,7 +693,14 @@ function dailyForeground(vs, bg, fg) {
     for (const op of bg) commands.push(op);
   }
   for (const op of fg) commands.push(op);
-  return { width: vp.w, height: vp.h, commands };
+  return { width: vp.w, height: vp.h, commands: commands.map(dailyWebFrame) };
+}
+
+// Daily names the web frame's live asset by its refresh key: 1 + floor(t / 0.5) (2 fps).
+function dailyWebFrame(op) {
+  if (op[0] !== 'drawImage' || op[1][0].type !== 'liveAsset') return op;
+  const id = '__webframe#' + (1 + Math.floor(hostState.time / 0.5));
+  return ['drawImage', [{ type: 'liveAsset', id }].concat(op[1].slice(1))];
 }
 
 // Returns the strata and their owners as JSON strings (and Daily's two documents when the host

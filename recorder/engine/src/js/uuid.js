@@ -159,8 +159,13 @@ export function v7(options, buf, offset) {
 
 function utf8(s) {
   const out = [];
-  const e = unescape(encodeURIComponent(s));
-  for (let i = 0; i < e.length; i++) out.push(e.charCodeAt(i));
+  for (const ch of s) {
+    const c = ch.codePointAt(0);
+    if (c < 0x80) out.push(c);
+    else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
+    else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+    else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+  }
   return out;
 }
 
