@@ -87,7 +87,10 @@ fn events_file_steps_frames_and_writes_daily_files() {
     let fg = read("vcs-output_25_fgdisplaylist.canvex.json");
     assert_eq!(fg["width"], 640);
     let raw = std::fs::read_to_string(dir.join("out/vcs-output_25_videolayers.json")).unwrap();
-    assert!(raw.starts_with(r#"[{"type":"video","id":"#) && !raw.ends_with('\n'), "{raw}");
+    assert!(
+        raw.starts_with(r#"[{"type":"video","id":"#) && !raw.ends_with('\n'),
+        "{raw}"
+    );
     assert_eq!(
         read("vcs-output_25_videolayers.json")
             .as_array()

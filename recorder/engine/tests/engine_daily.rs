@@ -125,10 +125,21 @@ fn opacity_replaces_and_is_written_even_at_one() {
     );
     let d = docs(&mut e, 0.0);
     let want = json!([
-        ["save"], ["save"], ["globalAlpha", 0.5],
-        ["save"], ["globalAlpha", 0.5], ["fillStyle", "#ffffff"], ["fillRect", [0, 0, 10, 10]], ["restore"],
-        ["save"], ["globalAlpha", 1], ["fillStyle", "rgba(1, 2, 3, 1)"], ["fillRect", [0, 0, 10, 10]], ["restore"],
-        ["restore"], ["restore"]
+        ["save"],
+        ["save"],
+        ["globalAlpha", 0.5],
+        ["save"],
+        ["globalAlpha", 0.5],
+        ["fillStyle", "#ffffff"],
+        ["fillRect", [0, 0, 10, 10]],
+        ["restore"],
+        ["save"],
+        ["globalAlpha", 1],
+        ["fillStyle", "rgba(1, 2, 3, 1)"],
+        ["fillRect", [0, 0, 10, 10]],
+        ["restore"],
+        ["restore"],
+        ["restore"]
     ]);
     assert_eq!(Value::Array(commands(&d)), want);
 }
@@ -149,7 +160,15 @@ fn colours_follow_dailys_encoder() {
         .collect();
     assert_eq!(
         fills,
-        [json!("#ffffff"), json!("#fff"), json!("#fff"), json!("#fff"), json!("#abc"), json!("rgb(0 50 80)"), json!("#fff")]
+        [
+            json!("#ffffff"),
+            json!("#fff"),
+            json!("#fff"),
+            json!("#fff"),
+            json!("#abc"),
+            json!("rgb(0 50 80)"),
+            json!("#fff")
+        ]
     );
 }
 
@@ -166,13 +185,27 @@ fn box_radius_clips_only_its_own_fill_and_strokes_inset_with_the_same_radius() {
     );
     let d = docs(&mut e, 0.0);
     let want = json!([
-        ["save"], ["save"],
-        ["save"], ["beginPath"], ["roundRect", [10, 20, 100, 50, 8, 8, 8, 8]], ["closePath"], ["clip", []],
-        ["fillStyle", "#102030"], ["fillRect", [10, 20, 100, 50]], ["restore"],
-        ["strokeStyle", "#ff0000"], ["lineWidth", 4],
-        ["beginPath"], ["roundRect", [12, 22, 96, 46, 8, 8, 8, 8]], ["stroke"],
-        ["save"], ["fillStyle", "#000"], ["fillRect", [0, 0, 5, 5]], ["restore"],
-        ["restore"], ["restore"]
+        ["save"],
+        ["save"],
+        ["save"],
+        ["beginPath"],
+        ["roundRect", [10, 20, 100, 50, 8, 8, 8, 8]],
+        ["closePath"],
+        ["clip", []],
+        ["fillStyle", "#102030"],
+        ["fillRect", [10, 20, 100, 50]],
+        ["restore"],
+        ["strokeStyle", "#ff0000"],
+        ["lineWidth", 4],
+        ["beginPath"],
+        ["roundRect", [12, 22, 96, 46, 8, 8, 8, 8]],
+        ["stroke"],
+        ["save"],
+        ["fillStyle", "#000"],
+        ["fillRect", [0, 0, 5, 5]],
+        ["restore"],
+        ["restore"],
+        ["restore"]
     ]);
     assert_eq!(Value::Array(commands(&d)), want);
 }
@@ -187,8 +220,14 @@ fn emoji_is_drawn_on_its_baseline_from_the_first_emoji_anywhere() {
     let d = docs(&mut e, 0.0);
     // baseline round(20 + 0.73·40) = 49, size round(0.83·40) = 33
     let want = json!([
-        ["save"], ["save"], ["save"], ["fillStyle", "#ffffff"],
-        ["fillText_emoji", ["😀", 10, 49, 33, 33]], ["restore"], ["restore"], ["restore"]
+        ["save"],
+        ["save"],
+        ["save"],
+        ["fillStyle", "#ffffff"],
+        ["fillText_emoji", ["😀", 10, 49, 33, 33]],
+        ["restore"],
+        ["restore"],
+        ["restore"]
     ]);
     assert_eq!(Value::Array(commands(&d)), want);
 }
@@ -201,7 +240,10 @@ fn images_name_and_missing_assets_as_daily() {
 }",
     );
     let d = docs(&mut e, 0.0);
-    let fills: Vec<Value> = commands(&d).into_iter().filter(|c| c[0] == "fillStyle" || c[0] == "fillRect").collect();
+    let fills: Vec<Value> = commands(&d)
+        .into_iter()
+        .filter(|c| c[0] == "fillStyle" || c[0] == "fillRect")
+        .collect();
     assert_eq!(
         fills,
         [
@@ -228,12 +270,26 @@ fn text_font_op_carries_weight_and_style_as_given_and_an_integer_size() {
 }",
     );
     let d = docs(&mut e, 0.0);
-    let fonts: Vec<Value> = commands(&d).into_iter().filter(|c| c[0] == "font").map(|c| c[1].clone()).collect();
+    let fonts: Vec<Value> = commands(&d)
+        .into_iter()
+        .filter(|c| c[0] == "font")
+        .map(|c| c[1].clone())
+        .collect();
     // gu beats px (1.5 gu = 30 px); px rounds (17.5 -> 18); no size is 1 gu = 20 px
-    assert_eq!(fonts, [json!(["300", "italic", 30, "Roboto"]), json!(["", "", 18, "Roboto"]), json!(["", "", 20, "Roboto"])]);
+    assert_eq!(
+        fonts,
+        [
+            json!(["300", "italic", 30, "Roboto"]),
+            json!(["", "", 18, "Roboto"]),
+            json!(["", "", 20, "Roboto"])
+        ]
+    );
     assert_eq!(texts(&d), ["A", "B", "a  false 0"]);
     for c in commands(&d).iter().filter(|c| c[0] == "fillText") {
-        assert!(c[1][1].is_i64() && c[1][2].is_i64(), "integer text positions: {c}");
+        assert!(
+            c[1][1].is_i64() && c[1][2].is_i64(),
+            "integer text positions: {c}"
+        );
     }
 }
 
@@ -248,7 +304,10 @@ export default function C() {
   return <Text layout={at(0, 0, 100000, 100)}>{JSON.stringify([p.videoSettings, p.plain, 'noDefault' in p])}</Text>;
 }";
     let mut e = engine(src);
-    assert_eq!(texts(&docs(&mut e, 0.0)).join(""), r#"[{"highlight.color":"red"},3,false]"#);
+    assert_eq!(
+        texts(&docs(&mut e, 0.0)).join(""),
+        r#"[{"highlight.color":"red"},3,false]"#
+    );
 }
 
 #[test]
@@ -318,7 +377,10 @@ export default function C() {
   return <Text layout={at(0, 0, 100000, 100)}>{xs.join(' ') + ' ' + (b.random() === Rand.create('this is the random seed').random())}</Text>;
 }";
     let mut e = engine(body);
-    assert_eq!(texts(&docs(&mut e, 0.0)).join(""), "0.31029 0.38363 0.10713 true");
+    assert_eq!(
+        texts(&docs(&mut e, 0.0)).join(""),
+        "0.31029 0.38363 0.10713 true"
+    );
 }
 
 #[test]
@@ -369,14 +431,21 @@ export default function C() {
     </StrictMode>
   );
 }";
-    let c = Composition::from_sources("c", "index.jsx", [("index.jsx".to_string(), src.to_string())]);
+    let c = Composition::from_sources(
+        "c",
+        "index.jsx",
+        [("index.jsx".to_string(), src.to_string())],
+    );
     let mut e = Engine::new(c, common::opts(1280, 720, 30)).unwrap();
     e.set_daily_format(true);
     e.set_video_inputs_json(json!([{"type": "camera", "id": "a", "dominant": true}, {"type": "screenshare", "id": "b", "paused": true}]));
     e.set_room_peers(json!([{"id": "p1", "displayName": "Ann", "video": {"id": "v1", "paused": false}, "audio": {"id": "a1", "paused": true}}]));
     let d = docs(&mut e, 0.0);
     let t = texts(&d);
-    let header = format!("Video inputs{}[viewport = 1280*720, px/gu = 20]", " ".repeat(9));
+    let header = format!(
+        "Video inputs{}[viewport = 1280*720, px/gu = 20]",
+        " ".repeat(9)
+    );
     assert_eq!(
         t,
         [
@@ -427,7 +496,11 @@ function Seen() {
     let mut e = engine(body);
     docs(&mut e, 0.0);
     let d = docs(&mut e, 1.0 / 30.0);
-    let rects: Vec<Value> = commands(&d).into_iter().filter(|c| c[0] == "fillRect").map(|c| c[1].clone()).collect();
+    let rects: Vec<Value> = commands(&d)
+        .into_iter()
+        .filter(|c| c[0] == "fillRect")
+        .map(|c| c[1].clone())
+        .collect();
     // content: stacked 40 + 10 + 20 = 70 high, 50 wide; padding 5 each side added back
     assert_eq!(rects, [json!([0, 0, 60, 80]), json!([5, 55, 50, 20])]);
     assert_eq!(

@@ -22,7 +22,9 @@ fn daily_vcs() -> Option<PathBuf> {
 
 fn open(rel: &str) -> Option<Engine> {
     let Some(root) = daily_vcs() else {
-        eprintln!("skipped: shared/daily-vcs (Daily's compositions) is not there; set VCS_DAILY_VCS");
+        eprintln!(
+            "skipped: shared/daily-vcs (Daily's compositions) is not there; set VCS_DAILY_VCS"
+        );
         return None;
     };
     let path = root.join(rel);
@@ -44,7 +46,10 @@ fn run(e: &mut Engine, what: &str, n: u32) -> (Value, Value) {
             .unwrap_or_else(|err| panic!("{what}, frame {f}: {err}"));
         let d = e.daily_documents().expect("daily documents");
         if let Some(dir) = std::env::var_os("VCS_DAILY_DUMP").filter(|_| f + 1 == n) {
-            let doc = format!("{{\"videoLayers\":{},\"fgDisplayList\":{}}}", d.video_layers, d.fg_display_list);
+            let doc = format!(
+                "{{\"videoLayers\":{},\"fgDisplayList\":{}}}",
+                d.video_layers, d.fg_display_list
+            );
             std::fs::write(PathBuf::from(dir).join(format!("{what}.json")), doc).expect("dump");
         }
         last = (
@@ -91,7 +96,10 @@ fn baseline_renders_in_every_mode_with_its_overlays() {
             "{mode}: no video layers"
         );
         assert_eq!(fg["width"], 1280, "{mode}");
-        assert!(fg["commands"].as_array().is_some_and(|c| c.len() > 10), "{mode}: {fg}");
+        assert!(
+            fg["commands"].as_array().is_some_and(|c| c.len() > 10),
+            "{mode}: {fg}"
+        );
     }
 }
 
@@ -106,7 +114,11 @@ fn baseline_grid_and_pip_match_dailys_golden_layers() {
     run(&mut e, "grid", 2);
     let d = e.daily_documents().expect("documents").video_layers.clone();
     let layers: Value = serde_json::from_str(&d).expect("json");
-    assert_eq!(layers[0]["frame"], json!({"x": 58, "y": 25, "w": 564, "h": 317}), "{d}");
+    assert_eq!(
+        layers[0]["frame"],
+        json!({"x": 58, "y": 25, "w": 564, "h": 317}),
+        "{d}"
+    );
     e.set_video_inputs_json(cameras(2));
     e.set_params(&BTreeMap::from([("mode".to_string(), json!("pip"))]));
     run(&mut e, "pip", 2);
@@ -124,8 +136,14 @@ fn dailys_examples_render() {
         };
         e.set_video_inputs_json(cameras(2));
         let (layers, fg) = run(&mut e, example, 20);
-        assert!(layers.as_array().is_some_and(|l| !l.is_empty()), "{example}");
-        assert!(fg["commands"].as_array().is_some_and(|c| !c.is_empty()), "{example}");
+        assert!(
+            layers.as_array().is_some_and(|l| !l.is_empty()),
+            "{example}"
+        );
+        assert!(
+            fg["commands"].as_array().is_some_and(|c| !c.is_empty()),
+            "{example}"
+        );
     }
 }
 

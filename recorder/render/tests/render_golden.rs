@@ -589,10 +589,18 @@ fn golden_daily_document() {
         [c.red(), c.green(), c.blue()]
     };
     // The unterminated colour drew nothing: the background shows.
-    assert_eq!(px(390, 130), px(390, 200), "rgba(50, 60, 160, 0.9 must not paint");
+    assert_eq!(
+        px(390, 130),
+        px(390, 200),
+        "rgba(50, 60, 160, 0.9 must not paint"
+    );
     // Nested globalAlpha 0.5 is half red over the background, not a quarter.
     let [r, _, b] = px(390, 50);
-    assert!((130..=150).contains(&r) && b < 80, "half red: {:?}", px(390, 50));
+    assert!(
+        (130..=150).contains(&r) && b < 80,
+        "half red: {:?}",
+        px(390, 50)
+    );
     // Emoji sit on the baseline: ink of the 30 px emoji lies within y 230-26 .. 230+4.
     let ink = |x0: u32, x1: u32, y: u32| {
         (x0..x1).any(|x| {
@@ -601,6 +609,9 @@ fn golden_daily_document() {
         })
     };
     assert!(ink(100, 130, 218), "emoji above the baseline");
-    assert!(!ink(100, 130, 238) && !ink(100, 130, 198), "emoji only around its baseline");
+    assert!(
+        !ink(100, 130, 238) && !ink(100, 130, 198),
+        "emoji only around its baseline"
+    );
     check("daily_document", &p);
 }

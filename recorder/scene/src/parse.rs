@@ -188,7 +188,10 @@ fn colour_ignored(css: &str) {
     static SEEN: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
     let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
     if seen.len() < 1000 && seen.insert(css.to_string()) {
-        tracing::warn!(colour = css, "not a colour; the fillStyle/strokeStyle is ignored");
+        tracing::warn!(
+            colour = css,
+            "not a colour; the fillStyle/strokeStyle is ignored"
+        );
     }
 }
 
@@ -465,7 +468,10 @@ mod tests {
                 "rect: expects 4 number(s), got 3",
             ),
             (json!(["fillRect", [0, 0, "x", 1]]), "fillRect: argument 2"),
-            (json!(["fillStyle", 3]), "fillStyle: expects a colour string"),
+            (
+                json!(["fillStyle", 3]),
+                "fillStyle: expects a colour string",
+            ),
             (json!(["font", ["500", "", -3, "Roboto"]]), "font: size"),
             (json!(["lineJoin", "pointy"]), "lineJoin"),
             (
