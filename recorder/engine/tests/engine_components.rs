@@ -313,7 +313,8 @@ fn layout_hooks_get_a_second_pass() {
     };
     // the Text contributes its measured box (width rounded up) at its offset of 5
     let w = (fonts.measure("Sized", &spec) as f64).ceil();
-    let rect = &first(&bg(&f), "fillRect")[1];
+    let ops = bg(&f);
+    let rect = &first(&ops, "fillRect")[1];
     assert_eq!(
         rect[2].as_f64().unwrap(),
         w + 15.0,
