@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 BIN := target/debug/vcs-recorder
 
-.PHONY: deps build demo test lint bench clean
+.PHONY: deps build demo test e2e lint bench clean
 
 deps:
 	@scripts/install-deps
@@ -18,15 +18,23 @@ demo: build
 	@ffprobe -v error -show_entries format=duration:stream=codec_name,width,height,r_frame_rate \
 	  -of compact out/demo.mp4
 
+# Every test; the e2e flows skip here without a cluster and run in `e2e`, against one.
 test: deps
 	$(CARGO) test --workspace --no-fail-fast
+	@$(MAKE) --no-print-directory e2e
+
+# The real-cluster tier: starts ../shared/k8s when it is there (see scripts/e2e).
+e2e: deps
+	@CARGO="$(CARGO)" scripts/e2e
 
 lint: deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# The e2e start-latency bench skips in the first run and runs against a cluster in the second.
 bench: deps
 	$(CARGO) bench --workspace
+	@CARGO="$(CARGO)" scripts/e2e bench
 
 clean:
 	rm -rf out

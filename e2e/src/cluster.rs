@@ -1,6 +1,7 @@
 //! The cluster side: connecting (or skipping when there is none), applying `crds/` by
 //! server-side apply, and a namespace per test that is deleted afterwards.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
 
@@ -29,10 +30,22 @@ pub async fn connect(test: &str) -> Option<Client> {
         );
         return None;
     }
-    let client = Client::try_default()
+    Some(client().await)
+}
+
+/// A client for the cluster `KUBECONFIG` points at, with the crypto provider installed first
+/// (see `vcs_operator::tls`).
+pub async fn client() -> Client {
+    Client::try_from(config().await)
+        .unwrap_or_else(|e| panic!("KUBECONFIG is set but no client could be made from it: {e}"))
+}
+
+/// The configuration `KUBECONFIG` gives (its API server URL is handed to the operator's pods).
+pub async fn config() -> kube::Config {
+    vcs_operator::tls::install_crypto_provider();
+    kube::Config::infer()
         .await
-        .unwrap_or_else(|e| panic!("KUBECONFIG is set but no client could be made from it: {e}"));
-    Some(client)
+        .unwrap_or_else(|e| panic!("no Kubernetes configuration from KUBECONFIG: {e}"))
 }
 
 /// Applies every `crds/*.yaml` and waits until the API server serves them.
@@ -93,14 +106,26 @@ pub struct TestNamespace {
 impl TestNamespace {
     /// Creates `vcs-e2e-<test>-<suffix>`.
     pub async fn create(client: &Client, test: &str) -> Self {
+        Self::create_with_labels(client, test, &BTreeMap::new()).await
+    }
+
+    /// Creates `vcs-e2e-<test>-<suffix>` with `labels` besides the e2e one (for example
+    /// `pod-security.kubernetes.io/enforce: restricted`).
+    pub async fn create_with_labels(
+        client: &Client,
+        test: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Self {
         let suffix = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .expect("the clock is after 1970")
             .as_millis()
             % 1_000_000;
         let name = format!("vcs-e2e-{test}-{suffix}");
+        let mut labels = labels.clone();
+        labels.insert("app.kubernetes.io/part-of".into(), "vcs-e2e".into());
         let ns: Namespace = serde_json::from_value(serde_json::json!({
-            "metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "vcs-e2e"}}
+            "metadata": {"name": name, "labels": labels}
         }))
         .expect("a valid Namespace");
         Api::<Namespace>::all(client.clone())
@@ -127,7 +152,7 @@ impl Drop for TestNamespace {
                 .build()
                 .expect("a runtime for cleanup");
             rt.block_on(async {
-                if let Ok(client) = Client::try_default().await {
+                if let Ok(client) = Client::try_from(config().await) {
                     // The operator is gone by now: without this the Recordings' finalizer
                     // would hold the namespace in Terminating for ever.
                     let recs: Api<Recording> = Api::namespaced(client.clone(), &name);

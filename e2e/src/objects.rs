@@ -2,10 +2,8 @@
 
 use k8s_openapi::api::core::v1::Secret;
 use serde_json::{Value, json};
-use vcs_operator::api::{RecorderPool, Recording};
+use vcs_operator::api::Recording;
 
-/// Name and key of the Secret holding the recorders' control API token.
-pub const TOKEN_SECRET: (&str, &str) = ("recorder-token", "token");
 /// Name of the Secret holding the S3 credentials.
 pub const S3_SECRET: &str = "s3-credentials";
 
@@ -34,29 +32,13 @@ pub fn secret(name: &str, data: &[(&str, &str)]) -> Secret {
     )
 }
 
-/// A RecorderPool in `region` keeping `buffer` idle pods whose control API listens on `port`.
-pub fn pool(name: &str, region: &str, buffer: i32, port: u16) -> RecorderPool {
-    from_json(
-        "RecorderPool",
-        json!({
-            "apiVersion": "vcs.dev/v1alpha1",
-            "kind": "RecorderPool",
-            "metadata": {"name": name},
-            "spec": {
-                "region": region,
-                "bufferSize": buffer,
-                "minReplicas": 0,
-                "maxReplicas": 10,
-                "scaleDownStabilisationSecs": 0,
-                "template": {
-                    // Never pulled: the kubelet stand-in runs the local binary.
-                    "image": "vcs-recorder:e2e",
-                    "port": port,
-                    "tokenSecretRef": {"name": TOKEN_SECRET.0, "key": TOKEN_SECRET.1},
-                },
-            },
-        }),
-    )
+/// The test compositions in `e2e/fixtures/`, by file name, as a path the recorder reads.
+pub fn fixture(file: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(file)
+        .display()
+        .to_string()
 }
 
 /// A Recording of one synthetic participant with `composition` (a built-in name or a path the
@@ -93,4 +75,16 @@ pub fn recording(name: &str, composition: &str, params: Value, s3: &S3Target) ->
             },
         }),
     )
+}
+
+/// A small, cheap Recording for bursts and benchmarks: 96x64 at 5 fps, the `bg` fixture, one
+/// synthetic participant, an MP4 to `<name>/archive.mp4` only.
+pub fn small_recording(name: &str, s3: &S3Target) -> Recording {
+    let mut r = recording(name, &fixture("bg.jsx"), json!({"bg": "#000080"}), s3);
+    r.spec.video.width = 96;
+    r.spec.video.height = 64;
+    r.spec.video.fps = 5;
+    r.spec.video.bitrate_kbps = 100;
+    r.spec.outputs.retain(|o| o.mp4.is_some());
+    r
 }

@@ -14,6 +14,7 @@ use std::time::Instant;
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::runtime::reflector::Store;
 use serde_json::json;
 use thiserror::Error;
 use tracing::debug;
@@ -22,6 +23,7 @@ use crate::api::{
     ANNOTATION_RECORDING_UID, LABEL_RECORDING, LABEL_STATE, LaunchType, RecorderPool, Recording,
     STATE_CLAIMED, STATE_IDLE,
 };
+use crate::pool::cache;
 use crate::pool::pods::{is_ready, recorder_pod, selector};
 use crate::telemetry::{ClaimLabels, Metrics};
 
@@ -87,9 +89,11 @@ fn claim_patch(pod: &Pod, rec: &Recording) -> serde_json::Value {
     })
 }
 
-/// Gets a pod of `pool` for `rec`.
+/// Gets a pod of `pool` for `rec`, looking for candidates first in `cache` (the watched pool
+/// pods, see [`cache`]) when given, then in a fresh list.
 pub async fn claim(
     pods_api: &Api<Pod>,
+    cache: Option<&Store<Pod>>,
     pool: &RecorderPool,
     rec: &Recording,
     metrics: &Metrics,
@@ -101,7 +105,7 @@ pub async fn claim(
             .get_or_create(&ClaimLabels { outcome: o })
             .observe(started.elapsed().as_secs_f64())
     };
-    let r = claim_inner(pods_api, pool, rec, metrics).await;
+    let r = claim_inner(pods_api, cache, pool, rec, metrics).await;
     match &r {
         Ok(c) if c.adopted => outcome("adopted"),
         Ok(c) => outcome(if c.launch == LaunchType::Warm {
@@ -114,17 +118,22 @@ pub async fn claim(
     r
 }
 
-/// Adopts the pod already claimed for `rec`, or claims an idle one; `None` when there is none.
+/// Adopts the pod already claimed for `rec`, or claims an idle one, among the pods of `pool` in
+/// `cache` (or listed, without one); `None` when there is none.
 async fn claim_warm(
     pods_api: &Api<Pod>,
+    cache: Option<&Store<Pod>>,
     pool: &RecorderPool,
     rec: &Recording,
     metrics: &Metrics,
 ) -> Result<Option<Claimed>, kube::Error> {
-    let pods = pods_api
-        .list(&ListParams::default().labels(&selector(pool)))
-        .await?
-        .items;
+    let pods = match cache {
+        Some(c) => cache::pods_of(c, &pool.namespace().unwrap_or_default(), &pool.name_any()),
+        None => {
+            let lp = ListParams::default().labels(&selector(pool));
+            pods_api.list(&lp).await?.items
+        }
+    };
     if let Some(p) = adoptable(&pods, rec) {
         let launch = if p.annotations().contains_key(COLD_ANNOTATION) {
             LaunchType::Cold
@@ -179,15 +188,17 @@ async fn claim_warm(
 
 async fn claim_inner(
     pods_api: &Api<Pod>,
+    cache: Option<&Store<Pod>>,
     pool: &RecorderPool,
     rec: &Recording,
     metrics: &Metrics,
 ) -> Result<Claimed, ClaimError> {
-    // Two passes before a cold start: pods keep turning Ready (the pool refills as others
-    // claim), and another replica may have claimed one of them for this same Recording since
-    // the first list. Both are better than a cold pod.
-    for _pass in 0..2 {
-        if let Some(c) = claim_warm(pods_api, pool, rec, metrics).await? {
+    // Two passes before a cold start: the cache (when there is one, else a list), then a fresh
+    // list. Pods keep turning Ready (the pool refills as others claim), the cache may lag, and
+    // another replica may have claimed one for this same Recording since the first look. All
+    // are better than a cold pod.
+    for source in [cache, None] {
+        if let Some(c) = claim_warm(pods_api, source, pool, rec, metrics).await? {
             return Ok(c);
         }
     }

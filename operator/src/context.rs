@@ -6,6 +6,7 @@ use std::time::Duration;
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::Pod;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::reflector::Store;
 use kube::{Api, Client, Resource};
 
 use crate::placement::PlacementTable;
@@ -63,6 +64,9 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     pub events: Recorder,
     pub timings: Timings,
+    /// The pools' pods as last watched (see [`crate::pool::cache`]): claims pick their
+    /// candidates here instead of listing and decoding every pod of the pool. `None`: list.
+    pub pod_cache: Option<Store<Pod>>,
 }
 
 impl Context {
@@ -82,6 +86,7 @@ impl Context {
             metrics,
             events,
             timings: Timings::default(),
+            pod_cache: None,
         }
     }
 

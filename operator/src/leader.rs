@@ -72,7 +72,10 @@ impl LeaderElector {
                 .create(&PostParams::default(), &self.lease_body(now, now, 0, None))
                 .await
             {
-                Ok(_) => Ok(true),
+                Ok(_) => {
+                    info!(lease = %self.name, identity = %self.identity, "became leader");
+                    Ok(true)
+                }
                 Err(kube::Error::Api(s)) if s.code == 409 => Ok(false),
                 Err(e) => Err(e),
             };

@@ -18,6 +18,7 @@
 //! - [`context`]: what every reconcile shares (client, region, timings, metrics, events).
 //! - [`leader`]: leader election over a Lease.
 //! - [`telemetry`]: Prometheus metrics and the `/metrics` endpoint.
+//! - [`tls`]: the TLS crypto provider every process with a kube client installs first.
 //! - [`config`], [`run()`]: the binary's settings and the whole process, so `main` only parses
 //!   flags and calls [`run()`].
 
@@ -32,6 +33,7 @@ pub mod recorder_client;
 pub mod recording;
 mod run;
 pub mod telemetry;
+pub mod tls;
 
 pub use config::Config;
 pub use run::{RunError, run};

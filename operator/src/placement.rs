@@ -194,6 +194,11 @@ impl PlacementTable {
 }
 
 /// The lowercase host of a URL (`wss://sfu.eu.example.com:443/x` → `sfu.eu.example.com`).
+///
+/// Split by hand rather than with `url` (which vcs-job's URI rules use) because placement takes
+/// what users write in `mediaServerUrl`, and `url` reads it differently: a bare host
+/// (`sfu.example.com`) is no URL to it, `https:///x` becomes host `x`, and an IPv6 host keeps its
+/// brackets. The test below pins these cases.
 fn host_of(url: &str) -> Option<String> {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let authority = rest.split(['/', '?', '#']).next()?;

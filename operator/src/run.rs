@@ -44,16 +44,23 @@ pub enum RunError {
 /// Runs the operator until `shutdown` resolves.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
     let placement = config.placement_table()?;
+    // `main` installed it already; a library caller may not have.
+    crate::tls::install_crypto_provider();
     let client = kube::Client::try_default()
         .await
         .map_err(RunError::Connect)?;
     let metrics = Arc::new(Metrics::default());
-    let ctx = Arc::new(Context::new(
+    let mut ctx = Context::new(
         client.clone(),
         config.region.clone(),
         placement,
         metrics.clone(),
-    ));
+    );
+    // Watched from the start, leader or not, so a replica that takes over has it warm.
+    let (pod_cache, pod_watch) =
+        crate::pool::cache::watch(client.clone(), config.namespace.as_deref());
+    ctx.pod_cache = Some(pod_cache);
+    let ctx = Arc::new(ctx);
     let (stop_metrics, metrics_stopped) = oneshot::channel::<()>();
     let addr = config.metrics_addr;
     // The controllers go on without their metrics: a bad address is logged, not fatal.
@@ -100,5 +107,6 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         }
     }
     let _ = stop_metrics.send(());
+    pod_watch.abort();
     Ok(())
 }

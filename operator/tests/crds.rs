@@ -1,5 +1,9 @@
 //! The CRD manifests: checked in and fresh, structural, and their CEL rules reject what they
 //! should (evaluated with kube's client-side CEL validator over the generated schema).
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: an unwrap that fails is a failed test at that line"
+)]
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde_json::{Value, json};
@@ -29,18 +33,28 @@ fn check(kind: &str, obj: &Value, old: Option<&Value>) -> Result<(), String> {
 
 #[test]
 fn checked_in_crds_match_the_types() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crds");
+    // `crds/` for `kubectl apply`, and the chart's copy, which `helm install` applies.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let regenerate = std::env::var_os("VCS_REGENERATE_CRDS").is_some();
-    for (name, yaml) in crd_yaml() {
-        let path = dir.join(&name);
-        if regenerate {
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(&path, &yaml).unwrap();
+    for dir in ["crds", "charts/vcs/crds"] {
+        for (name, yaml) in crd_yaml() {
+            let path = root.join(dir).join(&name);
+            if regenerate {
+                std::fs::create_dir_all(root.join(dir)).unwrap();
+                std::fs::write(&path, &yaml).unwrap();
+            }
+            let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                on_disk == yaml,
+                "{dir}/{name} is stale: run `cargo run -p vcs-operator --bin crdgen` (or VCS_REGENERATE_CRDS=1 cargo test -p vcs-operator --test crds) and commit it"
+            );
         }
-        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            on_disk == yaml,
-            "crds/{name} is stale: run `cargo run -p vcs-operator --bin crdgen` (or VCS_REGENERATE_CRDS=1 cargo test -p vcs-operator --test crds) and commit it"
+        // Nothing else in the folder: a CRD removed from the types goes from both.
+        let files = std::fs::read_dir(root.join(dir)).unwrap().count();
+        assert_eq!(
+            files,
+            crd_yaml().len(),
+            "{dir} holds files that are not generated CRDs"
         );
     }
 }

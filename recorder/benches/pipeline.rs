@@ -14,13 +14,16 @@
 //! whether 1920×1080@30 holds real time (`render --realtime`) with zero dropped frames.
 //!
 //! `cargo bench -p vcs-recorder --bench pipeline`; `VCS_BENCH_SECS` sets the length (20).
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: an unwrap that fails is a failed test at that line"
+)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-mod common;
-use common::recorder;
+use vcs_test_support::workspace_bin;
 
 struct Usage {
     cpu: f64,
@@ -33,6 +36,10 @@ struct Usage {
 #[expect(
     clippy::zombie_processes,
     reason = "reaped by wait4, which also gives this child's own rusage"
+)]
+#[expect(
+    unsafe_code,
+    reason = "wait4 is the one call that gives a child's own rusage"
 )]
 fn measure(mut cmd: Command) -> Usage {
     let started = Instant::now();
@@ -145,6 +152,10 @@ fn ffmpeg_xstack(dir: &Path, secs: u64) -> Command {
     c.args(["-c:a", "aac", "-b:a", "128k"]);
     c.arg(dir.join("xstack.mp4"));
     c
+}
+
+fn recorder() -> PathBuf {
+    workspace_bin("vcs-recorder", "VCS_RECORDER_BIN")
 }
 
 fn main() {

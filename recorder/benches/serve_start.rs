@@ -3,35 +3,21 @@
 //! (process start to its first encoded frame), over 20 runs each, side by side.
 //!
 //! `cargo bench -p vcs-recorder --bench serve_start`; `VCS_BENCH_RUNS` sets the run count (20).
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: an unwrap that fails is a failed test at that line"
+)]
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
 
-mod common;
-use common::recorder;
+use vcs_test_support::{RecorderServe, workspace_bin};
 
 const TOKEN: &str = "bench-token";
 
-fn http(port: u16, method: &str, path: &str, body: &str) -> u16 {
-    let Ok(mut c) = TcpStream::connect(("127.0.0.1", port)) else {
-        return 0;
-    };
-    let _ = write!(
-        c,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {TOKEN}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    let mut reply = String::new();
-    let _ = c.read_to_string(&mut reply);
-    reply
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
+fn recorder() -> PathBuf {
+    workspace_bin("vcs-recorder", "VCS_RECORDER_BIN")
 }
 
 fn job_json(out: &Path) -> String {
@@ -47,37 +33,15 @@ fn job_json(out: &Path) -> String {
 
 /// One warm start: serve warmed up and ready, then the POST timed until it answers.
 fn warm_run(dir: &Path) -> f64 {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let token = dir.join("token");
-    std::fs::write(&token, TOKEN).unwrap();
-    let mut child = Command::new(recorder())
-        .arg("serve")
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .arg("--token-file")
-        .arg(&token)
-        .arg("--spool-dir")
-        .arg(dir.join("spool"))
-        .args(["--linger-secs", "0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while http(port, "GET", "/readyz", "") != 200 {
-        assert!(Instant::now() < deadline, "serve never became ready");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let serve = RecorderServe::start(&recorder(), dir, TOKEN, 0, None);
     let body = job_json(&dir.join("warm.mp4"));
     let started = Instant::now();
-    let status = http(port, "POST", "/v1/job", &body);
+    let status = serve.api.call("POST", "/v1/job", Some(&body)).status;
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     assert_eq!(status, 200, "POST /v1/job");
-    http(port, "POST", "/v1/job/stop", "");
-    let _ = child.wait();
+    serve.api.call("POST", "/v1/job/stop", None);
+    // It exits once the job is over (no linger); a long recording would be a bug.
+    serve.wait_exit(std::time::Duration::from_secs(120));
     ms
 }
 

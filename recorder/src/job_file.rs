@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use vcs_job::{JobSpec, Mp4Output, Output, Participant, SpecError};
+use vcs_job::{JobSpec, Mp4Output, Output, Participant, SpecError, VideoSize, VideoSizeError};
 
 /// A job that could not be read or is not valid. Messages give the file, the field path and,
 /// for syntax errors, the line and column.
@@ -121,15 +121,12 @@ impl JobOverrides {
             job.duration_secs = Some(d);
         }
         if let Some(size) = &self.size {
-            let (w, h) = size
-                .split_once(['x', 'X'])
-                .and_then(|(w, h)| Some((w.trim().parse().ok()?, h.trim().parse().ok()?)))
-                .ok_or_else(|| JobError::Flag {
-                    flag: format!("--size {size}"),
-                    message: "expected WIDTHxHEIGHT, such as 1280x720".into(),
-                })?;
-            job.video.width = w;
-            job.video.height = h;
+            let size: VideoSize = size.parse().map_err(|e: VideoSizeError| JobError::Flag {
+                flag: format!("--size {size}"),
+                message: e.to_string(),
+            })?;
+            job.video.width = size.width();
+            job.video.height = size.height();
         }
         if let Some(fps) = self.fps {
             job.video.fps = fps;

@@ -20,6 +20,7 @@
 //! # Layout
 //! - [`recording`]: one recording, offline (`render`) or live (`serve`): the [`Recorder`] and its
 //!   frame stages, audio mix and active speaker, live changes, outputs and their uploads.
+//! - [`engine_process`]: the composition in its own supervised process (`engine-worker`).
 //! - [`serve`]: `serve` mode, the recording behind the HTTP control API (`vcs-service`).
 //! - [`job_file`]: a job read from a YAML/JSON file and command-line overrides.
 //! - [`cli`]: the subcommands (`render`, `still`, `scene`, `draw`, `serve`); the clap types live
@@ -28,6 +29,7 @@
 //! [`Recorder`]: recording::Recorder
 
 pub mod cli;
+pub mod engine_process;
 pub mod job_file;
 pub mod recording;
 pub mod serve;

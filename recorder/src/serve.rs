@@ -13,14 +13,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use vcs_job::JobSpec;
-use vcs_job::control::{JobEvent, JobPatch, JobState, JobStatus};
+use vcs_job::control::{JobEvent, JobPatch, JobState, JobStatus, error_chain, rfc3339_now};
 use vcs_service::{JobRunner, Metrics, RunnerError};
 
-use vcs_engine::{Composition, Engine, EngineError};
+use vcs_engine::EngineError;
 
 use crate::recording::{
-    LiveCommand, RecordError, RecordHooks, RecordOptions, SharedStatus, error_chain, record,
-    rfc3339_now,
+    LiveCommand, RecordError, RecordHooks, RecordOptions, SharedStatus, record,
 };
 
 /// The engine `serve` runs: warm, idle, then one job.
@@ -46,9 +45,18 @@ impl RecorderService {
     /// Loads everything a job needs so it starts at once; `/readyz` is true afterwards.
     pub fn warm_up(&self) -> Result<(), RecordError> {
         vcs_media::warm_up()?;
-        vcs_text::Fonts::system().warm_up();
-        for name in Composition::builtin_names() {
-            Engine::open(name, None, 1280, 720, 30)?.render(0.0)?;
+        let fonts = vcs_text::Fonts::system();
+        fonts.warm_up();
+        let scenes =
+            crate::engine_process::prespawn_warm(&crate::engine_process::Limits::default())?;
+        // The compositions run in the engine process, but their text is drawn here: draw the
+        // built-ins' first scenes once so the glyph caches are warm for a job's first frame.
+        for (name, scene) in scenes {
+            let assets = vcs_render::Assets::from_dirs(vcs_engine::image_dirs(&name, None));
+            let mut r =
+                vcs_render::StratumRenderer::new(scene.width, scene.height, fonts.clone(), assets);
+            r.render(&scene.background, scene.width, scene.height);
+            r.render(&scene.foreground, scene.width, scene.height);
         }
         std::fs::create_dir_all(&self.spool_dir).map_err(|source| RecordError::SpoolDir {
             path: self.spool_dir.clone(),
@@ -205,7 +213,7 @@ fn runner_error(e: RecordError) -> RunnerError {
             at: "--spool-dir".into(),
             message: format!("cannot create {}: {source}", path.display()),
         },
-        RecordError::Engine(e) => match &e {
+        RecordError::Engine(e) => match &*e {
             EngineError::UnknownComposition { .. } | EngineError::NoEntry { .. } => {
                 RunnerError::InvalidJob {
                     at: "composition.name".into(),

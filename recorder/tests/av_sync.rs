@@ -1,13 +1,15 @@
 //! A/V sync: a source that flashes white and beeps at the start of every second, recorded for
 //! 60 s through the real binary; in the output, each beep's onset and each flash's onset must
 //! stay within one frame of each other.
-
-mod common;
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: an unwrap that fails is a failed test at that line"
+)]
 
 use std::path::Path;
 use std::process::Command;
 
-use common::temp_dir;
+use vcs_test_support::{TempDir, decode_audio};
 
 const FPS: u32 = 30;
 const SECS: u32 = 60;
@@ -91,7 +93,8 @@ fn onsets(values: &[f64], threshold: f64, gap: usize) -> Vec<usize> {
 
 #[test]
 fn beeps_and_flashes_stay_within_one_frame_over_a_minute() {
-    let dir = temp_dir("av-sync");
+    let tmp = TempDir::new("av-sync");
+    let dir = tmp.path();
     let source = dir.join("beep-flash.mp4");
     make_beep_flash(&source);
     let out = dir.join("out.mp4");
@@ -125,7 +128,7 @@ fn beeps_and_flashes_stay_within_one_frame_over_a_minute() {
     let brightness = frame_brightness(&out);
     assert_eq!(brightness.len(), (SECS * FPS) as usize, "frame count");
     let flashes = onsets(&brightness, 128.0, 5);
-    let audio = common::decode_audio(&out, 0.0, SECS as f64);
+    let audio = decode_audio(&out, 0.0, SECS as f64);
     // Envelope per millisecond.
     let envelope: Vec<f64> = audio
         .chunks(48)

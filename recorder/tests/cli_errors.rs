@@ -1,13 +1,15 @@
 //! Bad input to `vcs-recorder render` fails fast, says what is wrong and where, exits non-zero,
 //! and never leaves a file at the output path.
-
-mod common;
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: an unwrap that fails is a failed test at that line"
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::temp_dir;
+use vcs_test_support::{TempDir, ffprobe_streams};
 
 fn render(args: &[&str], out: &Path) -> (Output, Duration) {
     let started = Instant::now();
@@ -43,7 +45,8 @@ const OK: [&str; 4] = ["--participant", "a=test:", "--duration", "1"];
 
 #[test]
 fn unknown_composition_lists_the_built_in_ones() {
-    let dir = temp_dir("err-unknown-composition");
+    let tmp = TempDir::new("err-unknown-composition");
+    let dir = tmp.path();
     let out = dir.join("x.mp4");
     let e = expect_failure(
         &[&["--composition", "no-such-composition"][..], &OK].concat(),
@@ -55,9 +58,10 @@ fn unknown_composition_lists_the_built_in_ones() {
 
 #[test]
 fn jsx_syntax_error_gives_file_line_and_column() {
-    let dir = temp_dir("err-syntax");
+    let tmp = TempDir::new("err-syntax");
+    let dir = tmp.path();
     let comp = write(
-        &dir,
+        dir,
         "broken.jsx",
         "import * as React from 'react';\nexport default function C() {\n  return <Box>oops</Bx>;\n}\n",
     );
@@ -71,9 +75,10 @@ fn jsx_syntax_error_gives_file_line_and_column() {
 
 #[test]
 fn exception_at_render_gives_the_composition_stack() {
-    let dir = temp_dir("err-throw");
+    let tmp = TempDir::new("err-throw");
+    let dir = tmp.path();
     let comp = write(
-        &dir,
+        dir,
         "throws.jsx",
         "import * as React from 'react';\n\nfunction explode() {\n  throw new Error('kaboom');\n}\nexport default function C() {\n  explode();\n  return null;\n}\n",
     );
@@ -91,7 +96,8 @@ fn exception_at_render_gives_the_composition_stack() {
 
 #[test]
 fn unknown_uri_scheme_names_the_participant_field() {
-    let dir = temp_dir("err-uri");
+    let tmp = TempDir::new("err-uri");
+    let dir = tmp.path();
     let out = dir.join("x.mp4");
     let e = expect_failure(
         &[
@@ -123,9 +129,10 @@ fn unwritable_output_fails_fast() {
 
 #[test]
 fn malformed_job_spec_gives_the_field_path() {
-    let dir = temp_dir("err-spec");
+    let tmp = TempDir::new("err-spec");
+    let dir = tmp.path();
     let spec = write(
-        &dir,
+        dir,
         "job.yaml",
         "composition:\n  name: demo\nparticipants:\n  - id: a\n    camra: 'test:'\ndurationSecs: 1\n",
     );
@@ -137,9 +144,10 @@ fn malformed_job_spec_gives_the_field_path() {
 
 #[test]
 fn a_composition_that_keeps_failing_is_reported_while_the_video_is_kept() {
-    let dir = temp_dir("err-keeps-failing");
+    let tmp = TempDir::new("err-keeps-failing");
+    let dir = tmp.path();
     let comp = write(
-        &dir,
+        dir,
         "flaky.jsx",
         "import * as React from 'react';\nimport { Box } from '#vcs-react/components';\nimport { useVideoTime } from '#vcs-react/hooks';\nexport default function C() {\n  if (useVideoTime() > 0.2) throw new Error('gave up');\n  return <Box style={{ fillColor: 'red' }} />;\n}\n",
     );
@@ -161,7 +169,7 @@ fn a_composition_that_keeps_failing_is_reported_while_the_video_is_kept() {
     assert!(!o.status.success(), "reported as failed");
     assert!(e.contains("kept failing"), "{e}");
     assert!(out.exists(), "the recording is kept and complete");
-    let streams = common::ffprobe_streams(&out);
+    let streams = ffprobe_streams(&out);
     let video = streams.iter().find(|s| s["codec_type"] == "video").unwrap();
     assert_eq!(
         video["nb_read_frames"], "120",

@@ -3,16 +3,20 @@
 //!
 //! Where things are on screen comes from the engine's own scene for the same inputs (tile frames,
 //! text positions), so the checks follow the composition rather than hard-coded pixels.
-
-mod common;
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: an unwrap that fails is a failed test at that line"
+)]
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use common::{decode_audio, decode_frame_rgb, ffprobe_streams, region_difference, rms, temp_dir};
 use vcs_engine::{Composition, Engine, EngineOptions, VideoInputSlot, VideoKind};
 use vcs_scene::{FontSpec, Op, Scene};
+use vcs_test_support::{
+    TempDir, decode_audio, decode_frame_rgb, ffprobe_streams, region_difference, rms,
+};
 use vcs_text::Fonts;
 
 const W: u32 = 960;
@@ -100,20 +104,9 @@ fn text_boxes(scene: &Scene) -> Vec<(String, (u32, u32, u32, u32))> {
     boxes
 }
 
-fn median_rgb(frame: &[u8], (x, y, w, h): (u32, u32, u32, u32)) -> [u8; 3] {
-    let mut channels = [vec![], vec![], vec![]];
-    for yy in y..y + h {
-        for xx in x..x + w {
-            let i = ((yy * W + xx) * 3) as usize;
-            for c in 0..3 {
-                channels[c].push(frame[i + c]);
-            }
-        }
-    }
-    channels.map(|mut v| {
-        v.sort_unstable();
-        v[v.len() / 2]
-    })
+/// [`vcs_test_support::median_rgb`] of a frame of this test's width.
+fn median_rgb(frame: &[u8], rect: (u32, u32, u32, u32)) -> [u8; 3] {
+    vcs_test_support::median_rgb(frame, W, rect)
 }
 
 fn close(a: [u8; 3], b: [u8; 3], tolerance: i32) -> bool {
@@ -155,7 +148,8 @@ fn render_demo(out: &Path) {
 
 #[test]
 fn demo_recording_shows_tiles_labels_banner_and_a_running_timer() {
-    let dir = temp_dir("cli-render-demo");
+    let tmp = TempDir::new("cli-render-demo");
+    let dir = tmp.path();
     let out = dir.join("demo.mp4");
     render_demo(&out);
 

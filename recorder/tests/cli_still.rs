@@ -1,14 +1,13 @@
 //! `vcs-recorder still`: a composition's frame at a time as a PNG, video layers as placeholders.
 
-mod common;
-
 use std::process::Command;
 
-use common::temp_dir;
+use vcs_test_support::TempDir;
 
 #[test]
 fn still_draws_the_frame_with_placeholders_where_videos_go() {
-    let dir = temp_dir("cli-still");
+    let tmp = TempDir::new("cli-still");
+    let dir = tmp.path();
     let inputs = dir.join("inputs.json");
     std::fs::write(
         &inputs,

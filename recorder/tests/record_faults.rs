@@ -1,15 +1,16 @@
 //! Faults while recording, through the real binary at real time: the S3 server stopped for 10 s
 //! mid-recording and restarted (every object still ends complete and playable), and a live
 //! input killed and restarted (its tile shows the paused placeholder, then video again).
-
-mod common;
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: an unwrap that fails is a failed test at that line"
+)]
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{decode_frame_rgb, ffprobe_streams, temp_dir};
-use vcs_test_support::{S3Server, free_port};
+use vcs_test_support::{S3Server, TempDir, decode_frame_rgb, ffprobe_streams, free_port};
 
 const W: u32 = 320;
 const H: u32 = 180;
@@ -45,7 +46,8 @@ fn video_frames(path: &Path) -> u64 {
 
 #[test]
 fn an_s3_outage_of_ten_seconds_loses_nothing() {
-    let dir = temp_dir("fault-s3");
+    let tmp = TempDir::new("fault-s3");
+    let dir = tmp.path();
     let mut s3 = S3Server::start(&dir.join("s3"));
     s3.create_bucket("rec");
     let target = |key: &str| {
@@ -138,7 +140,8 @@ fn srt_sender(port: u16, colour: u32) -> Child {
 
 #[test]
 fn a_killed_input_shows_paused_then_comes_back() {
-    let dir = temp_dir("fault-input");
+    let tmp = TempDir::new("fault-input");
+    let dir = tmp.path();
     let port = free_port();
     let mut sender = srt_sender(port, 0xff20c020);
     std::thread::sleep(Duration::from_secs(1));

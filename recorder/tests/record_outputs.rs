@@ -2,14 +2,15 @@
 //! server (s3s-fs) and RTMP into nginx-rtmp, through the real binary. Every output is read by
 //! ffprobe, and decoded frames show each layer where the `layers` fixture puts it: fill, fit
 //! (pillarbox), zoom, rounded corners, opacity and z order.
-
-mod common;
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: an unwrap that fails is a failed test at that line"
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{decode_frame_rgb, ffprobe_streams, temp_dir};
-use vcs_test_support::{RtmpServer, S3Server};
+use vcs_test_support::{RtmpServer, S3Server, TempDir, decode_frame_rgb, ffprobe_streams};
 
 const W: u32 = 640;
 const H: u32 = 360;
@@ -56,8 +57,9 @@ fn render(job: &Path) -> String {
 }
 
 /// Median colour of a box of a decoded frame.
+/// [`vcs_test_support::median_rgb`] of a frame of this test's width.
 fn median_rgb(frame: &[u8], rect: (u32, u32, u32, u32)) -> [u8; 3] {
-    common::median_rgb(frame, W, rect)
+    vcs_test_support::median_rgb(frame, W, rect)
 }
 
 fn assert_close(what: &str, got: [u8; 3], want: [u8; 3]) {
@@ -75,7 +77,8 @@ fn blend(a: [u8; 3], b: [u8; 3]) -> [u8; 3] {
 
 #[test]
 fn four_participants_to_s3_mp4_and_hls_and_rtmp_at_once() {
-    let dir = temp_dir("record-outputs");
+    let tmp = TempDir::new("record-outputs");
+    let dir = tmp.path();
     let s3 = S3Server::start(&dir.join("s3"));
     s3.create_bucket("rec");
     let rtmp = RtmpServer::start(&dir.join("nginx"));

@@ -2,85 +2,46 @@
 //! start, a live param change, a participant joining, an RTMP output added mid-recording, chat
 //! and emoji events, stop — with every change checked in decoded frames; and SIGTERM mid-job
 //! finishing the outputs.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: an unwrap that fails is a failed test at that line"
+)]
 
-mod common;
-
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{decode_frame_rgb, ffprobe_streams, temp_dir};
 use serde_json::{Value, json};
-use vcs_test_support::{RtmpServer, free_port};
+use vcs_test_support::{
+    RecorderServe, RtmpServer, TempDir, decode_frame_rgb, ffprobe_streams, median_rgb,
+};
 
 const W: u32 = 640;
 const H: u32 = 360;
 const FPS: f64 = 30.0;
 const TOKEN: &str = "serve-test-token";
 
-struct Serve {
-    child: Child,
-    port: u16,
-}
+/// `vcs-recorder serve` and the shape of answers this test checks.
+struct Serve(RecorderServe);
 
 impl Serve {
     fn start(dir: &Path) -> Serve {
-        let port = free_port();
-        let token = dir.join("token");
-        std::fs::write(&token, format!("{TOKEN}\n")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_vcs-recorder"))
-            .arg("serve")
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .arg("--token-file")
-            .arg(&token)
-            .arg("--spool-dir")
-            .arg(dir.join("spool"))
-            .args(["--linger-secs", "1"])
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("serve.log")).unwrap())
-            .spawn()
-            .unwrap();
-        let s = Serve { child, port };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while s.call("GET", "/readyz", None, false).0 != 200 {
-            assert!(Instant::now() < deadline, "serve never became ready");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        s
+        let recorder = Path::new(env!("CARGO_BIN_EXE_vcs-recorder"));
+        Serve(RecorderServe::start(
+            recorder,
+            dir,
+            TOKEN,
+            1,
+            Some("serve.log"),
+        ))
     }
 
-    /// One HTTP/1.1 request; returns the status and the JSON body (Null when not JSON).
+    /// One request; returns the status and the JSON body (Null when not JSON).
     fn call(&self, method: &str, path: &str, body: Option<&Value>, auth: bool) -> (u16, Value) {
-        let Ok(mut c) = TcpStream::connect(("127.0.0.1", self.port)) else {
-            return (0, Value::Null);
-        };
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let auth = if auth {
-            format!("Authorization: Bearer {TOKEN}\r\n")
-        } else {
-            String::new()
-        };
-        write!(
-            c,
-            "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut reply = String::new();
-        let _ = c.read_to_string(&mut reply);
-        let status = reply
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let json = reply
-            .split_once("\r\n\r\n")
-            .and_then(|(_, b)| serde_json::from_str(b).ok())
-            .unwrap_or(Value::Null);
-        (status, json)
+        let body = body.map(Value::to_string);
+        let token = auth.then_some(TOKEN);
+        let answer = self.0.api.call_as(token, method, path, body.as_deref());
+        let json = serde_json::from_str(&answer.body).unwrap_or(Value::Null);
+        (answer.status, json)
     }
 
     fn ok(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
@@ -90,25 +51,8 @@ impl Serve {
     }
 
     /// Waits for the process to exit (it does once the job is over).
-    fn wait(mut self) -> std::process::ExitStatus {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "serve did not exit after the job"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn wait(self) -> std::process::ExitStatus {
+        self.0.wait_exit(Duration::from_secs(120))
     }
 }
 
@@ -133,7 +77,7 @@ fn frames(status: &Value) -> f64 {
 }
 
 fn median(frame: &[u8], rect: (u32, u32, u32, u32)) -> [i32; 3] {
-    common::median_rgb(frame, W, rect).map(i32::from)
+    median_rgb(frame, W, rect).map(i32::from)
 }
 
 fn close(got: [i32; 3], want: [i32; 3]) -> bool {
@@ -142,10 +86,11 @@ fn close(got: [i32; 3], want: [i32; 3]) -> bool {
 
 #[test]
 fn a_whole_job_over_http_with_live_changes_seen_in_frames() {
-    let dir = temp_dir("serve-job");
+    let tmp = TempDir::new("serve-job");
+    let dir = tmp.path();
     let rtmp = RtmpServer::start(&dir.join("nginx"));
-    let serve = Serve::start(&dir);
-    let (spec, mp4) = job(&dir, "job-1");
+    let serve = Serve::start(dir);
+    let (spec, mp4) = job(dir, "job-1");
 
     // Errors a person can act on.
     let (status, body) = serve.call("GET", "/v1/job", None, false);
@@ -281,15 +226,20 @@ fn a_whole_job_over_http_with_live_changes_seen_in_frames() {
 }
 
 #[test]
+#[expect(
+    unsafe_code,
+    reason = "SIGTERM is what a pod gets; std has no way to send a signal"
+)]
 fn sigterm_mid_recording_finishes_the_outputs() {
-    let dir = temp_dir("serve-sigterm");
-    let serve = Serve::start(&dir);
-    let (spec, mp4) = job(&dir, "job-term");
+    let tmp = TempDir::new("serve-sigterm");
+    let dir = tmp.path();
+    let serve = Serve::start(dir);
+    let (spec, mp4) = job(dir, "job-term");
     serve.ok("POST", "/v1/job", Some(&spec));
     std::thread::sleep(Duration::from_secs(2));
     let status = serve.ok("GET", "/v1/job", None);
     assert_eq!(status["state"], "recording", "{status}");
-    let pid = serve.child.id() as i32;
+    let pid = serve.0.id() as i32;
     // SAFETY: sending a signal to our own child process.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
     let exit = serve.wait();

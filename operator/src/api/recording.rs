@@ -16,30 +16,18 @@ use vcs_job::{AudioProfile, CompositionSpec, Participant, VideoProfile};
 use super::Condition;
 use crate::placement;
 
-/// Upper bound of `spec.limits.maxDurationSecs` (24 h).
-pub const MAX_DURATION_SECS: u32 = 86_400;
 /// Upper bound of `spec.limits.startDeadlineSecs` (1 h).
 pub const MAX_START_DEADLINE_SECS: u32 = 3_600;
 
-/// The bounds `vcs-job` validates a job's video and audio against (`JobSpec::validate`), which
-/// the CRD's CEL rule repeats so `kubectl apply` refuses what the recorder would. vcs-job keeps
-/// them private today; `tests/crds.rs` probes its validation at every edge and fails when the
-/// two disagree.
-pub mod job_bounds {
-    /// Frame edges: even numbers of pixels in this range.
-    pub const EDGE: (u32, u32) = (16, 4096);
-    pub const FPS: (u32, u32) = (1, 60);
-    pub const VIDEO_KBPS: (u32, u32) = (100, 50_000);
-    pub const AUDIO_KBPS: (u32, u32) = (32, 512);
-}
-
-/// The CEL rule on `spec.video`, written from [`job_bounds`].
+/// The CEL rule on `spec.video`, written from vcs-job's limits, the bounds `JobSpec::validate`
+/// checks, so `kubectl apply` refuses what the recorder would (`tests/crds.rs` probes the
+/// validation at every edge and fails when the two disagree).
 fn video_rule() -> Rule {
-    use job_bounds::{EDGE, FPS, VIDEO_KBPS};
+    use vcs_job::{MAX_EDGE, MAX_FPS, MIN_EDGE, VIDEO_KBPS};
+    const FPS: (u32, u32) = (1, MAX_FPS);
     let edge = |f: &str| {
         format!(
-            "(!has(self.video.{f}) || (self.video.{f} >= {} && self.video.{f} <= {} && self.video.{f} % 2 == 0))",
-            EDGE.0, EDGE.1
+            "(!has(self.video.{f}) || (self.video.{f} >= {MIN_EDGE} && self.video.{f} <= {MAX_EDGE} && self.video.{f} % 2 == 0))"
         )
     };
     let range = |f: &str, (lo, hi): (u32, u32)| {
@@ -53,14 +41,14 @@ fn video_rule() -> Rule {
         range("bitrateKbps", VIDEO_KBPS)
     ))
     .message(Message::Message(format!(
-        "spec.video: width and height even, {}..{}; fps {}..{}; bitrateKbps {}..{}",
-        EDGE.0, EDGE.1, FPS.0, FPS.1, VIDEO_KBPS.0, VIDEO_KBPS.1
+        "spec.video: width and height even, {MIN_EDGE}..{MAX_EDGE}; fps {}..{}; bitrateKbps {}..{}",
+        FPS.0, FPS.1, VIDEO_KBPS.0, VIDEO_KBPS.1
     )))
 }
 
-/// The CEL rule on `spec.audio`, written from [`job_bounds`].
+/// The CEL rule on `spec.audio`, written from vcs-job's [`vcs_job::AUDIO_KBPS`].
 fn audio_rule() -> Rule {
-    let (lo, hi) = job_bounds::AUDIO_KBPS;
+    let (lo, hi) = vcs_job::AUDIO_KBPS;
     Rule::new(format!(
         "!has(self.audio) || !has(self.audio.bitrateKbps) || (self.audio.bitrateKbps >= {lo} && self.audio.bitrateKbps <= {hi})"
     ))
@@ -146,7 +134,7 @@ pub struct PlacementOverride {
 pub struct Limits {
     /// Stop after this many seconds of recording (1..86400). Unset: until stopped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = MAX_DURATION_SECS))]
+    #[schemars(range(min = 1, max = vcs_job::MAX_DURATION_SECS))]
     pub max_duration_secs: Option<u32>,
     /// Fail when not recording this many seconds after creation (1..3600, default 120).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -31,6 +31,10 @@ impl PoolPass<'_> {
                 continue;
             }
             if is_finished(&pod) {
+                // Its Recording reads how it ended from the pod: it goes once that is written.
+                if awaits_result(&pod, &owners) {
+                    continue;
+                }
                 info!(pod = %pod.name_any(), "deleting a finished recorder pod");
                 delete_if_unchanged(&self.pods, &pod)
                     .await
@@ -72,6 +76,15 @@ impl PoolPass<'_> {
             .map(|r| (r.name_any(), r))
             .collect())
     }
+}
+
+/// Whether `pod` is claimed by a Recording that has no result yet.
+fn awaits_result(pod: &Pod, owners: &BTreeMap<String, Recording>) -> bool {
+    claimed_for(pod).is_some_and(|(name, uid)| {
+        owners.get(name).is_some_and(|r| {
+            r.uid().as_ref() == Some(uid) && r.status.as_ref().is_none_or(|s| s.result.is_none())
+        })
+    })
 }
 
 /// The Recording (name, uid) a pod is claimed for.

@@ -23,6 +23,9 @@ pub const TOKEN_DIR: &str = "/var/run/secrets/vcs.dev";
 pub const TOKEN_FILE: &str = "token";
 const TOKEN_VOLUME: &str = "control-token";
 
+/// Seconds a recorder has to start listening before the kubelet gives up on it.
+pub const STARTUP_SECONDS: i32 = 120;
+
 /// The label selector of a pool's pods.
 pub fn selector(pool: &RecorderPool) -> String {
     format!("{LABEL_POOL}={}", pool.name_any())
@@ -126,6 +129,14 @@ fn recorder_container(t: &RecorderTemplate) -> Container {
         resources: t.resources.clone(),
         readiness_probe: Some(probe("/readyz")),
         liveness_probe: Some(probe("/healthz")),
+        // `serve` warms up before it listens, which takes seconds, more on a busy node (a
+        // burst of cold pods): the liveness probe alone would kill it mid-warm-up. Liveness
+        // starts once this has answered; the recorder gets two minutes to.
+        startup_probe: Some(Probe {
+            period_seconds: Some(1),
+            failure_threshold: Some(STARTUP_SECONDS),
+            ..probe("/healthz")
+        }),
         ..Default::default()
     }
 }
@@ -178,6 +189,16 @@ mod tests {
                 "--token-file",
                 "/var/run/secrets/vcs.dev/token"
             ]
+        );
+        // Liveness waits for the start, which may be slow on a busy node.
+        let startup = c.startup_probe.as_ref().unwrap();
+        assert_eq!(
+            startup.period_seconds.unwrap() * startup.failure_threshold.unwrap(),
+            120
+        );
+        assert_eq!(
+            startup.http_get.as_ref().unwrap().path.as_deref(),
+            Some("/healthz")
         );
         let secret = spec.volumes.as_ref().unwrap()[0].secret.as_ref().unwrap();
         assert_eq!(secret.secret_name.as_deref(), Some("recorder-token"));

@@ -64,6 +64,11 @@ pub(super) struct Pass<'a> {
     pub(super) observed: Observed,
     /// The status as last written.
     pub(super) written: RecordingStatus,
+    /// The Recording's version this pass read, then the one its own last status write made:
+    /// every status write is conditional on it, so a pass that read a stale Recording (its
+    /// cache lagging, or a long wait on the recorder) never overwrites a newer status, such
+    /// as a result written meanwhile, with what it computed from the old one.
+    resource_version: Option<String>,
     /// The status being built.
     pub(super) status: RecordingStatus,
     /// The Recording's RecorderPool, once looked up in this pass.
@@ -87,6 +92,7 @@ impl<'a> Pass<'a> {
             },
             written: status.clone(),
             status,
+            resource_version: rec.resource_version(),
             pool: None,
         }
     }
@@ -138,9 +144,17 @@ impl<'a> Pass<'a> {
             .await;
     }
 
-    /// Writes the status when it differs from what was last written.
+    /// Writes the status when it differs from what was last written, if the Recording has not
+    /// changed since this pass read it (or last wrote it). When it has, nothing is written: the
+    /// change wakes another pass, which works from the newer Recording.
     pub async fn persist(&mut self) -> Result<(), RecordingError> {
-        self.persist_if(None).await.map(|_| ())
+        let rv = self.resource_version.clone();
+        if !self.persist_if(rv).await? {
+            tracing::debug!(
+                "the Recording changed during this pass; its status is left to the next"
+            );
+        }
+        Ok(())
     }
 
     /// Writes the status, only if the Recording is still at `resource_version` when given.
@@ -175,7 +189,7 @@ impl<'a> Pass<'a> {
             .patch_status(&self.name, &PatchParams::default(), &patch)
             .await
         {
-            Ok(_) => {}
+            Ok(updated) => self.resource_version = updated.resource_version(),
             // 404: deleted meanwhile, which is a write by someone else too.
             Err(kube::Error::Api(s)) if s.code == 409 || s.code == 404 => return Ok(false),
             Err(e) => return Err(self.err(e)),
@@ -225,8 +239,15 @@ impl<'a> Pass<'a> {
     /// claims that lost the status race, including those of a reconciler that died before it
     /// could give them back itself. None of them was ever sent a job.
     pub async fn give_back_others(&self, kept: &str) -> Result<(), RecordingError> {
-        let lp = ListParams::default().labels(&format!("{LABEL_RECORDING}={}", self.name));
-        let pods = self.pods.list(&lp).await.map_err(|e| self.err(e))?.items;
+        let pods = match &self.ctx.pod_cache {
+            // Right after a claim this is on the way to the recorder's first frame: no list.
+            // A stray claim the cache has not seen yet is the pool's to give back (LostRace).
+            Some(c) => crate::pool::cache::pods_labelled(c, &self.ns, LABEL_RECORDING, &self.name),
+            None => {
+                let lp = ListParams::default().labels(&format!("{LABEL_RECORDING}={}", self.name));
+                self.pods.list(&lp).await.map_err(|e| self.err(e))?.items
+            }
+        };
         for p in pods {
             if p.name_any() != kept && self.holds(&p) {
                 info!(pod = %p.name_any(), kept, "giving back a claim that lost to another");

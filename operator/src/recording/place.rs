@@ -73,7 +73,8 @@ pub(super) fn leave_to_other_region(pass: &mut Pass<'_>) -> Step<Flow> {
 pub(super) async fn get_pod(pass: &mut Pass<'_>) -> Step<Flow> {
     check_start_deadline(pass).await?;
     let pool = pass.pool().await?;
-    let claimed = claim::claim(&pass.pods, &pool, pass.rec, &pass.ctx.metrics)
+    let cache = pass.ctx.pod_cache.as_ref();
+    let claimed = claim::claim(&pass.pods, cache, &pool, pass.rec, &pass.ctx.metrics)
         .await
         .map_err(|source| RecordingError::Claim {
             recording: format!("{}/{}", pass.ns, pass.name),

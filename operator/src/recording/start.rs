@@ -102,11 +102,14 @@ fn pod_health<'p>(name: &str, pod: Option<&'p Pod>, started: bool) -> PodHealth<
     let Some(pod) = pod else {
         return PodHealth::Lost(format!("recorder pod {name} disappeared"));
     };
-    if pod.metadata.deletion_timestamp.is_some() {
-        return PodHealth::Lost(format!("recorder pod {name} is being deleted"));
-    }
+    // A pod that ended says how, even while it is being deleted (the pool removes finished
+    // recorders).
     if !is_finished(pod) {
-        return PodHealth::Up(pod);
+        return if pod.metadata.deletion_timestamp.is_some() {
+            PodHealth::Lost(format!("recorder pod {name} is being deleted"))
+        } else {
+            PodHealth::Up(pod)
+        };
     }
     let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
     if !started {
@@ -360,6 +363,13 @@ mod tests {
         // Exited 0 after recording: done.
         assert_eq!(
             pod_health("p", Some(&pod("Succeeded")), true),
+            PodHealth::ExitedAfterJob
+        );
+        // Even while the pool deletes it.
+        let mut finished = pod("Succeeded");
+        finished.metadata.deletion_timestamp = Some(Time(Timestamp::UNIX_EPOCH));
+        assert_eq!(
+            pod_health("p", Some(&finished), true),
             PodHealth::ExitedAfterJob
         );
         let running = pod("Running");

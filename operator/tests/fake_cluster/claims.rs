@@ -43,7 +43,7 @@ async fn claimed(api: &FakeApi, cold: bool) -> (Api<Pod>, Pod, Recording) {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
-    let c = claim::claim(&pods, &pool, &rec, &Metrics::default())
+    let c = claim::claim(&pods, None, &pool, &rec, &Metrics::default())
         .await
         .unwrap();
     let want = if cold {

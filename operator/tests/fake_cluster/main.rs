@@ -8,6 +8,11 @@
 //! - `leader`: the Lease.
 //! - `recorder_client`: the control API client against the real server.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: an unwrap that fails is a failed test at that line"
+)]
+
 mod claims;
 mod concurrency;
 mod controllers;

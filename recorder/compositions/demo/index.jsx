@@ -23,15 +23,21 @@ export const compositionInterface = {
 };
 
 const BACKGROUND = '#14161f';
+const PAUSED_TILE = '#2b2f3d';
 
 export default function DemoComposition() {
-  const { activeIds, displayNamesById } = useActiveVideo();
+  const { activeIds, displayNamesById, pausedById } = useActiveVideo();
   const total = activeIds.length;
   return (
     <Box id="root" style={{ fillColor: BACKGROUND }}>
       {activeIds.map((id, index) => (
         <Box key={id} id={'tile-' + id} layout={[grid, { index, total }]}>
-          <Video id={'video-' + id} src={id} style={{ cornerRadius_px: 8 }} />
+          {pausedById[id] ? (
+            // A paused camera (or a live input that stalled) shows as a tile, not a hole.
+            <Box id={'paused-' + id} style={{ fillColor: PAUSED_TILE, cornerRadius_px: 8 }} />
+          ) : (
+            <Video id={'video-' + id} src={id} style={{ cornerRadius_px: 8 }} />
+          )}
           <NameLabel name={displayNamesById[id] || id} />
         </Box>
       ))}

@@ -58,6 +58,20 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// Nine 720p cameras, the first one speaking.
+fn nine_cameras() -> Vec<VideoInputSlot> {
+    (0..9)
+        .map(|i| VideoInputSlot {
+            id: format!("p{i}"),
+            kind: VideoKind::Camera,
+            display_name: format!("Participant {i}"),
+            paused: false,
+            dominant: i == 0,
+            frame_size: (1280, 720),
+        })
+        .collect()
+}
+
 fn engine(animate: bool) -> Engine {
     let c = Composition::from_sources(
         "bench",
@@ -66,18 +80,7 @@ fn engine(animate: bool) -> Engine {
     );
     let opts = common::opts(1920, 1080, 30);
     let mut e = Engine::new(c, opts).expect("bench composition loads");
-    e.set_video_inputs(
-        (0..9)
-            .map(|i| VideoInputSlot {
-                id: format!("p{i}"),
-                kind: VideoKind::Camera,
-                display_name: format!("Participant {i}"),
-                paused: false,
-                dominant: i == 0,
-                frame_size: (1280, 720),
-            })
-            .collect(),
-    );
+    e.set_video_inputs(nine_cameras());
     e.set_params(&BTreeMap::from([(
         "animate".to_string(),
         serde_json::json!(animate),
@@ -86,37 +89,50 @@ fn engine(animate: bool) -> Engine {
     e
 }
 
+/// Milliseconds each frame of `frames` took to render (at `fps`), with `before` run ahead of
+/// each frame, untimed (a param change, say), and `check` run on each rendered frame.
+fn time_frames(
+    e: &mut Engine,
+    frames: std::ops::RangeInclusive<usize>,
+    fps: f64,
+    mut before: impl FnMut(&mut Engine, usize),
+    check: impl Fn(&vcs_engine::FrameScene),
+) -> Vec<f64> {
+    frames
+        .map(|i| {
+            before(e, i);
+            let t = Instant::now();
+            let f = e.render(i as f64 / fps).expect("frame");
+            let ms = t.elapsed().as_secs_f64() * 1e3;
+            check(&f);
+            ms
+        })
+        .collect()
+}
+
+/// Sets one param to a string.
+fn set_param(e: &mut Engine, key: &str, value: String) {
+    e.set_params(&BTreeMap::from([(
+        key.to_string(),
+        serde_json::json!(value),
+    )]));
+}
+
 fn main() {
     const N: usize = 300;
     let fps = 30.0;
+    let no_change = |_: &mut Engine, _| {};
+    let any = |_: &vcs_engine::FrameScene| {};
 
     let mut e = engine(true);
-    let mut full = Vec::with_capacity(N);
-    for i in 1..=N {
-        e.set_params(&BTreeMap::from([(
-            "title".to_string(),
-            serde_json::json!(format!("Bench {i}")),
-        )]));
-        let t = Instant::now();
-        e.render(i as f64 / fps).expect("frame");
-        full.push(t.elapsed().as_secs_f64() * 1e3);
-    }
-
-    let mut time_only = Vec::with_capacity(N);
-    for i in N + 1..=2 * N {
-        let t = Instant::now();
-        e.render(i as f64 / fps).expect("frame");
-        time_only.push(t.elapsed().as_secs_f64() * 1e3);
-    }
+    let title = |e: &mut Engine, i| set_param(e, "title", format!("Bench {i}"));
+    let full = time_frames(&mut e, 1..=N, fps, title, any);
+    let time_only = time_frames(&mut e, N + 1..=2 * N, fps, no_change, any);
 
     let mut e = engine(false);
-    let mut idle = Vec::with_capacity(N);
-    for i in 1..=N {
-        let t = Instant::now();
-        let f = e.render(i as f64 / fps).expect("frame");
-        idle.push(t.elapsed().as_secs_f64() * 1e3);
+    let idle = time_frames(&mut e, 1..=N, fps, no_change, |f| {
         assert!(!f.foreground_changed && !f.background_changed && !f.video_layers_changed);
-    }
+    });
 
     // The built-in baseline, grid of 9 with labels, banner and sidebar: a param change
     // re-renders everything.
@@ -125,18 +141,7 @@ fn main() {
         common::opts(1920, 1080, 30),
     )
     .expect("baseline loads");
-    e.set_video_inputs(
-        (0..9)
-            .map(|i| VideoInputSlot {
-                id: format!("p{i}"),
-                kind: VideoKind::Camera,
-                display_name: format!("Participant {i}"),
-                paused: false,
-                dominant: i == 0,
-                frame_size: (1280, 720),
-            })
-            .collect(),
-    );
+    e.set_video_inputs(nine_cameras());
     let on = |k: &str| (k.to_string(), serde_json::json!(true));
     e.set_params(&BTreeMap::from([
         on("videoSettings.showParticipantLabels"),
@@ -144,22 +149,9 @@ fn main() {
         on("showSidebar"),
     ]));
     e.render(0.0).expect("first frame");
-    let mut baseline_full = Vec::with_capacity(N);
-    for i in 1..=N {
-        e.set_params(&BTreeMap::from([(
-            "banner.title".to_string(),
-            serde_json::json!(format!("Title {i}")),
-        )]));
-        let t = Instant::now();
-        e.render(i as f64 / fps).expect("frame");
-        baseline_full.push(t.elapsed().as_secs_f64() * 1e3);
-    }
-    let mut baseline_idle = Vec::with_capacity(N);
-    for i in N + 1..=2 * N {
-        let t = Instant::now();
-        e.render(i as f64 / fps).expect("frame");
-        baseline_idle.push(t.elapsed().as_secs_f64() * 1e3);
-    }
+    let banner = |e: &mut Engine, i| set_param(e, "banner.title", format!("Title {i}"));
+    let baseline_full = time_frames(&mut e, 1..=N, fps, banner, any);
+    let baseline_idle = time_frames(&mut e, N + 1..=2 * N, fps, no_change, any);
 
     println!("engine bench: 9 videos, 6 texts, 1 animated element, 1920x1080, {N} frames each");
     println!(

@@ -91,6 +91,11 @@ pub enum EngineError {
 
     #[error("the frame allocated more than its memory cap of {cap_mb} MB ({used_mb} MB)")]
     MemoryCap { cap_mb: u64, used_mb: u64 },
+
+    /// About the process the composition runs in (it hung past its hard limit, ran out of its
+    /// memory, ended), or an error that came from it with only its message.
+    #[error("{message}")]
+    Process { message: String },
 }
 
 /// The error for a frame the guard stopped, else the JS error.
@@ -101,10 +106,16 @@ pub(crate) fn guarded_error(
     budget: Duration,
     ctx: &mut Context,
 ) -> EngineError {
+    // The budget the guard was armed with (the start-up's, not the frames', during start-up)
+    // and the time it really took.
+    let (budget, took) = guard
+        .armed
+        .get()
+        .map_or((budget, budget), |(at, budget)| (budget, at.elapsed()));
     match guard.tripped.take() {
         Some(Trip::Budget) => EngineError::Budget {
             budget_ms: budget.as_millis() as u64,
-            took_ms: budget.as_millis() as u64,
+            took_ms: took.as_millis() as u64,
         },
         Some(Trip::Memory { used_mb }) => EngineError::MemoryCap {
             cap_mb: guard.memory_cap.get() >> 20,
@@ -137,8 +148,11 @@ pub(crate) fn js_error(err: JsError, loader: &Loader, ctx: &mut Context) -> Engi
             .to_string(),
     };
     let message = match message.trim_end() {
+        // boa counts the iterations of some built-ins (`'x'.repeat(n)`) against the same limit,
+        // and the error does not say which it was.
         m if m.contains("maximum number of iteration loops") => format!(
-            "a loop ran more than {} iterations in one call (runtime limit)",
+            "a loop, or a built-in call such as 'x'.repeat(n), ran more than {} iterations in \
+             one call (runtime limit)",
             sandbox::LOOP_ITERATIONS
         ),
         m if m.contains("maximum number of recursive calls") => format!(

@@ -46,6 +46,8 @@ pub enum Trip {
 #[derive(Debug, Default)]
 pub struct Guard {
     pub deadline: Cell<Option<Instant>>,
+    /// When the guard was armed and for how long: what a trip reports.
+    pub armed: Cell<Option<(Instant, std::time::Duration)>>,
     /// Resident-memory growth allowed within one frame, in bytes.
     pub memory_cap: Cell<u64>,
     pub rss_at_start: Cell<u64>,
@@ -54,9 +56,11 @@ pub struct Guard {
 }
 
 impl Guard {
-    /// Arms the guard for a frame.
-    pub fn arm(&self, deadline: Instant) {
-        self.deadline.set(Some(deadline));
+    /// Arms the guard for a frame (or the start-up) of at most `budget`.
+    pub fn arm(&self, budget: std::time::Duration) {
+        let now = Instant::now();
+        self.armed.set(Some((now, budget)));
+        self.deadline.set(Some(now + budget));
         self.tripped.set(None);
         self.rss_at_start.set(resident_bytes());
     }
@@ -132,9 +136,8 @@ fn font_arg(args: &[JsValue], ctx: &mut Context) -> JsResult<FontSpec> {
     })
 }
 
-/// `wrap(text, weight, italic, px, family, maxWidth)` → `[[line, width], ...]`; a negative or
-/// non-finite `maxWidth` means no wrapping.
-fn wrap(_: &JsValue, args: &[JsValue], caps: &Caps, ctx: &mut Context) -> JsResult<JsValue> {
+/// The `(text, weight, italic, px, family)` arguments `wrap` and `measure` start with.
+fn text_and_font(args: &[JsValue], ctx: &mut Context) -> JsResult<(String, FontSpec)> {
     let text = args
         .first()
         .cloned()
@@ -142,6 +145,13 @@ fn wrap(_: &JsValue, args: &[JsValue], caps: &Caps, ctx: &mut Context) -> JsResu
         .to_string(ctx)?
         .to_std_string_escaped();
     let font = font_arg(&args[1.min(args.len())..], ctx)?;
+    Ok((text, font))
+}
+
+/// `wrap(text, weight, italic, px, family, maxWidth)` → `[[line, width], ...]`; a negative or
+/// non-finite `maxWidth` means no wrapping.
+fn wrap(_: &JsValue, args: &[JsValue], caps: &Caps, ctx: &mut Context) -> JsResult<JsValue> {
+    let (text, font) = text_and_font(args, ctx)?;
     let max = args.get(5).cloned().unwrap_or_default().to_number(ctx)?;
     let max = (max.is_finite() && max >= 0.0).then_some(max as f32);
     let lines = caps.fonts.wrap(&text, &font, max);
@@ -161,13 +171,7 @@ fn wrap(_: &JsValue, args: &[JsValue], caps: &Caps, ctx: &mut Context) -> JsResu
 
 /// `measure(text, weight, italic, px, family)` → advance width in px (trailing spaces count).
 fn measure(_: &JsValue, args: &[JsValue], caps: &Caps, ctx: &mut Context) -> JsResult<JsValue> {
-    let text = args
-        .first()
-        .cloned()
-        .unwrap_or_default()
-        .to_string(ctx)?
-        .to_std_string_escaped();
-    let font = font_arg(&args[1.min(args.len())..], ctx)?;
+    let (text, font) = text_and_font(args, ctx)?;
     Ok(JsValue::from(f64::from(caps.fonts.measure(&text, &font))))
 }
 
@@ -232,33 +236,24 @@ pub fn install(
         guard: guard.clone(),
         loader: loader.clone(),
     };
-    let host = ObjectInitializer::new(ctx)
-        .function(
-            NativeFunction::from_copy_closure_with_captures(wrap, caps()),
-            js_string!("wrap"),
-            6,
-        )
-        .function(
-            NativeFunction::from_copy_closure_with_captures(measure, caps()),
-            js_string!("measure"),
-            5,
-        )
-        .function(
-            NativeFunction::from_copy_closure_with_captures(metrics, caps()),
-            js_string!("metrics"),
-            4,
-        )
-        .function(
-            NativeFunction::from_copy_closure_with_captures(check, caps()),
-            js_string!("check"),
-            0,
-        )
-        .function(
-            NativeFunction::from_copy_closure_with_captures(log, caps()),
-            js_string!("log"),
-            2,
-        )
-        .build();
+    type HostFn = fn(&JsValue, &[JsValue], &Caps, &mut Context) -> JsResult<JsValue>;
+    // (function, name, number of arguments)
+    let functions: [(HostFn, &str, usize); 5] = [
+        (wrap, "wrap", 6),
+        (measure, "measure", 5),
+        (metrics, "metrics", 4),
+        (check, "check", 0),
+        (log, "log", 2),
+    ];
+    let mut host = ObjectInitializer::new(ctx);
+    for (function, name, arity) in functions {
+        host.function(
+            NativeFunction::from_copy_closure_with_captures(function, caps()),
+            JsString::from(name),
+            arity,
+        );
+    }
+    let host = host.build();
     ctx.register_global_property(js_string!("__vcs_host"), host, Attribute::all())?;
     Ok(())
 }

@@ -27,6 +27,7 @@
 //! - `error.rs`: [`EngineError`], and boa errors mapped back to composition files and lines.
 //! - [`inspect`]: what a composition produces frame by frame (`vcs-recorder scene`/`still`).
 //! - [`layout`]: calling the stdlib layout functions from Rust.
+//! - [`params`]: param values checked against the composition's declared params.
 //! - `js/`: the runtime — `react*.js` (elements, fibers and reconciliation, hooks), `runtime.js`
 //!   (`vcs:runtime`: host inputs, hooks, contexts, the frame entry point, sandbox prelude),
 //!   `scene.js` (layout pass and display lists), `animate.js` (layout animations), `layouts.js`
@@ -73,6 +74,7 @@ pub mod inspect;
 pub mod layout;
 mod modules;
 mod output;
+pub mod params;
 pub mod transpile;
 
 use std::collections::BTreeMap;
@@ -87,6 +89,7 @@ use vcs_scene::Scene;
 
 pub use composition::{Composition, image_dirs};
 pub use error::{EngineError, Stack, StackFrame};
+pub use params::{MAX_TEXT_PARAM_BYTES, ParamError, check_params};
 
 use error::{guarded_error, internal, js_error};
 use host::Guard;
@@ -132,7 +135,8 @@ pub struct VideoInputSlot {
 }
 
 impl VideoInputSlot {
-    fn to_json(&self) -> Value {
+    /// The slot as the composition sees it (vcs-api.md §5).
+    pub fn to_json(&self) -> Value {
         json!({
             "id": self.id,
             "type": match self.kind { VideoKind::Camera => "camera", VideoKind::Screenshare => "screenshare" },
@@ -290,7 +294,7 @@ impl Engine {
         let mut ctx = modules::new_realm(&loader)?;
         let guard = Rc::new(Guard::default());
         guard.memory_cap.set(DEFAULT_MEMORY_CAP);
-        guard.arm(Instant::now() + STARTUP_BUDGET);
+        guard.arm(STARTUP_BUDGET);
         host::install(
             &mut ctx,
             opts.fonts.clone(),
@@ -478,14 +482,11 @@ impl Engine {
         let first = self.strata.is_none() || self.frames_rendered < STARTUP_FRAMES;
         self.frames_rendered += 1;
         let started = Instant::now();
-        self.guard.arm(
-            started
-                + if first {
-                    STARTUP_BUDGET.max(self.budget)
-                } else {
-                    self.budget
-                },
-        );
+        self.guard.arm(if first {
+            STARTUP_BUDGET.max(self.budget)
+        } else {
+            self.budget
+        });
         let result = self.call_frame(time_secs, changes);
         self.guard.deadline.set(None);
         let took = started.elapsed();

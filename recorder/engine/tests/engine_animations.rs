@@ -1,4 +1,8 @@
 //! Layout animations (vcs-api.md §6) at chosen frames, and the active-video view of the slots.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: an unwrap that fails is a failed test at that line"
+)]
 
 mod common;
 

@@ -1,4 +1,8 @@
 //! Folder compositions and session-asset overrides.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: an unwrap that fails is a failed test at that line"
+)]
 
 mod common;
 

@@ -1,4 +1,8 @@
 //! `vcs-recorder scene` as a library call (`vcs_engine::inspect`).
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: an unwrap that fails is a failed test at that line"
+)]
 
 use std::path::PathBuf;
 

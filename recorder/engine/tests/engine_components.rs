@@ -1,4 +1,8 @@
 //! How each component becomes display-list commands and video layers (vcs-api.md §7).
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: an unwrap that fails is a failed test at that line"
+)]
 
 mod common;
 

@@ -1,6 +1,10 @@
 //! Daily compatibility (daily-compat.md): each export and hook with Daily's semantics, and the
 //! `--format daily` documents byte for byte. Expected values come from the document's
 //! arithmetic and examples, not from our own output.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: an unwrap that fails is a failed test at that line"
+)]
 
 mod common;
 

@@ -1,4 +1,8 @@
 //! The built-in `demo` composition end to end: JSX → boa → scene.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: an unwrap that fails is a failed test at that line"
+)]
 
 mod common;
 
@@ -85,4 +89,30 @@ fn title_param_merges() {
     let t = texts(&f.scene.background.commands);
     assert!(t.contains(&"Hello".to_string()), "{t:?}");
     assert_eq!(e.params()["countdownSecs"], serde_json::json!(10));
+}
+
+#[test]
+fn a_paused_camera_shows_as_a_tile_not_a_hole() {
+    let mut e = demo();
+    let mut s = slots(2);
+    s[1].paused = true;
+    e.set_video_inputs(s);
+    let f = e.render(0.0).unwrap();
+    let ids: Vec<_> = f.scene.video_layers.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(ids, ["p0"], "no video for the paused camera");
+    let tile = vcs_scene::Color::parse("#2b2f3d").unwrap();
+    let all = f
+        .scene
+        .background
+        .commands
+        .iter()
+        .chain(&f.scene.foreground.commands);
+    assert!(
+        all.clone()
+            .any(|c| matches!(c, Op::FillStyle(col) if col.to_u8() == tile.to_u8())),
+        "no paused tile drawn"
+    );
+    let mut t = texts(&f.scene.background.commands);
+    t.extend(texts(&f.scene.foreground.commands));
+    assert!(t.contains(&"Person 1".to_string()), "{t:?}");
 }

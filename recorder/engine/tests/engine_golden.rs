@@ -1,5 +1,9 @@
 //! Golden scenes for the example compositions. Regenerate with `VCS_BLESS=1`; a mismatch
 //! writes `<name>.actual.json` beside the golden file.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: an unwrap that fails is a failed test at that line"
+)]
 
 mod common;
 

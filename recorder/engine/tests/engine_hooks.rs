@@ -1,5 +1,9 @@
 //! React semantics compositions rely on: state across frames, effects and cleanup, context,
 //! memo, keys, class components, error boundaries.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: an unwrap that fails is a failed test at that line"
+)]
 
 mod common;
 

@@ -1,5 +1,9 @@
 //! Host inputs: standard sources and their expiry, playback state, room peers, failure
 //! reporting.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: an unwrap that fails is a failed test at that line"
+)]
 
 mod common;
 

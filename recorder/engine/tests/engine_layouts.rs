@@ -1,6 +1,10 @@
 //! The standard layout functions against Daily's arithmetic (daily-compat.md §1.7), pinned by
 //! tables: a grid reference written here from the document's words, the document's own examples
 //! (which match Daily's golden files), and hand-computed cases for every function.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: an unwrap that fails is a failed test at that line"
+)]
 
 use serde_json::{Value, json};
 use vcs_engine::layout::{Frame, LayoutProbe};

@@ -12,7 +12,8 @@
 //! # Layout
 //! - this file: the job spec types.
 //! - `validate`: [`JobSpec::validate`] and [`SpecError`].
-//! - [`limits`]: the bounds of a recording ([`VideoSize`], [`MAX_FPS`], [`MAX_DURATION_SECS`]).
+//! - [`limits`]: the bounds of a recording ([`VideoSize`], [`MAX_FPS`], [`MAX_DURATION_SECS`],
+//!   bitrates) and of a drawing ([`MAX_DRAWING_EDGE`]).
 //! - [`uri`]: the URI kinds the recorder understands and [`uri::redact`], the one "safe to log"
 //!   form of a URI.
 //! - [`control`]: the control API's bodies (**contract**) and its timestamps.
@@ -27,7 +28,10 @@ pub mod limits;
 pub mod uri;
 mod validate;
 
-pub use limits::{MAX_DURATION_SECS, MAX_EDGE, MAX_FPS, MIN_EDGE, VideoSize, VideoSizeError};
+pub use limits::{
+    AUDIO_KBPS, MAX_DRAWING_EDGE, MAX_DURATION_SECS, MAX_EDGE, MAX_FPS, MAX_PARAM_BYTES,
+    MAX_PARTICIPANTS, MIN_EDGE, VIDEO_KBPS, VideoSize, VideoSizeError,
+};
 pub use uri::UriScheme;
 pub use validate::SpecError;
 

@@ -1,12 +1,17 @@
-//! The bounds of a recording: frame size, frame rate and length. One rule each, here, so the
-//! job's validation, the `test:` sources, the CLIs and the operator's CRD cannot disagree.
+//! The bounds of a recording: frame size, frame rate, bitrates, length, participants and param
+//! sizes. One rule each, here, so the job's validation, the `test:` sources, the CLIs, the scene
+//! parser and the operator's CRD cannot disagree.
 //!
 //! The frame-size rule is what a video can actually be encoded at, not what a tool could draw:
 //! sides are even because the encode is 4:2:0 (one chroma sample per 2×2 pixels); at least 16
 //! because that is one H.264 macroblock; at most 4096 because 4096×2304 is the largest frame
 //! H.264 level 5.2 holds, and larger frames are beyond what hardware decoders and RTMP ingest
-//! servers take. (The scene and draw CLIs render stills, and the CRD's CEL rules repeat these
-//! bounds for `kubectl`; both should follow this module.)
+//! servers take. The CRD's CEL rules are written from these constants (and tested against
+//! [`crate::JobSpec::validate`]).
+//!
+//! A picture that is drawn but never encoded (a scene a composition emits or a file holds, a
+//! still PNG) has a looser rule derived from the same edge: any side from 1 up to
+//! [`MAX_DRAWING_EDGE`].
 
 use std::fmt;
 use std::str::FromStr;
@@ -19,6 +24,24 @@ pub const MAX_EDGE: u32 = 4096;
 pub const MAX_FPS: u32 = 60;
 /// A recording longer than a day is a mistake, not a job.
 pub const MAX_DURATION_SECS: u32 = 24 * 3600;
+/// Most participants one recording takes. Each costs its decoders and frame buffers (about
+/// 20 MB at 720p, measured with 500 `test:` participants), so this bounds the inputs' memory
+/// to about 1 GB per recording.
+pub const MAX_PARTICIPANTS: usize = 50;
+/// Largest value of one composition param, as JSON, in bytes (text params have a smaller cap
+/// in the engine, which knows their types).
+pub const MAX_PARAM_BYTES: usize = 64 * 1024;
+/// Bounds of `video.bitrateKbps`, inclusive.
+pub const VIDEO_KBPS: (u32, u32) = (100, 50_000);
+/// Bounds of `audio.bitrateKbps`, inclusive.
+pub const AUDIO_KBPS: (u32, u32) = (32, 512);
+
+/// Largest side, in pixels, of a picture that is drawn but never encoded: a scene or display
+/// list (from a composition, an events file or a Daily export) and a still. Such a picture needs
+/// neither even sides nor a macroblock, so any side from 1 is drawable; only memory bounds it,
+/// and four times [`MAX_EDGE`] (an RGBA pixmap of at most 1 GiB) leaves room for a still
+/// drawn larger than the largest video.
+pub const MAX_DRAWING_EDGE: u32 = 4 * MAX_EDGE;
 
 /// A frame size that can be encoded: both sides even and in [`MIN_EDGE`]..=[`MAX_EDGE`].
 ///

@@ -5,7 +5,10 @@ use std::collections::HashSet;
 
 use url::Url;
 
-use crate::limits::{MAX_DURATION_SECS, MAX_FPS, check_edge};
+use crate::limits::{
+    AUDIO_KBPS, MAX_DURATION_SECS, MAX_FPS, MAX_PARAM_BYTES, MAX_PARTICIPANTS, VIDEO_KBPS,
+    check_edge,
+};
 use crate::uri::{UriScheme, redact};
 use crate::{JobSpec, Output};
 
@@ -55,16 +58,18 @@ impl JobSpec {
                 format!("{} is outside 1..={MAX_FPS}", v.fps),
             ));
         }
-        if !(100..=50_000).contains(&v.bitrate_kbps) {
+        let (lo, hi) = VIDEO_KBPS;
+        if !(lo..=hi).contains(&v.bitrate_kbps) {
             return Err(SpecError::new(
                 "video.bitrateKbps",
-                format!("{} is outside 100..=50000", v.bitrate_kbps),
+                format!("{} is outside {lo}..={hi}", v.bitrate_kbps),
             ));
         }
-        if !(32..=512).contains(&self.audio.bitrate_kbps) {
+        let (lo, hi) = AUDIO_KBPS;
+        if !(lo..=hi).contains(&self.audio.bitrate_kbps) {
             return Err(SpecError::new(
                 "audio.bitrateKbps",
-                format!("{} is outside 32..=512", self.audio.bitrate_kbps),
+                format!("{} is outside {lo}..={hi}", self.audio.bitrate_kbps),
             ));
         }
         if let Some(d) = self.duration_secs
@@ -73,6 +78,24 @@ impl JobSpec {
             return Err(SpecError::new(
                 "durationSecs",
                 format!("{d} is not a number of seconds in (0, {MAX_DURATION_SECS}]"),
+            ));
+        }
+        for (id, value) in &self.composition.params {
+            let bytes = value.to_string().len();
+            if bytes > MAX_PARAM_BYTES {
+                return Err(SpecError::new(
+                    format!("composition.params.{id}"),
+                    format!("is {bytes} bytes; a param value takes at most {MAX_PARAM_BYTES}"),
+                ));
+            }
+        }
+        if self.participants.len() > MAX_PARTICIPANTS {
+            return Err(SpecError::new(
+                "participants",
+                format!(
+                    "{} participants; a recording takes at most {MAX_PARTICIPANTS}",
+                    self.participants.len()
+                ),
             ));
         }
         let mut ids = HashSet::new();
@@ -246,6 +269,26 @@ mod tests {
             (
                 |s| s.participants.push(s.participants[0].clone()),
                 "participants[1].id",
+            ),
+            (
+                |s| {
+                    s.participants = (0..=crate::MAX_PARTICIPANTS)
+                        .map(|i| Participant {
+                            id: format!("p{i}"),
+                            ..s.participants[0].clone()
+                        })
+                        .collect()
+                },
+                "participants",
+            ),
+            (
+                |s| {
+                    s.composition.params.insert(
+                        "title".into(),
+                        serde_json::Value::String("x".repeat(crate::MAX_PARAM_BYTES)),
+                    );
+                },
+                "composition.params.title",
             ),
             (|s| s.outputs[0].mp4 = None, "outputs[0]"),
             (|s| s.outputs.push(s.outputs[0].clone()), "outputs[1].name"),

@@ -3,21 +3,19 @@
 
 use serde_json::Value;
 use tiny_skia::Pixmap;
+use vcs_job::MAX_DRAWING_EDGE;
 use vcs_scene::daily::{self, ImportError};
 use vcs_scene::{Color, DisplayList, FillRule, FontSpec, Op, Rect, Scene, VideoLayer};
 use vcs_text::Fonts;
 
 use crate::{Assets, draw_display_list};
 
-/// Largest side of a still, in px.
-pub const MAX_STILL_SIDE: u32 = 16384;
-
 /// Why a document could not be drawn.
 #[derive(Debug, thiserror::Error)]
 pub enum StillError {
     #[error(transparent)]
     Document(#[from] ImportError),
-    #[error("{width}×{height} is not a drawable size (1..={MAX_STILL_SIDE} each)")]
+    #[error("{width}×{height} is not a drawable size (1..={MAX_DRAWING_EDGE} each)")]
     Size { width: u32, height: u32 },
 }
 
@@ -31,7 +29,7 @@ pub fn draw_document(
 ) -> Result<Pixmap, StillError> {
     let scene = daily::import(document)?;
     let (width, height) = size.unwrap_or((scene.width, scene.height));
-    let drawable = |n: u32| (1..=MAX_STILL_SIDE).contains(&n);
+    let drawable = |n: u32| (1..=MAX_DRAWING_EDGE).contains(&n);
     let mut pixmap = Some(())
         .filter(|_| drawable(width) && drawable(height))
         .and_then(|_| Pixmap::new(width, height))

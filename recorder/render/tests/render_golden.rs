@@ -4,7 +4,10 @@
 //! (per-channel tolerance, a small share of pixels may differ). On failure the actual frame
 //! and a diff image are written under the target tmp dir and their paths printed.
 //! Regenerate references with `VCS_BLESS=1 cargo test -p vcs-render --test render_golden`.
-
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: an unwrap that fails is a failed test at that line"
+)]
 #![recursion_limit = "512"]
 
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! The scene: what a composition produces each frame (architecture.md §3, a **contract**) —
 //! the engine writes it, the renderer and the recorder read it. Plain serde data: no JS, no
-//! pixels.
+//! pixels (its one VCS dependency is `vcs-job`, for the size rule a drawing follows).
 //!
 //! A scene has three strata: background graphics, video layers in z order, and foreground
 //! graphics. Graphics are display lists of Canvas2D-like ops (vcs-api.md §7). Everything here is

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use serde_json::Value;
+use vcs_job::MAX_DRAWING_EDGE;
 
 use super::{
     Color, DisplayList, FillRule, FontSpec, ImageRef, IntRect, LineJoin, Op, Opacity, Rect,
@@ -39,12 +40,19 @@ pub fn scene_from_json(v: &Value) -> Result<Scene, ParseError> {
     let obj = v
         .as_object()
         .ok_or_else(|| err("scene", "is not an object"))?;
+    // A scene is drawn, not encoded (a recording's size is a `VideoSize`, checked in its job),
+    // and scenes from events files and Daily exports come at any size: vcs-job's drawing rule.
     let dim = |k: &str| -> Result<u32, ParseError> {
         obj.get(k)
             .and_then(Value::as_u64)
-            .filter(|&n| (1..=16384).contains(&n))
+            .filter(|&n| (1..=u64::from(MAX_DRAWING_EDGE)).contains(&n))
             .map(|n| n as u32)
-            .ok_or_else(|| err(format!("scene.{k}"), "must be an integer in 1..=16384"))
+            .ok_or_else(|| {
+                err(
+                    format!("scene.{k}"),
+                    format!("must be an integer in 1..={MAX_DRAWING_EDGE}"),
+                )
+            })
     };
     let stratum = |k: &str| -> Result<DisplayList, ParseError> {
         match obj.get(k) {
@@ -83,9 +91,9 @@ pub fn display_list_from_json(v: &Value) -> Result<(u32, u32, DisplayList), Pars
     let dim = |k: &str| {
         v.get(k)
             .and_then(Value::as_u64)
-            .filter(|&n| (1..=16384).contains(&n))
+            .filter(|&n| (1..=u64::from(MAX_DRAWING_EDGE)).contains(&n))
             .map(|n| n as u32)
-            .ok_or_else(|| err(k, "must be an integer in 1..=16384"))
+            .ok_or_else(|| err(k, format!("must be an integer in 1..={MAX_DRAWING_EDGE}")))
     };
     Ok((
         dim("width")?,

@@ -6,13 +6,14 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::{FakeEngine, Server, TOKEN, job};
 use vcs_job::control::{JobState, OutputKind, OutputState, OutputStatus};
 use vcs_service::{Outcome, RunnerError};
-use vcs_test_support::{request, wait_for};
+use vcs_test_support::{Response, request, wait_for};
 
 /// How long the API may take to pass something on to the engine.
 const SOON: Duration = Duration::from_secs(5);
@@ -111,18 +112,24 @@ fn malformed_specs_are_400_with_the_field_path_and_leave_the_recorder_idle() {
     );
 }
 
-#[test]
-fn start_answers_after_the_first_frame_and_shows_starting_meanwhile() {
+/// A server whose engine holds its start: job `j1` is posted on another thread (joined for the
+/// answer) and `start` has been called.
+fn start_held() -> (Arc<FakeEngine>, Server, std::thread::JoinHandle<Response>) {
     let engine = FakeEngine::warm();
     engine.with(|c| c.hold_start = true);
     let server = Server::start(engine.clone());
-
     let (addr, body) = (server.addr, job("j1"));
     let post =
         std::thread::spawn(move || request(addr, "POST", "/v1/job", Some(TOKEN), Some(&body)));
     wait_for("start called", SOON, || {
         engine.with(|c| !c.started.is_empty())
     });
+    (engine, server, post)
+}
+
+#[test]
+fn start_answers_after_the_first_frame_and_shows_starting_meanwhile() {
+    let (engine, server, post) = start_held();
     let status = server.call("GET", "/v1/job", None).status_body();
     assert_eq!(status.state, JobState::Starting);
     assert_eq!(status.job_id.as_deref(), Some("j1"));
@@ -264,15 +271,7 @@ fn patch_events_and_stop_reach_the_engine() {
 
 #[test]
 fn a_stop_during_start_is_sent_once_the_start_returns() {
-    let engine = FakeEngine::warm();
-    engine.with(|c| c.hold_start = true);
-    let server = Server::start(engine.clone());
-    let (addr, body) = (server.addr, job("j1"));
-    let post =
-        std::thread::spawn(move || request(addr, "POST", "/v1/job", Some(TOKEN), Some(&body)));
-    wait_for("start called", SOON, || {
-        engine.with(|c| !c.started.is_empty())
-    });
+    let (engine, server, post) = start_held();
 
     let res = server.call("POST", "/v1/job/stop", None).status_body();
     assert_eq!(res.state, JobState::Starting);

@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use vcs_job::VideoSize;
 use vcs_render::Assets;
 use vcs_render::still::{StillError, draw_document};
 use vcs_text::Fonts;
@@ -19,9 +20,10 @@ pub struct DrawArgs {
     /// PNG to write.
     #[arg(short = 'o', long = "output")]
     output: PathBuf,
-    /// Target size WIDTHxHEIGHT (default: the file's own size); the list is scaled to it.
-    #[arg(long, value_parser = parse_size)]
-    size: Option<(u32, u32)>,
+    /// Target size WIDTHxHEIGHT (default: the file's own size); the list is scaled to it. A
+    /// size a recording could have (vcs-job's `VideoSize`), as the scene and still commands take.
+    #[arg(long)]
+    size: Option<VideoSize>,
     /// Folder images are resolved in by name (also its `images/`).
     #[arg(long)]
     assets: Option<PathBuf>,
@@ -60,7 +62,8 @@ pub enum DrawError {
 }
 
 pub fn run(args: DrawArgs) -> anyhow::Result<()> {
-    draw(&args.file, &args.output, args.size, args.assets.as_deref())?;
+    let size = args.size.map(|s| (s.width(), s.height()));
+    draw(&args.file, &args.output, size, args.assets.as_deref())?;
     println!("wrote {}", args.output.display());
     Ok(())
 }
@@ -97,20 +100,6 @@ pub fn draw(
     })
 }
 
-/// Parses `--size WxH` (`1280x720`, also `1280X720` or `1280×720`); each side 1..=16384.
-pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
-    let bad = || format!("\"{s}\" is not a size like 1280x720");
-    let (w, h) = s.split_once(['x', 'X', '×']).ok_or_else(bad)?;
-    let side = |v: &str| {
-        v.trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=16384).contains(n))
-            .ok_or_else(bad)
-    };
-    Ok((side(w)?, side(h)?))
-}
-
 /// A `fonts/` folder beside the input file, if any, so a composition's own fonts are used.
 fn fonts_beside(input: &Path) -> Vec<PathBuf> {
     input
@@ -123,7 +112,22 @@ fn fonts_beside(input: &Path) -> Vec<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use clap::Parser;
+
+    use super::DrawArgs;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        draw: DrawArgs,
+    }
+
+    fn parse_size(size: &str) -> Result<(u32, u32), String> {
+        let args = ["draw", "in.json", "-o", "out.png", "--size", size];
+        let cli = Cli::try_parse_from(args).map_err(|e| e.to_string())?;
+        let size = cli.draw.size.expect("--size was given");
+        Ok((size.width(), size.height()))
+    }
 
     #[test]
     fn sizes_parse_in_the_usual_spellings() {

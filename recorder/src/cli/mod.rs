@@ -42,6 +42,13 @@ enum Command {
     Still(still::StillArgs),
     /// Run as a recorder pod: warm up, take one job over the HTTP control API, exit when done.
     Serve(serve::ServeArgs),
+    /// The composition engine process a recording runs its composition in (internal).
+    #[command(hide = true)]
+    EngineWorker {
+        /// Memory cap of this process, in MiB.
+        #[arg(long)]
+        memory_mb: u64,
+    },
 }
 
 /// Parses the command line, runs the subcommand, and prints the error chain on failure.
@@ -60,6 +67,7 @@ pub fn main() -> ExitCode {
         Command::Still(args) => still::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Scene(args) => scene::run(args),
+        Command::EngineWorker { memory_mb } => crate::engine_process::worker::run(memory_mb << 20),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,6 +10,7 @@
 use std::path::PathBuf;
 
 use vcs_engine::inspect::{self, FrameList, SceneFormat, SceneRequest, parse_frames};
+use vcs_job::VideoSize;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -41,9 +42,9 @@ pub struct SceneArgs {
     /// Session-assets folder (images, fonts, component overrides).
     #[arg(long)]
     pub assets: Option<PathBuf>,
-    /// Output size, `WxH`.
-    #[arg(long, value_parser = parse_size)]
-    pub size: Option<(u32, u32)>,
+    /// Output size, `WxH`: a size a recording could have (vcs-job's `VideoSize`).
+    #[arg(long)]
+    pub size: Option<VideoSize>,
     #[arg(long)]
     pub fps: Option<u32>,
     /// Render the scene at this time (seconds) and print it.
@@ -69,7 +70,7 @@ impl SceneArgs {
             inputs_file: self.inputs_file.clone(),
             events_file: self.events_file.clone(),
             assets: self.assets.clone(),
-            size: self.size,
+            size: self.size.map(|s| (s.width(), s.height())),
             fps: self.fps,
             time: self.time,
             frames: self.frames.clone(),
@@ -87,28 +88,34 @@ pub fn run(args: SceneArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Parses `--size WxH`; each side 16..=8192.
-pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
-    let (w, h) = s
-        .split_once(['x', 'X'])
-        .ok_or_else(|| format!("size \"{s}\" is not WxH, e.g. 1280x720"))?;
-    let n = |v: &str| {
-        v.trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (16..=8192).contains(n))
-            .ok_or_else(|| format!("size \"{s}\": {v} is not a number of pixels in 16..=8192"))
-    };
-    Ok((n(w)?, n(h)?))
-}
-
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
     use super::*;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        scene: SceneArgs,
+    }
+
+    fn parse_size(size: &str) -> Result<Option<(u32, u32)>, clap::Error> {
+        let args = [
+            "scene",
+            "--composition",
+            "demo",
+            "--time",
+            "0",
+            "--size",
+            size,
+        ];
+        Cli::try_parse_from(args).map(|cli| cli.scene.request().size)
+    }
 
     #[test]
     fn sizes_parse() {
-        assert_eq!(parse_size("1920x1080").unwrap(), (1920, 1080));
+        assert_eq!(parse_size("1920x1080").unwrap(), Some((1920, 1080)));
         assert!(parse_size("1920").is_err());
     }
 }

@@ -31,7 +31,7 @@ impl Recorder<'_> {
                 let now = Duration::from_secs_f64(self.frames as f64 / self.job.video.fps as f64);
                 let result = self.apply_patch(patch, now);
                 if let Err(e) = &result {
-                    tracing::warn!(error = %super::error_chain(e), "live change not applied");
+                    tracing::warn!(error = %vcs_job::control::error_chain(e), "live change not applied");
                 }
                 match reply {
                     Some(reply) => {
@@ -78,6 +78,12 @@ impl Recorder<'_> {
     /// Applies a live change. Everything is checked before anything changes, so a bad patch
     /// leaves the recording as it was.
     fn apply_patch(&mut self, patch: JobPatch, now: Duration) -> Result<(), RecordError> {
+        vcs_engine::check_params(self.engine.interface(), &patch.params).map_err(|e| {
+            RecordError::Invalid {
+                field: format!("params.{}", e.id),
+                message: e.message,
+            }
+        })?;
         let params = with_defaults_for_nulls(patch.params.clone(), self.engine.interface());
         let mut next = self.job.clone();
         next.composition.params.extend(params.clone());

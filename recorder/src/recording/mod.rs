@@ -25,6 +25,7 @@
 //! - `live.rs`: [`LiveCommand`]s — patches, room events, stop — applied between frames.
 //! - `strata.rs`: one output frame composited from a scene and the participants' video.
 //! - `status.rs`: the [`JobStatus`] snapshot and the measured frame rate.
+//! - `rate_limit.rs`: at most one warning line every few seconds for per-frame failures.
 //! - [`audio`]: mixing, levels and the active speaker (pure).
 //! - [`pacing`]: real-time frame pacing for live jobs (pure).
 //! - [`participants`]: the input tracks, joined and left live, read once per frame.
@@ -35,6 +36,7 @@ mod live;
 pub mod outputs;
 pub mod pacing;
 pub mod participants;
+mod rate_limit;
 mod status;
 mod strata;
 
@@ -43,38 +45,44 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use vcs_engine::{Engine, EngineError, VideoInputSlot, VideoKind};
-use vcs_job::control::JobState;
+use vcs_engine::{Composition, EngineError, VideoInputSlot, VideoKind};
+use vcs_job::control::{JobState, rfc3339_now};
 use vcs_job::{JobSpec, SpecError, UriScheme};
 use vcs_media::MediaError;
 use vcs_media::encode::{Encoder, EncoderConfig};
 use vcs_scene::Scene;
 use vcs_upload::UploadError;
 
+use crate::engine_process::{CompositionState, Limits, SupervisedEngine};
+
 use audio::{ActiveSpeaker, SpeakerTuning, sample_start, sample_time, samples_for_frame};
 use outputs::{OutputReport, Outputs};
 use pacing::{Pacer, Tick};
 use participants::{FrameInputs, Participants};
+use rate_limit::RateLimit;
 use status::{FpsMeter, set_state};
 use strata::Strata;
 
 pub use live::LiveCommand;
-pub use status::{SharedStatus, rfc3339_now};
+pub use status::SharedStatus;
 
 /// Why a recording could not be made. Variants that wrap an error keep it as their
 /// [`source`](std::error::Error::source) and do not repeat it in their own message: print them
-/// with [`error_chain`] (or anyhow's `{:#}`).
+/// with [`vcs_job::control::error_chain`] (or anyhow's `{:#}`).
+///
+/// Engine and media errors are boxed: they are large, and every step of a recording returns this
+/// type, so unboxed they would make every `Result` on the frame path that large.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
     #[error(transparent)]
-    Engine(#[from] EngineError),
+    Engine(Box<EngineError>),
     #[error(transparent)]
-    Media(#[from] MediaError),
+    Media(Box<MediaError>),
     #[error("{field}")]
     Input {
         field: String,
         #[source]
-        source: MediaError,
+        source: Box<MediaError>,
     },
     /// The job (or the job a patch would make) breaks a rule of the spec.
     #[error(transparent)]
@@ -97,15 +105,16 @@ pub enum RecordError {
     },
 }
 
-/// An error and its sources, `: `-separated (what a log line or a status field shows).
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text = format!("{text}: {s}");
-        source = s.source();
+impl From<EngineError> for RecordError {
+    fn from(e: EngineError) -> Self {
+        Self::Engine(Box::new(e))
     }
-    text
+}
+
+impl From<MediaError> for RecordError {
+    fn from(e: MediaError) -> Self {
+        Self::Media(Box::new(e))
+    }
 }
 
 /// How a recording runs.
@@ -184,7 +193,7 @@ pub struct Recorder<'s> {
     live: bool,
     started: Instant,
     status: &'s SharedStatus,
-    engine: Engine,
+    engine: SupervisedEngine,
     participants: Participants,
     encoder: Encoder,
     outputs: Outputs,
@@ -206,6 +215,8 @@ pub struct Recorder<'s> {
     composition_errors: u64,
     /// The last few composition errors, for the status.
     composition_messages: Vec<String>,
+    /// Composition errors are logged at most once every few seconds.
+    composition_warnings: RateLimit,
     /// Frames in the job's duration, if it has one.
     limit: Option<u64>,
     pacer: Pacer,
@@ -227,16 +238,32 @@ impl<'s> Recorder<'s> {
         set_state(status, JobState::Starting, |_| {});
 
         let session_assets = job.composition.assets.as_deref().map(Path::new);
-        let mut engine = Engine::open(
-            &job.composition.name,
-            session_assets,
-            v.width,
-            v.height,
-            v.fps,
-        )?;
-        engine.set_params(&job.composition.params);
+        // Resolved here too (the engine process resolves it again): an unknown composition is
+        // the job's error, and the renderer draws text with the fonts the composition measures.
+        let mut composition = Composition::resolve(&job.composition.name)?;
+        if let Some(dir) = session_assets {
+            composition = composition.with_session_assets(dir)?;
+        }
+        let fonts = vcs_text::Fonts::with_font_dirs(&composition.font_dirs);
         // Kept: if the next frames fail (a slow first layout on a loaded machine), they show this.
-        let first_scene = engine.render(0.0)?.scene;
+        let (engine, first_scene) = SupervisedEngine::start(
+            CompositionState {
+                composition: job.composition.name.clone(),
+                session_assets: session_assets.map(Path::to_path_buf),
+                width: v.width,
+                height: v.height,
+                fps: v.fps,
+                params: job.composition.params.clone(),
+                ..CompositionState::default()
+            },
+            Limits::default(),
+        )?;
+        vcs_engine::check_params(engine.interface(), &job.composition.params).map_err(|e| {
+            RecordError::Invalid {
+                field: format!("composition.params.{}", e.id),
+                message: e.message,
+            }
+        })?;
 
         vcs_media::init()?;
         let mut participants = Participants::new(opts.live);
@@ -255,7 +282,7 @@ impl<'s> Recorder<'s> {
 
         let image_dirs = vcs_engine::image_dirs(&job.composition.name, session_assets);
         Ok(Recorder {
-            strata: Strata::new(v.width, v.height, engine.fonts().clone(), image_dirs),
+            strata: Strata::new(v.width, v.height, fonts, image_dirs),
             limit: job.duration_secs.map(|d| (d * v.fps as f64).round() as u64),
             pacer: Pacer::new(Instant::now(), v.fps),
             live: opts.live,
@@ -276,6 +303,7 @@ impl<'s> Recorder<'s> {
             dropped: 0,
             composition_errors: 0,
             composition_messages: Vec::new(),
+            composition_warnings: RateLimit::new(Duration::from_secs(5)),
             fps_meter: FpsMeter::default(),
             stopping: false,
         })
@@ -378,7 +406,7 @@ impl<'s> Recorder<'s> {
     fn read_video(&mut self, t: Duration, dominant: Option<&str>) -> FrameInputs {
         let inputs = self.participants.read_video(t, dominant);
         if self.last_slots.as_ref() != Some(&inputs.slots) {
-            self.engine.set_video_inputs(inputs.slots.clone());
+            self.engine.set_video_inputs(&inputs.slots);
             self.last_slots = Some(inputs.slots.clone());
         }
         let peers = room_peers(&inputs.audio_only, &inputs.slots);
@@ -393,10 +421,18 @@ impl<'s> Recorder<'s> {
     /// scene and the error is counted.
     fn render_scene(&mut self, frame: u64, t: f64) {
         match self.engine.render(t) {
-            Ok(rendered) => self.scene = rendered.scene,
+            Ok(Some(scene)) => self.scene = scene,
+            Ok(None) => {}
             Err(e) => {
                 self.composition_errors += 1;
-                tracing::warn!(frame, error = %e, "composition frame failed; keeping the last good scene");
+                if let Some(not_logged) = self.composition_warnings.allow(Instant::now()) {
+                    tracing::warn!(
+                        frame,
+                        error = %e,
+                        failed_frames_not_logged = not_logged,
+                        "composition frame failed; keeping the last good scene"
+                    );
+                }
                 self.composition_messages.push(e.to_string());
                 if self.composition_messages.len() > 5 {
                     self.composition_messages.remove(0);

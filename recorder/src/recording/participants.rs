@@ -105,7 +105,7 @@ impl Participants {
             })
             .map_err(|source| RecordError::Input {
                 field: format!("participants[{index}].{}", track_field(track)),
-                source,
+                source: Box::new(source),
             })
         };
         let camera = p

@@ -17,13 +17,6 @@ pub(crate) fn set_state(status: &SharedStatus, state: JobState, f: impl FnOnce(&
     f(&mut s);
 }
 
-/// Now as RFC 3339 UTC, formatted as the control API formats its own timestamps.
-pub fn rfc3339_now() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
 /// Encoded frames per second over the last few seconds.
 #[derive(Default)]
 pub(crate) struct FpsMeter {

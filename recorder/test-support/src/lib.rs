@@ -6,10 +6,12 @@
 //! server binary names the install step): these are test fixtures, and a panic is a failed test.
 //!
 //! # Layout
-//! - [`process`]: free ports, finding programs, child processes killed on drop, [`TempDir`].
+//! - [`process`]: free ports, finding programs and workspace binaries, child processes killed on
+//!   drop, [`TempDir`].
 //! - [`s3`]: [`S3Server`], an S3-compatible store (s3s-fs) that can have an outage.
 //! - [`rtmp`]: [`RtmpServer`], nginx with the RTMP module, recording every publish.
 //! - [`control`]: [`ControlClient`], a blocking client for `vcs-recorder serve`'s API.
+//! - [`serve`]: [`RecorderServe`], `vcs-recorder serve` as a child process, ready to take a job.
 //! - [`media`]: ffprobe and ffmpeg readers ([`probe`], [`decode_frame_rgb`], [`duration_secs`],
 //!   ...) and measures of frames and audio ([`median_rgb`], [`rms`], ...).
 //! - [`wait`]: [`wait_for`], polling a condition with a deadline.
@@ -19,6 +21,7 @@ pub mod media;
 pub mod process;
 pub mod rtmp;
 pub mod s3;
+pub mod serve;
 pub mod wait;
 
 pub use control::{ControlClient, Response, request};
@@ -26,7 +29,8 @@ pub use media::{
     Stream, close_to, decode_audio, decode_frame_rgb, duration_secs, ffmpeg_decode,
     ffprobe_streams, mean_rgb, median_rgb, probe, region_difference, rms, stream,
 };
-pub use process::{Proc, TempDir, find_program, free_port, free_udp_port};
+pub use process::{Proc, TempDir, find_program, free_port, free_udp_port, workspace_bin};
 pub use rtmp::RtmpServer;
 pub use s3::S3Server;
+pub use serve::RecorderServe;
 pub use wait::{Ready, wait_for};

@@ -32,6 +32,29 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
     dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
 }
 
+/// The path of workspace binary `name`, built beside the test or bench executable
+/// (`target/debug` for `cargo test`, `target/release` for `cargo bench`); the environment
+/// variable `env` overrides it. Panics with how to build it.
+pub fn workspace_bin(name: &str, env: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(env) {
+        return PathBuf::from(p);
+    }
+    // The test or bench executable lives in `<target>/<profile>/deps/`.
+    let exe = std::env::current_exe().expect("the test executable's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("the test executable is in <target>/<profile>/deps");
+    let path = profile_dir.join(name);
+    assert!(
+        path.is_file(),
+        "{name} not found at {}: build it first (cargo build --workspace --bins, with --release \
+         for benches) or set {env} to its path",
+        path.display()
+    );
+    path
+}
+
 /// Waits until `child` listens on 127.0.0.1:`port`; panics with its log if it exits first.
 pub(crate) fn wait_for_port(port: u16, what: &str, child: &mut Child, log: &Path) {
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -430,6 +430,10 @@ globalThis.console = {
   VcsDate.parse = RealDate.parse;
   VcsDate.UTC = RealDate.UTC;
   globalThis.Date = VcsDate;
+  // `new Date().constructor` must not lead back to the machine's clock either.
+  Object.defineProperty(RealDate.prototype, 'constructor', { value: VcsDate, writable: false, configurable: false });
+  // Temporal.Now reads the machine's clock; compositions have Date.
+  if (typeof Temporal !== 'undefined') delete globalThis.Temporal;
   let seed = 0x2545f491;
   Math.random = function random() {
     seed ^= seed << 13;
@@ -455,12 +459,17 @@ globalThis.console = {
     enumerable: false,
   });
 
-  // Code built from strings at run time would escape the guard.
+  // Code built from strings at run time would escape the guard: every constructor that compiles
+  // strings is refused, however it is reached (`Function`, `fn.constructor`, and the generator
+  // and async function constructors, which are reachable only through their prototypes).
   const refuse = function Function() {
-    throw new EvalError('building code from strings (eval, new Function) is not allowed in compositions');
+    throw new EvalError('building code from strings (eval, new Function and the generator/async function constructors) is not allowed in compositions');
   };
   refuse.prototype = Function.prototype;
   Object.defineProperty(Function.prototype, 'constructor', { value: refuse, writable: false, configurable: false });
+  for (const f of [function* g() {}, async function a() {}, async function* ag() {}]) {
+    Object.defineProperty(Object.getPrototypeOf(f), 'constructor', { value: refuse, writable: false, configurable: false });
+  }
   globalThis.Function = refuse;
   globalThis.eval = function refusedEval() {
     return refuse();
