@@ -23,12 +23,10 @@
 //! - [`kubelet`]: the kubelet stand-in: a Node whose pods run as local processes.
 //! - [`objects`]: the Secrets and Recordings the tests create.
 //! - [`tools`]: `kubectl` and `helm` as a user runs them.
-//! - [`frames`]: decoding frames of a recorded MP4 and measuring their colour.
 //! - [`world`]: all of the above started together for one test.
 
 pub mod bins;
 pub mod cluster;
-pub mod frames;
 pub mod kubelet;
 pub mod objects;
 pub mod tools;

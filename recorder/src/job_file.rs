@@ -132,17 +132,22 @@ impl JobOverrides {
             job.video.fps = fps;
         }
         if let Some(out) = &self.output {
-            let mp4 = Mp4Output {
-                path: Some(out.to_string_lossy().into_owned()),
-                s3: None,
-            };
-            match job.outputs.iter_mut().find(|o| o.mp4.is_some()) {
-                Some(o) => o.mp4 = Some(mp4),
-                None => job.outputs.push(Output {
-                    name: "mp4".into(),
-                    mp4: Some(mp4),
+            // Adds a local MP4 next to the job's own outputs (an S3 archive stays as it is);
+            // a job that already writes this very file is left alone.
+            let path = out.to_string_lossy().into_owned();
+            let already = job
+                .outputs
+                .iter()
+                .any(|o| o.mp4.as_ref().and_then(|m| m.path.as_deref()) == Some(path.as_str()));
+            if !already {
+                job.outputs.push(Output {
+                    name: unused_name(&job.outputs, "mp4"),
+                    mp4: Some(Mp4Output {
+                        path: Some(path),
+                        s3: None,
+                    }),
                     ..Default::default()
-                }),
+                });
             }
         }
         job.validate().map_err(|error| JobError::Invalid {
@@ -151,6 +156,18 @@ impl JobOverrides {
         })?;
         Ok(job)
     }
+}
+
+/// `base`, or `base-2`, `base-3`… : the first name no output has.
+fn unused_name(outputs: &[Output], base: &str) -> String {
+    let taken = |name: &str| outputs.iter().any(|o| o.name == name);
+    if !taken(base) {
+        return base.to_string();
+    }
+    (2..)
+        .map(|n| format!("{base}-{n}"))
+        .find(|name| !taken(name))
+        .unwrap_or_else(|| base.to_string())
 }
 
 #[cfg(test)]
@@ -202,6 +219,16 @@ mod tests {
             job.outputs[0].mp4.as_ref().unwrap().path.as_deref(),
             Some("x.mp4")
         );
+
+        let with_s3 = parse_job(
+            "composition: {name: demo}\noutputs: [{name: mp4, mp4: {s3: {bucket: b, key: k.mp4}}}]\n",
+            Path::new("j.yaml"),
+        )
+        .unwrap();
+        let job2 = flags.apply(Some(with_s3), "j.yaml").unwrap();
+        assert_eq!(job2.outputs.len(), 2, "-o adds, it does not replace");
+        assert!(job2.outputs[0].mp4.as_ref().unwrap().s3.is_some());
+        assert_eq!(job2.outputs[1].name, "mp4-2");
 
         let bad = JobOverrides {
             participants: vec!["c=gopher://x".into()],

@@ -121,20 +121,22 @@ impl JobRunner for RecorderService {
                 s.timestamps.done = Some(rfc3339_now());
                 match result {
                     Ok(summary) => {
-                        let failed: Vec<String> = summary
-                            .outputs
-                            .iter()
-                            .filter(|o| o.failed())
-                            .map(|o| o.to_string())
-                            .collect();
                         for o in &summary.outputs {
                             tracing::info!(output = %o, "output finished");
                         }
-                        if failed.is_empty() {
+                        // The faults (also in the status) decide: any shortfall fails the job.
+                        if summary.faults.is_empty() {
                             s.state = JobState::Done;
                         } else {
                             s.state = JobState::Failed;
-                            s.last_error = Some(failed.join("; "));
+                            s.last_error = Some(
+                                summary
+                                    .faults
+                                    .iter()
+                                    .map(|f| format!("{}: {}", f.subject, f.message))
+                                    .collect::<Vec<_>>()
+                                    .join("; "),
+                            );
                         }
                     }
                     Err(e) => {

@@ -56,7 +56,6 @@ fn render(job: &Path) -> String {
     stdout
 }
 
-/// Median colour of a box of a decoded frame.
 /// [`vcs_test_support::median_rgb`] of a frame of this test's width.
 fn median_rgb(frame: &[u8], rect: (u32, u32, u32, u32)) -> [u8; 3] {
     vcs_test_support::median_rgb(frame, W, rect)

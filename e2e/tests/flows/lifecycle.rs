@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use vcs_e2e::frames::{close_to, decode_rgb, duration_secs, median_rgb};
+use vcs_test_support::{close_to, decode_frame_rgb, duration_secs, median_rgb};
 use vcs_e2e::kubelet::Signal;
 use vcs_e2e::objects::{self, HEIGHT, WIDTH, fixture};
 use vcs_e2e::world::{BUCKET, Options, PoolValues, first_frame, is_true, recorder_pod};
@@ -19,7 +19,7 @@ const BLUE: [u8; 3] = [48, 48, 224];
 /// Median colours of the left half (the `bg` param) and the lower right (the participant's
 /// video, below its name label) of the frame at `t` seconds.
 fn halves(mp4: &std::path::Path, t: f64) -> ([u8; 3], [u8; 3]) {
-    let frame = decode_rgb(mp4, t, WIDTH, HEIGHT);
+    let frame = decode_frame_rgb(mp4, t, WIDTH, HEIGHT);
     let left = median_rgb(
         &frame,
         WIDTH,

@@ -7,7 +7,8 @@
 //! - `frames` (e.g. `0,15,30-40`): steps frame by frame from 0 — applying the events file's
 //!   events at their frames — and writes each requested frame to `out_dir` as
 //!   `<frame>.scene.json`, or in the Daily format as `vcs-output_<frame>_videolayers.json` and
-//!   `vcs-output_<frame>_fgdisplaylist.json`.
+//!   `vcs-output_<frame>_fgdisplaylist.canvex.json`, byte for byte as Daily's test runner writes
+//!   them (compact JSON, no trailing newline; daily-compat.md §3).
 //!
 //! Size and fps come from the request, else the events file, else 1280×720 at 30.
 
@@ -16,9 +17,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use vcs_scene::{Scene, daily};
+use vcs_scene::Scene;
 
-use crate::{Engine, EngineError, param_from_flag};
+use crate::{DailyDocuments, Engine, EngineError, param_from_flag};
 
 /// How a scene is written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -126,17 +127,22 @@ pub fn run(req: &SceneRequest, out: &mut dyn Write) -> Result<(), InspectError> 
         std::fs::create_dir_all(dir)?;
     }
     let mut inspection = Inspection::open(req)?;
-    let scene = inspection.step_to(&steps, |frame, scene| write_frame(req, frame, scene))?;
-    if let Some(scene) = scene {
-        let doc = match req.format {
-            SceneFormat::Vcs => serde_json::to_value(&scene).unwrap_or(Value::Null),
-            SceneFormat::Daily => serde_json::json!({
-                "videoLayers": daily::video_layers(&scene),
-                "fgDisplayList": daily::fg_display_list(&scene),
-            }),
-        };
-        serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::other)?;
-        writeln!(out)?;
+    let scene = inspection.step_to(&steps, |frame, scene, daily| {
+        write_frame(req, frame, scene, daily)
+    })?;
+    if let Some((scene, daily)) = scene {
+        match (req.format, daily) {
+            // Daily's documents as they are, in one object `draw` reads back.
+            (SceneFormat::Daily, Some(d)) => writeln!(
+                out,
+                "{{\"videoLayers\":{},\"fgDisplayList\":{}}}",
+                d.video_layers, d.fg_display_list
+            )?,
+            _ => {
+                serde_json::to_writer_pretty(&mut *out, &scene).map_err(std::io::Error::other)?;
+                writeln!(out)?;
+            }
+        }
     }
     Ok(())
 }
@@ -150,8 +156,8 @@ pub fn scene_at_time(req: &SceneRequest) -> Result<Scene, InspectError> {
         ));
     }
     let mut inspection = Inspection::open(req)?;
-    let scene = inspection.step_to(&steps, |_, _| Ok(()))?;
-    Ok(scene.expect("a time request ends with its scene"))
+    let scene = inspection.step_to(&steps, |_, _, _| Ok(()))?;
+    Ok(scene.expect("a time request ends with its scene").0)
 }
 
 /// What to step to: the frame at a time, or a list of frames to write.
@@ -206,6 +212,7 @@ impl Inspection {
         // Inspection shows what the composition produces even on a slow or busy machine; the
         // recorder enforces the real per-frame budget.
         engine.set_frame_budget(std::time::Duration::from_secs(5));
+        engine.set_daily_format(req.format == SceneFormat::Daily);
 
         if let Some(init) = events.as_ref().and_then(|e| e.get("initialState")) {
             apply(&mut engine, frame_events(init));
@@ -245,13 +252,13 @@ impl Inspection {
         })
     }
 
-    /// Renders every frame from 0 to the last of `steps`, handing each wanted one to `show`;
-    /// returns the final scene for a `time` request.
+    /// Renders every frame from 0 to the last of `steps`, handing each wanted one (with Daily's
+    /// documents of it, when asked for) to `show`; returns the final scene for a `time` request.
     fn step_to(
         &mut self,
         steps: &Steps,
-        mut show: impl FnMut(u64, &Scene) -> Result<(), InspectError>,
-    ) -> Result<Option<Scene>, InspectError> {
+        mut show: impl FnMut(u64, &Scene, Option<&DailyDocuments>) -> Result<(), InspectError>,
+    ) -> Result<Option<(Scene, Option<DailyDocuments>)>, InspectError> {
         let fps = self.fps;
         let (last, wanted, at) = match *steps {
             Steps::Time(t) => ((t * fps as f64).floor() as u64, None, Some(t)),
@@ -285,10 +292,10 @@ impl Inspection {
                 }
             };
             if wanted.is_some_and(|w| w.contains(&frame)) {
-                show(frame, &scene)?;
+                show(frame, &scene, self.engine.daily_documents())?;
             }
             if is_final_time_frame {
-                return Ok(Some(scene));
+                return Ok(Some((scene, self.engine.daily_documents().cloned())));
             }
             last_good = Some(scene);
         }
@@ -361,27 +368,32 @@ fn apply(engine: &mut Engine, ev: FrameEvents) {
     }
 }
 
-fn write_frame(req: &SceneRequest, frame: u64, scene: &Scene) -> Result<(), InspectError> {
+fn write_frame(
+    req: &SceneRequest,
+    frame: u64,
+    scene: &Scene,
+    daily: Option<&DailyDocuments>,
+) -> Result<(), InspectError> {
     let dir = req.out_dir.as_deref().unwrap_or(Path::new("."));
-    let write = |name: String, v: &Value| -> Result<(), InspectError> {
-        let text = serde_json::to_string_pretty(v).map_err(std::io::Error::other)?;
-        std::fs::write(dir.join(name), text + "\n")?;
-        Ok(())
-    };
-    match req.format {
-        SceneFormat::Vcs => write(
-            format!("{frame}.scene.json"),
-            &serde_json::to_value(scene).unwrap_or(Value::Null),
-        ),
-        SceneFormat::Daily => {
-            write(
-                format!("vcs-output_{frame}_videolayers.json"),
-                &daily::video_layers(scene),
+    match (req.format, daily) {
+        (SceneFormat::Daily, Some(d)) => {
+            std::fs::write(
+                dir.join(format!("vcs-output_{frame}_videolayers.json")),
+                &d.video_layers,
             )?;
-            write(
-                format!("vcs-output_{frame}_fgdisplaylist.json"),
-                &daily::fg_display_list(scene),
-            )
+            std::fs::write(
+                dir.join(format!("vcs-output_{frame}_fgdisplaylist.canvex.json")),
+                &d.fg_display_list,
+            )?;
+            Ok(())
+        }
+        (SceneFormat::Daily, None) => Err(InspectError::Usage(format!(
+            "frame {frame}: the runtime wrote no Daily documents"
+        ))),
+        (SceneFormat::Vcs, _) => {
+            let text = serde_json::to_string_pretty(scene).map_err(std::io::Error::other)?;
+            std::fs::write(dir.join(format!("{frame}.scene.json")), text + "\n")?;
+            Ok(())
         }
     }
 }

@@ -53,7 +53,7 @@ impl LayoutProbe {
             .ok_or_else(|| js(format!("no layout function {name}")))?;
         let (vw, vh) = viewport;
         let ctx_obj = json!({
-            "viewport": {"w": vw, "h": vh},
+            "viewport": {"x": 0, "y": 0, "w": vw, "h": vh},
             "pixelsPerGridUnit": f64::from(vw.min(vh)) / 36.0,
         });
         let parent = json!({"x": parent.x, "y": parent.y, "w": parent.w, "h": parent.h});

@@ -168,6 +168,19 @@ struct FrameOut {
     video_layers: Option<JsString>,
     foreground: Option<JsString>,
     owners: Option<JsString>,
+    /// Daily's two documents, when [`Engine::set_daily_format`] asked for them.
+    daily_video_layers: Option<JsString>,
+    daily_foreground: Option<JsString>,
+}
+
+/// A frame as Daily's tools write it (daily-compat.md §3), byte for byte: made by the runtime
+/// with JavaScript's own `JSON.stringify`, so key order and number formatting are Daily's.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DailyDocuments {
+    /// `vcs-output_N_videolayers.json`.
+    pub video_layers: String,
+    /// `vcs-output_N_fgdisplaylist.canvex.json`.
+    pub fg_display_list: String,
 }
 
 /// Default wall-clock budget for one frame.
@@ -191,6 +204,7 @@ struct Pending {
     peers: Option<Value>,
     messages: Vec<Value>,
     images: Option<Value>,
+    daily_format: Option<bool>,
 }
 
 impl Pending {
@@ -218,6 +232,9 @@ impl Pending {
         if !p.messages.is_empty() {
             o.insert("messages".into(), Value::Array(p.messages));
         }
+        if let Some(on) = p.daily_format {
+            o.insert("dailyFormat".into(), json!(on));
+        }
         (!o.is_empty()).then(|| Value::Object(o).to_string())
     }
 }
@@ -236,6 +253,7 @@ pub struct Engine {
     pending: Pending,
     params: BTreeMap<String, Value>,
     strata: Option<Strata>,
+    daily: Option<DailyDocuments>,
     time_sensitive: bool,
     budget: Duration,
     consecutive_failures: u32,
@@ -347,6 +365,7 @@ impl Engine {
             },
             params,
             strata: None,
+            daily: None,
             time_sensitive: true,
             budget: DEFAULT_FRAME_BUDGET,
             consecutive_failures: 0,
@@ -393,6 +412,17 @@ impl Engine {
     /// `true`, or objects without `id`).
     pub fn set_video_inputs_json(&mut self, slots: Value) {
         self.pending.slots = Some(slots);
+    }
+
+    /// Whether each new scene is also written as Daily's documents ([`Engine::daily_documents`]);
+    /// off by default (recordings do not need them).
+    pub fn set_daily_format(&mut self, on: bool) {
+        self.pending.daily_format = Some(on);
+    }
+
+    /// Daily's documents of the last rendered scene, when [`Engine::set_daily_format`] is on.
+    pub fn daily_documents(&self) -> Option<&DailyDocuments> {
+        self.daily.as_ref()
     }
 
     /// Replaces the room peers (vcs-api.md §5); applied with the next frame.
@@ -518,6 +548,12 @@ impl Engine {
                 .map(Strata::unchanged)
                 .ok_or_else(|| internal("first frame"));
         };
+        if let (Some(vl), Some(fg)) = (out.daily_video_layers, out.daily_foreground) {
+            self.daily = Some(DailyDocuments {
+                video_layers: vl.to_std_string_escaped(),
+                fg_display_list: fg.to_std_string_escaped(),
+            });
+        }
         let [bg, vl, fg, owners] = [bg, vl, fg, owners].map(|s| s.to_std_string_escaped());
         let (strata, frame) = Strata::update(
             self.strata.as_ref(),

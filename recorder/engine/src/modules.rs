@@ -29,6 +29,10 @@ const RUNTIME: &[(&str, &str)] = &[
     ("vcs:animate", include_str!("js/animate.js")),
     ("vcs:layouts", include_str!("js/layouts.js")),
     ("vcs:extras", include_str!("js/extras.js")),
+    ("vcs:colors", include_str!("js/colors.js")),
+    ("vcs:debug", include_str!("js/debug.js")),
+    ("vcs:uuid", include_str!("js/uuid.js")),
+    ("vcs:random", include_str!("js/random.js")),
 ];
 
 /// The modules a composition may import by name, as re-exports of the runtime.
@@ -40,12 +44,14 @@ export const { Fragment, createElement, cloneElement, isValidElement, Children, 
   createRef, createContext, Component, PureComponent, useState, useReducer, useRef, useMemo,
   useCallback, useEffect, useLayoutEffect, useInsertionEffect, useContext, useImperativeHandle,
   useId, useDebugValue, useTransition, useDeferredValue, useSyncExternalStore, startTransition,
-  flushSync, version } = R;
+  flushSync, StrictMode, Profiler, Suspense, lazy, createFactory,
+  __SECRET_INTERNALS_DO_NOT_USE_OR_YOU_WILL_BE_FIRED, version } = R;
 const React = { Fragment, createElement, cloneElement, isValidElement, Children, memo, forwardRef,
   createRef, createContext, Component, PureComponent, useState, useReducer, useRef, useMemo,
   useCallback, useEffect, useLayoutEffect, useInsertionEffect, useContext, useImperativeHandle,
   useId, useDebugValue, useTransition, useDeferredValue, useSyncExternalStore, startTransition,
-  flushSync, version };
+  flushSync, StrictMode, Profiler, Suspense, lazy, createFactory,
+  __SECRET_INTERNALS_DO_NOT_USE_OR_YOU_WILL_BE_FIRED, version };
 export default React;",
     ),
     (
@@ -55,7 +61,8 @@ export default React;",
     (
         "#vcs-react/hooks",
         "export { useParams, useVideoTime, useVideoPlaybackState, useMediaInput, useViewportSize,
-  useGrid, useActiveVideo, useStandardSources, useAudioOnlyPeers, useUnpausedPeers } from 'vcs:runtime';",
+  useGrid, useActiveVideo, useStandardSources, useAudioOnlyPeers, useUnpausedPeers,
+  PlaybackStateType } from 'vcs:runtime';",
     ),
     (
         "#vcs-react/contexts",
@@ -69,14 +76,19 @@ export default React;",
     ),
     (
         "#vcs-stdlib/components",
-        "export { VideoGrid } from 'vcs:extras';",
+        "export { debug } from 'vcs:debug';
+export { VideoGrid } from 'vcs:extras';",
     ),
-    ("uuid", "export { v4, v1, validate, NIL } from 'vcs:extras';"),
+    (
+        "uuid",
+        "export { MAX, NIL, parse, stringify, v1, v1ToV6, v3, v4, v5, v6, v6ToV1, v7, validate,
+  version } from 'vcs:uuid';",
+    ),
     (
         "random-seed",
-        "import { createRandom } from 'vcs:extras';
+        "import { randomSeed, createRandom } from 'vcs:random';
 export const create = createRandom;
-export default { create: createRandom };",
+export default randomSeed;",
     ),
 ];
 

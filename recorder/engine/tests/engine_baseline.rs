@@ -101,8 +101,8 @@ fn modes_place_the_expected_videos() {
     let first = &f.scene.video_layers[0].frame;
     assert_eq!(
         (first.x, first.y, first.w, first.h),
-        (59, 25, 563, 317),
-        "the stdlib grid"
+        (58, 25, 564, 317),
+        "the stdlib grid (Daily's: x floored, w ceiled)"
     );
 }
 

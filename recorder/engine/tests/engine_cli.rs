@@ -87,8 +87,14 @@ fn events_file_steps_frames_and_writes_daily_files() {
 
     a.format = SceneFormat::Daily;
     run(&a, &mut Vec::new()).unwrap();
-    let fg = read("vcs-output_25_fgdisplaylist.json");
+    // Daily's names, and its bytes: compact JSON without a trailing newline.
+    let fg = read("vcs-output_25_fgdisplaylist.canvex.json");
     assert_eq!(fg["width"], 640);
+    let raw = std::fs::read_to_string(dir.join("out/vcs-output_25_videolayers.json")).unwrap();
+    assert!(
+        raw.starts_with(r#"[{"type":"video","id":"#) && !raw.ends_with('\n'),
+        "{raw}"
+    );
     assert_eq!(
         read("vcs-output_25_videolayers.json")
             .as_array()

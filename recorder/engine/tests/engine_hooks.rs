@@ -220,10 +220,11 @@ fn dotted_params_are_mirrored_into_objects() {
     assert_eq!(texts(&mut e, 0.0), "hi/hi");
 }
 
+/// Daily joins a Text's children with Array.join(' '): null leaves an empty slot.
 #[test]
 fn fragments_and_text_children_join_with_spaces() {
     let mut e = engine(
         "export default function C() { return <Fragment><Text>{'a'}{1}{null}{'b'}</Text><Text>{['x', ['y']]}</Text></Fragment>; }",
     );
-    assert_eq!(texts(&mut e, 0.0), "a 1 b|x y");
+    assert_eq!(texts(&mut e, 0.0), "a 1  b|x y");
 }

@@ -118,6 +118,16 @@ pub struct JobStatus {
     pub outputs: Vec<OutputStatus>,
     #[serde(default)]
     pub inputs: Vec<InputStatus>,
+    /// Seconds of video recorded so far: what every output should deliver in the end.
+    #[serde(default)]
+    pub recorded_secs: f64,
+    /// How much media each input track delivered so far, including tracks that left.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub input_delivery: Vec<InputDelivery>,
+    /// Once the job is done: each way it fell short (empty when it fully succeeded). The
+    /// recorder's exit status is the code of the first kind listed in [`FaultKind`] order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<Fault>,
     /// Frames whose composition render failed (the last good scene was reused).
     #[serde(default)]
     pub composition_errors: u64,
@@ -204,6 +214,58 @@ pub struct OutputStatus {
     pub retries: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+}
+
+/// What one input track delivered over the recording.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InputDelivery {
+    pub participant: String,
+    pub track: TrackKind,
+    /// It delivered media at some point.
+    pub connected: bool,
+    /// Seconds of the recording during which it delivered media.
+    pub live_secs: f64,
+    /// Times it went from delivering to stalled (each a gap shown as paused).
+    pub gaps: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// A kind of shortfall of a finished job, each with its own process exit code (`vcs-recorder
+/// render --help` lists them). In order of precedence: when several happen, the exit code is
+/// the first one's.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum FaultKind {
+    /// An output delivered less than the recording (failed, never connected, or gaps).
+    OutputIncomplete,
+    /// An input never delivered any media.
+    InputNeverConnected,
+    /// The composition kept failing; the video shows its last good scene.
+    CompositionFailed,
+}
+
+impl FaultKind {
+    /// The exit code of `vcs-recorder render` (and `serve`'s job) for this fault.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            FaultKind::OutputIncomplete => 3,
+            FaultKind::InputNeverConnected => 4,
+            FaultKind::CompositionFailed => 5,
+        }
+    }
+}
+
+/// One shortfall: its kind, what it concerns (an output name or `participant.track`) and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Fault {
+    pub kind: FaultKind,
+    pub subject: String,
+    pub message: String,
 }
 
 /// Which track of a participant an input is.

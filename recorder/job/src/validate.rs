@@ -136,8 +136,52 @@ impl JobSpec {
             }
             validate_output(i, o)?;
         }
-        Ok(())
+        check_distinct_destinations(&self.outputs)
     }
+}
+
+/// Two outputs writing the same local file or folder, or the same S3 object or prefix, would
+/// overwrite each other.
+fn check_distinct_destinations(outputs: &[Output]) -> Result<(), SpecError> {
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for (i, o) in outputs.iter().enumerate() {
+        let (kind, path, s3) = match (&o.mp4, &o.hls) {
+            (Some(m), _) => ("mp4", &m.path, &m.s3),
+            (_, Some(h)) => ("hls", &h.path, &h.s3),
+            _ => continue,
+        };
+        let mut mine = Vec::new();
+        if let Some(p) = path {
+            let normal = std::path::Path::new(p)
+                .components()
+                .collect::<std::path::PathBuf>();
+            mine.push((
+                format!("outputs[{i}].{kind}.path"),
+                format!("file {}", normal.display()),
+            ));
+        }
+        if let Some(t) = s3 {
+            mine.push((
+                format!("outputs[{i}].{kind}.s3.key"),
+                format!(
+                    "s3://{}/{} at {}",
+                    t.bucket,
+                    t.key.trim_end_matches('/'),
+                    t.endpoint.as_deref().unwrap_or("AWS")
+                ),
+            ));
+        }
+        for (field, destination) in mine {
+            if let Some((earlier, _)) = seen.iter().find(|(_, d)| *d == destination) {
+                return Err(SpecError::new(
+                    field,
+                    format!("{destination} is also written by {earlier}; give each output its own"),
+                ));
+            }
+            seen.push((field, destination));
+        }
+    }
+    Ok(())
 }
 
 /// A URI of a kind the recorder can record. Errors quote only the [`redact`]ed URI: a spec's
@@ -292,6 +336,14 @@ mod tests {
             ),
             (|s| s.outputs[0].mp4 = None, "outputs[0]"),
             (|s| s.outputs.push(s.outputs[0].clone()), "outputs[1].name"),
+            (
+                |s| {
+                    let mut twin = s.outputs[0].clone();
+                    twin.name = "twin".into();
+                    s.outputs.push(twin);
+                },
+                "outputs[1].mp4.path",
+            ),
             (
                 |s| {
                     s.outputs[0].rtmp = Some(RtmpOutput {

@@ -304,11 +304,15 @@ impl<'a> Executor<'a> {
     }
 
     /// The emoji's colour bitmap fitted (aspect kept, centred) into `r`.
+    /// `fillText_emoji [emoji, x, baselineY, w, h]` as Daily's renderer reads it: the emoji at
+    /// `h` px, its left edge at `x` and sitting on the baseline like a glyph of a colour emoji
+    /// font (EMOJI_ASCENT of its height above the baseline).
     fn emoji(&mut self, emoji: &str, r: Rect) {
-        let (x, y, w, h) = normalized(r);
+        let (x, baseline, w, h) = (r.x, r.y, r.w, r.h);
         if w <= 0.0 || h <= 0.0 {
             return;
         }
+        let y = baseline - EMOJI_ASCENT * h;
         match self.fonts.emoji_glyph(emoji) {
             Some((glyph, _)) => {
                 let (gw, gh) = (glyph.pixmap.width() as f32, glyph.pixmap.height() as f32);
@@ -325,18 +329,23 @@ impl<'a> Executor<'a> {
                 self.draw_pixmap(bitmap, ts);
             }
             None => {
-                // No colour glyph: draw it as text sized to the box.
+                // No colour glyph: draw it as text at the size, on the baseline.
                 let saved = self.state.font.clone();
                 self.state.font = FontSpec {
-                    size_px: h * 0.8,
+                    size_px: h,
                     ..saved.clone()
                 };
-                self.text(emoji, x, y + h * 0.8, false);
+                self.text(emoji, x, baseline, false);
                 self.state.font = saved;
             }
         }
     }
 }
+
+/// How far above the baseline an emoji's box starts, as a fraction of its size: where Noto
+/// Color Emoji's glyphs sit (so Daily's Emoji, whose baseline is at 73 % of its frame at 83 %
+/// of its size, starts at the frame's top).
+const EMOJI_ASCENT: f32 = 0.88;
 
 pub(super) fn sk_rect(r: Rect) -> Option<SkRect> {
     let (x, y, w, h) = normalized(r);

@@ -394,22 +394,24 @@ fn golden_text_styles() {
     check("text_styles", &p);
 }
 
+/// `fillText_emoji` y is the baseline (Daily's meaning): these boxes start at the same tops as
+/// before the baseline change (y − 0.88·h), so the golden picture is unchanged.
 #[test]
 fn golden_emoji() {
     let p = render(
         320,
         120,
         json!([
-            ["fillText_emoji", ["😀", 10, 10, 100, 100]],
-            ["fillText_emoji", ["🎉", 120, 30, 60, 60]],
+            ["fillText_emoji", ["😀", 10, 98, 100, 100]],
+            ["fillText_emoji", ["🎉", 120, 82.8, 60, 60]],
             ["save"],
             ["globalAlpha", 0.5],
-            ["fillText_emoji", ["👍", 190, 40, 40, 40]],
+            ["fillText_emoji", ["👍", 190, 75.2, 40, 40]],
             ["restore"],
             ["save"],
             ["translate", [280, 60]],
             ["rotate", [0.5]],
-            ["fillText_emoji", ["🚀", -25, -25, 50, 50]],
+            ["fillText_emoji", ["🚀", -25, 19, 50, 50]],
             ["restore"],
         ]),
         &Assets::none(),
@@ -547,4 +549,72 @@ fn draw_cli_renders_a_scene_with_video_placeholders() {
 
     let err = draw_document(&json!({"nope": 1}), None, &fonts, &Assets::none()).unwrap_err();
     assert!(err.to_string().contains("not a display list"), "{err}");
+}
+
+/// A document in Daily's format (as `scene --format daily` writes it, integer layer ids and
+/// the clip-out prologue) draws text, emoji on their baseline and translucent fills where
+/// Daily's document says they go. Checked by eye once (`daily_document.png`), and by pixels.
+#[test]
+fn golden_daily_document() {
+    let doc = json!({
+        "videoLayers": [
+            {"type": "video", "id": 0, "frame": {"x": 20, "y": 20, "w": 280, "h": 160},
+             "attrs": {"cornerRadiusPx": 12, "scaleMode": "fill", "zoomFactor": 1}}
+        ],
+        "fgDisplayList": {"width": 480, "height": 270, "commands": [
+            ["save"], ["beginPath"], ["rect", [0, 0, 480, 270]],
+            ["roundRect", [20, 20, 280, 160, 12, 12, 12, 12]], ["clip", ["evenodd"]],
+            ["fillStyle", "#1a237e"], ["fillRect", [0, 0, 480, 270]],
+            ["restore"],
+            ["save"],
+            // a translucent fill over the video hole
+            ["save"], ["fillStyle", "rgba(255, 255, 255, 0.5)"], ["fillRect", [200, 100, 160, 60]], ["restore"],
+            // globalAlpha replaces: 0.5 inside 0.5 is 0.5
+            ["save"], ["globalAlpha", 0.5], ["save"], ["globalAlpha", 0.5],
+            ["fillStyle", "#ff0000"], ["fillRect", [320, 20, 140, 60]], ["restore"], ["restore"],
+            // Daily's unterminated colour: alpha reads 0, nothing is drawn
+            ["save"], ["fillStyle", "rgba(50, 60, 160, 0.9"], ["fillRect", [320, 100, 140, 60]], ["restore"],
+            // text and an emoji run on one baseline (y = 230), and an Emoji component's box
+            ["save"], ["fillStyle", "#ffffff"], ["font", ["", "", 30, "Roboto"]],
+            ["fillText", ["Hello", 20, 230]],
+            ["fillText_emoji", ["😀", 100, 230, 30, 30]],
+            ["fillStyle", "#ffffff"], ["font", ["700", "italic", 30, "Roboto"]],
+            ["fillText", ["bold", 140, 230]],
+            ["restore"],
+            ["save"], ["fillStyle", "#ffffff"], ["fillText_emoji", ["🎉", 380, 233, 66, 66]], ["restore"],
+            ["restore"]
+        ]}
+    });
+    let fonts = Fonts::system();
+    let p = draw_document(&doc, None, &fonts, &Assets::none()).unwrap();
+    let px = |x: u32, y: u32| {
+        let c = p.pixel(x, y).unwrap();
+        [c.red(), c.green(), c.blue()]
+    };
+    // The unterminated colour drew nothing: the background shows.
+    assert_eq!(
+        px(390, 130),
+        px(390, 200),
+        "rgba(50, 60, 160, 0.9 must not paint"
+    );
+    // Nested globalAlpha 0.5 is half red over the background, not a quarter.
+    let [r, _, b] = px(390, 50);
+    assert!(
+        (130..=150).contains(&r) && b < 80,
+        "half red: {:?}",
+        px(390, 50)
+    );
+    // Emoji sit on the baseline: ink of the 30 px emoji lies within y 230-26 .. 230+4.
+    let ink = |x0: u32, x1: u32, y: u32| {
+        (x0..x1).any(|x| {
+            let [r, g, b] = px(x, y);
+            r > 120 && g > 80 && b < 120
+        })
+    };
+    assert!(ink(100, 130, 218), "emoji above the baseline");
+    assert!(
+        !ink(100, 130, 238) && !ink(100, 130, 198),
+        "emoji only around its baseline"
+    );
+    check("daily_document", &p);
 }

@@ -122,7 +122,8 @@ pub enum Op {
     /// Text at a baseline position; runs are already laid out.
     FillText(String, f32, f32),
     StrokeText(String, f32, f32),
-    /// An emoji drawn into a square.
+    /// `[emoji, x, baselineY, w, h]`: an emoji of size w×h with its left edge at x, on the
+    /// baseline (Daily's meaning).
     FillTextEmoji(String, Rect),
     /// `src` is the 9-argument crop form's source rectangle.
     DrawImage {
@@ -226,6 +227,11 @@ impl Serialize for Op {
 impl<'de> Deserialize<'de> for Op {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = serde_json::Value::deserialize(d)?;
-        super::parse::op_from_json(&v).map_err(serde::de::Error::custom)
+        match super::parse::op_from_json(&v).map_err(serde::de::Error::custom)? {
+            super::parse::Parsed::Op(op) => Ok(op),
+            super::parse::Parsed::IgnoredColour(css) => Err(serde::de::Error::custom(format!(
+                "\"{css}\" is not a colour"
+            ))),
+        }
     }
 }

@@ -2,6 +2,9 @@
 //! plain data: unknown ops, wrong arguments, NaN and oversized lists are rejected here with an
 //! error that says which op and why.
 
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
 use serde_json::Value;
 use vcs_job::MAX_DRAWING_EDGE;
 
@@ -119,11 +122,13 @@ fn commands(v: Option<&Value>, stratum: &str) -> Result<DisplayList, ParseError>
             ),
         ));
     }
-    let commands = list
-        .iter()
-        .enumerate()
-        .map(|(i, c)| op_from_json(c).map_err(|m| err(format!("{prefix}[{i}]"), m)))
-        .collect::<Result<_, _>>()?;
+    let mut commands = Vec::with_capacity(list.len());
+    for (i, c) in list.iter().enumerate() {
+        match op_from_json(c).map_err(|m| err(format!("{prefix}[{i}]"), m))? {
+            Parsed::Op(op) => commands.push(op),
+            Parsed::IgnoredColour(css) => colour_ignored(&css),
+        }
+    }
     Ok(DisplayList { commands })
 }
 
@@ -178,8 +183,28 @@ fn video_layer(v: &Value, at: &str) -> Result<VideoLayer, ParseError> {
     Ok(VideoLayer { id, frame, attrs })
 }
 
+/// One op read from JSON.
+pub(crate) enum Parsed {
+    Op(Op),
+    /// A `fillStyle`/`strokeStyle` that is not a colour: as in Canvas, the assignment is
+    /// ignored (the frame still draws).
+    IgnoredColour(String),
+}
+
+/// Warns once per distinct colour string (a composition typically repeats it every frame).
+fn colour_ignored(css: &str) {
+    static SEEN: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    if seen.len() < 1000 && seen.insert(css.to_string()) {
+        tracing::warn!(
+            colour = css,
+            "not a colour; the fillStyle/strokeStyle is ignored"
+        );
+    }
+}
+
 /// Parses one op. The error message names the op and what is wrong with it.
-pub(crate) fn op_from_json(v: &Value) -> Result<Op, String> {
+pub(crate) fn op_from_json(v: &Value) -> Result<Parsed, String> {
     let arr = v
         .as_array()
         .ok_or_else(|| format!("an op must be an array like [\"save\"], got {v}"))?;
@@ -189,14 +214,14 @@ pub(crate) fn op_from_json(v: &Value) -> Result<Op, String> {
         .ok_or_else(|| "an op must start with its name".to_string())?;
     let arg = arr.get(1);
     let nums = |n: usize| -> Result<Vec<f32>, String> { numbers(name, arg, n) };
-    let color = || -> Result<Color, String> {
+    let color = || -> Result<Result<Color, String>, String> {
         let s = arg
             .and_then(Value::as_str)
             .ok_or_else(|| format!("{name}: expects a colour string"))?;
-        Color::parse(s).map_err(|e| format!("{name}: {e}"))
+        Ok(Color::parse_lenient(s).ok_or_else(|| s.to_string()))
     };
     let rect = |v: &[f32]| Rect::new(v[0], v[1], v[2], v[3]);
-    Ok(match name {
+    Ok(Parsed::Op(match name {
         "save" => Op::Save,
         "restore" => Op::Restore,
         "beginPath" => Op::BeginPath,
@@ -212,8 +237,14 @@ pub(crate) fn op_from_json(v: &Value) -> Result<Op, String> {
             let v = nums(2)?;
             Op::Translate(v[0], v[1])
         }
-        "fillStyle" => Op::FillStyle(color()?),
-        "strokeStyle" => Op::StrokeStyle(color()?),
+        "fillStyle" => match color()? {
+            Ok(c) => Op::FillStyle(c),
+            Err(css) => return Ok(Parsed::IgnoredColour(css)),
+        },
+        "strokeStyle" => match color()? {
+            Ok(c) => Op::StrokeStyle(c),
+            Err(css) => return Ok(Parsed::IgnoredColour(css)),
+        },
         "lineWidth" => {
             let w = nums(1)?[0];
             if w < 0.0 {
@@ -277,7 +308,7 @@ pub(crate) fn op_from_json(v: &Value) -> Result<Op, String> {
         }
         "drawImage" => draw_image(arg)?,
         other => return Err(format!("unknown op \"{other}\"")),
-    })
+    }))
 }
 
 fn numbers(name: &str, arg: Option<&Value>, n: usize) -> Result<Vec<f32>, String> {
@@ -335,13 +366,11 @@ fn font(arg: Option<&Value>) -> Result<FontSpec, String> {
         .ok_or("font: expects [weight, style, px, family]")?;
     let weight = match &a[0] {
         Value::Number(n) => n.as_f64().unwrap_or(400.0),
-        Value::String(s) => match s.as_str() {
-            "" | "normal" => 400.0,
-            "bold" => 700.0,
-            s => s
-                .parse::<f64>()
-                .map_err(|_| format!("font: weight \"{s}\" is not 100..900, normal or bold"))?,
-        },
+        // As written by the composition (daily-compat.md §3.2): a number, a numeric string or a
+        // CSS name; anything else is the normal weight, as a Canvas font it cannot read.
+        Value::String(s) => named_weight(s)
+            .or_else(|| s.trim().parse::<f64>().ok().filter(|w| w.is_finite()))
+            .unwrap_or(400.0),
         other => return Err(format!("font: weight {other} is not a number")),
     };
     let italic = matches!(a[1].as_str(), Some("italic") | Some("oblique"));
@@ -358,6 +387,22 @@ fn font(arg: Option<&Value>) -> Result<FontSpec, String> {
         italic,
         size_px: size_px as f32,
         family: family.to_string(),
+    })
+}
+
+/// CSS weight keywords (and the common names of weights), as Daily's compositions write them.
+fn named_weight(s: &str) -> Option<f64> {
+    Some(match s.trim().to_ascii_lowercase().as_str() {
+        "" | "normal" | "regular" => 400.0,
+        "thin" | "hairline" => 100.0,
+        "extralight" | "extra-light" | "ultralight" => 200.0,
+        "light" => 300.0,
+        "medium" => 500.0,
+        "semibold" | "semi-bold" | "demibold" => 600.0,
+        "bold" => 700.0,
+        "extrabold" | "extra-bold" | "ultrabold" => 800.0,
+        "black" | "heavy" => 900.0,
+        _ => return None,
     })
 }
 
@@ -414,6 +459,15 @@ mod tests {
     }
 
     #[test]
+    fn a_colour_that_is_not_one_is_ignored_not_fatal() {
+        let list = json!({"width": 10, "height": 10, "commands": [
+            ["fillStyle", "#00ff00"], ["fillStyle", "blurple"], ["fillRect", [0, 0, 1, 1]]]});
+        let (_, _, dl) = display_list_from_json(&list).unwrap();
+        assert_eq!(dl.commands.len(), 2, "{:?}", dl.commands);
+        assert!(matches!(dl.commands[1], Op::FillRect(_)));
+    }
+
+    #[test]
     fn bad_ops_are_rejected_with_the_op_and_reason() {
         let cases = [
             (json!(["frobnicate"]), "unknown op \"frobnicate\""),
@@ -423,8 +477,8 @@ mod tests {
             ),
             (json!(["fillRect", [0, 0, "x", 1]]), "fillRect: argument 2"),
             (
-                json!(["fillStyle", "blurple"]),
-                "fillStyle: \"blurple\" is not a CSS colour",
+                json!(["fillStyle", 3]),
+                "fillStyle: expects a colour string",
             ),
             (json!(["font", ["500", "", -3, "Roboto"]]), "font: size"),
             (json!(["lineJoin", "pointy"]), "lineJoin"),
@@ -435,7 +489,9 @@ mod tests {
             (json!("save"), "an op must be an array"),
         ];
         for (op, want) in cases {
-            let e = op_from_json(&op).unwrap_err();
+            let Err(e) = op_from_json(&op) else {
+                panic!("{op} parsed");
+            };
             assert!(e.contains(want), "{op}: got {e:?}, want {want:?}");
         }
     }

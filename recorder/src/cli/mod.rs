@@ -7,8 +7,10 @@
 //! - [`scene`]: print or write what a composition produces ([`vcs_engine::inspect`]).
 //! - [`draw`]: a display list, scene or Daily export file as a PNG.
 //! - [`serve`]: run as a recorder pod behind the HTTP control API.
+//! - [`recover`]: finish in S3 what a recorder that died left (MP4 upload, HLS playlist).
 
 pub mod draw;
+pub mod recover;
 pub mod render;
 pub mod scene;
 pub mod serve;
@@ -33,6 +35,7 @@ struct Cli {
 enum Command {
     /// Record a job to its outputs (local files, S3, RTMP). Test and file inputs to files render
     /// as fast as the machine allows; network inputs and RTMP outputs run at real time.
+    #[command(after_help = EXIT_CODES)]
     Render(render::RenderArgs),
     /// Draw a display list, a scene or a Daily-format fgDisplayList to a PNG.
     Draw(draw::DrawArgs),
@@ -42,6 +45,10 @@ enum Command {
     Still(still::StillArgs),
     /// Run as a recorder pod: warm up, take one job over the HTTP control API, exit when done.
     Serve(serve::ServeArgs),
+    /// Finish in S3 what a dead recorder of a job left: complete its MP4 upload into a playable
+    /// file (up to the last fragment it checkpointed) and end its HLS playlists. Run it once the
+    /// recorder is gone.
+    Recover(recover::RecoverArgs),
     /// The composition engine process a recording runs its composition in (internal).
     #[command(hide = true)]
     EngineWorker {
@@ -50,6 +57,17 @@ enum Command {
         memory_mb: u64,
     },
 }
+
+/// `render`'s exit codes, one per kind of fault (`vcs_job::control::FaultKind`).
+const EXIT_CODES: &str = "\
+Exit status:
+  0  every output delivered the whole recording and every input connected
+  1  the job could not be recorded (bad spec or flags, composition, S3 check, internal error)
+  2  bad command-line usage
+  3  an output delivered less than the recording (failed, never connected, or gaps)
+  4  an input never delivered any media
+  5  the composition kept failing (the video shows its last good scene)
+When several happen, the lowest of 3-5 is used; the summary lists every fault.";
 
 /// Parses the command line, runs the subcommand, and prints the error chain on failure.
 pub fn main() -> ExitCode {
@@ -67,13 +85,17 @@ pub fn main() -> ExitCode {
         Command::Still(args) => still::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Scene(args) => scene::run(args),
+        Command::Recover(args) => recover::run(args),
         Command::EngineWorker { memory_mb } => crate::engine_process::worker::run(memory_mb << 20),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            match e.downcast_ref::<render::Shortfall>() {
+                Some(shortfall) => ExitCode::from(shortfall.code),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }

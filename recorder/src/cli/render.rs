@@ -6,8 +6,10 @@ use anyhow::Context;
 
 use super::process_started;
 use crate::job_file::{JobOverrides, read_job_file};
+use crate::recording::participants::track_field;
 use crate::recording::{
-    LiveCommand, RecordHooks, RecordOptions, RecordSummary, SharedStatus, record, runs_in_real_time,
+    LiveCommand, RecordHooks, RecordOptions, RecordSummary, SharedStatus, exit_code, note_signal,
+    record, runs_in_real_time,
 };
 
 #[derive(clap::Args)]
@@ -32,7 +34,8 @@ pub struct RenderArgs {
     /// Output frame rate.
     #[arg(long)]
     fps: Option<u32>,
-    /// MP4 file to write.
+    /// Also write the recording to this local MP4 file (added to the job's outputs, which are
+    /// all kept).
     #[arg(short = 'o', long = "output")]
     output: Option<PathBuf>,
     /// Pace at real time, as a live job does, even with only test and file inputs.
@@ -79,14 +82,15 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         &rx,
         &status,
         &mut FirstFrameLog,
-    )
-    .context("render failed")?;
-    let _ = std::fs::remove_dir_all(&spool);
-    report(&summary)
+    );
+    // Whatever the outcome, the spool folder goes unless it still holds recorded data that S3
+    // did not take (the summary names those files).
+    remove_unless_it_holds_data(&spool);
+    report(&summary.context("render failed")?)
 }
 
-/// Prints what was recorded; fails when the composition kept failing or an output did not
-/// complete (the recording is kept either way).
+/// Prints what was recorded, per output and per input, and fails with the exit code of the
+/// most serious fault (the recording is kept either way).
 fn report(summary: &RecordSummary) -> anyhow::Result<()> {
     println!(
         "recorded {} frames, {:.3} s of video in {:.2} s ({:.1}× real time){}{}",
@@ -109,21 +113,54 @@ fn report(summary: &RecordSummary) -> anyhow::Result<()> {
         }
     );
     for o in &summary.outputs {
-        println!("  {o}");
+        println!("  output {o}");
     }
-    if summary.composition_failed {
-        anyhow::bail!(
-            "the composition kept failing (see the warnings above); the recording is complete but shows its last good scene"
+    for i in &summary.inputs {
+        println!(
+            "  input {}.{}: {}, {:.1} s live, {} gaps{}",
+            i.participant,
+            track_field(i.track),
+            if i.connected {
+                "connected"
+            } else {
+                "never connected"
+            },
+            i.live_secs,
+            i.gaps,
+            i.last_error
+                .as_deref()
+                .map(|e| format!("; {e}"))
+                .unwrap_or_default()
         );
     }
-    if let Some(failed) = summary.outputs.iter().find(|o| o.failed()) {
-        anyhow::bail!(
-            "output {} did not complete: {}",
-            failed.name,
-            failed.last_error.as_deref().unwrap_or("unknown error")
+    for f in &summary.faults {
+        eprintln!(
+            "fault ({}): {}: {}",
+            f.kind.exit_code(),
+            f.subject,
+            f.message
         );
+    }
+    let code = exit_code(&summary.faults);
+    if code != 0 {
+        return Err(Shortfall {
+            code,
+            message: format!(
+                "the recording fell short of the job ({} faults, see above); what was recorded is kept",
+                summary.faults.len()
+            ),
+        }
+        .into());
     }
     Ok(())
+}
+
+/// A finished recording that fell short: ends the process with `code` (see `render --help`).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Shortfall {
+    pub code: u8,
+    pub message: String,
 }
 
 /// Logs when the first frame reached the encoder, counted from process start (what a cold start
@@ -145,6 +182,33 @@ fn tempdir_for_spool() -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
+/// Removes `dir` if no non-empty file is left in it (empty files and folders are what a job that
+/// failed early leaves); otherwise says where the data is.
+fn remove_unless_it_holds_data(dir: &std::path::Path) {
+    fn holds_data(dir: &std::path::Path) -> bool {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|entry| {
+                let path = entry.path();
+                match entry.metadata() {
+                    Ok(meta) if meta.is_dir() => holds_data(&path),
+                    Ok(meta) => meta.len() > 0,
+                    Err(_) => true,
+                }
+            })
+    }
+    if holds_data(dir) {
+        eprintln!(
+            "recorded data that did not reach S3 is kept in {}",
+            dir.display()
+        );
+    } else if let Err(e) = std::fs::remove_dir_all(dir) {
+        tracing::warn!(dir = %dir.display(), error = %e, "cannot remove the spool folder");
+    }
+}
+
 /// SIGTERM and Ctrl-C stop the recording gracefully: everything recorded so far is finalised.
 fn stop_on_signals(tx: std::sync::mpsc::Sender<LiveCommand>) -> anyhow::Result<()> {
     let mut signals = signal_hook::iterator::Signals::new([
@@ -154,7 +218,10 @@ fn stop_on_signals(tx: std::sync::mpsc::Sender<LiveCommand>) -> anyhow::Result<(
     .context("cannot install signal handlers")?;
     std::thread::spawn(move || {
         for sig in signals.forever() {
-            eprintln!("signal {sig}: stopping; finishing the outputs");
+            eprintln!(
+                "signal {sig}: stopping; finishing the outputs (a further signal stops waiting for S3)"
+            );
+            note_signal();
             let _ = tx.send(LiveCommand::Stop);
         }
     });

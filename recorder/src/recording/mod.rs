@@ -30,8 +30,10 @@
 //! - [`pacing`]: real-time frame pacing for live jobs (pure).
 //! - [`participants`]: the input tracks, joined and left live, read once per frame.
 //! - [`outputs`]: the job's outputs as encoder targets, and their uploads to S3.
+//! - `delivery.rs`: what each input delivered, and the faults (exit codes) of a finished job.
 
 pub mod audio;
+mod delivery;
 mod live;
 pub mod outputs;
 pub mod pacing;
@@ -46,7 +48,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use vcs_engine::{Composition, EngineError, VideoInputSlot, VideoKind};
-use vcs_job::control::{JobState, rfc3339_now};
+use vcs_job::control::{Fault, InputDelivery, JobState, rfc3339_now};
 use vcs_job::{JobSpec, SpecError, UriScheme};
 use vcs_media::MediaError;
 use vcs_media::encode::{Encoder, EncoderConfig};
@@ -63,7 +65,9 @@ use rate_limit::RateLimit;
 use status::{FpsMeter, set_state};
 use strata::Strata;
 
+pub use delivery::{exit_code, faults};
 pub use live::LiveCommand;
+pub use outputs::{hls_playlist_key, note_signal};
 pub use status::SharedStatus;
 
 /// Why a recording could not be made. Variants that wrap an error keep it as their
@@ -138,6 +142,10 @@ pub struct RecordSummary {
     pub composition_errors: u64,
     /// The composition kept failing (the engine gave up on it); the video was still recorded.
     pub composition_failed: bool,
+    /// What each input track delivered.
+    pub inputs: Vec<InputDelivery>,
+    /// How the recording fell short of the job (empty when it did not); see [`exit_code`].
+    pub faults: Vec<Fault>,
 }
 
 /// What a recording's controller hears about as it runs.
@@ -222,6 +230,9 @@ pub struct Recorder<'s> {
     pacer: Pacer,
     fps_meter: FpsMeter,
     stopping: bool,
+    /// What each input delivered so far, and the frame count when it was last told.
+    input_tally: delivery::InputTally,
+    tallied_frames: u64,
 }
 
 impl<'s> Recorder<'s> {
@@ -306,6 +317,8 @@ impl<'s> Recorder<'s> {
             composition_warnings: RateLimit::new(Duration::from_secs(5)),
             fps_meter: FpsMeter::default(),
             stopping: false,
+            input_tally: delivery::InputTally::default(),
+            tallied_frames: 0,
         })
     }
 
@@ -489,7 +502,13 @@ impl<'s> Recorder<'s> {
             (sample_time(sample_start(n, fps)).as_secs_f64() - n as f64 / fps as f64) * 1000.0;
         s.composition_errors = self.composition_errors;
         s.composition_messages = self.composition_messages.clone();
-        s.inputs = self.participants.status();
+        let inputs = self.participants.status();
+        let dt = Duration::from_secs_f64((n - self.tallied_frames.min(n)) as f64 / fps as f64);
+        self.tallied_frames = n;
+        self.input_tally.observe(&inputs, dt);
+        s.inputs = inputs;
+        s.input_delivery = self.input_tally.deliveries();
+        s.recorded_secs = n as f64 / fps as f64;
         s.outputs = self.outputs.status(&self.encoder.status());
     }
 
@@ -508,6 +527,8 @@ impl<'s> Recorder<'s> {
             frames,
             dropped,
             composition_errors,
+            input_tally,
+            status,
             ..
         } = self;
         drop(participants);
@@ -516,14 +537,27 @@ impl<'s> Recorder<'s> {
         while let Ok(ev) = events.try_recv() {
             outputs.on_event(ev);
         }
+        let duration = vcs_media::encode::frames_duration(frames, job.video.fps);
+        let outputs = outputs.finish(summaries);
+        let inputs = input_tally.deliveries();
+        let composition_failed = engine.has_failed();
+        let faults = faults(duration, &outputs, &inputs, composition_failed);
+        {
+            let mut s = status.lock().expect("status lock");
+            s.input_delivery = inputs.clone();
+            s.recorded_secs = duration.as_secs_f64();
+            s.faults = faults.clone();
+        }
         Ok(RecordSummary {
             frames,
-            duration: vcs_media::encode::frames_duration(frames, job.video.fps),
+            duration,
             wall: started.elapsed(),
             dropped_frames: dropped,
-            outputs: outputs.finish(summaries),
+            outputs,
             composition_errors,
-            composition_failed: engine.has_failed(),
+            composition_failed,
+            inputs,
+            faults,
         })
     }
 }

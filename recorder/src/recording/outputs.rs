@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use vcs_job::control::{OutputKind, OutputState, OutputStatus};
@@ -22,6 +23,17 @@ use super::RecordError;
 /// How long the end of a recording waits for S3 before reporting what is still only local.
 const UPLOAD_DEADLINE: Duration = Duration::from_secs(15 * 60);
 
+/// SIGTERM/SIGINT received so far (see [`note_signal`]).
+static SIGNALS: AtomicU64 = AtomicU64::new(0);
+
+/// Called by the process's signal handler. A signal that arrives while the end of a recording
+/// waits for S3 ends the wait: what S3 does not have yet is reported and kept locally (and the
+/// MP4 stays recoverable in S3 to its last checkpoint), instead of ignoring the signal for up
+/// to [`UPLOAD_DEADLINE`].
+pub fn note_signal() {
+    SIGNALS.fetch_add(1, Ordering::SeqCst);
+}
+
 /// One output and where its files go.
 struct Entry {
     name: String,
@@ -31,6 +43,8 @@ struct Entry {
     spooled: bool,
     s3: Option<S3Target>,
     growing: Option<GrowingObject>,
+    /// Started with the recording (not added by a patch), so it should cover all of it.
+    from_start: bool,
 }
 
 /// What one output produced, for the summary and the exit status.
@@ -49,6 +63,9 @@ pub struct OutputReport {
     pub duration: Duration,
     pub reconnects: u32,
     pub last_error: Option<String>,
+    /// Ran for the whole recording (not added or removed by a patch), so it should have
+    /// delivered all of it.
+    pub whole_recording: bool,
 }
 
 impl OutputReport {
@@ -122,6 +139,9 @@ impl Outputs {
         for (i, o) in outputs.iter().enumerate() {
             targets.push(this.add_at(o, &format!("outputs[{i}]"))?);
         }
+        for entry in &mut this.entries {
+            entry.from_start = true;
+        }
         Ok((targets, this))
     }
 
@@ -187,6 +207,7 @@ impl Outputs {
             },
             s3: s3.map(|(t, _)| t),
             growing: None,
+            from_start: false,
         });
         Ok(OutputTarget {
             name: o.name.clone(),
@@ -223,7 +244,7 @@ impl Outputs {
         };
         match event {
             OutputEvent::FileGrowing { path, .. } => {
-                entry.growing = Some(uploader.growing(target, &target.key, &path));
+                entry.growing = Some(uploader.growing_mp4(target, &target.key, &path));
             }
             OutputEvent::FileClosed { path, .. } | OutputEvent::FileRewritten { path, .. } => {
                 let key = object_key(&target.key, &path);
@@ -297,13 +318,21 @@ impl Outputs {
     /// anything S3 did not take stays on disk and is named in the report.
     pub fn finish(self, summaries: Vec<OutputSummary>) -> Vec<OutputReport> {
         let mut all: Vec<(Entry, OutputSummary)> = self.removed;
+        for (entry, _) in &mut all {
+            entry.from_start = false;
+        }
         let mut entries = self.entries;
         for s in summaries {
             if let Some(i) = entries.iter().position(|e| e.name == s.name) {
                 all.push((entries.remove(i), s));
             }
         }
-        let uploads = self.uploader.map(|u| u.shutdown(UPLOAD_DEADLINE));
+        let signals_before = SIGNALS.load(Ordering::SeqCst);
+        let uploads = self.uploader.map(|u| {
+            u.shutdown_unless(UPLOAD_DEADLINE, || {
+                SIGNALS.load(Ordering::SeqCst) > signals_before
+            })
+        });
         all.into_iter()
             .map(|(mut entry, s)| {
                 drop(entry.growing.take());
@@ -326,6 +355,7 @@ impl Outputs {
                     duration: s.duration,
                     reconnects: s.reconnects,
                     last_error: s.last_error.clone(),
+                    whole_recording: entry.from_start,
                 };
                 if let (Some(target), Some(summary)) = (&entry.s3, &uploads) {
                     let u = summary
@@ -363,6 +393,11 @@ impl Outputs {
             })
             .collect()
     }
+}
+
+/// The key of an HLS output's playlist under its prefix.
+pub fn hls_playlist_key(prefix: &str) -> String {
+    object_key(prefix, Path::new(vcs_media::outputs::HLS_PLAYLIST))
 }
 
 /// The object key of a file under an HLS output's prefix.

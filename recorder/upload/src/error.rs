@@ -65,6 +65,12 @@ pub enum UploadError {
         #[source]
         source: Option<SdkFailure>,
     },
+    #[error(
+        "no S3 credentials for {location}: set the output's s3.credentials, or one of the standard \
+         AWS sources (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, web identity, an \
+         instance or pod role)"
+    )]
+    NoCredentials { location: Location },
     #[error("S3 cannot be reached for {location}")]
     Unreachable {
         location: Location,
@@ -124,6 +130,13 @@ pub(crate) fn classify<E>(err: SdkError<E, HttpResponse>, location: &Location) -
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    // The SDK reports "no credentials anywhere" as a failed dispatch with every provider's
+    // reason (a kilobyte of text): say what is missing instead, and do not retry it.
+    if format!("{err:?}").contains("CredentialsNotLoaded") {
+        return Failure::Fatal(UploadError::NoCredentials {
+            location: location.clone(),
+        });
+    }
     let status = err.raw_response().map(|r| r.status().as_u16());
     let code = err.code().unwrap_or("").to_string();
     let user_error = match &err {

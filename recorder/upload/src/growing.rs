@@ -1,16 +1,20 @@
 //! A file that grows while recording (the fragmented MP4), uploaded as one S3 multipart upload.
 //!
-//! A background task checks the file every `poll_interval` (or when nudged) and uploads every
-//! full `part_size` slice as a part, so at the end only the tail is left and the object appears
-//! in S3 moments after the recording stops. At finish it re-reads the whole file and re-uploads
-//! any part whose bytes changed since it was sent (mp4mux rewrites its header at the end),
-//! under the same part number, then completes the upload. A file that never reached one part is
-//! sent with a single PutObject instead.
+//! A background task checks the file every `poll_interval` (or when nudged) and uploads a part
+//! whenever at least `part_size` new bytes are there, so at the end only the tail is left and the
+//! object appears in S3 moments after the recording stops. At finish it re-reads the whole file
+//! and re-uploads any part whose bytes changed since it was sent, under the same part number,
+//! then completes the upload. A file that never reached one part is sent with a single
+//! PutObject instead.
+//!
+//! A fragmented MP4 ([`Layout::Fragments`]) is cut only at fragment boundaries, and the bytes
+//! past the last part are checkpointed to small tail objects as each fragment completes, with a
+//! journal of the parts (see `journal`): if the recorder dies, `recovery` completes the upload
+//! into a playable MP4 that ends at most one fragment plus one poll before the crash.
 //!
 //! If the multipart upload disappears (NoSuchUpload: aborted, expired, or a store that lost it
 //! in a restart), a new one is started and every part is sent again from the local file, which
 //! is the source of truth until the object is complete.
-
 use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,6 +30,8 @@ use vcs_job::control::error_chain;
 
 use crate::client::location;
 use crate::error::{Location, UploadError};
+use crate::fragments::{self, Scan};
+use crate::journal::{self, Journal, JournalPart};
 use crate::parts::{self, PartSpan, UploadedPart};
 use crate::requests;
 use crate::retry::Outcome;
@@ -77,9 +83,16 @@ pub(crate) fn start(
     key: &str,
     path: &Path,
     output: OutputId,
+    layout: Layout,
 ) -> GrowingObject {
     let (signal, signals) = watch::channel(Signal::default());
     let upload = Upload {
+        layout,
+        key: key.to_string(),
+        run: journal::run_id(),
+        scan: Scan::default(),
+        checkpointed: 0,
+        tail_keys: Vec::new(),
         id: shared.next_id(),
         shared: shared.clone(),
         target: target.clone(),
@@ -95,6 +108,15 @@ pub(crate) fn start(
     let task = ActiveTask::start(shared);
     runtime.spawn(upload.run(signals, task));
     GrowingObject { signal }
+}
+
+/// Where parts of a growing file may end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// Anywhere: fixed `part_size` slices (any growing file).
+    Slices,
+    /// After whole MP4 fragments only, with the tail checkpointed and a journal for recovery.
+    Fragments,
 }
 
 /// How often one object may start its multipart upload over.
@@ -121,6 +143,17 @@ impl Stop {
 }
 
 struct Upload {
+    layout: Layout,
+    /// The object key (`location.key`), the base of the recovery objects' keys.
+    key: String,
+    /// Names this recording's recovery objects apart from those of an earlier run.
+    run: String,
+    /// How far the file's boxes have been read (fragments layout).
+    scan: Scan,
+    /// The file is in S3 (parts, then tail objects) up to this offset.
+    checkpointed: u64,
+    /// Tail objects in S3 not yet covered by a part.
+    tail_keys: Vec<String>,
     id: u64,
     shared: Arc<Shared>,
     target: S3Target,
@@ -178,29 +211,157 @@ impl Upload {
         }
     }
 
-    /// Sends every full part the file has beyond those already sent.
+    /// Sends every full part the file has beyond those already sent, then (fragments layout)
+    /// checkpoints what is left up to the last whole fragment.
     async fn send_full_parts(&mut self) -> Result<(), Stop> {
         let len = match tokio::fs::metadata(&self.path).await {
             Ok(meta) => meta.len(),
             // Not created yet, or briefly unreadable: look again at the next poll.
             Err(_) => return Ok(()),
         };
+        let cut = match self.layout {
+            Layout::Slices => len,
+            Layout::Fragments => self.scan_fragments(len).await?,
+        };
         let part_size = self.shared.config.part_size;
-        loop {
-            let ready = parts::ready_while_growing(self.parts.len(), part_size, len);
-            let Some(span) = ready.first().copied() else {
-                break;
-            };
+        while let Some(span) = parts::next_while_growing(
+            self.parts.len(),
+            self.covered(),
+            part_size,
+            cut,
+            self.layout == Layout::Fragments,
+        ) {
             let since = *self.waiting_since.get_or_insert_with(Instant::now);
             self.shared
                 .progress
                 .set_pending(self.id, &self.output, since);
             let bytes = self.read(span).await?;
             self.send_part(span, bytes).await?;
+            self.after_part().await?;
+        }
+        if self.layout == Layout::Fragments && cut > self.checkpointed.max(self.covered()) {
+            let since = *self.waiting_since.get_or_insert_with(Instant::now);
+            self.shared
+                .progress
+                .set_pending(self.id, &self.output, since);
+            self.checkpoint_tail(cut).await?;
         }
         self.waiting_since = None;
         self.shared.progress.clear_pending(self.id);
         Ok(())
+    }
+
+    /// Reads the box headers written since the last look; returns where the file may be cut.
+    async fn scan_fragments(&mut self, len: u64) -> Result<u64, Stop> {
+        let mut file = tokio::fs::File::open(&self.path)
+            .await
+            .map_err(|source| self.local_error(source))?;
+        loop {
+            let mut header = [0u8; fragments::HEADER_LEN];
+            let available = len.saturating_sub(self.scan.next_box);
+            let want = (available as usize).min(header.len());
+            if want < 8 {
+                break;
+            }
+            file.seek(SeekFrom::Start(self.scan.next_box))
+                .await
+                .map_err(|source| self.local_error(source))?;
+            file.read_exact(&mut header[..want])
+                .await
+                .map_err(|source| self.local_error(source))?;
+            let Some(parsed) = fragments::parse_header(&header[..want]) else {
+                break;
+            };
+            if !self.scan.advance(parsed, len) {
+                break;
+            }
+        }
+        Ok(self.scan.cut)
+    }
+
+    /// End of the bytes S3 holds as parts.
+    fn covered(&self) -> u64 {
+        self.parts.last().map_or(0, |p| p.span.offset + p.span.len)
+    }
+
+    /// Uploads bytes `checkpointed..cut` as a tail object, so a crash loses at most the
+    /// fragment being written plus one poll.
+    async fn checkpoint_tail(&mut self, cut: u64) -> Result<(), Stop> {
+        let from = self.checkpointed.max(self.covered());
+        let span = PartSpan {
+            number: 0,
+            offset: from,
+            len: cut - from,
+        };
+        let bytes = self.read(span).await?;
+        let key = journal::tail_key(&self.key, &self.run, from);
+        self.put_small(&key, bytes).await?;
+        debug!(location = %self.location, from, to = cut, "tail checkpointed");
+        self.tail_keys.push(key);
+        self.checkpointed = cut;
+        Ok(())
+    }
+
+    /// A part was accepted: record it in the journal, then drop the tail objects it covers.
+    async fn after_part(&mut self) -> Result<(), Stop> {
+        if self.layout != Layout::Fragments {
+            return Ok(());
+        }
+        let journal = Journal {
+            upload_id: self.upload_id.clone().unwrap_or_default(),
+            parts: self
+                .parts
+                .iter()
+                .map(|p| JournalPart {
+                    number: p.span.number,
+                    offset: p.span.offset,
+                    len: p.span.len,
+                    etag: p.etag.clone(),
+                })
+                .collect(),
+        };
+        let body = serde_json::to_vec(&journal).unwrap_or_default();
+        let key = journal::journal_key(&self.key, &self.run);
+        self.put_small(&key, body.into()).await?;
+        self.checkpointed = self.checkpointed.max(self.covered());
+        let covered = std::mem::take(&mut self.tail_keys);
+        self.delete_all(&covered).await
+    }
+
+    /// PutObject of a recovery object next to the upload.
+    async fn put_small(&self, key: &str, bytes: bytes::Bytes) -> Result<(), Stop> {
+        let client = self.client().await?;
+        let at = location(&self.target, key);
+        match requests::put_object(&self.shared, &client, &at, bytes).await {
+            Outcome::Done(()) => Ok(()),
+            other => Err(Stop::from_outcome(other, &at)),
+        }
+    }
+
+    async fn delete_all(&self, keys: &[String]) -> Result<(), Stop> {
+        let client = self.client().await?;
+        for key in keys {
+            let at = location(&self.target, key);
+            match requests::delete_object(&self.shared, &client, &at).await {
+                Outcome::Done(()) => {}
+                // A leftover recovery object is ignored by recovery once a part covers it.
+                Outcome::Fatal(error) => {
+                    debug!(location = %at, cause = %error_chain(&error), "cannot delete a recovery object")
+                }
+                other => return Err(Stop::from_outcome(other, &at)),
+            }
+        }
+        Ok(())
+    }
+
+    /// The object is complete: its recovery objects are no longer needed.
+    async fn remove_recovery_objects(&mut self) -> Result<(), Stop> {
+        if self.layout != Layout::Fragments {
+            return Ok(());
+        }
+        let mut keys = std::mem::take(&mut self.tail_keys);
+        keys.push(journal::journal_key(&self.key, &self.run));
+        self.delete_all(&keys).await
     }
 
     /// The final pass: tail, changed parts, completion (or one PutObject for a small file).
@@ -216,7 +377,8 @@ impl Upload {
         if self.upload_id.is_none() && len < part_size {
             return self.put_whole(len).await;
         }
-        let layout = parts::final_layout(part_size, len);
+        let sent: Vec<PartSpan> = self.parts.iter().map(|p| p.span).collect();
+        let layout = parts::final_layout(&sent, part_size, len);
         let mut resent = 0;
         for want in &layout {
             let bytes = self.read(*want).await?;
@@ -239,7 +401,7 @@ impl Upload {
         }
         self.complete().await?;
         info!(location = %self.location, bytes = len, parts = layout.len(), "multipart upload completed");
-        Ok(())
+        self.remove_recovery_objects().await
     }
 
     async fn read(&self, span: PartSpan) -> Result<bytes::Bytes, Stop> {
@@ -327,7 +489,8 @@ impl Upload {
             let bytes = self.read(span).await?;
             Box::pin(self.send_part(span, bytes)).await?;
         }
-        Ok(())
+        // The journal must name the new upload before a crash could need it.
+        Box::pin(self.after_part()).await
     }
 
     async fn upload_id(&mut self) -> Result<String, Stop> {
@@ -391,7 +554,7 @@ impl Upload {
                 shared.progress.add_bytes(&self.output, len);
                 shared.progress.object_written(&self.output);
                 info!(location = %self.location, bytes = len, "small file uploaded in one put");
-                Ok(())
+                self.remove_recovery_objects().await
             }
             other => Err(Stop::from_outcome(other, &self.location)),
         }

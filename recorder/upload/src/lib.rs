@@ -31,6 +31,9 @@
 //! - `object`: whole objects, one pending version per key, newest wins.
 //! - `growing`: the multipart upload of a growing file, with re-sending of rewritten parts.
 //! - `parts`: pure part layout and change detection.
+//! - `fragments`: pure MP4 box-header reading: where a growing fMP4 may be cut.
+//! - `journal`: the recovery objects kept next to a growing MP4 (parts journal, tail).
+//! - `recovery`: completing what a dead recorder left (MP4 upload, unended HLS playlist).
 //! - `spool`: local snapshots of whole objects until S3 has them.
 //! - `requests`: the S3 calls, each retried and classified the same way.
 //! - `retry`: the outer retry loop with capped exponential backoff.
@@ -40,9 +43,12 @@
 
 mod client;
 mod error;
+mod fragments;
 mod growing;
+mod journal;
 mod object;
 mod parts;
+mod recovery;
 mod requests;
 mod retry;
 mod spool;
@@ -52,6 +58,8 @@ mod uploader;
 pub use client::{DEFAULT_REGION, check};
 pub use error::{Location, UploadError};
 pub use growing::GrowingObject;
+pub use journal::{Journal, JournalPart, TailChunk};
 pub use parts::MIN_PART_SIZE;
+pub use recovery::{Orphan, PlaylistEnd, Recovered, Recovery};
 pub use status::{OutputId, OutputSummary, UploadStatus, UploadSummary};
 pub use uploader::{Uploader, UploaderConfig};

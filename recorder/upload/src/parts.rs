@@ -1,8 +1,9 @@
 //! Pure bookkeeping for a multipart upload of a growing file: which byte ranges become which
 //! parts, and which uploaded parts no longer match the file.
 //!
-//! Parts are fixed-size slices of the file from offset 0 (`part_size` each, the last one
-//! shorter), so part N always covers the same bytes no matter when it was uploaded. That is what
+//! Parts are slices of the file from offset 0 (`part_size` each, or up to a fragment boundary
+//! for an MP4; the last one shorter), and part N keeps the bytes it was given no matter when it
+//! is re-sent. That is what
 //! lets the final check re-upload just the parts the muxer rewrote (mp4mux patches its header
 //! at the end) under the same part number: S3 keeps the last upload of each number.
 
@@ -32,32 +33,50 @@ pub(crate) fn hash(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
-/// The span of part `number` (1-based) when parts are `part_size` long.
-pub(crate) fn span(number: i32, part_size: u64, file_len: u64) -> PartSpan {
-    let offset = (number as u64 - 1) * part_size;
-    PartSpan {
-        number,
-        offset,
-        len: part_size.min(file_len.saturating_sub(offset)),
+/// The next part to upload while the file still grows, if at least `part_size` bytes beyond
+/// the `sent` parts (which end at `covered`) are ready up to `ready`. Only the last part may be
+/// shorter than 5 MiB, so the tail waits for the end. With `up_to_ready` the part runs to
+/// `ready` (a fragment boundary) instead of being exactly `part_size` long.
+pub(crate) fn next_while_growing(
+    sent: usize,
+    covered: u64,
+    part_size: u64,
+    ready: u64,
+    up_to_ready: bool,
+) -> Option<PartSpan> {
+    if ready < covered.saturating_add(part_size) {
+        return None;
     }
+    Some(PartSpan {
+        number: sent as i32 + 1,
+        offset: covered,
+        len: if up_to_ready {
+            ready - covered
+        } else {
+            part_size
+        },
+    })
 }
 
-/// Full parts that can be uploaded while the file still grows: every complete `part_size`
-/// slice after the `uploaded` ones. The tail is left for the end, because only the last part
-/// may be shorter than 5 MiB.
-pub(crate) fn ready_while_growing(uploaded: usize, part_size: u64, file_len: u64) -> Vec<PartSpan> {
-    let full = (file_len / part_size) as usize;
-    (uploaded + 1..=full)
-        .map(|n| span(n as i32, part_size, file_len))
-        .collect()
-}
-
-/// Every part of the finished file: full slices plus a shorter tail (none if empty).
-pub(crate) fn final_layout(part_size: u64, file_len: u64) -> Vec<PartSpan> {
-    let count = file_len.div_ceil(part_size).max(1);
-    (1..=count as i32)
-        .map(|n| span(n, part_size, file_len))
-        .collect()
+/// Every part of the finished file: the parts already sent (while they fit in the file), then
+/// `part_size` slices of the rest with a shorter tail (one empty part for an empty file).
+pub(crate) fn final_layout(sent: &[PartSpan], part_size: u64, file_len: u64) -> Vec<PartSpan> {
+    let mut layout: Vec<PartSpan> = sent
+        .iter()
+        .take_while(|p| p.offset + p.len <= file_len)
+        .copied()
+        .collect();
+    let mut offset = layout.last().map_or(0, |p| p.offset + p.len);
+    while offset < file_len || layout.is_empty() {
+        let len = part_size.min(file_len - offset);
+        layout.push(PartSpan {
+            number: layout.len() as i32 + 1,
+            offset,
+            len,
+        });
+        offset += len;
+    }
+    layout
 }
 
 /// Whether an uploaded part still holds exactly the bytes the final file has in `want`.
@@ -72,31 +91,34 @@ mod tests {
     const MIB: u64 = 1024 * 1024;
 
     #[test]
-    fn only_full_parts_are_ready_while_the_file_grows() {
-        assert!(ready_while_growing(0, 5 * MIB, 4 * MIB).is_empty());
-        let ready = ready_while_growing(0, 5 * MIB, 12 * MIB);
+    fn a_part_is_ready_once_part_size_bytes_wait() {
+        assert_eq!(next_while_growing(0, 0, 5 * MIB, 4 * MIB, false), None);
         assert_eq!(
-            ready,
-            [
-                PartSpan {
-                    number: 1,
-                    offset: 0,
-                    len: 5 * MIB
-                },
-                PartSpan {
-                    number: 2,
-                    offset: 5 * MIB,
-                    len: 5 * MIB
-                },
-            ]
+            next_while_growing(0, 0, 5 * MIB, 12 * MIB, false),
+            Some(PartSpan {
+                number: 1,
+                offset: 0,
+                len: 5 * MIB
+            })
         );
-        assert!(ready_while_growing(2, 5 * MIB, 12 * MIB).is_empty());
-        assert_eq!(ready_while_growing(2, 5 * MIB, 15 * MIB)[0].number, 3);
+        assert_eq!(
+            next_while_growing(1, 5 * MIB, 5 * MIB, 12 * MIB, true),
+            Some(PartSpan {
+                number: 2,
+                offset: 5 * MIB,
+                len: 7 * MIB
+            }),
+            "cut at the fragment boundary"
+        );
+        assert_eq!(
+            next_while_growing(2, 12 * MIB, 5 * MIB, 15 * MIB, true),
+            None
+        );
     }
 
     #[test]
-    fn final_layout_ends_with_the_short_tail() {
-        let layout = final_layout(5 * MIB, 18 * MIB);
+    fn final_layout_keeps_sent_parts_and_ends_with_the_short_tail() {
+        let layout = final_layout(&[], 5 * MIB, 18 * MIB);
         assert_eq!(layout.len(), 4);
         assert_eq!(
             layout[3],
@@ -106,20 +128,40 @@ mod tests {
                 len: 3 * MIB
             }
         );
-        assert_eq!(final_layout(5 * MIB, 10 * MIB).len(), 2);
+        assert_eq!(final_layout(&[], 5 * MIB, 10 * MIB).len(), 2);
         assert_eq!(
-            final_layout(5 * MIB, 0),
+            final_layout(&[], 5 * MIB, 0),
             [PartSpan {
                 number: 1,
                 offset: 0,
                 len: 0
             }]
         );
+        let sent = [PartSpan {
+            number: 1,
+            offset: 0,
+            len: 7 * MIB,
+        }];
+        assert_eq!(
+            final_layout(&sent, 5 * MIB, 9 * MIB),
+            [
+                sent[0],
+                PartSpan {
+                    number: 2,
+                    offset: 7 * MIB,
+                    len: 2 * MIB
+                }
+            ]
+        );
     }
 
     #[test]
     fn a_rewritten_part_no_longer_matches() {
-        let span = span(1, 5 * MIB, 18 * MIB);
+        let span = PartSpan {
+            number: 1,
+            offset: 0,
+            len: 5 * MIB,
+        };
         let uploaded = UploadedPart {
             span,
             sha256: hash(b"old header"),

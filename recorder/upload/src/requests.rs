@@ -36,6 +36,27 @@ pub(crate) async fn put_object(
     outcome.map(|_| ())
 }
 
+/// DeleteObject at `location` (deleting a missing object succeeds in S3).
+pub(crate) async fn delete_object(
+    shared: &Shared,
+    client: &Client,
+    location: &Location,
+) -> Outcome<()> {
+    let mut ctx = shared.retry_context();
+    let outcome = until_done(&mut ctx, "delete object", location, || {
+        let request = client
+            .delete_object()
+            .bucket(&location.bucket)
+            .key(&location.key);
+        async move {
+            let _permit = shared.request_permit().await;
+            request.send().await.map_err(|err| classify(err, location))
+        }
+    })
+    .await;
+    outcome.map(|_| ())
+}
+
 /// CreateMultipartUpload; returns the upload id.
 pub(crate) async fn create_multipart_upload(
     shared: &Shared,

@@ -45,7 +45,9 @@ impl UploaderConfig {
         Self {
             spool_dir: spool_dir.into(),
             part_size: 8 * 1024 * 1024,
-            poll_interval: Duration::from_secs(1),
+            // Also the MP4 checkpoint cadence: what a crash can cost beyond the fragment being
+            // written.
+            poll_interval: Duration::from_millis(250),
             max_concurrent_requests: 4,
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(10),
@@ -194,6 +196,26 @@ impl Uploader {
             key,
             path,
             output,
+            growing::Layout::Slices,
+        )
+    }
+
+    /// Like [`growing`](Self::growing) for a fragmented MP4 (fragments appended, never
+    /// rewritten): parts end at fragment boundaries and the bytes after the last part are
+    /// checkpointed to S3 as each fragment completes, with a journal, so that after a crash
+    /// [`crate::Recovery`] can complete the object into an MP4 that plays up to at most one
+    /// fragment plus one `poll_interval` before the crash.
+    pub fn growing_mp4(&self, target: &S3Target, key: &str, path: &Path) -> GrowingObject {
+        let output = output_of(target);
+        self.shared.progress.register(&output);
+        growing::start(
+            &self.shared,
+            self.runtime().handle(),
+            target,
+            key,
+            path,
+            output,
+            growing::Layout::Fragments,
         )
     }
 
@@ -229,11 +251,43 @@ impl Uploader {
     /// Ends the recording's uploads: finishes every growing object still open, waits up to
     /// `deadline` for everything to reach S3, then stops retrying. Whatever did not make it is
     /// reported in the summary with the local path that still holds it.
-    pub fn shutdown(mut self, deadline: Duration) -> UploadSummary {
+    pub fn shutdown(self, deadline: Duration) -> UploadSummary {
+        self.shutdown_unless(deadline, || false)
+    }
+
+    /// Like [`shutdown`](Self::shutdown), but stops waiting as soon as `give_up` returns true
+    /// (checked a few times a second): a person or the pod's manager does not want to wait.
+    pub fn shutdown_unless(
+        mut self,
+        deadline: Duration,
+        give_up: impl Fn() -> bool,
+    ) -> UploadSummary {
         self.shared.finish_growing.send_replace(true);
-        let summary = self.finish_all(deadline);
-        if summary.is_complete() && *self.shared.active.borrow() == 0 {
-            return summary;
+        let end = std::time::Instant::now() + deadline;
+        loop {
+            let left = end.saturating_duration_since(std::time::Instant::now());
+            if self.wait_idle(left.min(Duration::from_millis(250))) {
+                let summary = self.summary();
+                if summary.is_complete() {
+                    return summary;
+                }
+                break;
+            }
+            if left.is_zero() {
+                warn!(
+                    ?deadline,
+                    pending = self.status().pending,
+                    "uploads still running at the deadline"
+                );
+                break;
+            }
+            if give_up() {
+                warn!(
+                    pending = self.status().pending,
+                    "no longer waiting for uploads"
+                );
+                break;
+            }
         }
         self.shared.cancel.send_replace(true);
         let mut active = self.shared.active.subscribe();
@@ -246,6 +300,16 @@ impl Uploader {
             runtime.shutdown_background();
         }
         self.summary()
+    }
+
+    /// Whether every upload task ended within `timeout`.
+    fn wait_idle(&self, timeout: Duration) -> bool {
+        let mut active = self.shared.active.subscribe();
+        self.runtime().block_on(async {
+            tokio::time::timeout(timeout, active.wait_for(|n| *n == 0))
+                .await
+                .is_ok()
+        })
     }
 }
 

@@ -392,3 +392,66 @@ fn missing_bucket_and_wrong_credentials_are_named_without_endless_retries() {
     assert!(!format!("{summary:?}").contains("wrong-secret"));
     assert!(!summary.is_complete());
 }
+
+/// A top-level MP4 box of `len` bytes in all (8-byte header + pattern payload).
+fn mp4_box(kind: &[u8; 4], len: usize, seed: u8) -> Vec<u8> {
+    let mut bytes = (len as u32).to_be_bytes().to_vec();
+    bytes.extend_from_slice(kind);
+    bytes.extend_from_slice(&pattern(len - 8, seed));
+    bytes
+}
+
+/// What a killed recorder leaves (parts, journal, tail checkpoints) completes into exactly the
+/// file up to its last whole fragment, first with no part yet (one put) and then with parts.
+#[test]
+fn a_crashed_growing_mp4_is_recovered_up_to_its_last_whole_fragment() {
+    init_logs();
+    let server = s3();
+    for (key, fragments) in [("rec/short.mp4", 2u8), ("rec/long.mp4", 9)] {
+        let work = tempfile::tempdir().expect("tempdir");
+        let uploader = Uploader::new(fast_config(&work.path().join("spool"))).expect("uploader");
+        let target = server.target(BUCKET, key);
+        let file = work.path().join("out.mp4");
+        let mp4 = uploader.growing_mp4(&target, key, &file);
+        append(&file, &mp4_box(b"ftyp", 32, 0));
+        append(&file, &mp4_box(b"moov", 900, 0));
+        for seed in 1..=fragments {
+            append(&file, &mp4_box(b"moof", 200, seed));
+            append(&file, &mp4_box(b"mdat", MIB + 4321, seed));
+            mp4.poll();
+        }
+        let whole = std::fs::read(&file).expect("read");
+        // The next fragment is half written when the recorder dies.
+        append(&file, &mp4_box(b"moof", 200, 99));
+        append(&file, &mp4_box(b"mdat", MIB, 99)[..1000]);
+        mp4.poll();
+        let recovery = vcs_upload::Recovery::new().expect("recovery");
+        wait_for(
+            "the last whole fragment checkpointed",
+            Duration::from_secs(60),
+            || {
+                recovery
+                    .find(&target, key)
+                    .expect("find")
+                    .is_some_and(|o| o.recoverable_bytes() == whole.len() as u64)
+            },
+        );
+        // The crash: no finish, no shutdown.
+        std::mem::forget(mp4);
+        drop(uploader);
+        let recovered = recovery
+            .recover_mp4(&target)
+            .expect("recover")
+            .expect("something to recover");
+        assert_eq!(recovered.bytes, whole.len() as u64, "{key}");
+        assert_eq!(recovered.parts > 0, fragments > 5, "{key}: {recovered:?}");
+        assert!(
+            get(&server, key) == whole,
+            "{key}: the object is the file up to its last fragment"
+        );
+        assert!(
+            recovery.find(&target, key).expect("find").is_none(),
+            "{key}: nothing left"
+        );
+    }
+}

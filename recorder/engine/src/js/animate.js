@@ -72,18 +72,21 @@ function changed(a, b, props) {
   return false;
 }
 
+// Whether a frame change from `from` to `to` starts an animation (daily-compat.md §1.11).
+// `present` fires only when presence toggles, so it never animates a frame; an unknown
+// predicate never fires.
 export function predicateAccepts(pred, from, to) {
   switch (pred === undefined ? 'frame-change-non-zero' : pred) {
-    case 'present':
     case 'frame-change-any':
       return true;
     case 'frame-non-zero':
-      return !zero(to);
+      return zero(from) !== zero(to);
     case 'frame-change-to-zero':
-      return zero(to);
+      return !zero(from) && zero(to);
     case 'frame-change-non-zero':
-    default:
       return !zero(from) && !zero(to);
+    default:
+      return false;
   }
 }
 
@@ -98,13 +101,15 @@ function lerpFrame(a, b, k, props) {
   return out;
 }
 
-function fade(spec, start, now) {
+// An appear/disappear fade; its easing is its own, else the animation's, else ease-out.
+function fade(spec, start, now, animFunction) {
   if (!spec) return null;
   const d = seconds(spec.duration, 0.3);
   const from = typeof spec.from === 'number' ? spec.from : 0;
   const to = typeof spec.to === 'number' ? spec.to : 1;
   const t = d > 0 ? (now - start) / d : 1;
-  return { value: from + (to - from) * ease(spec.function, t), done: t >= 1 };
+  const fn = spec.function !== undefined ? spec.function : animFunction !== undefined ? animFunction : 'ease-out';
+  return { value: from + (to - from) * ease(fn, t), done: t >= 1 };
 }
 
 function mapFrame(f, m) {
@@ -129,7 +134,7 @@ export function animateFrames(root, hostState) {
     }
     if (st.exitStart === undefined) st.exitStart = now;
     const spec = Object.assign({ from: 1, to: 0 }, dis);
-    const f = fade(spec, st.exitStart, now);
+    const f = fade(spec, st.exitStart, now, st.spec.function);
     if (f.done) {
       states.delete(key);
       continue;
@@ -162,7 +167,8 @@ function walk(node, parentMap, now) {
     const key = p.animationId !== undefined && p.animationId !== null ? String(p.animationId) : p.id !== undefined && p.id !== null ? String(p.id) : null;
     const spec = key !== null ? specs.get(key) : undefined;
     if (spec) {
-      const props = Array.isArray(spec.properties) ? spec.properties : ['x', 'y', 'w', 'h'];
+      // Frame animations only for the properties listed (none listed: opacity fades only).
+      const props = Array.isArray(spec.properties) ? spec.properties : [];
       // Many nodes may share one animationId (every grid item): each keeps its own state.
       const stateKey = key + '|' + nodeIdentity(k);
       let st = states.get(stateKey);
@@ -173,8 +179,9 @@ function walk(node, parentMap, now) {
       } else if (st.exitStart !== undefined) {
         st.exitStart = undefined;
       }
-      if (st.target && changed(st.target, target, props) && predicateAccepts(spec.predicate, st.target, target)) {
-        const from = st.shown || st.target;
+      if (props.length && st.target && changed(st.target, target, props) && predicateAccepts(spec.predicate, st.target, target)) {
+        // From the previous target frame, as Daily animates (not from what is shown).
+        const from = st.target;
         const delay = seconds(spec.delay, 0);
         st.anim = { from, start: now + delay, dur: seconds(spec.duration, 0.3) };
       }
@@ -189,7 +196,7 @@ function walk(node, parentMap, now) {
       }
       st.shown = shown;
       if (st.appearStart !== undefined) {
-        const f = fade(spec.opacity.appear, st.appearStart, now);
+        const f = fade(spec.opacity.appear, st.appearStart, now, spec.function);
         if (f.done) st.appearStart = undefined;
         else active = true;
         k.animOpacity = f.value;

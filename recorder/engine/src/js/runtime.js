@@ -18,7 +18,8 @@ export const hostState = {
   pxPerGu: 20,
   params: {},
   paramsView: {},
-  slots: [],
+  // The slots exactly as the host sent them (what MediaInputContext and useActiveVideo see).
+  rawSlots: [],
   media: null,
   playback: 'playing',
   sources: {
@@ -32,17 +33,15 @@ export const hostState = {
   rootElement: null,
 };
 
+// Every id maps to its value; an id with a dot also fills an object named after the part before
+// the first dot, keyed by the rest ('a.b.c' -> params.a['b.c']), as Daily's useParams does.
 function setParam(view, id, value) {
   view[id] = value;
-  if (id.indexOf('.') > 0) {
-    const parts = id.split('.');
-    let o = view;
-    for (let i = 0; i < parts.length - 1; i++) {
-      const p = parts[i];
-      if (o[p] === null || typeof o[p] !== 'object') o[p] = {};
-      o = o[p];
-    }
-    o[parts[parts.length - 1]] = value;
+  const dot = id.indexOf('.');
+  if (dot > 0) {
+    const group = id.slice(0, dot);
+    if (view[group] === null || typeof view[group] !== 'object') view[group] = {};
+    view[group][id.slice(dot + 1)] = value;
   }
 }
 
@@ -52,35 +51,12 @@ function rebuildParamsView() {
   hostState.paramsView = view;
 }
 
-function normaliseSlots(slots) {
-  const out = [];
-  if (!Array.isArray(slots)) return out;
-  slots.forEach((s, i) => {
-    if (!s) {
-      out.push(null);
-      return;
-    }
-    if (s === true) s = {};
-    out.push({
-      id: s.id === undefined || s.id === null ? String(i) : String(s.id),
-      type: s.type === 'screenshare' ? 'screenshare' : 'camera',
-      displayName: s.displayName == null ? '' : String(s.displayName),
-      paused: !!s.paused,
-      dominant: !!s.dominant,
-      frameSize: s.frameSize && typeof s.frameSize === 'object'
-        ? { w: +s.frameSize.w || 0, h: +s.frameSize.h || 0 }
-        : { w: 0, h: 0 },
-    });
-  });
-  return out;
-}
-
 function mediaValue() {
   if (!hostState.media) {
     hostState.media = {
       viewportSize: hostState.viewport,
       pixelsPerGridUnit: hostState.pxPerGu,
-      activeVideoInputSlots: hostState.slots,
+      activeVideoInputSlots: hostState.rawSlots,
     };
   }
   return hostState.media;
@@ -125,8 +101,9 @@ function applyChanges(c) {
     rebuildParamsView();
     R.notifyChannel('params');
   }
+  if (c.dailyFormat !== undefined) hostState.dailyFormat = !!c.dailyFormat;
   if (c.slots) {
-    hostState.slots = normaliseSlots(c.slots);
+    hostState.rawSlots = Array.isArray(c.slots) ? c.slots : [];
     hostState.media = null;
     R.notifyChannel('media');
   }
@@ -169,7 +146,7 @@ export function init(rootComponent, iface, animations) {
   const params = {};
   const list = iface && Array.isArray(iface.params) ? iface.params : [];
   for (const p of list) {
-    if (p && typeof p.id === 'string') params[p.id] = p.defaultValue;
+    if (p && typeof p.id === 'string' && p.defaultValue !== undefined) params[p.id] = p.defaultValue;
   }
   hostState.params = params;
   rebuildParamsView();
@@ -246,15 +223,18 @@ function hasExpiringMessages() {
 // Contexts and hooks (#vcs-react/contexts, #vcs-react/hooks)
 
 export const RenderingEnvironmentType = Object.freeze({
-  Browser: 'browser',
-  Server: 'server',
-  ServerRenderer: 'server',
+  UNKNOWN: '',
+  OFFLINE: 'offline',
+  MEDIA_SERVER: 'media-server',
+  PARTICIPANT_CLIENT: 'participant-client',
+  PASSIVE_VIEWER_CLIENT: 'passive-viewer-client',
 });
-export const RenderEngineType = Object.freeze({ Canvas: 'canvas', Server: 'server', Vcs: 'vcs' });
+export const RenderEngineType = Object.freeze({ UNKNOWN: '', LEGACY_GST: 'legacy-gst', VCSRENDER: 'vcsrender' });
 export const PlaybackStateType = Object.freeze({ PLAYING: 'playing', POSTROLL: 'postroll' });
 
 export const CompositionDataContext = R.createHostContext('params', () => ({
   params: hostState.paramsView,
+  standardSources: hostState.sources,
   compositionId: 'vcs',
 }));
 export const TimeContext = R.createHostContext('time', () => ({
@@ -265,8 +245,9 @@ export const TimeContext = R.createHostContext('time', () => ({
 }));
 export const MediaInputContext = R.createHostContext('media', mediaValue);
 export const RoomContext = R.createHostContext('peers', () => ({
-  renderingEnvironment: RenderingEnvironmentType.Server,
-  renderEngine: RenderEngineType.Vcs,
+  // The recorder renders on a server, drawing display lists as Daily's vcsrender does.
+  renderingEnvironment: RenderingEnvironmentType.MEDIA_SERVER,
+  renderEngine: RenderEngineType.VCSRENDER,
   availablePeers: hostState.peers,
 }));
 export const ViewportContext = R.createHostContext('viewport', () => hostState.viewport);
@@ -307,65 +288,59 @@ export function useGrid() {
   return { pixelsPerGridUnit: hostState.pxPerGu };
 }
 
-// Pure: the active-video view of a slot list (vcs-api.md §3 useActiveVideo). Cameras beyond
-// `maxCamStreams` are dropped; when that drops the dominant camera, it takes the last camera
-// place. `preferScreenshare` puts screenshares first; otherwise slot order is kept.
+// Pure: Daily's active-video view of a slot list (daily-compat.md §1.4 useActiveVideo). Falsy
+// slots are skipped; a slot's id is its `id`, else its index. Cameras beyond `maxCamStreams`
+// (0 means 25) are dropped, except that a dominant one replaces the last entry. The dominant id
+// is the first non-omitted slot marked dominant, of any type.
 export function activeVideo(slots, opts = {}) {
-  const maxCam = typeof opts.maxCamStreams === 'number' ? Math.max(0, opts.maxCamStreams) : 25;
+  const maxCam = opts.maxCamStreams || 25;
   const displayNamesById = {};
   const pausedById = {};
   const frameSizesById = {};
   let dominantId = null;
   const list = [];
-  let shares = 0;
+  const screens = [];
   let cams = 0;
-  let overCap = false;
-  for (const s of slots) {
-    if (!s) continue;
-    displayNamesById[s.id] = s.displayName;
-    pausedById[s.id] = s.paused;
-    frameSizesById[s.id] = s.frameSize;
-    if (s.dominant && dominantId === null && s.type === 'camera') dominantId = s.id;
-    if (opts.omitPaused && s.paused) continue;
+  slots.forEach((s, i) => {
+    if (!s) return;
+    const id = s.id !== undefined ? s.id : i;
+    displayNamesById[id] = s.displayName;
+    pausedById[id] = s.paused;
+    frameSizesById[id] = s.frameSize || { w: 0, h: 0 };
+    if (opts.omitPaused && s.paused) return;
+    if (s.dominant && dominantId === null) dominantId = id;
     if (s.type === 'screenshare') {
-      if (opts.omitExtraScreenshares && shares > 0) continue;
-      shares++;
-      list.push(s);
+      if (opts.omitExtraScreenshares && screens.length > 0) return;
+      screens.push(id);
+      list.push(id);
     } else if (cams < maxCam) {
       cams++;
-      list.push(s);
-    } else overCap = true;
-  }
-  if (overCap && dominantId !== null && !list.some((s) => s.id === dominantId)) {
-    for (let i = list.length - 1; i >= 0; i--) {
-      if (list[i].type === 'camera') {
-        list.splice(i, 1);
-        list.push(slots.find((s) => s && s.id === dominantId));
-        break;
-      }
+      list.push(id);
+    } else if (s.dominant) {
+      list.pop();
+      list.push(id);
     }
-  }
-  const screens = list.filter((s) => s.type === 'screenshare').map((s) => s.id);
-  const ordered = opts.preferScreenshare
-    ? screens.concat(list.filter((s) => s.type !== 'screenshare').map((s) => s.id))
-    : list.map((s) => s.id);
+  });
+  const activeIds = opts.preferScreenshare
+    ? list.filter((id) => screens.includes(id)).concat(list.filter((id) => !screens.includes(id)))
+    : list;
   return {
-    activeIds: ordered,
+    activeIds,
     activeScreenshareIds: screens,
     dominantId,
     displayNamesById,
     pausedById,
     frameSizesById,
-    maxSimultaneousVideoInputs: 25,
+    maxSimultaneousVideoInputs: slots.length,
   };
 }
 
 export function useActiveVideo(opts) {
   hostHook('useActiveVideo', 'media');
   const o = opts || {};
-  const key = hostState.slots;
+  const key = hostState.rawSlots;
   return R.useMemo(
-    () => activeVideo(hostState.slots, o),
+    () => activeVideo(hostState.rawSlots, o),
     [key, o.maxCamStreams, o.preferScreenshare, o.omitPaused, o.omitExtraScreenshares],
   );
 }
@@ -375,24 +350,36 @@ export function useStandardSources() {
   return hostState.sources;
 }
 
-function peerHas(p, kind) {
-  const t = kind === 'audio' ? p.audio : kind === 'screenshare' ? p.screenshareVideo : p.video;
-  return !!t && !t.paused;
+function track(p, kind) {
+  return kind === 'audio' ? p.audio : kind === 'screenshare' ? p.screenshareVideo : p.video;
 }
 
+function hasTrackId(p, kind) {
+  const t = track(p, kind);
+  return !!t && t.id !== undefined && t.id !== null;
+}
+
+// Peers with an audio track id and neither a video nor a screenshare id (paused flags do not
+// matter).
 export function useAudioOnlyPeers() {
   hostHook('useAudioOnlyPeers', 'peers');
-  return hostState.peers.filter((p) => peerHas(p, 'audio') && !peerHas(p, 'video') && !peerHas(p, 'screenshare'));
+  return hostState.peers.filter((p) => hasTrackId(p, 'audio') && !hasTrackId(p, 'video') && !hasTrackId(p, 'screenshare'));
 }
 
+// Peers with any allowed track that has a truthy id and is not paused.
 export function useUnpausedPeers(filter) {
   hostHook('useUnpausedPeers', 'peers');
   const kinds = Array.isArray(filter)
     ? filter
     : typeof filter === 'string'
       ? filter.split(',').map((s) => s.trim()).filter(Boolean)
-      : ['audio', 'video', 'screenshare'];
-  return hostState.peers.filter((p) => kinds.some((k) => peerHas(p, k)));
+      : ['video', 'screenshare', 'audio'];
+  return hostState.peers.filter((p) =>
+    kinds.some((k) => {
+      const t = track(p, k);
+      return !!t && !!t.id && !t.paused;
+    }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

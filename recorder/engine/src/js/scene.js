@@ -2,6 +2,7 @@
 // hooks and layout animations), and the display lists of the three strata.
 
 import { animateFrames } from 'vcs:animate';
+import { colorOf } from 'vcs:colors';
 export { animationsActive, setLayoutAnimations } from 'vcs:animate';
 
 // Caps on what one frame may produce (style.md: cap what untrusted input can make).
@@ -34,7 +35,9 @@ function collect(f, out, counter) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Layout
+// Layout (daily-compat.md §1.10): pass 0 lays out every node; when a layout function asked for
+// content sizes, child sizes or child stacking, the children's flow sizes are measured and a
+// second full pass runs with them.
 
 let hostState = null;
 let secondPassWanted = false;
@@ -43,75 +46,131 @@ function num(v) {
   return typeof v === 'number' && isFinite(v);
 }
 
-function makeCtx(node, parent, siblings, index) {
+function makeCtx(node, pass) {
+  const vp = hostState.viewport;
   return {
-    viewport: hostState.viewport,
+    viewport: { x: 0, y: 0, w: vp.w, h: vp.h },
     pixelsPerGridUnit: hostState.pxPerGu,
     useIntrinsicSize: () => intrinsicSize(node),
     useContentSize: () => {
       secondPassWanted = true;
-      return node.content || { w: 0, h: 0 };
+      node.usesContent = true;
+      return pass === 0 || !node.content ? { w: 0, h: 0 } : { w: node.content.w, h: node.content.h };
     },
     useChildSizes: () => {
       secondPassWanted = true;
-      return node.childSizes || [];
+      node.usesContent = true;
+      return pass === 0 || !node.childSizes ? null : node.childSizes.map((s) => Object.assign({}, s));
     },
-    useChildStacking: (opts = {}) => {
+    // Called by a container: in the second pass its children are placed one after another.
+    useChildStacking: (opts) => {
       secondPassWanted = true;
-      const dir = opts.direction === 'x' ? 'w' : 'h';
-      const gap = num(opts.interval_px) ? opts.interval_px : 0;
-      let off = 0;
-      for (let i = 0; i < index; i++) {
-        const f = siblings[i].frame;
-        if (f) off += f[dir] + gap;
-      }
-      return dir === 'w' ? { x: off, y: 0 } : { x: 0, y: off };
+      const o = opts || {};
+      node.stacking = { dir: o.direction === 'x' ? 'x' : 'y', interval: num(o.interval_px) ? o.interval_px : 0 };
+      return undefined;
     },
   };
 }
 
-function layoutNode(node, parentFrame, siblings, index) {
+// Daily deletes top-level params whose value is NaN, so destructuring defaults apply.
+function layoutParams(p) {
+  if (!p || typeof p !== 'object') return {};
+  const out = Object.assign({}, p);
+  for (const k of Object.keys(out)) if (typeof out[k] === 'number' && isNaN(out[k])) delete out[k];
+  return out;
+}
+
+function callLayout(node, fn, params, parentFrame, pass) {
+  const r = fn(parentFrame, layoutParams(params), makeCtx(node, pass));
+  if (!r || typeof r !== 'object') {
+    throw new TypeError(
+      'layout function ' + (fn.name || '') + ' of <' + nodeName(node) + '> returned ' + r + ', not {x, y, w, h}',
+    );
+  }
+  return r;
+}
+
+const warnedLayouts = new Set();
+
+function layoutNode(node, parentFrame, pass) {
   const lay = node.props.layout;
+  node.stacking = null;
+  node.usesContent = false;
   let frame = parentFrame;
   let ct = null;
+  let r = null;
   if (Array.isArray(lay) && typeof lay[0] === 'function') {
-    const r = lay[0](parentFrame, lay[1] || {}, makeCtx(node, parentFrame, siblings, index));
-    if (!r || typeof r !== 'object') {
-      throw new TypeError(
-        'layout function ' + (lay[0].name || '') + ' of <' + nodeName(node) + '> returned ' + r + ', not {x, y, w, h}',
-      );
-    }
+    r = callLayout(node, lay[0], lay[1], parentFrame, pass);
+  } else if (typeof lay === 'function') {
+    // A VCS addition: a bare function is taken as [fn, {}].
+    r = callLayout(node, lay, {}, parentFrame, pass);
+  } else if (lay !== undefined && lay !== null && !warnedLayouts.has(nodeName(node))) {
+    warnedLayouts.add(nodeName(node));
+    console.error('<' + nodeName(node) + '>: layout must be [function, params]; ignored');
+  }
+  if (r) {
     frame = { x: +r.x, y: +r.y, w: +r.w, h: +r.h };
     if (r.containerTransform && typeof r.containerTransform === 'object') {
-      ct = { x: +r.containerTransform.x || 0, y: +r.containerTransform.y || 0 };
+      const c = r.containerTransform;
+      ct = { x: +c.x || 0, y: +c.y || 0, w: +c.w || 0, h: +c.h || 0 };
     }
-  } else if (typeof lay === 'function') {
-    const r = lay(parentFrame, {}, makeCtx(node, parentFrame, siblings, index));
-    frame = { x: +r.x, y: +r.y, w: +r.w, h: +r.h };
   }
   node.frame = frame;
   node.ct = ct;
   const kids = node.kids;
-  for (let i = 0; i < kids.length; i++) layoutNode(kids[i], frame, kids, i);
+  const stack = pass === 1 ? node.stacking : null;
+  let off = 0;
+  for (const k of kids) {
+    if (!stack) {
+      layoutNode(k, frame, pass);
+      continue;
+    }
+    const pf = stack.dir === 'x' ? { x: frame.x + off, y: frame.y, w: frame.w, h: frame.h } : { x: frame.x, y: frame.y + off, w: frame.w, h: frame.h };
+    const size = k.flowSize || { w: 0, h: 0 };
+    layoutNode(k, pf, pass);
+    off += (stack.dir === 'x' ? size.w : size.h) + stack.interval;
+  }
 }
 
-// Union of the children's frames relative to the node's origin, without their
-// containerTransform.
+// After pass 0, bottom-up: each node's content size (the union of its children's flow frames,
+// or their sum when it stacks them, with its own containerTransform subtracted so padding is
+// added back) and its own flow size as its parent sees it.
 function measureContent(node) {
+  const f = node.frame;
   let w = 0;
   let h = 0;
   const sizes = [];
+  const n = node.kids.length;
   for (const k of node.kids) {
     measureContent(k);
-    const f = k.frame;
     const dx = k.ct ? k.ct.x : 0;
     const dy = k.ct ? k.ct.y : 0;
-    sizes.push({ w: f.w, h: f.h });
-    w = Math.max(w, f.x - dx + f.w - node.frame.x);
-    h = Math.max(h, f.y - dy + f.h - node.frame.y);
+    const flow = { x: k.frame.x - dx - f.x, y: k.frame.y - dy - f.y, w: k.flowSize.w, h: k.flowSize.h };
+    sizes.push({ x: k.frame.x, y: k.frame.y, w: flow.w, h: flow.h, id: k.props.id });
+    if (node.stacking && node.stacking.dir === 'y') {
+      h += flow.h;
+      w = Math.max(w, flow.x + flow.w);
+    } else if (node.stacking) {
+      w += flow.w;
+      h = Math.max(h, flow.y + flow.h);
+    } else {
+      w = Math.max(w, flow.x + flow.w);
+      h = Math.max(h, flow.y + flow.h);
+    }
+  }
+  if (node.stacking && n > 1) {
+    if (node.stacking.dir === 'y') h += (n - 1) * node.stacking.interval;
+    else w += (n - 1) * node.stacking.interval;
+  }
+  if (node.ct) {
+    w -= node.ct.w;
+    h -= node.ct.h;
   }
   node.content = { w, h };
   node.childSizes = sizes;
+  if (node.type === 'Text') node.flowSize = intrinsicSize(node);
+  else if (node.ct || node.usesContent || node.stacking) node.flowSize = { w, h };
+  else node.flowSize = { w: f.w, h: f.h };
 }
 
 export function layoutPass(root, state) {
@@ -119,13 +178,13 @@ export function layoutPass(root, state) {
   const nodes = [];
   collect(root, nodes, { n: 0 });
   const vp = { x: 0, y: 0, w: hostState.viewport.w, h: hostState.viewport.h };
-  secondPassWanted = false;
-  for (let i = 0; i < nodes.length; i++) layoutNode(nodes[i], vp, nodes, i);
-  if (secondPassWanted) {
-    for (const n of nodes) measureContent(n);
-    for (let i = 0; i < nodes.length; i++) layoutNode(nodes[i], vp, nodes, i);
-  }
   const rootNode = { type: 'Root', props: {}, kids: nodes, frame: vp };
+  secondPassWanted = false;
+  layoutNode(rootNode, vp, 0);
+  if (secondPassWanted) {
+    measureContent(rootNode);
+    layoutNode(rootNode, vp, 1);
+  }
   animateFrames(rootNode, hostState);
   return rootNode;
 }
@@ -157,6 +216,7 @@ const WEIGHTS = {
   heavy: 900,
 };
 
+// The numeric weight our fonts are picked by (a number, a numeric string or a CSS name).
 function fontWeight(w) {
   if (num(w)) return Math.min(1000, Math.max(1, Math.round(w)));
   if (typeof w === 'string') {
@@ -167,22 +227,35 @@ function fontWeight(w) {
   return 400;
 }
 
-function textStyle(node) {
-  const st = node.props.style || {};
-  let px = hostState.pxPerGu;
-  if (num(st.fontSize_px)) px = st.fontSize_px;
-  else if (num(st.fontSize_gu)) px = st.fontSize_gu * hostState.pxPerGu;
-  else if (num(st.fontSize_vh)) px = st.fontSize_vh * hostState.viewport.h;
+// Size precedence gu > vh > px (the first truthy); none gives 1 gu. Layout measures at the
+// size rounded up, drawing uses it rounded (daily-compat.md §1.3 Text).
+function textPx(st) {
+  let px;
+  if (st.fontSize_gu) px = st.fontSize_gu * hostState.pxPerGu;
+  else if (st.fontSize_vh) px = st.fontSize_vh * hostState.viewport.h;
+  else if (st.fontSize_px) px = st.fontSize_px;
+  else px = hostState.pxPerGu;
+  px = +px;
+  return num(px) && px > 0 ? px : hostState.pxPerGu;
+}
+
+function textStyle(node, forLayout) {
+  const st = node.props.style && typeof node.props.style === 'object' ? node.props.style : {};
+  const raw = textPx(st);
+  const px = Math.max(1, forLayout ? Math.ceil(raw) : Math.round(raw));
   return {
     weight: fontWeight(st.fontWeight),
+    // What the display list's font op carries: the weight and style as given.
+    weightArg: st.fontWeight === undefined || st.fontWeight === null ? '' : st.fontWeight,
+    styleArg: typeof st.fontStyle === 'string' ? st.fontStyle : '',
     italic: st.fontStyle === 'italic' || st.fontStyle === 'oblique',
-    px: px > 0 ? px : 1,
+    px,
     family: typeof st.fontFamily === 'string' && st.fontFamily ? st.fontFamily : 'Roboto',
-    color: color(st.textColor, 'white'),
+    color: st.textColor === undefined ? '#ffffff' : colorOf(st.textColor),
     align: st.textAlign === 'center' || st.textAlign === 'right' ? st.textAlign : 'left',
     lineHeightRel: num(st.lineHeight_rel) ? st.lineHeight_rel : 0,
-    strokeColor: color(st.strokeColor, null),
-    strokeWidth: num(st.strokeWidth_px) ? st.strokeWidth_px : 0,
+    strokeColor: st.strokeColor ? colorOf(st.strokeColor) : null,
+    strokeWidth: parseFloat(st.strokeWidth_px) > 0 ? parseFloat(st.strokeWidth_px) : 0,
   };
 }
 
@@ -215,19 +288,24 @@ function lineHeight(ts) {
   return ts.lineHeightRel > 0 ? ts.px * ts.lineHeightRel : m[2];
 }
 
+// Text is measured with the viewport as its box: w is the widest line rounded up (the viewport
+// width when it wraps), h the height of its lines rounded up.
 function intrinsicSize(node) {
   switch (node.type) {
     case 'Text': {
-      const ts = textStyle(node);
+      const ts = textStyle(node, true);
       const lines = wrap(node.text || '', ts, hostState.viewport.w);
       let w = 0;
       for (const l of lines) w = Math.max(w, l[1]);
-      return { w, h: lines.length * lineHeight(ts) };
+      if (lines.length > 1) w = hostState.viewport.w;
+      return { w: Math.ceil(w), h: Math.ceil(lines.length * lineHeight(ts)) };
     }
     case 'Image': {
       const size = hostState.images[imageName(node.props.src)];
-      return size ? { w: size[0], h: size[1] } : { w: -1, h: -1 };
+      return size ? { w: size[0], h: size[1] } : { w: 0, h: 0 };
     }
+    case 'Video':
+      return { w: 0, h: 0 };
     case 'Emoji':
       return { w: hostState.pxPerGu, h: hostState.pxPerGu };
     default:
@@ -236,76 +314,37 @@ function intrinsicSize(node) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Drawing
-
-function color(c, dflt) {
-  if (typeof c === 'string' && c) return c;
-  if (Array.isArray(c) && c.length >= 3) {
-    const ch = (v) => Math.max(0, Math.min(255, Math.round(+v || 0)));
-    const a = c.length > 3 ? Math.max(0, Math.min(1, +c[3])) : 1;
-    return 'rgba(' + ch(c[0]) + ',' + ch(c[1]) + ',' + ch(c[2]) + ',' + a + ')';
-  }
-  return dflt;
-}
+// Drawing (daily-compat.md §3.2): two walks of the tree. The background walk draws the nodes
+// before the first Video in tree order, the foreground walk the nodes from it on; every node is
+// wrapped in save/restore (a restore right after its save removes the pair).
 
 function imageName(src) {
   const s = String(src == null ? '' : src);
-  return /\.[A-Za-z0-9]+$/.test(s) ? s : s + '.png';
+  return s && s.indexOf('.') < 0 ? s + '.png' : s;
 }
 
 function nodeName(node) {
   return node.props && node.props.id != null ? node.type + ' id="' + node.props.id + '"' : node.type;
 }
 
-function firstEmoji(v) {
-  const chars = Array.from(String(v == null ? '' : v));
-  if (!chars.length) return '';
-  let out = chars[0];
-  for (let i = 1; i < chars.length; i++) {
-    const cp = chars[i].codePointAt(0);
-    const joiner = cp === 0x200d || (cp >= 0xfe00 && cp <= 0xfe0f) || (cp >= 0x1f3fb && cp <= 0x1f3ff) ||
-      (cp >= 0xe0020 && cp <= 0xe007f) || (cp >= 0x1f1e6 && cp <= 0x1f1ff && i === 1);
-    const prevJoin = chars[i - 1].codePointAt(0) === 0x200d;
-    if (!joiner && !prevJoin) break;
-    out += chars[i];
-  }
-  return out;
-}
-
-// Emits the three strata. Everything before the first Video in tree order is background,
-// each Video is a layer, everything after is foreground. When the first Video sits inside
-// transformed/clipped ancestors, their state is closed in the background and replayed in
-// the foreground so both lists stay balanced.
 class Emitter {
   constructor() {
-    this.bg = [];
-    this.fg = [];
-    this.cur = this.bg;
-    this.videos = [];
-    this.owners = [[], []];
-    this.stack = [];
+    this.out = [];
+    this.owners = [];
   }
   own(name) {
-    const s = this.cur === this.bg ? 0 : 1;
-    this.owners[s].push(this.cur.length, name);
+    this.owners.push(this.out.length, name);
   }
-  open(stateOps) {
-    this.cur.push(['save']);
-    for (const op of stateOps) this.cur.push(op);
-    this.stack.push(stateOps);
+  push(...ops) {
+    for (const op of ops) this.out.push(op);
   }
-  close() {
-    this.cur.push(['restore']);
-    this.stack.pop();
+  save() {
+    this.out.push(['save']);
   }
-  toForeground() {
-    if (this.cur === this.fg) return;
-    for (let i = 0; i < this.stack.length; i++) this.bg.push(['restore']);
-    this.cur = this.fg;
-    for (const ops of this.stack) {
-      this.fg.push(['save']);
-      for (const op of ops) this.fg.push(op);
-    }
+  restore() {
+    const last = this.out[this.out.length - 1];
+    if (last && last.length === 1 && last[0] === 'save') this.out.pop();
+    else this.out.push(['restore']);
   }
 }
 
@@ -316,141 +355,143 @@ function transformOps(t, f) {
   let sy = sx;
   if (num(t.scaleX)) sx *= t.scaleX;
   if (num(t.scaleY)) sy *= t.scaleY;
-  if (rot === 0 && sx === 1 && sy === 1) return [];
+  if (Math.abs(rot) <= 0.001 && sx === 1 && sy === 1) return [];
   const cx = f.x + f.w / 2;
   const cy = f.y + f.h / 2;
-  const ops = [['translate', [cx, cy]]];
-  if (rot !== 0) ops.push(['rotate', [(rot * Math.PI) / 180]]);
-  if (sx !== 1 || sy !== 1) ops.push(['scale', [sx, sy]]);
-  ops.push(['translate', [-cx, -cy]]);
-  return ops;
+  return [['translate', [cx, cy]], ['rotate', [(rot * Math.PI) / 180]], ['scale', [sx, sy]], ['translate', [-cx, -cy]]];
 }
 
 function rectArgs(f) {
   return [f.x, f.y, f.w, f.h];
 }
 
-function drawNode(e, node, alpha) {
+function radiusOf(st) {
+  const r = st.cornerRadius_px;
+  return num(r) && r > 0 ? r : 0;
+}
+
+// Numbers the tree in order and finds the first Video; each node learns the last index in its
+// subtree, so a walk knows which subtrees hold nodes of its stratum.
+function numberTree(root) {
+  let i = 0;
+  let firstVideo = Infinity;
+  const visit = (n) => {
+    n.order = i++;
+    if (n.type === 'Video' && firstVideo === Infinity) firstVideo = n.order;
+    for (const k of n.kids) visit(k);
+    n.lastInSubtree = i - 1;
+  };
+  for (const k of root.kids) visit(k);
+  return firstVideo;
+}
+
+function opacityOf(node) {
+  const b = node.props.blend && typeof node.props.blend === 'object' ? node.props.blend : null;
+  let o = b && typeof b.opacity === 'number' ? b.opacity : undefined;
+  if (num(node.animOpacity)) o = (o === undefined ? 1 : o) * node.animOpacity;
+  return o;
+}
+
+function drawWalk(e, node, inStratum, skip) {
+  if (skip(node)) return;
   const p = node.props;
-  const blend = p.blend && typeof p.blend === 'object' ? p.blend : null;
-  let opacity = blend && num(blend.opacity) ? blend.opacity : 1;
-  if (num(node.animOpacity)) opacity *= node.animOpacity;
-  if (opacity <= 0) return;
-  const a = alpha * opacity;
   const f = node.frame;
   const st = p.style && typeof p.style === 'object' ? p.style : {};
-  const radius = num(st.cornerRadius_px) && st.cornerRadius_px > 0 ? st.cornerRadius_px : 0;
-
-  if (node.type === 'Video') {
-    e.toForeground();
-    if (p.src === undefined || p.src === null || p.src === '') return;
-    const fill = p.scaleMode !== 'fit';
-    const x = Math.round(f.x);
-    const y = Math.round(f.y);
-    e.videos.push({
-      id: String(p.src),
-      frame: { x, y, w: Math.round(f.x + f.w) - x, h: Math.round(f.y + f.h) - y },
-      attrs: {
-        scaleMode: fill ? 'fill' : 'fit',
-        // Zoom and opacity are clamped where the scene is validated (vcs-scene `Zoom`, `Opacity`).
-        zoomFactor: fill && num(p.zoom) ? p.zoom : 1,
-        cornerRadiusPx: radius,
-        opacity: a,
-      },
-      owner: nodeName(node),
-    });
-    return;
-  }
-
-  const state = transformOps(p.transform, f);
-  if (a !== alpha) state.push(['globalAlpha', a]);
-  if (p.clip) {
-    state.push(['beginPath']);
-    state.push(radius > 0 ? ['roundRect', rectArgs(f).concat([radius, radius, radius, radius])] : ['rect', rectArgs(f)]);
-    state.push(['clip', []]);
-  }
-  e.open(state);
+  e.save();
   e.own(nodeName(node));
+  if (node.type !== 'Video') {
+    const opacity = opacityOf(node);
+    if (opacity !== undefined) e.push(['globalAlpha', opacity]);
+    e.push(...transformOps(p.transform, f));
+    if (p.clip && node.type !== 'Emoji' && node.type !== 'Image') {
+      const r = radiusOf(st);
+      e.push(['beginPath'], r > 0 ? ['roundRect', rectArgs(f).concat([r, r, r, r])] : ['rect', rectArgs(f)]);
+      if (r > 0) e.push(['closePath']);
+      e.push(['clip', []]);
+    }
+    if (inStratum(node)) drawContent(e, node, f, st);
+  }
+  for (const k of node.kids) drawWalk(e, k, inStratum, skip);
+  e.restore();
+}
+
+function drawContent(e, node, f, st) {
+  const p = node.props;
   switch (node.type) {
     case 'Box':
-      drawBox(e, f, st, radius);
+      drawBox(e, f, st);
       break;
     case 'Text':
       drawText(e, node, f);
       break;
     case 'Image':
-      drawImage(e, p, f, radius);
+      drawImage(e, p, f, radiusOf(st));
       break;
-    case 'Emoji': {
-      const s = Math.min(f.w, f.h);
-      e.cur.push(['fillText_emoji', [firstEmoji(p.value), f.x + (f.w - s) / 2, f.y + (f.h - s) / 2, s, s]]);
+    case 'Emoji':
+      drawEmoji(e, p, f);
       break;
-    }
     case 'WebFrame':
       drawWebFrame(e, p, f);
       break;
     default:
       break;
   }
-  for (const k of node.kids) drawNode(e, k, a);
-  e.close();
 }
 
-function drawBox(e, f, st, radius) {
-  const out = e.cur;
-  const fill = color(st.fillColor, null);
-  const stroke = color(st.strokeColor, null);
-  const sw = num(st.strokeWidth_px) ? st.strokeWidth_px : 0;
-  if (radius > 0 && (fill || (stroke && sw > 0))) {
-    // cornerRadius clips the box's content (fill and children) to the rounded rect
-    out.push(['beginPath'], ['roundRect', rectArgs(f).concat([radius, radius, radius, radius])], ['clip', []]);
-  }
-  if (fill) out.push(['fillStyle', fill], ['fillRect', rectArgs(f)]);
-  if (stroke && sw > 0) {
-    const h = sw / 2;
-    out.push(['strokeStyle', stroke], ['lineWidth', sw]);
-    if (radius > 0) {
-      const r = Math.max(0, radius - h);
-      out.push(['beginPath'], ['roundRect', [f.x + h, f.y + h, f.w - sw, f.h - sw, r, r, r, r]], ['stroke']);
+// The fill clipped to its own corner radius (children are not clipped), then the stroke inset
+// by half its width with the same radius.
+function drawBox(e, f, st) {
+  const r = radiusOf(st);
+  if (st.fillColor) {
+    const fill = colorOf(st.fillColor);
+    if (r > 0) {
+      e.push(['save'], ['beginPath'], ['roundRect', rectArgs(f).concat([r, r, r, r])], ['closePath'], ['clip', []]);
+      e.push(['fillStyle', fill], ['fillRect', rectArgs(f)], ['restore']);
     } else {
-      out.push(['strokeRect', [f.x + h, f.y + h, f.w - sw, f.h - sw]]);
+      e.push(['fillStyle', fill], ['fillRect', rectArgs(f)]);
     }
+  }
+  const sw = parseFloat(st.strokeWidth_px);
+  if (st.strokeColor && sw > 0) {
+    const h = sw / 2;
+    const inset = [f.x + h, f.y + h, f.w - sw, f.h - sw];
+    e.push(['strokeStyle', colorOf(st.strokeColor)], ['lineWidth', sw]);
+    if (r > 0) e.push(['beginPath'], ['roundRect', inset.concat([r, r, r, r])], ['stroke']);
+    else e.push(['strokeRect', inset]);
   }
 }
 
 function drawText(e, node, f) {
   const text = node.text || '';
   if (!text) return;
-  const ts = textStyle(node);
-  const out = e.cur;
+  const ts = textStyle(node, false);
   const lines = wrap(text, ts, f.w > 0 ? f.w : -1);
   const m = metrics(ts);
   const lh = lineHeight(ts);
-  // baseline of the first line: the glyph box centred in the line box, as CSS does
+  const font = ['font', [ts.weightArg, ts.styleArg, ts.px, ts.family]];
+  // baseline of the first line: the glyph box centred in the line box
   const base = f.y + (lh - (m[0] + m[1])) / 2 + m[0];
-  out.push(['font', [String(ts.weight), ts.italic ? 'italic' : '', ts.px, ts.family]]);
-  const xs = lines.map((l) => (ts.align === 'center' ? f.x + (f.w - l[1]) / 2 : ts.align === 'right' ? f.x + f.w - l[1] : f.x));
-  if (ts.strokeColor && ts.strokeWidth > 0) {
-    out.push(['strokeStyle', ts.strokeColor], ['lineWidth', ts.strokeWidth], ['lineJoin', 'round']);
-    for (let i = 0; i < lines.length; i++) out.push(['strokeText', [lines[i][0], xs[i], base + i * lh]]);
-  }
-  out.push(['fillStyle', ts.color]);
+  const run = (str, x, y) => {
+    if (ts.strokeColor && ts.strokeWidth > 0) {
+      e.push(['strokeStyle', ts.strokeColor], ['lineWidth', ts.strokeWidth], ['lineJoin', 'round'], font, ['strokeText', [str, x, y]]);
+    }
+    e.push(['fillStyle', ts.color], font, ['fillText', [str, x, y]]);
+  };
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i][0];
-    const y = base + i * lh;
+    const [line, width] = lines[i];
+    const x0 = ts.align === 'center' ? f.x + (f.w - width) / 2 : ts.align === 'right' ? f.x + f.w - width : f.x;
+    const y = Math.round(base + i * lh);
     if (!hasEmoji(line)) {
-      out.push(['fillText', [line, xs[i], y]]);
+      run(line, Math.round(x0), y);
       continue;
     }
-    // Emoji are drawn as squares (fillText_emoji) in the advance the shaper gave them; the
-    // runs between them as text.
-    let x = xs[i];
-    const side = ts.px;
-    const top = y - m[0] + (m[0] + m[1] - side) / 2;
+    // Emoji are drawn by fillText_emoji on the text's baseline at the font size, in the
+    // advance the shaper gave them; the runs between them as text.
+    let x = x0;
     for (const seg of emojiSegments(line)) {
       const w = measure(seg.text, ts);
-      if (seg.emoji) out.push(['fillText_emoji', [seg.text, x + (w - side) / 2, top, side, side]]);
-      else if (seg.text.trim()) out.push(['fillText', [seg.text, x, y]]);
+      if (seg.emoji) e.push(['fillText_emoji', [seg.text, Math.round(x), y, ts.px, ts.px]]);
+      else if (seg.text.trim()) run(seg.text, Math.round(x), y);
       x += w;
     }
   }
@@ -517,62 +558,183 @@ export function emojiSegments(s) {
   return out;
 }
 
-function drawImage(e, p, f, radius) {
-  const name = imageName(p.src);
-  const src = { type: 'compositionAsset', id: name };
-  const size = hostState.images[name];
-  const out = e.cur;
-  if (radius > 0) {
-    out.push(['beginPath'], ['roundRect', rectArgs(f).concat([radius, radius, radius, radius])], ['clip', []]);
-  }
-  const mode = p.scaleMode === undefined ? 'fit' : p.scaleMode;
-  if (!size || size[0] <= 0 || size[1] <= 0 || (mode !== 'fit' && mode !== 'fill')) {
-    out.push(['drawImage', [src, f.x, f.y, f.w, f.h]]);
+// The first emoji found anywhere in the value.
+export function firstEmoji(v) {
+  for (const seg of emojiSegments(String(v == null ? '' : v))) if (seg.emoji) return seg.text;
+  return '';
+}
+
+const warnedEmoji = new Set();
+
+// Daily's Emoji: white, on a baseline at 73 % of the frame height, at 83 % of its size.
+function drawEmoji(e, p, f) {
+  const emoji = firstEmoji(p.value);
+  if (!emoji) {
+    const v = String(p.value == null ? '' : p.value);
+    if (v && !warnedEmoji.has(v)) {
+      warnedEmoji.add(v);
+      console.warn('<Emoji value="' + v + '">: no emoji in the value; nothing drawn');
+    }
     return;
   }
+  e.push(['fillStyle', '#ffffff'], [
+    'fillText_emoji',
+    [emoji, f.x, Math.round(f.y + 0.73 * f.h), Math.round(0.83 * f.w), Math.round(0.83 * f.h)],
+  ]);
+}
+
+// An image the host does not have is a translucent green rect, as Daily's server draws it.
+function drawImage(e, p, f, radius) {
+  const name = imageName(p.src);
+  const size = name ? hostState.images[name] : null;
+  if (!size) {
+    e.push(['fillStyle', MISSING_IMAGE], ['fillRect', rectArgs(f)]);
+    return;
+  }
+  const src = { type: 'compositionAsset', id: name };
+  const mode = p.scaleMode === undefined ? 'fit' : p.scaleMode;
   const [iw, ih] = size;
+  const clipTo = (r) => {
+    if (radius > 0) e.push(['beginPath'], ['roundRect', rectArgs(r).concat([radius, radius, radius, radius])], ['closePath'], ['clip', []]);
+  };
+  if (iw <= 0 || ih <= 0 || (mode !== 'fit' && mode !== 'fill')) {
+    clipTo(f);
+    e.push(['drawImage', [src, f.x, f.y, f.w, f.h]]);
+    return;
+  }
   const ia = iw / ih;
   const fa = f.w / f.h;
   if (mode === 'fit') {
     const w = fa > ia ? f.h * ia : f.w;
     const h = fa > ia ? f.h : f.w / ia;
-    out.push(['drawImage', [src, f.x + (f.w - w) / 2, f.y + (f.h - h) / 2, w, h]]);
+    const r = { x: f.x + (f.w - w) / 2, y: f.y + (f.h - h) / 2, w, h };
+    clipTo(r);
+    e.push(['drawImage', [src, r.x, r.y, r.w, r.h]]);
   } else {
     const sw = fa > ia ? iw : ih * fa;
     const sh = fa > ia ? iw / fa : ih;
-    out.push(['drawImage', [src, (iw - sw) / 2, (ih - sh) / 2, sw, sh, f.x, f.y, f.w, f.h]]);
+    clipTo(f);
+    e.push(['drawImage', [src, (iw - sw) / 2, (ih - sh) / 2, sw, sh, f.x, f.y, f.w, f.h]]);
   }
 }
 
-// The page itself would come from a browser the recorder does not run yet: its frame is drawn
-// as the `webframe` live asset, which no host provides, so the renderer shows its
-// missing-image placeholder where the page would be (vcs-api.md §2 WebFrame).
+const MISSING_IMAGE = 'rgba(0, 150, 60, 0.5)';
+
+// The page itself would come from a browser the recorder does not run: its frame is drawn as
+// the `webframe` live asset, which no host provides, so the renderer shows its missing-image
+// placeholder where the page would be (vcs-api.md §2 WebFrame).
 function drawWebFrame(e, p, f) {
   const vs = p.viewportSize && num(p.viewportSize.w) && num(p.viewportSize.h) ? p.viewportSize : { w: 1280, h: 720 };
   const src = { type: 'liveAsset', id: 'webframe' };
   if (p.scaleMode === 'fill' || vs.h <= 0 || f.h <= 0) {
-    e.cur.push(['drawImage', [src, f.x, f.y, f.w, f.h]]);
+    e.push(['drawImage', [src, f.x, f.y, f.w, f.h]]);
     return;
   }
   const ia = vs.w / vs.h;
   const fa = f.w / f.h;
   const w = fa > ia ? f.h * ia : f.w;
   const h = fa > ia ? f.h : f.w / ia;
-  e.cur.push(['drawImage', [src, f.x + (f.w - w) / 2, f.y + (f.h - h) / 2, w, h]]);
+  e.push(['drawImage', [src, f.x + (f.w - w) / 2, f.y + (f.h - h) / 2, w, h]]);
 }
 
-// Returns the strata and their owners as JSON strings.
+// ---------------------------------------------------------------------------------------------
+// Video layers
+
+function collectVideos(node, out) {
+  if (node.type === 'Video') {
+    const p = node.props;
+    const st = p.style && typeof p.style === 'object' ? p.style : {};
+    const b = p.blend && typeof p.blend === 'object' ? p.blend : null;
+    let opacity = b && num(b.opacity) ? b.opacity : 1;
+    if (num(node.animOpacity)) opacity *= node.animOpacity;
+    opacity = Math.max(0, Math.min(1, opacity));
+    const r = st.cornerRadius_px;
+    const f = node.frame;
+    if (opacity > 0) {
+      out.push({
+        src: p.src,
+        frame: { x: Math.round(f.x), y: Math.round(f.y), w: Math.round(f.w), h: Math.round(f.h) },
+        radius: num(r) && r >= 0.5 ? Math.round(r) : 0,
+        scaleMode: p.scaleMode === 'fit' ? 'fit' : 'fill',
+        zoom: num(p.zoom) && p.zoom > 0 ? p.zoom : 1,
+        opacity,
+        owner: nodeName(node),
+      });
+    }
+  }
+  for (const k of node.kids) collectVideos(k, out);
+}
+
+// Daily's videolayers document (§3.1): optional attrs omitted, ids as given.
+function dailyLayer(v) {
+  const attrs = {};
+  if (v.radius > 0) attrs.cornerRadiusPx = v.radius;
+  attrs.scaleMode = v.scaleMode;
+  attrs.zoomFactor = v.zoom;
+  if (v.opacity < 1) attrs.opacity = v.opacity;
+  return { type: 'video', id: v.src, frame: v.frame, attrs };
+}
+
+// Daily's fgDisplayList (§3.2): the background with every video frame clipped out, then the
+// foreground.
+function dailyForeground(vs, bg, fg) {
+  const vp = hostState.viewport;
+  const commands = [];
+  if (vs.length) {
+    commands.push(['save'], ['beginPath'], ['rect', [0, 0, vp.w, vp.h]]);
+    for (const v of vs) {
+      const f = v.frame;
+      commands.push(v.radius > 0.5 ? ['roundRect', [f.x, f.y, f.w, f.h, v.radius, v.radius, v.radius, v.radius]] : ['rect', [f.x, f.y, f.w, f.h]]);
+    }
+    commands.push(['clip', ['evenodd']]);
+    for (const op of bg) commands.push(op);
+    commands.push(['restore']);
+  } else {
+    for (const op of bg) commands.push(op);
+  }
+  for (const op of fg) commands.push(op);
+  return { width: vp.w, height: vp.h, commands: commands.map(dailyWebFrame) };
+}
+
+// Daily names the web frame's live asset by its refresh key: 1 + floor(t / 0.5) (2 fps).
+function dailyWebFrame(op) {
+  if (op[0] !== 'drawImage' || op[1][0].type !== 'liveAsset') return op;
+  const id = '__webframe#' + (1 + Math.floor(hostState.time / 0.5));
+  return ['drawImage', [{ type: 'liveAsset', id }].concat(op[1].slice(1))];
+}
+
+// Returns the strata and their owners as JSON strings (and Daily's two documents when the host
+// asked for them).
 export function drawScene(root, state) {
   hostState = state;
-  const e = new Emitter();
-  for (const k of root.kids) drawNode(e, k, 1);
-  const vl = e.videos.filter((v) => v.attrs.opacity > 0);
-  const owners = [e.owners[0], vl.map((v) => v.owner), e.owners[1]];
-  for (const v of vl) delete v.owner;
-  return {
-    background: JSON.stringify(e.bg),
-    videoLayers: JSON.stringify(vl),
-    foreground: JSON.stringify(e.fg),
-    owners: JSON.stringify(owners),
+  const firstVideo = numberTree(root);
+  const bg = new Emitter();
+  const fg = new Emitter();
+  const before = (n) => n.order < firstVideo;
+  // Each walk starts inside the root's own save/restore, as Daily's does.
+  bg.save();
+  for (const k of root.kids) drawWalk(bg, k, before, (n) => n.order >= firstVideo);
+  bg.restore();
+  fg.save();
+  for (const k of root.kids) drawWalk(fg, k, (n) => !before(n), (n) => n.lastInSubtree < firstVideo);
+  fg.restore();
+  const vs = [];
+  for (const k of root.kids) collectVideos(k, vs);
+  const ours = vs.filter((v) => v.src !== undefined && v.src !== null && v.src !== '');
+  const layers = ours.map((v) => ({
+    id: String(v.src),
+    frame: v.frame,
+    attrs: { scaleMode: v.scaleMode, zoomFactor: v.zoom, cornerRadiusPx: v.radius, opacity: v.opacity },
+  }));
+  const out = {
+    background: JSON.stringify(bg.out),
+    videoLayers: JSON.stringify(layers),
+    foreground: JSON.stringify(fg.out),
+    owners: JSON.stringify([bg.owners, ours.map((v) => v.owner), fg.owners]),
   };
+  if (hostState.dailyFormat) {
+    out.dailyVideoLayers = JSON.stringify(vs.map(dailyLayer));
+    out.dailyForeground = JSON.stringify(dailyForeground(vs, bg.out, fg.out));
+  }
+  return out;
 }

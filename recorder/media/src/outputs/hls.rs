@@ -22,7 +22,8 @@ use super::{Built, Muxer, OutputEvent, Reporter, appsrc};
 use crate::MediaError;
 use crate::gst_util::{by_name, launch};
 
-pub(crate) const PLAYLIST: &str = "playlist.m3u8";
+/// The playlist's file name in the output folder (and under an S3 prefix).
+pub const PLAYLIST: &str = "playlist.m3u8";
 
 pub(crate) struct Hls {
     name: String,

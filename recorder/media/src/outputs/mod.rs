@@ -38,6 +38,7 @@ use vcs_job::control::{OutputKind, OutputState};
 use crate::MediaError;
 
 pub(crate) use fanout::Fanout;
+pub use hls::PLAYLIST as HLS_PLAYLIST;
 pub use mp4::part_path;
 pub(crate) use supervise::{Built, Muxer, OutputHandle, Reporter};
 

@@ -325,16 +325,11 @@ function isBelow(f, ancestor) {
   return false;
 }
 
+// A Text's children as Daily joins them: an array with Array.join(' ') (null/undefined give '',
+// false gives 'false', nested arrays are comma-joined); a falsy single child gives ''.
 function textOf(children) {
-  if (children === null || children === undefined || typeof children === 'boolean') return '';
-  if (Array.isArray(children)) {
-    const parts = [];
-    for (const c of children.flat(Infinity)) {
-      if (c === null || c === undefined || typeof c === 'boolean') continue;
-      parts.push(typeof c === 'object' ? '' : String(c));
-    }
-    return parts.join(' ');
-  }
+  if (Array.isArray(children)) return children.join(' ');
+  if (!children) return '';
   return typeof children === 'object' ? '' : String(children);
 }
 
