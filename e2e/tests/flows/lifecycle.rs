@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use serde_json::json;
-use vcs_test_support::{close_to, decode_frame_rgb, duration_secs, median_rgb};
 use vcs_e2e::kubelet::Signal;
 use vcs_e2e::objects::{self, HEIGHT, WIDTH, fixture};
 use vcs_e2e::world::{BUCKET, Options, PoolValues, first_frame, is_true, recorder_pod};
 use vcs_e2e::{World, timed};
 use vcs_operator::api::{LaunchType, RecordingResult};
+use vcs_test_support::{close_to, decode_frame_rgb, duration_secs, median_rgb};
 
 const NAVY: [u8; 3] = [0, 0, 128];
 const GREEN: [u8; 3] = [0, 128, 0];
