@@ -148,13 +148,19 @@ impl<'a> Pass<'a> {
     /// changed since this pass read it (or last wrote it). When it has, nothing is written: the
     /// change wakes another pass, which works from the newer Recording.
     pub async fn persist(&mut self) -> Result<(), RecordingError> {
-        let rv = self.resource_version.clone();
-        if !self.persist_if(rv).await? {
+        if !self.persist_now().await? {
             tracing::debug!(
                 "the Recording changed during this pass; its status is left to the next"
             );
         }
         Ok(())
+    }
+
+    /// Writes the status now, only if the Recording is still as this pass read it. Returns
+    /// false when someone else wrote first (the next pass starts from theirs).
+    pub async fn persist_now(&mut self) -> Result<bool, RecordingError> {
+        let rv = self.resource_version.clone();
+        self.persist_if(rv).await
     }
 
     /// Writes the status, only if the Recording is still at `resource_version` when given.

@@ -40,6 +40,13 @@ pub(super) async fn poll(pass: &mut Pass<'_>) -> Step<Flow> {
 /// and limits while it runs.
 pub(super) async fn follow(pass: &mut Pass<'_>, recorder: &Recorder) -> Step<Flow> {
     if let Some(result) = pass.status.result {
+        // The result is stored before the pod is given back: if this pass's write loses a race
+        // (another writer changed the Recording), releasing anyway would leave a Recording with
+        // no result whose pod is going away, which the next pass can only read as lost. Then
+        // the next pass reads the result again from the recorder, or from its finished pod.
+        if !pass.persist_now().await? {
+            return Ok(Flow::End(Action::requeue(pass.ctx.timings.retry)));
+        }
         let (type_, why) = match result {
             RecordingResult::Succeeded => (EventType::Normal, reason::SUCCEEDED),
             RecordingResult::Failed => (EventType::Warning, reason::FAILED),

@@ -149,6 +149,10 @@ pub(super) async fn connect(pass: &mut Pass<'_>, pool: &RecorderPool) -> Step<Re
             pass.set(condition::SUCCEEDED, True, reason::DONE, msg);
             let observed = pass.observed;
             status::finish(&mut pass.status, RecordingResult::Succeeded, &observed);
+            // Stored before the pod goes (see `progress::follow`): a lost write retries.
+            if !pass.persist_now().await? {
+                return end(Action::requeue(pass.ctx.timings.retry));
+            }
             pass.release_pod().await?;
             return end(Action::await_change());
         }
