@@ -3,23 +3,14 @@
 //! recorded seconds and what each input delivered, and the state is `failed`; a mistyped URI's
 //! credentials never appear in a 422.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
 use vcs_job::control::{FaultKind, JobState};
-use vcs_test_support::{ControlClient, TempDir, free_port, wait_for};
+use vcs_test_support::{ControlClient, Proc, TempDir, free_port, wait_for};
 
 const TOKEN: &str = "faults-test-token";
-
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[test]
 fn get_job_lists_the_faults_of_a_job_that_fell_short() {
@@ -27,7 +18,8 @@ fn get_job_lists_the_faults_of_a_job_that_fell_short() {
     let port = free_port();
     let token = dir.path().join("token");
     std::fs::write(&token, TOKEN).expect("token");
-    let _serve = Serve(
+    let _serve = Proc::spawn(
+        "vcs-recorder serve",
         Command::new(env!("CARGO_BIN_EXE_vcs-recorder"))
             .arg("serve")
             .args(["--listen", &format!("127.0.0.1:{port}")])
@@ -35,11 +27,7 @@ fn get_job_lists_the_faults_of_a_job_that_fell_short() {
             .arg(&token)
             .arg("--spool-dir")
             .arg(dir.path().join("spool"))
-            .args(["--linger-secs", "30"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start serve"),
+            .args(["--linger-secs", "30"]),
     );
     let api = ControlClient::new(([127, 0, 0, 1], port).into(), Some(TOKEN));
     api.wait_ready(Duration::from_secs(120));
