@@ -11,13 +11,7 @@ use vcs_test_support::{S3Server, TempDir, duration_secs, free_port, wait_for};
 const BUCKET: &str = "rec";
 
 fn s3_target(s3: &S3Server, key: &str) -> String {
-    format!(
-        "{{bucket: {BUCKET}, key: '{key}', endpoint: '{}', pathStyle: true, region: us-east-1, \
-          credentials: {{accessKeyId: '{}', secretAccessKey: '{}'}}}}",
-        s3.endpoint(),
-        s3.access_key,
-        s3.secret_key
-    )
+    s3.target_yaml(BUCKET, key)
 }
 
 fn write_job(dir: &Path, participants: &str, outputs: &str) -> PathBuf {

@@ -17,15 +17,7 @@ const FRAGMENT_SECS: f64 = 1.0;
 const CHECKPOINT_LAG_SECS: f64 = 0.25 + 0.5;
 
 fn job_yaml(s3: &S3Server) -> String {
-    let target = |key: &str| {
-        format!(
-            "{{bucket: {BUCKET}, key: '{key}', endpoint: '{}', pathStyle: true, region: us-east-1, \
-              credentials: {{accessKeyId: '{}', secretAccessKey: '{}'}}}}",
-            s3.endpoint(),
-            s3.access_key,
-            s3.secret_key
-        )
-    };
+    let target = |key: &str| s3.target_yaml(BUCKET, key);
     // Noise at a high bitrate fills S3's 5 MiB minimum part within seconds of real time.
     format!(
         "composition: {{name: demo}}\n\

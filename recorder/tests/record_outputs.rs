@@ -32,13 +32,7 @@ const SMPTE: [[u8; 3]; 7] = [
 ];
 
 fn s3_yaml(s3: &S3Server, key: &str) -> String {
-    format!(
-        "{{bucket: rec, key: '{key}', endpoint: '{}', pathStyle: true, region: us-east-1, \
-          credentials: {{accessKeyId: '{}', secretAccessKey: '{}'}}}}",
-        s3.endpoint(),
-        s3.access_key,
-        s3.secret_key
-    )
+    s3.target_yaml("rec", key)
 }
 
 fn render(job: &Path) -> String {

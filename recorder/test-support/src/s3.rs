@@ -74,6 +74,17 @@ impl S3Server {
         }
     }
 
+    /// The same target as a job spec's YAML flow map (region us-east-1), for job files.
+    pub fn target_yaml(&self, bucket: &str, key: &str) -> String {
+        format!(
+            "{{bucket: {bucket}, key: '{key}', endpoint: '{}', pathStyle: true, region: us-east-1, \
+              credentials: {{accessKeyId: '{}', secretAccessKey: '{}'}}}}",
+            self.endpoint(),
+            self.access_key,
+            self.secret_key
+        )
+    }
+
     /// Where an object's bytes are stored once complete.
     pub fn object_path(&self, bucket: &str, key: &str) -> PathBuf {
         self.root.join(bucket).join(key)
