@@ -6,10 +6,12 @@
 //! - [`still`]: a composition's frame at a time as a PNG.
 //! - [`scene`]: print or write what a composition produces ([`vcs_engine::inspect`]).
 //! - [`draw`]: a display list, scene or Daily export file as a PNG.
+//! - [`preview`]: a composition live in a browser page, hot-reloaded.
 //! - [`serve`]: run as a recorder pod behind the HTTP control API.
 //! - [`recover`]: finish in S3 what a recorder that died left (MP4 upload, HLS playlist).
 
 pub mod draw;
+pub mod preview;
 pub mod recover;
 pub mod render;
 pub mod scene;
@@ -43,6 +45,8 @@ enum Command {
     Scene(scene::SceneArgs),
     /// Write the composition's frame at --time as a PNG (video layers as labelled placeholders).
     Still(still::StillArgs),
+    /// Play a composition live in a browser page (params, participants, timeline, hot reload).
+    Preview(preview::PreviewArgs),
     /// Run as a recorder pod: warm up, take one job over the HTTP control API, exit when done.
     Serve(serve::ServeArgs),
     /// Finish in S3 what a dead recorder of a job left: complete its MP4 upload into a playable
@@ -84,6 +88,7 @@ pub fn main() -> ExitCode {
         Command::Draw(args) => draw::run(args),
         Command::Still(args) => still::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Preview(args) => preview::run(args),
         Command::Scene(args) => scene::run(args),
         Command::Recover(args) => recover::run(args),
         Command::EngineWorker { memory_mb } => crate::engine_process::worker::run(memory_mb << 20),

@@ -10,12 +10,14 @@
 //!   drop, [`TempDir`].
 //! - [`s3`]: [`S3Server`], an S3-compatible store (s3s-fs) that can have an outage.
 //! - [`rtmp`]: [`RtmpServer`], nginx with the RTMP module, recording every publish.
+//! - [`browser`]: [`Browser`], headless Chromium over the DevTools protocol, for web pages.
 //! - [`control`]: [`ControlClient`], a blocking client for `vcs-recorder serve`'s API.
 //! - [`serve`]: [`RecorderServe`], `vcs-recorder serve` as a child process, ready to take a job.
 //! - [`media`]: ffprobe and ffmpeg readers ([`probe`], [`decode_frame_rgb`], [`duration_secs`],
 //!   ...) and measures of frames and audio ([`median_rgb`], [`rms`], ...).
 //! - [`wait`]: [`wait_for`], polling a condition with a deadline.
 
+pub mod browser;
 pub mod control;
 pub mod media;
 pub mod process;
@@ -24,6 +26,7 @@ pub mod s3;
 pub mod serve;
 pub mod wait;
 
+pub use browser::Browser;
 pub use control::{ControlClient, Response, request};
 pub use media::{
     Stream, close_to, decode_audio, decode_frame_rgb, duration_secs, ffmpeg_decode,

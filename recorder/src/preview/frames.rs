@@ -1,0 +1,95 @@
+//! The one place the preview touches the engine, renderer and compositor crates: start the
+//! composition in its supervised engine process, turn a scene into pixels, pixels into JPEG or
+//! PNG. When those crates change (the compositor's I420 frames, the engine process), only this
+//! file follows.
+
+use std::path::{Path, PathBuf};
+
+use vcs_engine::{Composition, EngineError};
+use vcs_render::{Assets, draw_scene};
+use vcs_scene::Scene;
+use vcs_text::Fonts;
+
+use crate::engine_process::{CompositionState, Limits, SupervisedEngine};
+
+/// JPEG quality of streamed frames: sharp text at a size the encoder keeps up with.
+const JPEG_QUALITY: u8 = 80;
+
+/// Starts the composition where `state` says (params, participants, messages, time) in its own
+/// engine process; returns the engine and its first scene.
+pub fn start_engine(state: &CompositionState) -> Result<(SupervisedEngine, Scene), EngineError> {
+    SupervisedEngine::start(state.clone(), Limits::default())
+}
+
+/// Draws scenes at the preview's size with the fonts and images the composition uses; video
+/// layers are labelled placeholders.
+pub struct Painter {
+    fonts: Fonts,
+    assets: Assets,
+    pixmap: tiny_skia::Pixmap,
+}
+
+impl Painter {
+    /// A painter for `composition` (built-in name, file or folder) with its session assets.
+    pub fn new(
+        composition: &str,
+        session_assets: Option<&Path>,
+        width: u32,
+        height: u32,
+    ) -> anyhow::Result<Painter> {
+        let mut resolved = Composition::resolve(composition)?;
+        if let Some(dir) = session_assets {
+            resolved = resolved.with_session_assets(dir)?;
+        }
+        let pixmap = tiny_skia::Pixmap::new(width, height)
+            .ok_or_else(|| anyhow::anyhow!("{width}x{height} cannot be drawn"))?;
+        Ok(Painter {
+            fonts: Fonts::with_font_dirs(&resolved.font_dirs),
+            assets: Assets::from_dirs(vcs_engine::image_dirs(composition, session_assets)),
+            pixmap,
+        })
+    }
+
+    /// Draws `scene` over black (what the recording's video starts from).
+    pub fn paint(&mut self, scene: &Scene) -> &tiny_skia::Pixmap {
+        self.pixmap.fill(tiny_skia::Color::BLACK);
+        draw_scene(&mut self.pixmap, scene, &self.fonts, &self.assets);
+        &self.pixmap
+    }
+
+    pub fn pixmap(&self) -> &tiny_skia::Pixmap {
+        &self.pixmap
+    }
+}
+
+/// The pixmap as a baseline JPEG. The pixmap is opaque (painted over black), so premultiplied
+/// RGBA is plain RGBA.
+pub fn encode_jpeg(pixmap: &tiny_skia::Pixmap) -> Result<Vec<u8>, jpeg_encoder::EncodingError> {
+    let mut out = Vec::with_capacity(256 * 1024);
+    let width = u16::try_from(pixmap.width()).unwrap_or(u16::MAX);
+    let height = u16::try_from(pixmap.height()).unwrap_or(u16::MAX);
+    jpeg_encoder::Encoder::new(&mut out, JPEG_QUALITY).encode(
+        pixmap.data(),
+        width,
+        height,
+        jpeg_encoder::ColorType::Rgba,
+    )?;
+    Ok(out)
+}
+
+/// The pixmap as PNG (the snapshot button).
+pub fn encode_png(pixmap: &tiny_skia::Pixmap) -> Result<Vec<u8>, png::EncodingError> {
+    pixmap.encode_png()
+}
+
+/// The files whose edits re-run the composition: every file under its folder (or the file
+/// itself) and under the session-assets folder. Built-in names have none.
+pub fn watched_roots(composition: &str, session_assets: Option<&Path>) -> Vec<PathBuf> {
+    let path = PathBuf::from(composition);
+    let mut roots = Vec::new();
+    if path.exists() {
+        roots.push(path);
+    }
+    roots.extend(session_assets.map(Path::to_path_buf));
+    roots
+}

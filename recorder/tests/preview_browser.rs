@@ -1,0 +1,252 @@
+//! `vcs-recorder preview` in a real browser (Debian's headless Chromium over the DevTools
+//! protocol): frames arrive and change, a boolean param draws where the composition says, a new
+//! participant adds a tile, a broken composition file shows its error with its line and the last
+//! good frame, and fixing it brings frames back. A failing test leaves a screenshot of the page
+//! in `<target>/test-artifacts/`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use vcs_test_support::{Browser, TempDir, wait_for, workspace_bin};
+
+/// A composition with something to look for at known places: a white bar that moves with time
+/// along the bottom, a red square top right when `showMarker` is on, and one grid tile per
+/// participant.
+const COMPOSITION: &str = r#"import * as React from 'react';
+import { Box, Video } from '#vcs-react/components';
+import { useActiveVideo, useParams, useVideoTime } from '#vcs-react/hooks';
+import { grid } from '#vcs-stdlib/layouts';
+
+export const compositionInterface = {
+  params: [{ id: 'showMarker', type: 'boolean', defaultValue: false }],
+};
+
+export default function Test() {
+  const { showMarker } = useParams();
+  const { activeIds } = useActiveVideo();
+  const t = useVideoTime();
+  return (
+    <Box id="root" style={{ fillColor: '#000000' }}>
+      {activeIds.map((id, index) => (
+        <Box key={id} id={'tile-' + id} layout={[grid, { index, total: activeIds.length }]}>
+          <Video id={'video-' + id} src={id} />
+        </Box>
+      ))}
+      <Box id="clock" layout={[clock, { t }]} style={{ fillColor: '#ffffff' }} />
+      {showMarker ? <Box id="marker" layout={[marker]} style={{ fillColor: '#ff0000' }} /> : null}
+    </Box>
+  );
+}
+
+function clock(parent, { t }) {
+  return { x: (t * 300) % 1180, y: 690, w: 60, h: 20 };
+}
+
+function marker() {
+  return { x: 1160, y: 20, w: 100, h: 100 };
+}
+"#;
+
+/// Line 9 of the broken file is the bad one.
+const BROKEN: &str = "import * as React from 'react';\n\
+                      import { Box } from '#vcs-react/components';\n\
+                      \n\
+                      export const compositionInterface = { params: [] };\n\
+                      \n\
+                      export default function Test() {\n\
+                      \x20 return <Box />;\n\
+                      }\n\
+                      const = ;\n";
+
+/// `vcs-recorder preview` on a free port; killed on drop.
+struct Preview {
+    child: Child,
+    url: String,
+}
+
+impl Preview {
+    fn start(composition: &Path, inputs: &Path) -> Preview {
+        let mut child = Command::new(workspace_bin("vcs-recorder", "VCS_RECORDER_BIN"))
+            .arg("preview")
+            .arg("--composition")
+            .arg(composition)
+            .arg("--inputs")
+            .arg(inputs)
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--size",
+                "1280x720",
+                "--fps",
+                "30",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start vcs-recorder preview");
+        let stdout = child.stdout.take().expect("preview's stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read preview's address line");
+        let url = line
+            .trim()
+            .strip_prefix("preview at ")
+            .unwrap_or_else(|| panic!("preview printed {line:?}, not its address"))
+            .to_string();
+        Preview { child, url }
+    }
+}
+
+impl Drop for Preview {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The browser page under test: screenshots itself into the test artefacts when a test fails.
+struct Page {
+    browser: Browser,
+    name: &'static str,
+}
+
+impl Page {
+    fn eval(&mut self, js: &str) -> Value {
+        self.browser
+            .eval(js)
+            .unwrap_or_else(|e| panic!("{js} threw {e}"))
+    }
+
+    fn frames(&mut self) -> u64 {
+        self.eval("window.vcsPreview ? window.vcsPreview.framesDrawn : 0")
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    fn pixel(&mut self, x: u32, y: u32) -> [u8; 3] {
+        let v = self.eval(&format!("window.vcsPreview.pixel({x}, {y})"));
+        let c = |i: usize| v[i].as_u64().unwrap_or(0) as u8;
+        [c(0), c(1), c(2)]
+    }
+
+    /// Where the white clock bar is on row 700 (its left edge), if it is drawn.
+    fn clock_x(&mut self) -> Option<u64> {
+        self.eval(
+            "(() => { const d = document.getElementById('video').getContext('2d')\
+             .getImageData(0, 700, 1280, 1).data;\
+             for (let x = 0; x < 1280; x++) if (d[4*x] > 200 && d[4*x+1] > 200 && d[4*x+2] > 200) return x;\
+             return null; })()",
+        )
+        .as_u64()
+    }
+}
+
+impl Drop for Page {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let path = artefacts_dir().join(format!("{}.png", self.name));
+            self.browser.screenshot(&path);
+            eprintln!("screenshot of the failing page: {}", path.display());
+        }
+    }
+}
+
+/// `<target>/test-artifacts`, beside the profile folder the test runs from.
+fn artefacts_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.ancestors()
+        .nth(3)
+        .map(|target| target.join("test-artifacts"))
+        .unwrap_or_else(|| PathBuf::from("test-artifacts"))
+}
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn red(p: [u8; 3]) -> bool {
+    p[0] > 180 && p[1] < 90 && p[2] < 90
+}
+
+#[test]
+fn preview_page_plays_edits_and_hot_reloads_in_chromium() {
+    let Some(chromium) = Browser::find() else {
+        eprintln!("SKIPPED preview_browser: chromium not found (scripts/install-deps installs it)");
+        return;
+    };
+    let dir = TempDir::new("preview");
+    let composition = dir.path().join("composition");
+    std::fs::create_dir_all(&composition).unwrap();
+    let index = composition.join("index.jsx");
+    std::fs::write(&index, COMPOSITION).unwrap();
+    let inputs = dir.path().join("inputs.json");
+    std::fs::write(&inputs, "[]").unwrap();
+    let preview = Preview::start(&composition, &inputs);
+    let mut page = Page {
+        browser: Browser::launch(&chromium, 1800, 1000),
+        name: "preview_page",
+    };
+    page.browser.navigate(&preview.url);
+
+    // Frames arrive and change: the clock bar moves.
+    wait_for("frames in the page", WAIT, || page.frames() > 5);
+    let first = wait_for("the clock bar", WAIT, || page.clock_x());
+    wait_for("the clock bar to move", WAIT, || {
+        page.clock_x().is_some_and(|x| x != first)
+    });
+
+    // The marker's place is black until the boolean param is toggled in the params panel.
+    assert!(
+        !red(page.pixel(1210, 70)),
+        "marker drawn before it was asked for"
+    );
+    page.eval("document.querySelector('[data-param=showMarker]').click()");
+    wait_for("the red marker after toggling showMarker", WAIT, || {
+        red(page.pixel(1210, 70))
+    });
+
+    // No participants: the left half is background. Adding one fills it with a video tile.
+    let empty = page.pixel(320, 300);
+    assert!(
+        empty.iter().all(|c| *c < 30),
+        "background expected, got {empty:?}"
+    );
+    page.eval("document.getElementById('add-participant').click()");
+    wait_for("a participant's tile", WAIT, || {
+        page.pixel(320, 300).iter().any(|c| *c > 35)
+    });
+
+    // A syntax error shows with its file and line; the last good frame stays.
+    std::fs::write(&index, BROKEN).unwrap();
+    let error = wait_for("the composition's error in the page", WAIT, || {
+        let text = page.eval("document.getElementById('error').hidden ? null : document.getElementById('error').textContent");
+        text.as_str().map(str::to_string)
+    });
+    assert!(
+        error.contains("index.jsx:9"),
+        "error without its line: {error}"
+    );
+    assert!(
+        red(page.pixel(1210, 70)),
+        "the last good frame should stay while the file is broken"
+    );
+
+    // Fixing the file brings frames back, with the params and participants kept.
+    std::fs::write(&index, COMPOSITION).unwrap();
+    wait_for("the error to clear", WAIT, || {
+        page.eval("document.getElementById('error').hidden") == Value::Bool(true)
+    });
+    let before = page.frames();
+    wait_for("frames after the fix", WAIT, || page.frames() > before + 5);
+    assert!(
+        red(page.pixel(1210, 70)),
+        "showMarker was kept over the reload"
+    );
+    assert!(
+        page.pixel(320, 300).iter().any(|c| *c > 35),
+        "the participant was kept over the reload"
+    );
+}
