@@ -250,3 +250,54 @@ fn preview_page_plays_edits_and_hot_reloads_in_chromium() {
         "the participant was kept over the reload"
     );
 }
+
+/// Not a check (speed is never asserted): the figures for the issue's note. Run with
+/// `cargo test --workspace --test preview_browser -- --ignored --nocapture`: the demo's frame
+/// rate as the page counts it, the latency from a param edit to the first frame showing it, and
+/// a screenshot in `<target>/test-artifacts/preview-demo.png`.
+#[test]
+#[ignore = "a measurement, run by hand"]
+fn measure_the_demo_in_chromium() {
+    let Some(chromium) = Browser::find() else {
+        eprintln!("SKIPPED: chromium not found");
+        return;
+    };
+    let dir = TempDir::new("preview-measure");
+    let inputs = dir.path().join("inputs.json");
+    std::fs::write(
+        &inputs,
+        r#"[{"id":"a","displayName":"Alice","dominant":true},{"id":"b","displayName":"Bob"},{"id":"c","displayName":"Carol"},{"id":"d","displayName":"Dan","type":"screenshare"}]"#,
+    )
+    .unwrap();
+    let preview = Preview::start(Path::new("demo"), &inputs);
+    let mut page = Page {
+        browser: Browser::launch(&chromium, 1800, 1000),
+        name: "preview_measure",
+    };
+    page.browser.navigate(&preview.url);
+    wait_for("frames", WAIT, || page.frames() > 30);
+    let mut fps = Vec::new();
+    for _ in 0..10 {
+        std::thread::sleep(Duration::from_secs(1));
+        fps.push(page.eval("window.vcsPreview.fps").as_u64().unwrap_or(0));
+    }
+    let mut latencies = Vec::new();
+    for i in 0..10 {
+        page.eval(&format!(
+            "(() => {{ const i = document.querySelector('[data-param=title]'); i.value = 'Edit {i}'; \
+             i.dispatchEvent(new Event('input')); }})()"
+        ));
+        std::thread::sleep(Duration::from_millis(700));
+        latencies.push(
+            page.eval("window.vcsPreview.lastEditLatencyMs")
+                .as_f64()
+                .unwrap_or(-1.0),
+        );
+    }
+    let stats = page.eval("document.getElementById('stats').textContent");
+    page.browser
+        .screenshot(&artefacts_dir().join("preview-demo.png"));
+    eprintln!("page fps each second: {fps:?}");
+    eprintln!("param edit -> frame latency ms: {latencies:?}");
+    eprintln!("stats line: {stats}");
+}
