@@ -24,30 +24,45 @@ pub fn start_engine(state: &CompositionState) -> Result<(SupervisedEngine, Scene
 /// Draws scenes at the preview's size with the fonts and images the composition uses; video
 /// layers are labelled placeholders.
 pub struct Painter {
+    composition: String,
+    session_assets: Option<PathBuf>,
     fonts: Fonts,
     assets: Assets,
     pixmap: tiny_skia::Pixmap,
 }
 
 impl Painter {
-    /// A painter for `composition` (built-in name, file or folder) with its session assets.
+    /// A painter for `composition` (built-in name, file or folder) with its session assets. A
+    /// folder that does not hold a composition yet (no `index.jsx`) is painted with the system
+    /// fonts: the page shows the engine's error until the file is written.
     pub fn new(
         composition: &str,
         session_assets: Option<&Path>,
         width: u32,
         height: u32,
     ) -> anyhow::Result<Painter> {
-        let mut resolved = Composition::resolve(composition)?;
-        if let Some(dir) = session_assets {
-            resolved = resolved.with_session_assets(dir)?;
-        }
+        let fonts = match composition_fonts(composition, session_assets) {
+            Ok(fonts) => fonts,
+            Err(_) if Path::new(composition).is_dir() => Fonts::system(),
+            Err(e) => return Err(e.into()),
+        };
         let pixmap = tiny_skia::Pixmap::new(width, height)
             .ok_or_else(|| anyhow::anyhow!("{width}x{height} cannot be drawn"))?;
         Ok(Painter {
-            fonts: Fonts::with_font_dirs(&resolved.font_dirs),
+            composition: composition.into(),
+            session_assets: session_assets.map(Path::to_path_buf),
+            fonts,
             assets: Assets::from_dirs(vcs_engine::image_dirs(composition, session_assets)),
             pixmap,
         })
+    }
+
+    /// Loads the composition's fonts again (after its files changed: a font may have been
+    /// added); keeps the old ones while the composition does not resolve.
+    pub fn reload_fonts(&mut self) {
+        if let Ok(fonts) = composition_fonts(&self.composition, self.session_assets.as_deref()) {
+            self.fonts = fonts;
+        }
     }
 
     /// Draws `scene` over black (what the recording's video starts from).
@@ -60,6 +75,15 @@ impl Painter {
     pub fn pixmap(&self) -> &tiny_skia::Pixmap {
         &self.pixmap
     }
+}
+
+/// The fonts the composition draws with: the system's plus its own and its session's `fonts/`.
+fn composition_fonts(composition: &str, session_assets: Option<&Path>) -> Result<Fonts, EngineError> {
+    let mut resolved = Composition::resolve(composition)?;
+    if let Some(dir) = session_assets {
+        resolved = resolved.with_session_assets(dir)?;
+    }
+    Ok(Fonts::with_font_dirs(&resolved.font_dirs))
 }
 
 /// The pixmap as a baseline JPEG. The pixmap is opaque (painted over black), so premultiplied

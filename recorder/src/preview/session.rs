@@ -279,6 +279,7 @@ impl FrameLoop {
                 if now != files {
                     files = now;
                     self.reloads += 1;
+                    self.painter.reload_fonts();
                     self.load();
                     dirty = true;
                 }
