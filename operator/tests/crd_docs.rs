@@ -27,11 +27,14 @@ fn fields(schema: &Value, path: &str, required: bool, rows: &mut Vec<[String; 4]
     };
     let mut kind = kind;
     if let Some(values) = schema["enum"].as_array() {
-        let values: Vec<String> = values.iter().map(|v| format!("`{}`", v.as_str().unwrap_or(&v.to_string()))).collect();
+        let values: Vec<String> = values
+            .iter()
+            .map(|v| format!("`{}`", v.as_str().unwrap_or(&v.to_string())))
+            .collect();
         kind = format!("{kind}: {}", values.join(", "));
     }
     for (key, word) in [("minimum", "≥"), ("maximum", "≤")] {
-        if let Some(n) = schema.get(key) {
+        if let Some(n) = schema.get(key).and_then(Value::as_f64) {
             kind = format!("{kind} {word} {n}");
         }
     }
@@ -79,15 +82,22 @@ fn page() -> String {
         "# Custom resources: field reference\n\n\
          Generated from the CRD schemas by `operator/tests/crd_docs.rs` (which fails when this page \
          is stale; regenerate with `VCS_UPDATE_DOCS=1 cargo test --workspace --test crd_docs`). \
-         The manifests themselves are in `charts/` and written by `cargo run -p vcs-operator --bin \
+         The manifests themselves are `crds/*.yaml` (copied into `charts/vcs/crds/`), written by `cargo run -p vcs-operator --bin \
          crdgen`; what the operator does with these resources is in \
          [architecture.md](architecture.md) §6.\n",
     );
     for crd in crds() {
         let version = &crd.spec.versions[0];
-        let schema =
-            serde_json::to_value(version.schema.as_ref().unwrap().open_api_v3_schema.as_ref().unwrap())
-                .unwrap();
+        let schema = serde_json::to_value(
+            version
+                .schema
+                .as_ref()
+                .unwrap()
+                .open_api_v3_schema
+                .as_ref()
+                .unwrap(),
+        )
+        .unwrap();
         write!(
             out,
             "\n## {} (`{}/{}`, {})\n\n",
@@ -100,7 +110,10 @@ fn page() -> String {
             }
         )
         .unwrap();
-        if let Some(d) = schema["description"].as_str() {
+        // kube's derive describes the root as "Auto-generated derived type ...": not for readers.
+        if let Some(d) = schema["description"].as_str()
+            && !d.starts_with("Auto-generated")
+        {
             writeln!(out, "{}\n", d.replace('\n', " ")).unwrap();
         }
         out.push_str("| field | type | required | description |\n|---|---|---|---|\n");

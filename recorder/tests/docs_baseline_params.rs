@@ -55,7 +55,9 @@ fn baseline_params_page_is_fresh() {
     let engine = vcs_engine::Engine::open("baseline", None, 1280, 720, 30).expect("baseline");
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/baseline-params.md");
     let page = std::fs::read_to_string(&path).expect("docs/baseline-params.md");
-    let (prose, _) = page.split_once(MARKER).expect("the page has the generated-table marker");
+    let (prose, _) = page
+        .split_once(MARKER)
+        .expect("the page has the generated-table marker");
     let want = format!("{prose}{MARKER}\n\n{}", table(engine.interface()));
     if std::env::var_os("VCS_UPDATE_DOCS").is_some() {
         std::fs::write(&path, &want).expect("write docs/baseline-params.md");

@@ -78,7 +78,10 @@ impl Painter {
 }
 
 /// The fonts the composition draws with: the system's plus its own and its session's `fonts/`.
-fn composition_fonts(composition: &str, session_assets: Option<&Path>) -> Result<Fonts, EngineError> {
+fn composition_fonts(
+    composition: &str,
+    session_assets: Option<&Path>,
+) -> Result<Fonts, EngineError> {
     let mut resolved = Composition::resolve(composition)?;
     if let Some(dir) = session_assets {
         resolved = resolved.with_session_assets(dir)?;
