@@ -219,6 +219,16 @@ fn preview_page_plays_edits_and_hot_reloads_in_chromium() {
         page.pixel(320, 300).iter().any(|c| *c > 35)
     });
 
+    // The session so far exports as an events file with the edits at their frames.
+    let events = page.eval(
+        "fetch('/api/export').then(r => r.json()).then(e => JSON.stringify(e.eventsByFrame))",
+    );
+    let events = events.as_str().unwrap_or_default();
+    assert!(
+        events.contains(r#""showMarker":true"#) && events.contains("activeVideoInputSlots"),
+        "export lacks the edits: {events}"
+    );
+
     // A syntax error shows with its file and line; the last good frame stays.
     std::fs::write(&index, BROKEN).unwrap();
     let error = wait_for("the composition's error in the page", WAIT, || {
