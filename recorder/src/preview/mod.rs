@@ -41,11 +41,13 @@ pub fn serve(
             .await
             .with_context(|| format!("cannot listen on {listen} (use --listen ADDR:PORT)"))?;
         ready(listener.local_addr()?);
-        axum::serve(listener, server::router(handle))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .context("preview server failed")
+        // Not a graceful shutdown: the page's frame stream never ends by itself, so waiting for
+        // open connections would wait forever. Nothing is lost by dropping them.
+        tokio::select! {
+            served = axum::serve(listener, server::router(handle)) => {
+                served.context("preview server failed")
+            }
+            _ = tokio::signal::ctrl_c() => Ok(()),
+        }
     })
 }

@@ -51,6 +51,7 @@ impl Browser {
                 "--disable-background-networking",
                 "--disable-component-update",
                 "--disable-sync",
+                "--disable-dev-shm-usage",
                 "--remote-debugging-pipe",
                 "--autoplay-policy=no-user-gesture-required",
             ])
