@@ -268,6 +268,18 @@ fn preview_page_plays_edits_and_hot_reloads_in_chromium() {
 #[test]
 #[ignore = "a measurement, run by hand"]
 fn measure_the_demo_in_chromium() {
+    let dir = TempDir::new("preview-animated");
+    let animated = dir.path().join("index.jsx");
+    std::fs::write(&animated, COMPOSITION).unwrap();
+    for transport in ["mjpeg", "ws"] {
+        // The demo changes once a second (its countdown); the test composition every frame (its
+        // clock bar), so every frame is painted and encoded.
+        measure(transport, Path::new("demo"));
+        measure(transport, &animated);
+    }
+}
+
+fn measure(transport: &str, composition: &Path) {
     let Some(chromium) = Browser::find() else {
         eprintln!("SKIPPED: chromium not found");
         return;
@@ -279,12 +291,13 @@ fn measure_the_demo_in_chromium() {
         r#"[{"id":"a","displayName":"Alice","dominant":true},{"id":"b","displayName":"Bob"},{"id":"c","displayName":"Carol"},{"id":"d","displayName":"Dan","type":"screenshare"}]"#,
     )
     .unwrap();
-    let preview = Preview::start(Path::new("demo"), &inputs);
+    let preview = Preview::start(composition, &inputs);
     let mut page = Page {
         browser: Browser::launch(&chromium, 1800, 1000),
         name: "preview_measure",
     };
-    page.browser.navigate(&preview.url);
+    page.browser
+        .navigate(&format!("{}?transport={transport}", preview.url));
     wait_for("frames", WAIT, || page.frames() > 30);
     let mut fps = Vec::new();
     for _ in 0..10 {
@@ -294,8 +307,10 @@ fn measure_the_demo_in_chromium() {
     let mut latencies = Vec::new();
     for i in 0..10 {
         page.eval(&format!(
-            "(() => {{ const i = document.querySelector('[data-param=title]'); i.value = 'Edit {i}'; \
-             i.dispatchEvent(new Event('input')); }})()"
+            "(() => {{ const i = document.querySelector('[data-param=title]') || \
+             document.querySelector('[data-param=showMarker]'); \
+             if (i.type === 'checkbox') i.click(); else {{ i.value = 'Edit {i}'; \
+             i.dispatchEvent(new Event('input')); }} }})()"
         ));
         std::thread::sleep(Duration::from_millis(700));
         latencies.push(
@@ -306,8 +321,11 @@ fn measure_the_demo_in_chromium() {
     }
     let stats = page.eval("document.getElementById('stats').textContent");
     page.browser
-        .screenshot(&artefacts_dir().join("preview-demo.png"));
-    eprintln!("page fps each second: {fps:?}");
+        .screenshot(&artefacts_dir().join(format!("preview-demo-{transport}.png")));
+    eprintln!(
+        "{transport} {}: page fps each second: {fps:?}",
+        composition.display()
+    );
     eprintln!("param edit -> frame latency ms: {latencies:?}");
     eprintln!("stats line: {stats}");
 }

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use vcs_engine::{Composition, EngineError};
-use vcs_render::{Assets, draw_scene};
-use vcs_scene::Scene;
+use vcs_render::{Assets, draw_display_list, draw_scene};
+use vcs_scene::{DisplayList, Scene, VideoLayer};
 use vcs_text::Fonts;
 
 use crate::engine_process::{CompositionState, Limits, SupervisedEngine};
@@ -28,6 +28,15 @@ pub struct Painter {
     session_assets: Option<PathBuf>,
     fonts: Fonts,
     assets: Assets,
+    pixmap: tiny_skia::Pixmap,
+    /// The last scene's background and video placeholders, painted: most frames change only
+    /// the foreground (a clock, a toast), so only it is drawn again, over a copy of this.
+    under: Option<Under>,
+}
+
+struct Under {
+    background: DisplayList,
+    video_layers: Vec<VideoLayer>,
     pixmap: tiny_skia::Pixmap,
 }
 
@@ -54,6 +63,7 @@ impl Painter {
             fonts,
             assets: Assets::from_dirs(vcs_engine::image_dirs(composition, session_assets)),
             pixmap,
+            under: None,
         })
     }
 
@@ -63,12 +73,40 @@ impl Painter {
         if let Ok(fonts) = composition_fonts(&self.composition, self.session_assets.as_deref()) {
             self.fonts = fonts;
         }
+        self.under = None;
     }
 
-    /// Draws `scene` over black (what the recording's video starts from).
+    /// Draws `scene` over black (what the recording's video starts from). The same pixels as
+    /// [`draw_scene`]: background, video placeholders, then foreground.
     pub fn paint(&mut self, scene: &Scene) -> &tiny_skia::Pixmap {
-        self.pixmap.fill(tiny_skia::Color::BLACK);
-        draw_scene(&mut self.pixmap, scene, &self.fonts, &self.assets);
+        let fresh = self.under.as_ref().is_some_and(|u| {
+            u.background == scene.background && u.video_layers == scene.video_layers
+        });
+        if !fresh {
+            let mut pixmap = self.pixmap.clone();
+            pixmap.fill(tiny_skia::Color::BLACK);
+            let under = Scene {
+                foreground: DisplayList::default(),
+                ..scene.clone()
+            };
+            draw_scene(&mut pixmap, &under, &self.fonts, &self.assets);
+            self.under = Some(Under {
+                background: scene.background.clone(),
+                video_layers: scene.video_layers.clone(),
+                pixmap,
+            });
+        }
+        if let Some(under) = &self.under {
+            self.pixmap.data_mut().copy_from_slice(under.pixmap.data());
+        }
+        draw_display_list(
+            &mut self.pixmap,
+            &scene.foreground,
+            scene.width,
+            scene.height,
+            &self.fonts,
+            &self.assets,
+        );
         &self.pixmap
     }
 

@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | GET | `/` `/app.js` `/style.css` | the page |
 //! | GET | `/stream.mjpeg` | frames as `multipart/x-mixed-replace` JPEG parts, each with `X-Frame`, `X-Time`, `X-Applied`, `X-Ms` and `X-Stages` headers |
+//! | GET | `/stream.ws` | the same frames over a WebSocket: one binary message each, a JSON header (`frame`, `time`, `applied`, `ms`, `stages`), a NUL byte, the JPEG (the page uses it with `?transport=ws`) |
 //! | GET | `/api/state` | [`Status`](super::session::Status) |
 //! | POST | `/api/edit` | an [`Edit`] (JSON tagged by `type`); answers `{"edit": n}` |
 //! | GET | `/api/scene` | the current frame's scene JSON |
@@ -19,6 +20,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
+use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -46,6 +48,7 @@ pub fn router(handle: Arc<Handle>) -> Router {
             get(|| static_file(STYLE_CSS, "text/css; charset=utf-8")),
         )
         .route("/stream.mjpeg", get(stream))
+        .route("/stream.ws", get(stream_ws))
         .route("/api/state", get(state))
         .route("/api/edit", post(edit))
         .route("/api/scene", get(scene))
@@ -99,6 +102,34 @@ async fn stream(State(handle): State<Arc<Handle>>) -> Response {
         Body::from_stream(parts),
     )
         .into_response()
+}
+
+/// The frames over a WebSocket, for comparing with MJPEG: the same JPEGs, framed by the
+/// protocol instead of by multipart boundaries.
+async fn stream_ws(State(handle): State<Arc<Handle>>, ws: WebSocketUpgrade) -> Response {
+    let mut frames = handle.frames.clone();
+    ws.on_upgrade(move |mut socket| async move {
+        frames.mark_changed();
+        while frames.changed().await.is_ok() {
+            let f = frames.borrow_and_update().clone();
+            let header = json!({
+                "frame": f.number,
+                "time": f.time,
+                "applied": f.applied,
+                "ms": f.ms,
+                "stages": format!(
+                    "engine={:.1} paint={:.1} jpeg={:.1}",
+                    f.stages[0], f.stages[1], f.stages[2]
+                ),
+            });
+            let mut message = header.to_string().into_bytes();
+            message.push(0);
+            message.extend_from_slice(&f.jpeg);
+            if socket.send(Message::Binary(message.into())).await.is_err() {
+                break;
+            }
+        }
+    })
 }
 
 async fn state(State(handle): State<Arc<Handle>>) -> Response {

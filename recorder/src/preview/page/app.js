@@ -80,6 +80,24 @@ async function readStream() {
   }
 }
 
+// The same frames over a WebSocket (`?transport=ws`): a JSON header, a NUL byte, the JPEG.
+function readWebSocket() {
+  const ws = new WebSocket(`ws://${location.host}/stream.ws`);
+  ws.binaryType = 'arraybuffer';
+  let busy = Promise.resolve();
+  ws.onmessage = (e) => {
+    const bytes = new Uint8Array(e.data);
+    const nul = bytes.indexOf(0);
+    const h = JSON.parse(new TextDecoder().decode(bytes.subarray(0, nul)));
+    const headers = { 'x-frame': h.frame, 'x-time': h.time, 'x-applied': h.applied, 'x-ms': h.ms, 'x-stages': h.stages };
+    busy = busy.then(() => showFrame(bytes.subarray(nul + 1), headers));
+  };
+  ws.onclose = () => setTimeout(readWebSocket, 500);
+}
+
+const transport = new URLSearchParams(location.search).get('transport') === 'ws' ? 'ws' : 'mjpeg';
+preview.transport = transport;
+
 async function showFrame(jpeg, headers) {
   const bitmap = await createImageBitmap(new Blob([jpeg], { type: 'image/jpeg' }));
   if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
@@ -110,7 +128,7 @@ function showStats() {
   const age = frameTimes.length ? performance.now() - frameTimes[frameTimes.length - 1] : Infinity;
   if (age > 1000) preview.fps = 0;
   const latency = preview.lastEditLatencyMs == null ? '–' : `${preview.lastEditLatencyMs.toFixed(0)} ms`;
-  $('stats').textContent = `${preview.fps} fps · ${preview.frameMs.toFixed(1)} ms/frame (${(preview.lastFrame || {}).stages || ''}) · edit→frame ${latency}`;
+  $('stats').textContent = `${transport}: ${preview.fps} fps · ${preview.frameMs.toFixed(1)} ms/frame (${(preview.lastFrame || {}).stages || ''}) · edit→frame ${latency}`;
 }
 
 // --- State, errors, params ---------------------------------------------------------------
@@ -299,7 +317,7 @@ $('show-scene').onclick = async () => {
   box.hidden = false;
 };
 
-readStream();
+if (transport === 'ws') readWebSocket(); else readStream();
 pollState();
 setInterval(pollState, 300);
 setInterval(showStats, 250);
