@@ -290,7 +290,7 @@ fn measure(transport: &str, composition: &Path) {
         &inputs,
         r#"[{"id":"a","displayName":"Alice","dominant":true},{"id":"b","displayName":"Bob"},{"id":"c","displayName":"Carol"},{"id":"d","displayName":"Dan","type":"screenshare"}]"#,
     )
-    .unwrap();
+    .expect("write the inputs file");
     let preview = Preview::start(composition, &inputs);
     let mut page = Page {
         browser: Browser::launch(&chromium, 1800, 1000),
