@@ -180,7 +180,21 @@ impl Browser {
 }
 
 impl Drop for Browser {
+    /// Asks Chromium to close (so its helper processes are gone before the profile folder is
+    /// removed), and kills it if it has not exited within a few seconds.
     fn drop(&mut self) {
+        let mut close = serde_json::to_vec(&json!({"id": 0, "method": "Browser.close"}))
+            .expect("a DevTools message");
+        close.push(0);
+        let _ = self.to_browser.write_all(&close);
+        let _ = self.to_browser.flush();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
