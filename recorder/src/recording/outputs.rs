@@ -433,6 +433,19 @@ fn remove_local(path: &Path) {
     }
 }
 
+/// An output the encoder could not create because of what the job asks for (a path that cannot
+/// be written, say) is the job's fault: reported at `field` (422 from `serve`), not as a failure
+/// of the recorder. Other media errors stay what they are.
+pub(super) fn output_error(field: &str, e: vcs_media::MediaError) -> RecordError {
+    match e {
+        vcs_media::MediaError::Output { .. } => RecordError::Invalid {
+            field: field.to_string(),
+            message: vcs_job::control::error_chain(&e),
+        },
+        e => e.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,18 +457,5 @@ mod tests {
             "rec/42/hls/segment00001.ts"
         );
         assert_eq!(object_key("", Path::new("playlist.m3u8")), "playlist.m3u8");
-    }
-}
-
-/// An output the encoder could not create because of what the job asks for (a path that cannot
-/// be written, say) is the job's fault: reported at `field` (422 from `serve`), not as a failure
-/// of the recorder. Other media errors stay what they are.
-pub(super) fn output_error(field: &str, e: vcs_media::MediaError) -> RecordError {
-    match e {
-        vcs_media::MediaError::Output { .. } => RecordError::Invalid {
-            field: field.to_string(),
-            message: vcs_job::control::error_chain(&e),
-        },
-        e => e.into(),
     }
 }
