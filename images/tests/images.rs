@@ -116,6 +116,38 @@ fn recorder_image_renders_the_demo_locked_down_without_network() {
         (duration - 3.0).abs() < 0.1,
         "duration {duration} s, not 3 s"
     );
+
+    // The image has no gst-libav: the demo just made is H.264 + AAC from voaacenc, and taking
+    // it back in as a participant's file decodes it with openh264dec and faad.
+    let job = out_dir.0.join("from-file.yaml");
+    std::fs::write(
+        &job,
+        "composition: {name: demo, params: {title: from a file}}\n\
+         participants:\n  - {id: demo, displayName: Demo, camera: 'file:///out/demo.mp4', \
+         audio: 'file:///out/demo.mp4'}\n\
+         video: {width: 640, height: 360, fps: 30}\n\
+         durationSecs: 2\n",
+    )
+    .expect("the job file is written");
+    let out = run(
+        RECORDER_IMAGE,
+        &options,
+        &["render", "/out/from-file.yaml", "-o", "/out/from-file.mp4"],
+    );
+    assert!(
+        out.status.success(),
+        "render of a file input in the image failed:\n{}",
+        text(&out)
+    );
+    let output = out_dir.0.join("from-file.mp4");
+    let tone = vcs_test_support::rms(&vcs_test_support::decode_audio(&output, 0.5, 1.0));
+    assert!(tone > 0.01, "the file input's audio is silent (rms {tone})");
+    let frame = vcs_test_support::decode_frame_rgb(&output, 1.5, 640, 360);
+    let tile = vcs_test_support::median_rgb(&frame, 640, (200, 120, 240, 120));
+    assert!(
+        tile.iter().any(|&c| c > 40),
+        "the file input's video is not shown: the tile's median is {tile:?}"
+    );
 }
 
 /// `GET path` on 127.0.0.1:`port`: the status code, or `None` when nothing answers yet.

@@ -15,12 +15,16 @@ fn s3_target(s3: &S3Server, key: &str) -> String {
 }
 
 fn write_job(dir: &Path, participants: &str, outputs: &str) -> PathBuf {
+    write_job_of(dir, participants, outputs, 3)
+}
+
+fn write_job_of(dir: &Path, participants: &str, outputs: &str, secs: u32) -> PathBuf {
     let job = dir.join("job.yaml");
     std::fs::write(
         &job,
         format!(
             "composition: {{name: demo}}\nparticipants:\n{participants}\n\
-             video: {{width: 320, height: 180, fps: 15}}\ndurationSecs: 3\noutputs:\n{outputs}\n"
+             video: {{width: 320, height: 180, fps: 15}}\ndurationSecs: {secs}\noutputs:\n{outputs}\n"
         ),
     )
     .expect("write job");
@@ -99,6 +103,87 @@ fn an_rtmp_output_that_never_connects_exits_3_and_says_so() {
     assert!(
         !stderr.contains("streamkey") && !stdout.contains("streamkey"),
         "{stdout}\n{stderr}"
+    );
+    assert!(
+        (duration_secs(&local) - 3.0).abs() < 0.2,
+        "the file output is complete"
+    );
+}
+
+/// An RTMP server that goes away for several seconds mid-recording (SIGKILL, then back on the
+/// same port): the output reconnects, but what it missed is a shortfall, so exit 3 like an
+/// output that never connected, and the summary says how much is missing.
+#[test]
+fn an_rtmp_output_with_a_hole_exits_3_and_says_how_much_is_missing() {
+    let dir = TempDir::new("rtmp-hole");
+    let mut server = vcs_test_support::RtmpServer::start(&dir.path().join("nginx"));
+    let local = dir.path().join("out.mp4");
+    let outputs = format!(
+        "  - {{name: file, mp4: {{path: '{}'}}}}\n  - {{name: live, rtmp: {{url: '{}'}}}}",
+        local.display(),
+        server.url("hole")
+    );
+    let job = write_job_of(dir.path(), ONE_TEST_PARTICIPANT, &outputs, 14);
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir_all(&tmp).expect("tmp");
+    let render = Command::new(env!("CARGO_BIN_EXE_vcs-recorder"))
+        .args(["render", "--realtime", job.to_str().expect("utf-8")])
+        .env("TMPDIR", &tmp)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run vcs-recorder");
+    // The hole starts once the stream is flowing, and lasts 5 s.
+    wait_for("the RTMP server records", Duration::from_secs(60), || {
+        server
+            .recordings()
+            .first()
+            .and_then(|f| std::fs::metadata(f).ok())
+            .is_some_and(|m| m.len() > 20_000)
+    });
+    server.stop();
+    std::thread::sleep(Duration::from_secs(5));
+    server.restart();
+    let out = render.wait_with_output().expect("vcs-recorder ends");
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("outputs.live") && stderr.contains("missing"),
+        "{stderr}"
+    );
+    assert!(
+        (duration_secs(&local) - 14.0).abs() < 0.2,
+        "the file output is complete"
+    );
+}
+
+/// A server that accepts the connection and never answers the RTMP handshake is the same fault
+/// as no server at all: exit 3, "never connected", and the file output complete.
+#[test]
+fn a_black_holed_rtmp_server_exits_3_like_one_that_never_connects() {
+    let dir = TempDir::new("rtmp-black-hole");
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+    let port = hole.local_addr().expect("address").port();
+    // Accepts every connection and keeps it open, saying nothing.
+    std::thread::spawn(move || {
+        let held: Vec<_> = hole.incoming().map_while(Result::ok).collect();
+        drop(held);
+    });
+    let local = dir.path().join("out.mp4");
+    let outputs = format!(
+        "  - {{name: file, mp4: {{path: '{}'}}}}\n  - {{name: live, rtmp: {{url: 'rtmp://127.0.0.1:{port}/live/key'}}}}",
+        local.display()
+    );
+    let job = write_job(dir.path(), ONE_TEST_PARTICIPANT, &outputs);
+    let out = recorder(
+        &dir.path().join("tmp"),
+        &["render", job.to_str().expect("utf-8")],
+    );
+    let (stdout, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("outputs.live") && stderr.contains("never connected"),
+        "{stderr}"
     );
     assert!(
         (duration_secs(&local) - 3.0).abs() < 0.2,

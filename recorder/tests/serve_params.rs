@@ -1,46 +1,25 @@
 //! Live params are checked against what the composition declares (issue 17, failure 7), as a
 //! controller sees it: `PATCH /v1/job` on a real `vcs-recorder serve` answers 422 naming the
-//! param, and the recording goes on unchanged.
+//! param (or, for an output that cannot be written, the output), and the recording goes on
+//! unchanged.
 
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::path::Path;
 
-use vcs_test_support::{ControlClient, TempDir, free_port};
+use vcs_test_support::{RecorderServe, TempDir};
 
 const TOKEN: &str = "params-test-token";
-
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[test]
 fn patches_the_composition_cannot_take_are_refused_naming_the_param() {
     let dir = TempDir::new("serve-params");
-    let token = dir.path().join("token");
-    std::fs::write(&token, TOKEN).expect("write the token");
-    let port = free_port();
-    let _serve = Serve(
-        Command::new(env!("CARGO_BIN_EXE_vcs-recorder"))
-            .arg("serve")
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .arg("--token-file")
-            .arg(&token)
-            .arg("--spool-dir")
-            .arg(dir.path().join("spool"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("serve starts"),
+    let serve = RecorderServe::start(
+        Path::new(env!("CARGO_BIN_EXE_vcs-recorder")),
+        dir.path(),
+        TOKEN,
+        0,
+        Some("serve.log"),
     );
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
-    let api = ControlClient::new(addr, Some(TOKEN));
-    api.wait_ready(Duration::from_secs(120));
+    let api = &serve.api;
     let mp4 = dir.path().join("out.mp4");
     let job = serde_json::json!({
         "id": "params",
@@ -72,6 +51,24 @@ fn patches_the_composition_cannot_take_are_refused_naming_the_param() {
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(r.error().1.as_deref(), Some("params.title"), "{}", r.body);
     assert!(r.body.contains("at most 16384"), "{}", r.body);
+
+    // an output that cannot be written is the patch's fault, not the recorder's
+    let unwritable = serde_json::json!({"addOutputs": [
+        {"name": "late", "mp4": {"path": "/nonexistent-vcs-dir/late.mp4"}}
+    ]});
+    let r = api.call("PATCH", "/v1/job", Some(&unwritable.to_string()));
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(
+        r.error().1.as_deref(),
+        Some("addOutputs[late]"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("/nonexistent-vcs-dir/late.mp4"),
+        "{}",
+        r.body
+    );
 
     // good changes still apply, and the recording never noticed the bad ones
     api.ok(

@@ -4,7 +4,7 @@
 //! ```text
 //! RGBA ─► I420 (in push) ─► appsrc video ─► x264enc ─► h264parse ─► appsink h264 ─┐
 //!                                                                               ├─► Fanout ─► outputs
-//! appsrc audio (F32 stereo 48 kHz) ─► audioconvert ─► avenc_aac ─► aacparse ─► appsink aac ─┘
+//! appsrc audio (F32 stereo 48 kHz) ─► audioconvert ─► AAC enc ─► aacparse ─► appsink aac ─┘
 //! ```
 //!
 //! Timestamps come from the frame number and the sample count, never from a clock, so audio and
@@ -13,7 +13,8 @@
 //! x264 runs without B-frames (`tune=zerolatency`) so DTS = PTS, which keeps re-timestamping an
 //! output that starts mid-recording trivial. Keyframes come exactly every 2 s (`scenecut=0`), so
 //! HLS segments and RTMP restarts line up, plus one forced whenever an output (re)starts.
-//! avenc_aac's 1024 priming samples are taken out in the fan-out (see `outputs`), so audio lines
+//! The AAC encoder (`avenc_aac`, else `voaacenc`: see [`crate::aac`]) primes with a fixed number of
+//! samples; they are taken out in the fan-out (see `outputs`), so audio lines
 //! up with video to the sample in every output (tested by decoding flashes and beeps).
 
 use std::sync::Arc;
@@ -78,8 +79,9 @@ impl Encoder {
     pub fn start(cfg: EncoderConfig, outputs: Vec<OutputTarget>) -> Result<Encoder, MediaError> {
         crate::init()?;
         let i420 = check_config(&cfg)?;
-        let (pipeline, video, audio) = launch_encode(&cfg, &i420)?;
-        let fanout = Arc::new(Fanout::default());
+        let aac = crate::aac::AacEncoder::find()?;
+        let (pipeline, video, audio) = launch_encode(&cfg, &i420, aac.factory)?;
+        let fanout = Arc::new(Fanout::new(aac.priming()));
         let keyframe = feed_fanout(&pipeline, &fanout)?;
         let mut encoder = Encoder {
             pipeline,
@@ -317,6 +319,7 @@ fn check_config(cfg: &EncoderConfig) -> Result<I420, MediaError> {
 fn launch_encode(
     cfg: &EncoderConfig,
     i420: &I420,
+    aac_factory: &str,
 ) -> Result<(gst::Pipeline, gst_app::AppSrc, gst_app::AppSrc), MediaError> {
     let caps_err = |source: gst::glib::BoolError| MediaError::Wiring {
         what: "encoder caps".into(),
@@ -330,7 +333,7 @@ fn launch_encode(
            ! video/x-h264,stream-format=avc,alignment=au \
            ! appsink name=h264 sync=false \
          appsrc name=audio format=time block=true max-bytes={audio_queue} \
-           ! audioconvert ! avenc_aac bitrate={ab} ! aacparse \
+           ! audioconvert ! {aac_factory} bitrate={ab} ! aacparse \
            ! audio/mpeg,stream-format=raw ! appsink name=aac sync=false",
         // Two frames queued: enough to keep x264 busy, little memory at 1080p.
         video_queue = 2 * i420.frame_len() as u64,

@@ -10,8 +10,10 @@
 //! - [`outputs`]: one small pipeline per output (fragmented MP4, HLS, RTMP) fed by the encode,
 //!   their status and the events the uploader follows.
 //! - `gst_util`: launch descriptions, element lookup and bus errors with context.
+//! - [`aac`]: which AAC encoder is used, and its priming.
 //! - `backoff`: the reconnect backoff both supervisors use.
 
+pub mod aac;
 mod backoff;
 pub mod encode;
 mod frame_pool;
@@ -38,6 +40,9 @@ pub use outputs::{
 pub enum MediaError {
     #[error("GStreamer could not start (run scripts/install-deps)")]
     Init(#[source] gstreamer::glib::Error),
+    /// No usable AAC encoder (the message says which are known and what to install).
+    #[error("{0}")]
+    AacEncoder(String),
     /// A GStreamer element is not installed.
     #[error("building {what}: no GStreamer element \"{factory}\" (run scripts/install-deps)")]
     MissingElement {
@@ -109,6 +114,7 @@ pub fn init() -> Result<(), MediaError> {
 /// (`serve` warm-up) and a missing plugin is reported before any job is accepted.
 pub fn warm_up() -> Result<(), MediaError> {
     init()?;
+    aac::AacEncoder::find()?;
     for factory in [
         "appsrc",
         "appsink",
@@ -118,7 +124,6 @@ pub fn warm_up() -> Result<(), MediaError> {
         "audioresample",
         "x264enc",
         "h264parse",
-        "avenc_aac",
         "aacparse",
         "mp4mux",
         "mpegtsmux",

@@ -75,20 +75,27 @@ pub fn faults(
     let mut faults = Vec::new();
     for o in outputs {
         let short = recorded.saturating_sub(o.duration);
+        // What the sink queued before its first connect attempt failed counts as sent, so an
+        // RTMP output that never got past the handshake (a refused port, or a server that
+        // accepts and never answers) is told by its bytes: rtmp2sink counts none before.
+        let never_connected =
+            o.kind == OutputKind::Rtmp && (o.bytes == 0 || o.duration < Duration::from_millis(500));
         let message = if o.failed() {
-            Some(format!(
-                "failed after {:.1} s of {:.1} s: {}",
-                o.duration.as_secs_f64(),
-                recorded.as_secs_f64(),
-                o.last_error.as_deref().unwrap_or("unknown error")
-            ))
+            let error = o.last_error.as_deref().unwrap_or("unknown error");
+            Some(if never_connected {
+                format!("never connected: {error}")
+            } else {
+                format!(
+                    "failed after {:.1} s of {:.1} s: {error}",
+                    o.duration.as_secs_f64(),
+                    recorded.as_secs_f64(),
+                )
+            })
         } else if o.whole_recording && short > DELIVERY_TOLERANCE {
-            let what = match o.kind {
-                // What the sink queued before its first connect attempt failed counts as sent.
-                OutputKind::Rtmp if o.bytes == 0 || o.duration < Duration::from_millis(500) => {
-                    "never connected; delivered"
-                }
-                _ => "delivered",
+            let what = if never_connected {
+                "never connected; delivered"
+            } else {
+                "delivered"
             };
             Some(format!(
                 "{what} {:.1} s of {:.1} s ({:.1} s missing{}){}",

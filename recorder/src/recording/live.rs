@@ -112,9 +112,19 @@ impl Recorder<'_> {
             let summary = self.encoder.remove_output(name)?;
             self.outputs.removed(summary);
         }
-        for o in &patch.add_outputs {
+        for (i, o) in patch.add_outputs.iter().enumerate() {
             let target = self.outputs.add(o)?;
-            self.encoder.add_output(target)?;
+            if let Err(e) = self.encoder.add_output(target) {
+                // Everything before this output applied and keeps recording; the job says so.
+                self.outputs.forget_last(&o.name);
+                let not_added = patch.add_outputs.len() - i;
+                next.outputs.truncate(next.outputs.len() - not_added);
+                self.job = next;
+                return Err(super::outputs::output_error(
+                    &format!("addOutputs[{}]", o.name),
+                    e,
+                ));
+            }
         }
         self.job = next;
         Ok(())

@@ -289,7 +289,8 @@ impl<'s> Recorder<'s> {
                 audio_bitrate_kbps: job.audio.bitrate_kbps,
             },
             targets,
-        )?;
+        )
+        .map_err(|e| outputs::output_error("outputs", e))?;
 
         let image_dirs = vcs_engine::image_dirs(&job.composition.name, session_assets);
         Ok(Recorder {

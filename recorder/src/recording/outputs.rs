@@ -150,6 +150,14 @@ impl Outputs {
         self.add_at(output, &format!("addOutputs[{}]", output.name))
     }
 
+    /// Forgets the output just added (by [`Outputs::add`]) when the encoder could not start it:
+    /// nothing was written for it.
+    pub fn forget_last(&mut self, name: &str) {
+        if self.entries.last().is_some_and(|e| e.name == name) {
+            self.entries.pop();
+        }
+    }
+
     fn add_at(&mut self, o: &Output, field: &str) -> Result<OutputTarget, RecordError> {
         let (local, s3, target) = match (&o.mp4, &o.hls, &o.rtmp) {
             (Some(mp4), _, _) => {
@@ -422,6 +430,19 @@ fn remove_local(path: &Path) {
     };
     if let Err(e) = result {
         tracing::warn!(path = %path.display(), error = %e, "cannot remove a spooled output after upload");
+    }
+}
+
+/// An output the encoder could not create because of what the job asks for (a path that cannot
+/// be written, say) is the job's fault: reported at `field` (422 from `serve`), not as a failure
+/// of the recorder. Other media errors stay what they are.
+pub(super) fn output_error(field: &str, e: vcs_media::MediaError) -> RecordError {
+    match e {
+        vcs_media::MediaError::Output { .. } => RecordError::Invalid {
+            field: field.to_string(),
+            message: vcs_job::control::error_chain(&e),
+        },
+        e => e.into(),
     }
 }
 

@@ -19,17 +19,15 @@ use super::{KeyframeRequest, OutputProgress, lock};
 /// the encoder: about 16 s at 4 Mbit/s.
 pub(super) const LOSSY_QUEUE_BYTES: u64 = 8 << 20;
 
-/// The AAC encoder's delay: 1024 samples at 48 kHz (measured by the A/V test).
-const AAC_PRIMING: gst::ClockTime = gst::ClockTime::from_nseconds(1024 * 1_000_000_000 / 48_000);
-
 /// Audio kept while an output waits for its first keyframe: about 5 s of AAC frames.
 const MAX_PENDING_AUDIO: usize = 256;
 
 /// The encoder's side of the outputs: every encoded buffer goes to every slot.
-#[derive(Default)]
 pub(crate) struct Fanout {
     slots: Mutex<Vec<Arc<Slot>>>,
     recent_audio: Arc<AudioHistory>,
+    /// The AAC encoder's delay (see [`crate::aac`]).
+    aac_priming: gst::ClockTime,
 }
 
 /// The last couple of seconds of encoded audio. Audio encodes faster than video, so when an
@@ -42,6 +40,14 @@ pub(crate) struct AudioHistory(Mutex<std::collections::VecDeque<(gst::Buffer, Op
 const AUDIO_HISTORY: usize = 96;
 
 impl Fanout {
+    pub(crate) fn new(aac_priming: gst::ClockTime) -> Self {
+        Fanout {
+            slots: Mutex::default(),
+            recent_audio: Arc::default(),
+            aac_priming,
+        }
+    }
+
     pub(crate) fn video(&self, sample: &gst::Sample) {
         self.push(Stream::Video, sample);
     }
@@ -55,15 +61,15 @@ impl Fanout {
             return;
         };
         if stream == Stream::Audio {
-            // avenc_aac's output lags its input by its priming samples, and nothing downstream
+            // The AAC encoder's output lags its input by its priming samples, and nothing downstream
             // (no MP4 edit list, FLV, TS) takes that into account: move the audio back into
             // place and drop the packet that is only priming.
-            let Some(pts) = buffer.pts().and_then(|p| p.checked_sub(AAC_PRIMING)) else {
+            let Some(pts) = buffer.pts().and_then(|p| p.checked_sub(self.aac_priming)) else {
                 return;
             };
             let b = buffer.make_mut();
             b.set_pts(pts);
-            b.set_dts(b.dts().and_then(|d| d.checked_sub(AAC_PRIMING)));
+            b.set_dts(b.dts().and_then(|d| d.checked_sub(self.aac_priming)));
         }
         let caps = sample.caps_owned();
         if stream == Stream::Audio {
@@ -406,7 +412,13 @@ mod tests {
         let keyframe: KeyframeRequest = Arc::new(move || {
             counter.fetch_add(1, Ordering::Relaxed);
         });
-        let slot = Slot::new("t", OutputKind::Rtmp, true, keyframe, &Fanout::default());
+        let slot = Slot::new(
+            "t",
+            OutputKind::Rtmp,
+            true,
+            keyframe,
+            &Fanout::new(gst::ClockTime::ZERO),
+        );
         slot.attach(video.clone(), audio);
 
         let mut n = 0;
