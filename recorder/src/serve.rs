@@ -107,6 +107,7 @@ impl JobRunner for RecorderService {
         let opts = RecordOptions {
             live: true,
             spool_dir: self.spool_dir.join(spec.id.as_deref().unwrap_or("job")),
+            events: None,
         };
         let metrics = self.metrics.clone();
         std::thread::Builder::new()

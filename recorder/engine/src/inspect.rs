@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use vcs_scene::Scene;
 
+use crate::events_file::{EventsFile, FrameEvents};
 use crate::{DailyDocuments, Engine, EngineError, param_from_flag};
 
 /// How a scene is written.
@@ -190,32 +191,29 @@ impl<'r> Steps<'r> {
 struct Inspection {
     engine: Engine,
     fps: u32,
-    by_frame: BTreeMap<u64, Value>,
+    by_frame: BTreeMap<u64, FrameEvents>,
 }
 
 impl Inspection {
     /// The engine with its initial state: the events file's, then params file, `param`s and
     /// inputs file on top.
     fn open(req: &SceneRequest) -> Result<Inspection, InspectError> {
-        let events = req.events_file.as_deref().map(read_json).transpose()?;
-        let ev_size = events.as_ref().and_then(|e| {
-            let s = e.get("outputSize")?;
-            Some((s.get("w")?.as_u64()? as u32, s.get("h")?.as_u64()? as u32))
-        });
-        let (width, height) = req.size.or(ev_size).unwrap_or((1280, 720));
-        let fps = req
-            .fps
-            .or_else(|| events.as_ref()?.get("fps")?.as_u64().map(|f| f as u32))
-            .unwrap_or(30)
-            .clamp(1, 240);
+        let events = req
+            .events_file
+            .as_deref()
+            .map(EventsFile::read)
+            .transpose()?
+            .unwrap_or_default();
+        let (width, height) = req.size.or(events.output_size).unwrap_or((1280, 720));
+        let fps = req.fps.or(events.fps).unwrap_or(30).clamp(1, 240);
         let mut engine = Engine::open(&req.composition, req.assets.as_deref(), width, height, fps)?;
         // Inspection shows what the composition produces even on a slow or busy machine; the
         // recorder enforces the real per-frame budget.
         engine.set_frame_budget(std::time::Duration::from_secs(5));
         engine.set_daily_format(req.format == SceneFormat::Daily);
 
-        if let Some(init) = events.as_ref().and_then(|e| e.get("initialState")) {
-            apply(&mut engine, frame_events(init));
+        if let Some(init) = events.initial.clone() {
+            apply(&mut engine, init);
         }
         if let Some(p) = &req.params_file {
             engine.set_params(&params_object(&read_json(p)?, p)?);
@@ -236,15 +234,7 @@ impl Inspection {
             }
             engine.set_video_inputs_json(slots);
         }
-        let by_frame = events
-            .as_ref()
-            .and_then(|e| e.get("eventsByFrame")?.as_object().cloned())
-            .map(|o| {
-                o.into_iter()
-                    .filter_map(|(k, v)| Some((k.trim().parse().ok()?, v)))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let by_frame = events.by_frame;
         Ok(Inspection {
             engine,
             fps,
@@ -267,7 +257,7 @@ impl Inspection {
         let mut last_good: Option<Scene> = None;
         for frame in 0..=last {
             if let Some(ev) = self.by_frame.get(&frame) {
-                apply(&mut self.engine, frame_events(ev));
+                apply(&mut self.engine, ev.clone());
             }
             let is_final_time_frame = wanted.is_none() && frame == last;
             let time = match (is_final_time_frame, at) {
@@ -321,39 +311,6 @@ fn params_object(v: &Value, path: &Path) -> Result<BTreeMap<String, Value>, Insp
             path: path.display().to_string(),
             message: "params must be a JSON object of values by param id",
         })
-}
-
-/// One frame's worth of events from the events file.
-struct FrameEvents {
-    slots: Option<Value>,
-    params: BTreeMap<String, Value>,
-    messages: Vec<(String, Value)>,
-}
-
-fn frame_events(v: &Value) -> FrameEvents {
-    let mut messages = Vec::new();
-    let mut push_msg = |m: &Value| {
-        if let Some(id) = m.get("sourceId").and_then(Value::as_str) {
-            messages.push((
-                id.to_string(),
-                m.get("data").cloned().unwrap_or(Value::Null),
-            ));
-        }
-    };
-    match v.get("standardSourceMessage") {
-        Some(Value::Array(a)) => a.iter().for_each(&mut push_msg),
-        Some(m) => push_msg(m),
-        None => {}
-    }
-    FrameEvents {
-        slots: v.get("activeVideoInputSlots").cloned(),
-        params: v
-            .get("params")
-            .and_then(Value::as_object)
-            .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default(),
-        messages,
-    }
 }
 
 fn apply(engine: &mut Engine, ev: FrameEvents) {

@@ -69,6 +69,7 @@
 
 mod composition;
 mod error;
+pub mod events_file;
 mod host;
 pub mod inspect;
 pub mod layout;

@@ -8,8 +8,8 @@ use super::process_started;
 use crate::job_file::{JobOverrides, read_job_file};
 use crate::recording::participants::track_field;
 use crate::recording::{
-    LiveCommand, RecordHooks, RecordOptions, RecordSummary, SharedStatus, exit_code, note_signal,
-    record, runs_in_real_time,
+    LiveCommand, RecordHooks, RecordOptions, RecordSummary, ScheduledEvents, SharedStatus,
+    exit_code, note_signal, record, runs_in_real_time,
 };
 
 #[derive(clap::Args)]
@@ -41,6 +41,11 @@ pub struct RenderArgs {
     /// Pace at real time, as a live job does, even with only test and file inputs.
     #[arg(long)]
     realtime: bool,
+    /// Offline events file (as `scene --events` reads and `preview` exports): its params and
+    /// standard-source messages are applied at their frames. Its video input slots are not
+    /// used: the job's participants are the video.
+    #[arg(long = "events", value_name = "FILE")]
+    events: Option<PathBuf>,
 }
 
 pub fn run(args: RenderArgs) -> anyhow::Result<()> {
@@ -68,6 +73,17 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
             "{origin}: outputs: no outputs; give one with -o out.mp4 or list them in the job file"
         );
     }
+    let events = args
+        .events
+        .as_deref()
+        .map(|path| {
+            let file = vcs_engine::events_file::EventsFile::read(path)?;
+            anyhow::Ok(ScheduledEvents {
+                origin: path.display().to_string(),
+                file,
+            })
+        })
+        .transpose()?;
     let live = args.realtime || runs_in_real_time(&job);
     let spool = tempdir_for_spool()?;
     let (tx, rx) = std::sync::mpsc::channel();
@@ -78,6 +94,7 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         &RecordOptions {
             live,
             spool_dir: spool.clone(),
+            events,
         },
         &rx,
         &status,

@@ -6,7 +6,9 @@ use std::time::Duration;
 use serde_json::json;
 use vcs_job::control::{JobEvent, JobPatch};
 
-use super::{RecordError, Recorder};
+use vcs_engine::events_file::{EventsFile, FrameEvents};
+
+use super::{RecordError, Recorder, ScheduledEvents};
 
 /// A live change, applied at the next frame.
 #[derive(Debug, Clone)]
@@ -128,6 +130,48 @@ impl Recorder<'_> {
         }
         self.job = next;
         Ok(())
+    }
+}
+
+/// The events file as the recording applies it: its initial state folded into frame 0, and every
+/// frame's params checked against what the composition declares, so a bad file fails before
+/// anything is recorded (naming the file, the frame and the param).
+pub(super) fn check_scheduled(
+    scheduled: ScheduledEvents,
+    interface: &serde_json::Value,
+) -> Result<EventsFile, RecordError> {
+    let ScheduledEvents { origin, mut file } = scheduled;
+    if let Some(initial) = file.initial.take() {
+        let at_zero = file.by_frame.remove(&0).unwrap_or_default();
+        let mut merged = initial;
+        merged.params.extend(at_zero.params);
+        merged.messages.extend(at_zero.messages);
+        merged.slots = at_zero.slots.or(merged.slots);
+        file.by_frame.insert(0, merged);
+    }
+    for (frame, events) in &file.by_frame {
+        vcs_engine::check_params(interface, &events.params).map_err(|e| RecordError::Invalid {
+            field: format!("{origin}: eventsByFrame.{frame}.params.{}", e.id),
+            message: e.message,
+        })?;
+    }
+    Ok(file)
+}
+
+impl Recorder<'_> {
+    /// Applies the events file's events due by `frame` (those of skipped frames too).
+    pub(super) fn apply_scheduled(&mut self, frame: u64) {
+        for FrameEvents {
+            params, messages, ..
+        } in self.events.take_due(frame)
+        {
+            if !params.is_empty() {
+                self.engine.set_params(&params);
+            }
+            for (source, data) in messages {
+                self.engine.push_standard_source_message(&source, data);
+            }
+        }
     }
 }
 

@@ -128,6 +128,18 @@ pub struct RecordOptions {
     pub live: bool,
     /// Where outputs that go only to S3 are written before upload, and the upload spool.
     pub spool_dir: PathBuf,
+    /// An offline events file (`render --events`): params and standard-source messages applied
+    /// at their frames, as `scene --events` does. Its video input slots are not used: the job's
+    /// participants are the video.
+    pub events: Option<ScheduledEvents>,
+}
+
+/// An events file and where it came from (for errors).
+#[derive(Debug, Clone)]
+pub struct ScheduledEvents {
+    /// The file's path, as the user gave it.
+    pub origin: String,
+    pub file: vcs_engine::events_file::EventsFile,
 }
 
 /// What a finished recording produced.
@@ -230,6 +242,8 @@ pub struct Recorder<'s> {
     pacer: Pacer,
     fps_meter: FpsMeter,
     stopping: bool,
+    /// The events file's events not yet applied (`render --events`).
+    events: vcs_engine::events_file::EventsFile,
     /// What each input delivered so far, and the frame count when it was last told.
     input_tally: delivery::InputTally,
     tallied_frames: u64,
@@ -276,6 +290,13 @@ impl<'s> Recorder<'s> {
             }
         })?;
 
+        let events = opts
+            .events
+            .clone()
+            .map(|e| live::check_scheduled(e, engine.interface()))
+            .transpose()?
+            .unwrap_or_default();
+
         vcs_media::init()?;
         let mut participants = Participants::new(opts.live);
         participants.set(&job.participants, Duration::ZERO)?;
@@ -318,6 +339,7 @@ impl<'s> Recorder<'s> {
             composition_warnings: RateLimit::new(Duration::from_secs(5)),
             fps_meter: FpsMeter::default(),
             stopping: false,
+            events,
             input_tally: delivery::InputTally::default(),
             tallied_frames: 0,
         })
@@ -395,6 +417,7 @@ impl<'s> Recorder<'s> {
         if let Some(l) = self.limit {
             skipped = skipped.min(l.saturating_sub(self.frames + 1));
         }
+        self.apply_scheduled(self.frames + skipped);
         Ok(skipped)
     }
 
