@@ -99,8 +99,18 @@ fn make_inputs(dir: &Path, secs: u64) -> Vec<PathBuf> {
                 ))
                 .args(["-f", "lavfi", "-i"])
                 .arg(format!("sine=f={}:duration={secs}", 300 + 100 * i))
-                .args(["-c:v", "libx264", "-preset", "veryfast", "-b:v", "2500k", "-g", "60"])
-                .args(["-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k", "-shortest"])
+                .args([
+                    "-c:v", "libx264", "-preset", "veryfast", "-b:v", "2500k", "-g", "60",
+                ])
+                .args([
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-c:a",
+                    "aac",
+                    "-b:a",
+                    "96k",
+                    "-shortest",
+                ])
                 .arg(&path)
                 .status()
                 .expect("ffmpeg runs (scripts/install-deps installs it)");
@@ -126,7 +136,10 @@ fn render(
         .arg(out);
     for (i, name) in NAMES.iter().take(participants).enumerate() {
         let file = &inputs[i % inputs.len()];
-        c.args(["--participant", &format!("{name}=file://{}", file.display())]);
+        c.args([
+            "--participant",
+            &format!("{name}=file://{}", file.display()),
+        ]);
     }
     if realtime {
         c.arg("--realtime");
@@ -163,7 +176,14 @@ fn ffmpeg_compose(inputs: &[PathBuf], secs: u64, out: &Path) -> Command {
     ]);
     c.args(["-map", "[v]", "-map", "[a]", "-t", &secs.to_string()]);
     // The recorder's encoder settings, so the comparison is like for like.
-    c.args(["-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency"]);
+    c.args([
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-tune",
+        "zerolatency",
+    ]);
     c.args(["-x264-params", "scenecut=0", "-b:v", "4000k", "-g", "60"]);
     c.args(["-c:a", "aac", "-b:a", "128k", "-ar", "48000"]);
     c.arg(out);
@@ -191,7 +211,7 @@ fn encode_floor(secs: u64, out: &Path) -> Command {
         format!(
             "videotestsrc num-buffers={frames} pattern=ball \
                ! video/x-raw,width=1280,height=720,framerate=30/1,format=I420 \
-               ! x264enc speed-preset=veryfast tune=zerolatency bitrate=4000 key-int-max=60 option-string=scenecut=0 ! h264parse ! queue ! mux. \
+               ! x264enc speed-preset=veryfast tune=zerolatency bitrate=4000 key-int-max=60 trellis=false option-string=scenecut=0 ! h264parse ! queue ! mux. \
              audiotestsrc num-buffers={buffers} samplesperbuffer=480 \
                ! audio/x-raw,rate=48000,channels=2 ! audioconvert ! avenc_aac bitrate=128000 \
                ! aacparse ! queue ! mux. \
@@ -247,7 +267,12 @@ fn main() {
     let log = dir.join("stdout");
     let load_before = loadavg();
 
-    let names = ["vcs-recorder render", "ffmpeg", "decode 4 inputs", "encode 1 source"];
+    let names = [
+        "vcs-recorder render",
+        "ffmpeg",
+        "decode 4 inputs",
+        "encode 1 source",
+    ];
     let mut runs: [Vec<Usage>; 4] = Default::default();
     for _ in 0..3 {
         let out = |n: &str| dir.join(n);
@@ -276,7 +301,10 @@ fn main() {
          medians of 3 interleaved runs; load average {load_before} before, {} after",
         loadavg()
     );
-    println!("  {:<22} {:>8} {:>8} {:>10}", "", "CPU s", "wall s", "peak RSS");
+    println!(
+        "  {:<22} {:>8} {:>8} {:>10}",
+        "", "CPU s", "wall s", "peak RSS"
+    );
     for i in 0..4 {
         println!(
             "  {:<22} {:>8.2} {:>8.1} {:>7.0} MB",

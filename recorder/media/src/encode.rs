@@ -352,10 +352,13 @@ fn launch_encode(
         what: "encoder caps".into(),
         source: source.into(),
     };
+    // `trellis=false`: x264's veryfast preset has trellis off, but GStreamer's x264enc turns it on
+    // whatever the preset says; it cost a sixth of the encode on real video for no visible gain,
+    // and ffmpeg's `-preset veryfast` (what we are compared with) leaves it off.
     let desc = format!(
         "appsrc name=video format=time block=true max-bytes={video_queue} \
            ! x264enc speed-preset=veryfast tune=zerolatency bitrate={vb} key-int-max={gop} \
-             option-string=scenecut=0 \
+             trellis=false option-string=scenecut=0 \
            ! video/x-h264,profile=high ! h264parse \
            ! video/x-h264,stream-format=avc,alignment=au \
            ! appsink name=h264 sync=false \

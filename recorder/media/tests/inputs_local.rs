@@ -68,8 +68,11 @@ fn offline_file_frames_are_chosen_by_timestamp() {
             "output frame {k} at {t:?}"
         );
         let [r, g, b] = dominant_rgb(&frame);
+        // Frames arrive as limited-range I420 (this RGB file converted by videoconvert, which
+        // dithers): blue is carried by Cb in steps of about two levels, so ±3 (frames differ by
+        // 5 levels of red, still told apart).
         assert!(
-            r.abs_diff(red_of(n)) <= 1 && g.abs_diff(64) <= 1 && b.abs_diff(128) <= 1,
+            r.abs_diff(red_of(n)) <= 3 && g.abs_diff(64) <= 3 && b.abs_diff(128) <= 3,
             "output frame {k}: {:?}, want red {}",
             [r, g, b],
             red_of(n)

@@ -480,7 +480,8 @@ impl<'s> Recorder<'s> {
                 copy.copy_from_slice(&yuv);
                 copy
             };
-            self.encoder.push_i420(k, frame, &mix[offset..offset + len])?;
+            self.encoder
+                .push_i420(k, frame, &mix[offset..offset + len])?;
             offset += len;
         }
         Ok(())

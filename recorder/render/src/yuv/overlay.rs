@@ -105,8 +105,16 @@ impl Overlay {
             let (x0, x1) = (x0 as usize, x1 as usize);
             let range = row * cw + x0..row * cw + x1;
             let a = &self.chroma_alpha[range.clone()];
-            over(&mut pu[row * layout.strides[1]..][x0..x1], &self.u[range.clone()], a);
-            over(&mut pv[row * layout.strides[2]..][x0..x1], &self.v[range], a);
+            over(
+                &mut pu[row * layout.strides[1]..][x0..x1],
+                &self.u[range.clone()],
+                a,
+            );
+            over(
+                &mut pv[row * layout.strides[2]..][x0..x1],
+                &self.v[range],
+                a,
+            );
         }
     }
 

@@ -13,7 +13,12 @@ const LIMITED_601: YuvSpace = YuvSpace {
 
 /// An I420 frame (GStreamer layout) of `w`×`h` whose pixel (x, y) is `rgb(x, y)`; chroma is the
 /// mean of each 2×2 block.
-fn source(w: u32, h: u32, space: YuvSpace, rgb: impl Fn(u32, u32) -> [u8; 3]) -> (I420Layout, Vec<u8>) {
+fn source(
+    w: u32,
+    h: u32,
+    space: YuvSpace,
+    rgb: impl Fn(u32, u32) -> [u8; 3],
+) -> (I420Layout, Vec<u8>) {
     let layout = I420Layout::gstreamer(w, h);
     let mut data = vec![0u8; layout.len()];
     let s = layout.strides;
@@ -120,7 +125,10 @@ fn attrs(scale_mode: ScaleMode) -> VideoAttrs {
 
 #[track_caller]
 fn assert_near(got: [u8; 3], want: [u8; 3], what: &str) {
-    let far = got.iter().zip(want).any(|(&g, w)| (g as i32 - w as i32).abs() > 2);
+    let far = got
+        .iter()
+        .zip(want)
+        .any(|(&g, w)| (g as i32 - w as i32).abs() > 2);
     assert!(!far, "{what}: got {got:?}, want {want:?}");
 }
 
@@ -135,7 +143,10 @@ fn fill_crops_the_centre_of_a_wider_source() {
     assert_near(o.px(73, 50), [0, 0, 255], "right");
     // Row 25 is odd: its chroma row is shared with the (black) row above, so check its luma,
     // then the next row's colour.
-    assert!((o.sample(0, 40, 25) as i32 - 81).abs() <= 1, "top edge still covered");
+    assert!(
+        (o.sample(0, 40, 25) as i32 - 81).abs() <= 1,
+        "top edge still covered"
+    );
     assert_near(o.px(40, 26), [255, 0, 0], "top edge still covered");
     assert_near(o.px(10, 10), [0, 0, 0], "outside the frame untouched");
 }
@@ -226,7 +237,13 @@ fn layers_partly_off_canvas_are_clipped_and_padded_rows_are_skipped() {
         };
         let mut o = Out::new(4, 2);
         o.draw(&src, rect(-2, 0, 4, 2), &a);
-        let want = |y: u8| if half { (y as u32 + 16).div_ceil(2) as u8 } else { y };
+        let want = |y: u8| {
+            if half {
+                (y as u32 + 16).div_ceil(2) as u8
+            } else {
+                y
+            }
+        };
         assert_eq!(o.sample(0, 0, 0), want(96), "opacity {opacity}");
         assert_eq!(o.sample(0, 1, 1), want(136), "opacity {opacity}");
         assert_eq!(o.sample(0, 2, 0), 16, "right of the layer untouched");
@@ -254,9 +271,20 @@ fn foreground_is_blended_only_where_it_covers() {
     o.c.compose(&mut o.data, &[]);
     let grey_y = o.sample(0, 3, 3);
     assert_eq!(o.sample(0, 0, 0), grey_y, "uncovered luma untouched");
-    assert!(o.sample(0, 1, 1) > grey_y, "green is brighter than this grey");
-    assert_eq!(o.sample(1, 1, 1), 128, "chroma of an uncovered block untouched");
-    assert_ne!(o.sample(1, 0, 0), 128, "the covered block's chroma has a quarter of green");
+    assert!(
+        o.sample(0, 1, 1) > grey_y,
+        "green is brighter than this grey"
+    );
+    assert_eq!(
+        o.sample(1, 1, 1),
+        128,
+        "chroma of an uncovered block untouched"
+    );
+    assert_ne!(
+        o.sample(1, 0, 0),
+        128,
+        "the covered block's chroma has a quarter of green"
+    );
 }
 
 #[test]
@@ -274,21 +302,41 @@ fn odd_offsets_and_sizes_half_cover_the_edge_chroma() {
     for y in 0..12 {
         for x in 0..12 {
             let inside = (3..8).contains(&x) && (3..8).contains(&y);
-            assert_eq!(o.sample(0, x, y), if inside { ry } else { by }, "luma ({x}, {y})");
+            assert_eq!(
+                o.sample(0, x, y),
+                if inside { ry } else { by },
+                "luma ({x}, {y})"
+            );
         }
     }
     let (ru, bu) = (redv[1].round() as i32, blue[1].round() as i32);
     let u = |cx, cy| o.sample(1, cx, cy) as i32;
-    assert!((u(2, 2) - ru).abs() <= 1, "chroma wholly inside: {}", u(2, 2));
+    assert!(
+        (u(2, 2) - ru).abs() <= 1,
+        "chroma wholly inside: {}",
+        u(2, 2)
+    );
     assert!((u(0, 0) - bu).abs() <= 1, "chroma outside: {}", u(0, 0));
     // (1, 2): luma columns 2, 3 → one of two inside; rows 4, 5 inside: half.
     let half = (ru + bu) / 2;
-    assert!((u(1, 2) - half).abs() <= 2, "left edge: {} want {half}", u(1, 2));
+    assert!(
+        (u(1, 2) - half).abs() <= 2,
+        "left edge: {} want {half}",
+        u(1, 2)
+    );
     // (1, 1): columns 2, 3 and rows 2, 3 → one of four inside: a quarter.
     let quarter = (ru + 3 * bu) / 4;
-    assert!((u(1, 1) - quarter).abs() <= 2, "corner: {} want {quarter}", u(1, 1));
+    assert!(
+        (u(1, 1) - quarter).abs() <= 2,
+        "corner: {} want {quarter}",
+        u(1, 1)
+    );
     // (3, 2): columns 6, 7 both inside (the layer ends at 8): wholly red.
-    assert!((u(3, 2) - ru).abs() <= 1, "right column inside: {}", u(3, 2));
+    assert!(
+        (u(3, 2) - ru).abs() <= 1,
+        "right column inside: {}",
+        u(3, 2)
+    );
     assert!((u(4, 2) - bu).abs() <= 1, "right of the layer: {}", u(4, 2));
 }
 
@@ -312,7 +360,11 @@ fn even_edges_keep_colour_from_bleeding_either_way() {
 fn odd_sized_sources_are_read_to_their_last_column_and_row() {
     // 5×3, last column and last row white, the rest black; drawn 1:1.
     let src = source(5, 3, LIMITED_601, |x, y| {
-        if x == 4 || y == 2 { [255, 255, 255] } else { [0, 0, 0] }
+        if x == 4 || y == 2 {
+            [255, 255, 255]
+        } else {
+            [0, 0, 0]
+        }
     });
     let mut o = Out::new(6, 4);
     o.draw(&src, rect(0, 0, 5, 3), &attrs(ScaleMode::Fill));
@@ -411,7 +463,11 @@ fn a_composed_frame_reads_back_as_rgba() {
     o.draw(&src, rect(0, 0, 4, 4), &attrs(ScaleMode::Fill));
     let rgba = i420_to_rgba(&frame_ref(&o.c, &o.data));
     assert_eq!(rgba.len(), 4 * 4 * 4);
-    assert_near([rgba[20], rgba[21], rgba[22]], [40, 120, 220], "pixel (1, 1)");
+    assert_near(
+        [rgba[20], rgba[21], rgba[22]],
+        [40, 120, 220],
+        "pixel (1, 1)",
+    );
     assert_eq!(rgba[23], 255);
 }
 
