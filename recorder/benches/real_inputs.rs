@@ -64,11 +64,7 @@ fn wait_usage(child: &Child, started: Instant) -> Option<Usage> {
     })
 }
 
-/// Runs `cmd` with its stdout in `out` and returns its usage.
-#[expect(
-    clippy::zombie_processes,
-    reason = "reaped by wait4, which also gives this child's own rusage"
-)]
+/// Starts `cmd` with its stdout in `out`; the caller reaps it with [`wait_usage`].
 fn spawn(mut cmd: Command, out: &Path) -> (Child, Instant) {
     let child = cmd
         .stdout(std::fs::File::create(out).unwrap())

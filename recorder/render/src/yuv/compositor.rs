@@ -62,7 +62,7 @@ impl YuvCompositor {
         let mut c = Self {
             layout,
             space,
-            background: vec![0; layout.len()],
+            background: vec![0; layout.frame_len()],
             foreground: Overlay::default(),
             tiles: HashMap::new(),
             resizer: fr::Resizer::new(),
@@ -101,10 +101,10 @@ impl YuvCompositor {
         self.foreground = Overlay::from_premultiplied(premul, w, h, self.space);
     }
 
-    /// Writes one output frame into `out` ([`I420Layout::len`] bytes or more): background, the
+    /// Writes one output frame into `out` ([`I420Layout::frame_len`] bytes or more): background, the
     /// `layers` bottom to top, foreground.
     pub fn compose(&mut self, out: &mut [u8], layers: &[VideoLayerRef<'_>]) {
-        let len = self.layout.len();
+        let len = self.layout.frame_len();
         let Some(out) = out.get_mut(..len) else {
             tracing::error!(len = out.len(), need = len, "output buffer too small");
             return;

@@ -69,7 +69,7 @@ impl I420Layout {
     }
 
     /// Bytes a buffer needs to hold every plane.
-    pub fn len(&self) -> usize {
+    pub fn frame_len(&self) -> usize {
         (0..3)
             .map(|i| self.offsets[i] + self.strides[i] * self.plane_size(i).1 as usize)
             .max()
@@ -90,7 +90,7 @@ impl I420Layout {
             })
     }
 
-    /// The three planes of `data` (which must be [`len`](Self::len) bytes or more).
+    /// The three planes of `data` (which must be [`frame_len`](Self::frame_len) bytes or more).
     pub fn planes<'a>(&self, data: &'a [u8]) -> [&'a [u8]; 3] {
         [0, 1, 2].map(|i| {
             let rows = self.plane_size(i).1 as usize;
@@ -121,7 +121,7 @@ pub struct I420Ref<'a> {
 impl I420Ref<'_> {
     /// The frame can be read as its layout says.
     pub fn is_valid(&self) -> bool {
-        self.layout.is_valid() && self.data.len() >= self.layout.len()
+        self.layout.is_valid() && self.data.len() >= self.layout.frame_len()
     }
 
     /// The pixel at (`x`, `y`) as RGB (tests, diagnostics).

@@ -20,7 +20,7 @@ fn source(
     rgb: impl Fn(u32, u32) -> [u8; 3],
 ) -> (I420Layout, Vec<u8>) {
     let layout = I420Layout::gstreamer(w, h);
-    let mut data = vec![0u8; layout.len()];
+    let mut data = vec![0u8; layout.frame_len()];
     let s = layout.strides;
     let [py, pu, pv] = layout.planes_mut(&mut data);
     let conv = |c: [u8; 3]| space.rgb_to_yuv_premultiplied(c.map(f32::from), 255.0);
@@ -60,7 +60,7 @@ impl Out {
         let layout = I420Layout::gstreamer(w, h);
         Out {
             c: YuvCompositor::new(layout, LIMITED_601),
-            data: vec![0; layout.len()],
+            data: vec![0; layout.frame_len()],
         }
     }
 
@@ -220,7 +220,7 @@ fn layers_partly_off_canvas_are_clipped_and_padded_rows_are_skipped() {
     let mut layout = I420Layout::gstreamer(4, 2);
     layout.strides = [8, 8, 8];
     layout.offsets = [0, 16, 24];
-    let mut data = vec![250u8; layout.len()];
+    let mut data = vec![250u8; layout.frame_len()];
     for y in 0..2 {
         for x in 0..4 {
             data[y * 8 + x] = 16 + 40 * x as u8;
@@ -477,6 +477,6 @@ fn gstreamer_layout_of_odd_widths() {
     let l = I420Layout::gstreamer(1270, 715);
     assert_eq!(l.strides, [1272, 636, 636]);
     assert_eq!(l.offsets, [0, 1272 * 716, 1272 * 716 + 636 * 358]);
-    assert_eq!(l.len(), 1272 * 716 + 2 * 636 * 358);
+    assert_eq!(l.frame_len(), 1272 * 716 + 2 * 636 * 358);
     assert!(l.is_valid());
 }
