@@ -1,10 +1,10 @@
-//! The one encode: composed RGBA frames and mixed f32 audio in, one H.264 and one AAC stream out
-//! to every output.
+//! The one encode: composed I420 frames (or RGBA, converted in `push`) and mixed f32 audio in,
+//! one H.264 and one AAC stream out to every output.
 //!
 //! ```text
-//! RGBA ─► I420 (in push) ─► appsrc video ─► x264enc ─► h264parse ─► appsink h264 ─┐
-//!                                                                               ├─► Fanout ─► outputs
-//! appsrc audio (F32 stereo 48 kHz) ─► audioconvert ─► AAC enc ─► aacparse ─► appsink aac ─┘
+//! I420 (push_i420, or push: RGBA ─► I420) ─► appsrc video ─► x264enc ─► h264parse ─► appsink h264 ─┐
+//!                                                                                         ├─► Fanout ─► outputs
+//! appsrc audio (F32 stereo 48 kHz) ─► audioconvert ─► AAC enc ─► aacparse ─► appsink aac ─────────────┘
 //! ```
 //!
 //! Timestamps come from the frame number and the sample count, never from a clock, so audio and
@@ -124,9 +124,6 @@ impl Encoder {
     /// jumps ahead to `n/fps` when frames were skipped), so A/V stay in sync by construction.
     /// Blocks while the encoder is behind.
     pub fn push(&mut self, n: u64, rgba: Vec<u8>, audio: &[f32]) -> Result<(), MediaError> {
-        if let Some(err) = bus_error(&self.pipeline) {
-            return Err(self.runtime(err));
-        }
         let expected = self.cfg.width as usize * self.cfg.height as usize * 4;
         if rgba.len() != expected {
             return Err(self.runtime(format!(
@@ -134,6 +131,44 @@ impl Encoder {
                 rgba.len(),
                 self.cfg.width,
                 self.cfg.height
+            )));
+        }
+        let mut yuv = self.i420_frames.take();
+        self.i420
+            .convert(&rgba, &mut yuv)
+            .map_err(|e| self.runtime(format!("frame {n}: {e}")))?;
+        self.frames.give_back(rgba);
+        self.push_i420(n, yuv, audio)
+    }
+
+    /// Where the planes of the I420 frames [`push_i420`](Self::push_i420) takes lie: byte
+    /// offsets and strides of Y, U, V (GStreamer's default layout for this size).
+    pub fn i420_layout(&self) -> ([usize; 3], [usize; 3]) {
+        let info = &self.i420.info;
+        let strides = [0, 1, 2].map(|i| info.stride()[i] as usize);
+        let offsets = [0, 1, 2].map(|i| info.offset()[i]);
+        (offsets, strides)
+    }
+
+    /// A buffer for the next I420 frame ([`i420_layout`](Self::i420_layout)), recycled from
+    /// frames already encoded; its contents are stale, so the caller writes every byte.
+    pub fn i420_buffer(&self) -> Vec<u8> {
+        self.i420_frames.take()
+    }
+
+    /// As [`push`](Self::push) with a frame already in I420, in this encode's colorimetry
+    /// (BT.709 from 720 lines up, BT.601 below, limited range): what the compositor writes.
+    pub fn push_i420(&mut self, n: u64, yuv: Vec<u8>, audio: &[f32]) -> Result<(), MediaError> {
+        if let Some(err) = bus_error(&self.pipeline) {
+            return Err(self.runtime(err));
+        }
+        if yuv.len() != self.i420.frame_len() {
+            return Err(self.runtime(format!(
+                "frame {n} is {} bytes; {}x{} I420 needs {}",
+                yuv.len(),
+                self.cfg.width,
+                self.cfg.height,
+                self.i420.frame_len()
             )));
         }
         if n < self.next_frame {
@@ -150,11 +185,6 @@ impl Encoder {
         }
         let fps = self.cfg.fps;
         let pts = frame_time(n, fps);
-        let mut yuv = self.i420_frames.take();
-        self.i420
-            .convert(&rgba, &mut yuv)
-            .map_err(|e| self.runtime(format!("frame {n}: {e}")))?;
-        self.frames.give_back(rgba);
         let mut buffer = gst::Buffer::from_mut_slice(self.i420_frames.wrap(yuv));
         {
             let b = buffer.get_mut().expect("fresh buffer is writable");
@@ -325,10 +355,13 @@ fn launch_encode(
         what: "encoder caps".into(),
         source: source.into(),
     };
+    // `trellis=false`: x264's veryfast preset has trellis off, but GStreamer's x264enc turns it on
+    // whatever the preset says; it cost a sixth of the encode on real video for no visible gain,
+    // and ffmpeg's `-preset veryfast` (what we are compared with) leaves it off.
     let desc = format!(
         "appsrc name=video format=time block=true max-bytes={video_queue} \
            ! x264enc speed-preset=veryfast tune=zerolatency bitrate={vb} key-int-max={gop} \
-             option-string=scenecut=0 \
+             trellis=false option-string=scenecut=0 \
            ! video/x-h264,profile=high ! h264parse \
            ! video/x-h264,stream-format=avc,alignment=au \
            ! appsink name=h264 sync=false \

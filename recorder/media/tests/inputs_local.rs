@@ -68,8 +68,11 @@ fn offline_file_frames_are_chosen_by_timestamp() {
             "output frame {k} at {t:?}"
         );
         let [r, g, b] = dominant_rgb(&frame);
+        // Frames arrive as limited-range I420 (this RGB file converted by videoconvert, which
+        // dithers): blue is carried by Cb in steps of about two levels, so ±3 (frames differ by
+        // 5 levels of red, still told apart).
         assert!(
-            r.abs_diff(red_of(n)) <= 1 && g.abs_diff(64) <= 1 && b.abs_diff(128) <= 1,
+            r.abs_diff(red_of(n)) <= 3 && g.abs_diff(64) <= 3 && b.abs_diff(128) <= 3,
             "output frame {k}: {:?}, want red {}",
             [r, g, b],
             red_of(n)
@@ -265,7 +268,7 @@ fn huge_inputs_are_scaled_down_keeping_their_shape() {
     let mut input = Input::start(cfg).unwrap();
     let frame = input.video(Duration::ZERO).unwrap();
     assert_eq!((frame.width, frame.height), (1920, 1080));
-    assert!(frame.stride >= 1920 * 4);
+    assert!(frame.strides[0] >= 1920);
     assert_close_rgb(dominant_rgb(&frame), [0x20, 0x80, 0x40], 3, "scaled frame");
     // Within the cap: the source's own size.
     let mut cfg = config("test:#208040?size=1280x720", false);

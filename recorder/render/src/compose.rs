@@ -312,7 +312,7 @@ impl LayerMapping {
 }
 
 /// The overlap of two rectangles, if any.
-fn intersect(a: IntRect, b: IntRect) -> Option<IntRect> {
+pub(crate) fn intersect(a: IntRect, b: IntRect) -> Option<IntRect> {
     let x0 = a.x.max(b.x);
     let y0 = a.y.max(b.y);
     let x1 = (a.x + a.w).min(b.x + b.w);
@@ -326,7 +326,7 @@ fn intersect(a: IntRect, b: IntRect) -> Option<IntRect> {
 }
 
 /// A rectangle with rounded corners, for per-pixel coverage near its corners.
-struct RoundedRect {
+pub(crate) struct RoundedRect {
     rect: IntRect,
     radius: f32,
     /// Rows `[rect.y, top_band)` and `[bottom_band, rect.y + rect.h)` hold the corner arcs.
@@ -335,7 +335,7 @@ struct RoundedRect {
 }
 
 impl RoundedRect {
-    fn new(rect: IntRect, radius: f32) -> Self {
+    pub(crate) fn new(rect: IntRect, radius: f32) -> Self {
         let band = if radius > 0.0 {
             radius.ceil() as i32
         } else {
@@ -349,12 +349,12 @@ impl RoundedRect {
         }
     }
 
-    fn row_has_corners(&self, py: i32) -> bool {
+    pub(crate) fn row_has_corners(&self, py: i32) -> bool {
         py < self.top_band || py >= self.bottom_band
     }
 
     /// Anti-aliased coverage (0..=256) of pixel (px, py).
-    fn coverage(&self, px: i32, py: i32) -> u32 {
+    pub(crate) fn coverage(&self, px: i32, py: i32) -> u32 {
         let (r, radius) = (self.rect, self.radius);
         if radius <= 0.0 {
             return 256;

@@ -15,8 +15,10 @@
 //! - [`StratumRenderer`]: keeps the last list and its pixels, so an unchanged stratum costs a
 //!   comparison, not a rasterisation.
 //! - [`still`]: a whole scene as one picture, video layers as labelled placeholders.
-//! - [`compose`]: the strata compositor — pure pixel maths over the encoder's frame buffer
-//!   (video layers scaled, cropped, rounded and blended; no GStreamer).
+//! - [`yuv`]: the strata compositor the recorder uses — decoded I420 video scaled, cropped,
+//!   rounded and blended straight into the encoder's I420 frame, graphics converted to YUV only
+//!   when rasterised again (no GStreamer).
+//! - [`compose`]: the same layer semantics over an RGBA canvas (pictures of a scene).
 
 mod assets;
 pub mod compose;
@@ -24,6 +26,7 @@ mod exec;
 mod image;
 mod path;
 pub mod still;
+pub mod yuv;
 
 use tiny_skia::{Pixmap, Transform};
 

@@ -314,8 +314,15 @@ impl<'s> Recorder<'s> {
         .map_err(|e| outputs::output_error("outputs", e))?;
 
         let image_dirs = vcs_engine::image_dirs(&job.composition.name, session_assets);
+        let (offsets, strides) = encoder.i420_layout();
+        let layout = vcs_render::yuv::I420Layout {
+            width: v.width,
+            height: v.height,
+            offsets,
+            strides,
+        };
         Ok(Recorder {
-            strata: Strata::new(v.width, v.height, fonts, image_dirs),
+            strata: Strata::new(layout, fonts, image_dirs),
             limit: job.duration_secs.map(|d| (d * v.fps as f64).round() as u64),
             pacer: Pacer::new(Instant::now(), v.fps),
             live: opts.live,
@@ -370,11 +377,11 @@ impl<'s> Recorder<'s> {
         let inputs = self.read_video(Duration::from_secs_f64(t), dominant.as_deref());
         let render_started = Instant::now();
         self.render_scene(span.last, t);
-        let rgba = self
+        let yuv = self
             .strata
-            .composite(&self.scene, &inputs.frames, self.encoder.frame_buffer());
+            .composite(&self.scene, &inputs.frames, self.encoder.i420_buffer());
         let render_time = render_started.elapsed();
-        self.push_frames(span, rgba, &mix)?;
+        self.push_frames(span, yuv, &mix)?;
 
         self.dropped += skipped;
         self.frames = span.last + 1;
@@ -483,7 +490,7 @@ impl<'s> Recorder<'s> {
     fn push_frames(
         &mut self,
         span: FrameSpan,
-        mut rgba: Vec<u8>,
+        mut yuv: Vec<u8>,
         mix: &[f32],
     ) -> Result<(), RecordError> {
         let fps = self.job.video.fps;
@@ -491,13 +498,14 @@ impl<'s> Recorder<'s> {
         for k in span.first..=span.last {
             let len = samples_for_frame(k, fps) * audio::CHANNELS;
             let frame = if k == span.last {
-                std::mem::take(&mut rgba)
+                std::mem::take(&mut yuv)
             } else {
-                let mut copy = self.encoder.frame_buffer();
-                copy.copy_from_slice(&rgba);
+                let mut copy = self.encoder.i420_buffer();
+                copy.copy_from_slice(&yuv);
                 copy
             };
-            self.encoder.push(k, frame, &mix[offset..offset + len])?;
+            self.encoder
+                .push_i420(k, frame, &mix[offset..offset + len])?;
             offset += len;
         }
         Ok(())

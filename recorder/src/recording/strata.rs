@@ -1,31 +1,32 @@
 //! One output frame from a scene: the background stratum, the participants' video layers and
-//! the foreground stratum composited into an encoder buffer ([`vcs_render::compose`]).
+//! the foreground stratum composited in YUV into an I420 encoder buffer
+//! ([`vcs_render::yuv::YuvCompositor`]): decoded video is never turned into RGB.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use vcs_media::input::VideoFrame;
-use vcs_render::compose::{Canvas, CoverageSpans, VideoFrameRef};
+use vcs_media::input::{VideoFrame, YuvMatrix};
+use vcs_render::yuv::{I420Layout, I420Ref, Matrix, VideoLayerRef, YuvCompositor, YuvSpace};
 use vcs_render::{Assets, StratumRenderer};
 use vcs_scene::{IntRect, Scene};
 use vcs_text::Fonts;
 
-/// The strata renderers and the canvas they are composited on, kept from frame to frame so an
-/// unchanged stratum is not rasterised again.
+/// The strata renderers and the compositor they feed, kept from frame to frame so an unchanged
+/// stratum is neither rasterised nor converted again and an unchanged video frame is not scaled
+/// again.
 pub struct Strata {
     width: u32,
     height: u32,
     background: StratumRenderer,
     foreground: StratumRenderer,
-    canvas: Canvas,
-    /// Where the foreground has coverage; recomputed only when it was rasterised again.
-    fg_spans: CoverageSpans,
+    compositor: YuvCompositor,
 }
 
 impl Strata {
-    /// Strata for a `width`×`height` output, drawing text with `fonts` and images from
-    /// `image_dirs`.
-    pub fn new(width: u32, height: u32, fonts: Fonts, image_dirs: Vec<PathBuf>) -> Self {
+    /// Strata for an output laid out as `layout` (the encoder's I420, in its colour space),
+    /// drawing text with `fonts` and images from `image_dirs`.
+    pub fn new(layout: I420Layout, fonts: Fonts, image_dirs: Vec<PathBuf>) -> Self {
+        let (width, height) = (layout.width, layout.height);
         Self {
             width,
             height,
@@ -36,48 +37,67 @@ impl Strata {
                 Assets::from_dirs(image_dirs.clone()),
             ),
             foreground: StratumRenderer::new(width, height, fonts, Assets::from_dirs(image_dirs)),
-            canvas: Canvas::new(width, height),
-            fg_spans: CoverageSpans::default(),
+            compositor: YuvCompositor::new(layout, YuvSpace::for_output(height)),
         }
     }
 
-    /// Composites `scene` with the participants' `frames` into `buffer` (a recycled encoder
-    /// buffer of the output size) and returns it.
+    /// Composites `scene` with the participants' `frames` into `buffer` (a recycled I420 encoder
+    /// buffer of the output's layout, every byte of which is written) and returns it.
     pub fn composite(
         &mut self,
         scene: &Scene,
         frames: &BTreeMap<String, VideoFrame>,
-        buffer: Vec<u8>,
+        mut buffer: Vec<u8>,
     ) -> Vec<u8> {
-        self.canvas.data = buffer;
-        let (bg, _) = self
+        let (bg, rasterised) = self
             .background
             .render(&scene.background, scene.width, scene.height);
-        self.canvas.fill_from_premultiplied(bg.data());
-        for layer in &scene.video_layers {
-            let Some(frame) = frames.get(&layer.id) else {
-                continue;
-            };
-            let src = VideoFrameRef {
-                width: frame.width,
-                height: frame.height,
-                stride: frame.stride,
-                data: frame.data.as_slice(),
-            };
-            self.canvas.draw_video(
-                src,
-                scale_frame(layer.frame, scene, self.width, self.height),
-                &layer.attrs,
-            );
+        if rasterised {
+            self.compositor.set_background(bg.data());
         }
         let (fg, rasterised) = self
             .foreground
             .render(&scene.foreground, scene.width, scene.height);
         if rasterised {
-            self.fg_spans = CoverageSpans::of(fg.data(), fg.width());
+            self.compositor.set_foreground(fg.data());
         }
-        self.canvas.over_premultiplied(fg.data(), &self.fg_spans);
-        std::mem::take(&mut self.canvas.data)
+        let layers: Vec<VideoLayerRef<'_>> = scene
+            .video_layers
+            .iter()
+            .filter_map(|layer| {
+                let frame = frames.get(&layer.id)?;
+                Some(VideoLayerRef {
+                    id: &layer.id,
+                    frame_id: frame.id,
+                    src: frame_ref(frame),
+                    rect: scale_frame(layer.frame, scene, self.width, self.height),
+                    attrs: &layer.attrs,
+                })
+            })
+            .collect();
+        self.compositor.compose(&mut buffer, &layers);
+        buffer
+    }
+}
+
+/// A decoded frame as the compositor reads it.
+fn frame_ref(frame: &VideoFrame) -> I420Ref<'_> {
+    I420Ref {
+        layout: I420Layout {
+            width: frame.width,
+            height: frame.height,
+            offsets: frame.offsets,
+            strides: frame.strides,
+        },
+        space: YuvSpace {
+            matrix: match frame.matrix {
+                YuvMatrix::Bt601 => Matrix::Bt601,
+                YuvMatrix::Bt709 => Matrix::Bt709,
+                YuvMatrix::Bt2020 => Matrix::Bt2020,
+            },
+            full_range: frame.full_range,
+        },
+        data: frame.data.as_slice(),
     }
 }
 

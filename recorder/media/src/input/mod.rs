@@ -1,4 +1,4 @@
-//! Participant inputs: one GStreamer pipeline per track URI, decoding to RGBA frames and 48 kHz
+//! Participant inputs: one GStreamer pipeline per track URI, decoding to I420 frames and 48 kHz
 //! stereo f32 samples that the recorder takes once per output frame.
 //!
 //! ```text
@@ -19,6 +19,7 @@
 //! - [`supervisor`]: the pure reconnect/backoff state machine.
 //! - `whep`: the WHEP client (webrtcbin + HTTP offer/answer).
 
+mod frame;
 mod pipeline;
 mod store;
 pub mod supervisor;
@@ -30,10 +31,10 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use gstreamer as gst;
 use vcs_job::control::{InputState, InputStatus, TrackKind, error_chain};
 
 use crate::MediaError;
+pub use frame::{VideoFrame, YuvMatrix};
 use pipeline::{Events, SourcePipeline, Wiring};
 use store::Store;
 pub use store::{CHANNELS, RATE};
@@ -58,59 +59,6 @@ pub struct InputConfig {
     pub video: bool,
     /// Decode audio from this URI.
     pub audio: bool,
-}
-
-/// One decoded RGBA8 frame. Cloning is cheap (the pixels are shared).
-#[derive(Clone)]
-pub struct VideoFrame {
-    pub width: u32,
-    pub height: u32,
-    /// Bytes per row (at least `4 * width`).
-    pub stride: usize,
-    /// Position on the input's timeline (0 when the input started).
-    pub pts: Duration,
-    /// `stride * height` bytes or more, RGBA8 rows top to bottom.
-    pub data: Arc<gst::buffer::MappedBuffer<gst::buffer::Readable>>,
-}
-
-impl VideoFrame {
-    /// A frame of one colour (placeholders, tests).
-    pub fn solid(width: u32, height: u32, rgba: [u8; 4], pts: Duration) -> VideoFrame {
-        let bytes: Vec<u8> = rgba
-            .iter()
-            .copied()
-            .cycle()
-            .take(width as usize * height as usize * 4)
-            .collect();
-        let data = gst::Buffer::from_mut_slice(bytes)
-            .into_mapped_buffer_readable()
-            .expect("a fresh buffer maps");
-        VideoFrame {
-            width,
-            height,
-            stride: width as usize * 4,
-            pts,
-            data: Arc::new(data),
-        }
-    }
-
-    /// The pixel at (`x`, `y`), which must be inside the frame.
-    pub fn pixel(&self, x: u32, y: u32) -> [u8; 4] {
-        let i = y as usize * self.stride + x as usize * 4;
-        let p = &self.data[i..i + 4];
-        [p[0], p[1], p[2], p[3]]
-    }
-}
-
-impl std::fmt::Debug for VideoFrame {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VideoFrame")
-            .field("width", &self.width)
-            .field("height", &self.height)
-            .field("stride", &self.stride)
-            .field("pts", &self.pts)
-            .finish_non_exhaustive()
-    }
 }
 
 /// A running input. Dropping it stops its pipeline (and its supervisor thread, when live).

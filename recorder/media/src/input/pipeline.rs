@@ -9,7 +9,8 @@
 //!                           └─pad-added audio/*─► [audio]     (source-setup tunes rtspsrc/srtsrc/rtmp2src)
 //! whep+http(s): see whep.rs (webrtcbin) ─► decodebin ─► [video] / [audio]
 //!
-//! [video] queue ─► videoconvert ─► videoscale ─► RGBA, ≤1920×1920, square pixels ─► appsink
+//! [video] queue ─► videoconvert ─► videoscale ─► I420, ≤1920×1920, square pixels ─► appsink
+//!         (videoconvert passes I420 through untouched: decoded video is never turned into RGB)
 //! [audio] queue ─► audioconvert ─► audioresample ─► F32LE stereo 48 kHz ─► appsink
 //! ```
 //!
@@ -295,7 +296,7 @@ pub(super) fn link_decoded_pads(dec: &gst::Element, pipeline: &gst::Pipeline, wi
     });
 }
 
-/// queue ─► videoconvert ─► videoscale ─► RGBA caps ─► appsink, added to `pipeline` and playing;
+/// queue ─► videoconvert ─► videoscale ─► I420 caps ─► appsink, added to `pipeline` and playing;
 /// returns the queue to link into.
 pub(super) fn video_branch(
     pipeline: &gst::Pipeline,
@@ -309,7 +310,7 @@ pub(super) fn video_branch(
     // Keeps the source's size (the compositor scales) but bounds the CPU a 4K input costs.
     let caps = capsfilter(
         gst_video::VideoCapsBuilder::new()
-            .format(gst_video::VideoFormat::Rgba)
+            .format(gst_video::VideoFormat::I420)
             .width_range(16..=1920)
             .height_range(16..=1920)
             .pixel_aspect_ratio(gst::Fraction::new(1, 1))
@@ -428,31 +429,9 @@ fn running_time(sample: &gst::Sample, buffer: &gst::BufferRef) -> Option<Duratio
 }
 
 fn video_frame(sample: &gst::Sample) -> Result<VideoFrame, String> {
-    let caps = sample.caps().ok_or("frame without caps")?;
-    let info = gst_video::VideoInfo::from_caps(caps).map_err(|e| e.to_string())?;
     let buffer = sample.buffer_owned().ok_or("sample without buffer")?;
     let pts = running_time(sample, &buffer).unwrap_or_default();
-    let stride = buffer
-        .meta::<gst_video::VideoMeta>()
-        .map(|m| m.stride()[0])
-        .unwrap_or(info.stride()[0]) as usize;
-    let data = buffer
-        .into_mapped_buffer_readable()
-        .map_err(|_| "cannot map frame")?;
-    if data.len() < stride * info.height() as usize {
-        return Err(format!(
-            "frame of {} bytes is smaller than {stride}×{}",
-            data.len(),
-            info.height()
-        ));
-    }
-    Ok(VideoFrame {
-        width: info.width(),
-        height: info.height(),
-        stride,
-        pts,
-        data: Arc::new(data),
-    })
+    VideoFrame::from_sample(sample, pts, buffer)
 }
 
 /// Routes bus errors and EOS to the supervisor (live) or straight to the store (offline).

@@ -21,7 +21,7 @@ pub const RATE: u64 = 48_000;
 /// Interleaved channels handed to the recorder.
 pub const CHANNELS: usize = 2;
 
-/// Offline: decoded frames kept ahead of the recorder (bounds memory: frames are RGBA).
+/// Offline: decoded frames kept ahead of the recorder (bounds memory: a 1080p I420 frame is 3 MB).
 const VIDEO_AHEAD_FRAMES: usize = 4;
 /// Offline: decoded audio kept ahead of the recorder.
 const AUDIO_AHEAD: Duration = Duration::from_millis(500);

@@ -1,0 +1,369 @@
+//! Issue 20's bench: composing **real** inputs (H.264 720p30 + AAC files, decoded the way SFU
+//! tracks arrive), measured side by side with ffmpeg doing the same job, in one run:
+//!
+//! - ours: `vcs-recorder render`, the `demo` composition (2×2 grid, name labels, banner, timer)
+//!   of four `file://` participants at 1280×720@30, x264 veryfast + AAC;
+//! - ffmpeg: decode 4 → scale to 640×360 → drawtext names → xstack 2×2 → banner box and timer
+//!   text → libx264 veryfast (the recorder's settings) + the four audio tracks mixed to AAC;
+//! - the floors: decoding the four inputs alone (ffmpeg to the null muxer) and encoding alone
+//!   (one I420 720p30 test source into the same x264 + AAC settings, gst-launch);
+//!
+//! each a child process whose CPU time (user + sys) and peak RSS come from `wait4`, the four run
+//! one after another three times over (interleaved, so a change in the machine's load touches
+//! all of them alike) and reported as medians with the ratios and the load average. Then
+//! 1920×1080@30 from nine 720p participants at real time (`--realtime`, dropped frames counted),
+//! and how many live 720p 4-up recordings run at once with zero dropped frames.
+//!
+//! The inputs are generated at bench time with ffmpeg (lavfi test pattern + tone, libx264).
+//! `cargo bench -p vcs-recorder --bench real_inputs`; `VCS_BENCH_SECS` sets the length (10),
+//! `VCS_BENCH_MAX_CONCURRENT` the most concurrent recordings tried (8).
+#![expect(
+    clippy::unwrap_used,
+    reason = "bench code: an unwrap that fails is a failed bench at that line"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use vcs_test_support::workspace_bin;
+
+const NAMES: [&str; 9] = [
+    "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan",
+];
+const COLOURS: [&str; 4] = ["red", "green", "blue", "yellow"];
+const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+
+#[derive(Clone, Copy)]
+struct Usage {
+    cpu: f64,
+    wall: f64,
+    max_rss_mb: f64,
+}
+
+/// Waits for `child` (started at `started`) and reads its own resource usage; `None` if it
+/// failed.
+#[expect(
+    unsafe_code,
+    reason = "wait4 is the one call that gives a child's own rusage"
+)]
+fn wait_usage(child: &Child, started: Instant) -> Option<Usage> {
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waiting for our own child; wait4 only writes the status and the struct we pass.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32, "wait4");
+    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+        return None;
+    }
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Some(Usage {
+        cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
+        wall: started.elapsed().as_secs_f64(),
+        max_rss_mb: usage.ru_maxrss as f64 / 1024.0,
+    })
+}
+
+/// Starts `cmd` with its stdout in `out`; the caller reaps it with [`wait_usage`].
+fn spawn(mut cmd: Command, out: &Path) -> (Child, Instant) {
+    let child = cmd
+        .stdout(std::fs::File::create(out).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{cmd:?} starts: {e}"));
+    (child, Instant::now())
+}
+
+fn measure(cmd: Command, out: &Path) -> Usage {
+    let what = format!("{cmd:?}");
+    let (child, started) = spawn(cmd, out);
+    wait_usage(&child, started).unwrap_or_else(|| panic!("{what} failed"))
+}
+
+/// `n` H.264 720p30 + AAC files of `secs` seconds, each a moving test pattern tinted its own
+/// colour with its own tone.
+fn make_inputs(dir: &Path, secs: u64) -> Vec<PathBuf> {
+    COLOURS
+        .iter()
+        .enumerate()
+        .map(|(i, colour)| {
+            let path = dir.join(format!("in{i}.mp4"));
+            let status = Command::new("ffmpeg")
+                .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+                .arg(format!(
+                    "testsrc2=size=1280x720:rate=30:duration={secs},drawbox=c={colour}@0.3:t=fill"
+                ))
+                .args(["-f", "lavfi", "-i"])
+                .arg(format!("sine=f={}:duration={secs}", 300 + 100 * i))
+                .args([
+                    "-c:v", "libx264", "-preset", "veryfast", "-b:v", "2500k", "-g", "60",
+                ])
+                .args([
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-c:a",
+                    "aac",
+                    "-b:a",
+                    "96k",
+                    "-shortest",
+                ])
+                .arg(&path)
+                .status()
+                .expect("ffmpeg runs (scripts/install-deps installs it)");
+            assert!(status.success(), "generating {}", path.display());
+            path
+        })
+        .collect()
+}
+
+fn render(
+    inputs: &[PathBuf],
+    participants: usize,
+    (w, h): (u32, u32),
+    secs: u64,
+    realtime: bool,
+    out: &Path,
+) -> Command {
+    let mut c = Command::new(workspace_bin("vcs-recorder", "VCS_RECORDER_BIN"));
+    c.args(["render", "--composition", "demo", "--param", "title=Bench"])
+        .args(["--size", &format!("{w}x{h}"), "--fps", "30"])
+        .args(["--duration", &secs.to_string()])
+        .arg("-o")
+        .arg(out);
+    for (i, name) in NAMES.iter().take(participants).enumerate() {
+        let file = &inputs[i % inputs.len()];
+        c.args([
+            "--participant",
+            &format!("{name}=file://{}", file.display()),
+        ]);
+    }
+    if realtime {
+        c.arg("--realtime");
+    }
+    c
+}
+
+fn ffmpeg_compose(inputs: &[PathBuf], secs: u64, out: &Path) -> Command {
+    let mut c = Command::new("ffmpeg");
+    c.args(["-v", "error", "-y"]);
+    for i in inputs {
+        c.arg("-i").arg(i);
+    }
+    let labels: String = NAMES
+        .iter()
+        .take(4)
+        .enumerate()
+        .map(|(i, n)| {
+            format!(
+                "[{i}:v]scale=640:360,drawtext=fontfile={FONT}:text={n}:x=20:y=h-50:fontsize=28:\
+                 fontcolor=white:box=1:boxcolor=black@0.6[v{i}];"
+            )
+        })
+        .collect();
+    c.args([
+        "-filter_complex",
+        &format!(
+            "{labels}[v0][v1][v2][v3]xstack=inputs=4:layout=0_0|w0_0|0_h0|w0_h0,\
+             drawbox=x=0:y=0:w=iw:h=80:color=blue@0.8:t=fill,\
+             drawtext=fontfile={FONT}:text=Bench:x=(w-tw)/2:y=20:fontsize=40:fontcolor=white,\
+             drawtext=fontfile={FONT}:text='%{{pts\\:hms}}':x=w-tw-20:y=20:fontsize=32:fontcolor=white[v];\
+             [0:a][1:a][2:a][3:a]amix=inputs=4[a]"
+        ),
+    ]);
+    c.args(["-map", "[v]", "-map", "[a]", "-t", &secs.to_string()]);
+    // The recorder's encoder settings, so the comparison is like for like.
+    c.args([
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-tune",
+        "zerolatency",
+    ]);
+    c.args(["-x264-params", "scenecut=0", "-b:v", "4000k", "-g", "60"]);
+    c.args(["-c:a", "aac", "-b:a", "128k", "-ar", "48000"]);
+    c.arg(out);
+    c
+}
+
+/// Decoding the four inputs, video and audio, and nothing else.
+fn decode_floor(inputs: &[PathBuf]) -> Command {
+    let mut c = Command::new("ffmpeg");
+    c.args(["-v", "error"]);
+    for i in inputs {
+        c.arg("-i").arg(i);
+    }
+    for i in 0..inputs.len() {
+        c.args(["-map", &format!("{i}:v"), "-map", &format!("{i}:a")]);
+    }
+    c.args(["-f", "null", "-"]);
+    c
+}
+
+/// One I420 720p30 source into the recorder's x264 + AAC settings.
+fn encode_floor(secs: u64, out: &Path) -> Command {
+    let mut c = Command::new("gst-launch-1.0");
+    c.arg("-q").args(
+        format!(
+            "videotestsrc num-buffers={frames} pattern=ball \
+               ! video/x-raw,width=1280,height=720,framerate=30/1,format=I420 \
+               ! x264enc speed-preset=veryfast tune=zerolatency bitrate=4000 key-int-max=60 trellis=false option-string=scenecut=0 ! h264parse ! queue ! mux. \
+             audiotestsrc num-buffers={buffers} samplesperbuffer=480 \
+               ! audio/x-raw,rate=48000,channels=2 ! audioconvert ! avenc_aac bitrate=128000 \
+               ! aacparse ! queue ! mux. \
+             mp4mux name=mux fragment-duration=1000 ! filesink location={}",
+            out.display(),
+            frames = secs * 30,
+            buffers = secs * 100,
+        )
+        .split_whitespace(),
+    );
+    c
+}
+
+/// The "N frames dropped" of `render`'s summary line (0 when it says nothing of drops).
+fn dropped(stdout_file: &Path) -> u64 {
+    std::fs::read_to_string(stdout_file)
+        .unwrap_or_default()
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split("; ")
+        .find_map(|part| part.strip_suffix(" frames dropped")?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn main() {
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(d)
+    };
+    let secs = env("VCS_BENCH_SECS", 10);
+    let max_concurrent = env("VCS_BENCH_MAX_CONCURRENT", 8) as usize;
+    let dir = std::env::temp_dir().join(format!("vcs-bench-real-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Longer than the recordings, so no input ends before them.
+    let inputs = make_inputs(&dir, secs + 2);
+    let log = dir.join("stdout");
+    let load_before = loadavg();
+
+    let names = [
+        "vcs-recorder render",
+        "ffmpeg",
+        "decode 4 inputs",
+        "encode 1 source",
+    ];
+    let mut runs: [Vec<Usage>; 4] = Default::default();
+    for _ in 0..3 {
+        let out = |n: &str| dir.join(n);
+        runs[0].push(measure(
+            render(&inputs, 4, (1280, 720), secs, false, &out("ours.mp4")),
+            &log,
+        ));
+        runs[1].push(measure(ffmpeg_compose(&inputs, secs, &out("ff.mp4")), &log));
+        runs[2].push(measure(decode_floor(&inputs), &log));
+        runs[3].push(measure(encode_floor(secs, &out("floor.mp4")), &log));
+    }
+    let cpu: Vec<f64> = runs
+        .iter()
+        .map(|r| median(r.iter().map(|u| u.cpu).collect()))
+        .collect();
+    let rss: Vec<f64> = runs
+        .iter()
+        .map(|r| median(r.iter().map(|u| u.max_rss_mb).collect()))
+        .collect();
+    let wall: Vec<f64> = runs
+        .iter()
+        .map(|r| median(r.iter().map(|u| u.wall).collect()))
+        .collect();
+    println!(
+        "real-input bench: {secs} s at 1280x720@30 of the demo composition, 4 file:// H.264 720p30 + AAC participants; \
+         medians of 3 interleaved runs; load average {load_before} before, {} after",
+        loadavg()
+    );
+    println!(
+        "  {:<22} {:>8} {:>8} {:>10}",
+        "", "CPU s", "wall s", "peak RSS"
+    );
+    for i in 0..4 {
+        println!(
+            "  {:<22} {:>8.2} {:>8.1} {:>7.0} MB",
+            names[i], cpu[i], wall[i], rss[i]
+        );
+    }
+    let floor = cpu[2] + cpu[3];
+    println!(
+        "  ours / ffmpeg = {:.2} (target <= 0.85)   ours / (decode + encode) = {:.2} (target <= 1.15)   \
+         peak RSS {:.0} MB per 720p 4-up recording (target <= 250)",
+        cpu[0] / cpu[1],
+        cpu[0] / floor,
+        rss[0]
+    );
+
+    let hd_log = dir.join("hd.stdout");
+    let hd = measure(
+        render(&inputs, 9, (1920, 1080), secs, true, &dir.join("hd.mp4")),
+        &hd_log,
+    );
+    let hd_dropped = dropped(&hd_log);
+    println!(
+        "  1920x1080@30, 9 participants from 720p inputs, --realtime: {hd_dropped} frames dropped over {secs} s \
+         ({:.2} CPU s, peak RSS {:.0} MB) -> {}",
+        hd.cpu,
+        hd.max_rss_mb,
+        if hd_dropped == 0 {
+            "holds real time"
+        } else {
+            "does NOT hold real time"
+        }
+    );
+
+    let mut sustained = 0;
+    for n in 1..=max_concurrent {
+        let children: Vec<_> = (0..n)
+            .map(|k| {
+                let out = dir.join(format!("live{k}.mp4"));
+                let stdout = dir.join(format!("live{k}.stdout"));
+                let (child, started) =
+                    spawn(render(&inputs, 4, (1280, 720), secs, true, &out), &stdout);
+                (child, started, stdout)
+            })
+            .collect();
+        let mut total_dropped = 0;
+        let mut failed = false;
+        for (child, started, stdout) in &children {
+            failed |= wait_usage(child, *started).is_none();
+            total_dropped += dropped(stdout);
+        }
+        println!(
+            "  {n} concurrent live 720p 4-up recordings: {total_dropped} frames dropped{} (load {})",
+            if failed { ", a recording failed" } else { "" },
+            loadavg()
+        );
+        if total_dropped > 0 || failed {
+            break;
+        }
+        sustained = n;
+    }
+    println!(
+        "  -> {sustained} concurrent live 720p 4-up recordings with zero dropped frames on this machine \
+         (while its other load was as above)"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
