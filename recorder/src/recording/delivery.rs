@@ -182,6 +182,7 @@ mod tests {
             state,
             retries: 0,
             last_error: None,
+            av_offset_ms: None,
         }
     }
 

@@ -47,9 +47,11 @@ pub fn write_marker_source(path: &Path, secs: u32) {
             "-f",
             "lavfi",
             "-i",
+            // Per sample (aevalsrc), not per audio frame (`volume`'s `enable` is evaluated once
+            // per 1024 samples, which moves the onset by up to 21 ms).
             &format!(
-                "sine=f=1000:r=48000:d={secs},\
-                 volume=volume=0:enable='gte(mod(t\\,{p})\\,{on})'"
+                "aevalsrc='{beep}|{beep}':s=48000:d={secs}",
+                beep = format!("if(lt(mod(t\\,{p})\\,{on})\\,0.5*sin(2*PI*1000*t)\\,0)")
             ),
         ])
         .args([
@@ -61,7 +63,7 @@ pub fn write_marker_source(path: &Path, secs: u32) {
             "zerolatency",
         ])
         .args(["-g", &fps.to_string(), "-pix_fmt", "yuv420p"])
-        .args(["-c:a", "aac", "-ac", "2", "-ar", "48000", "-shortest"])
+        .args(["-c:a", "aac", "-ar", "48000", "-shortest"])
         .arg(path)
         .output()
         .expect("ffmpeg runs (scripts/install-deps installs it)");
