@@ -182,11 +182,13 @@ fn live_file_is_paced_and_ends_with_its_last_frame() {
         "live file advanced {advanced:?} in 500 ms"
     );
     wait_state(&input, InputState::Ended, Duration::from_secs(SECONDS + 3));
-    let last = input.video(live_t()).unwrap();
-    assert_eq!(
-        last.pts,
-        Duration::from_millis((SECONDS * FPS - 1) * 1000 / FPS)
-    );
+    // The last frame shows once the playout delay has passed, and then stays.
+    let want = Duration::from_millis((SECONDS * FPS - 1) * 1000 / FPS);
+    wait_for("the last frame", Duration::from_secs(3), || {
+        (input.video(live_t()).unwrap().pts == want).then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(input.video(live_t()).unwrap().pts, want);
     assert_eq!(input.status().retries, 0, "an ended file is not retried");
 }
 
