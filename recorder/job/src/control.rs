@@ -108,7 +108,10 @@ pub struct JobStatus {
     /// Output ticks that had no frame in time (live jobs only).
     #[serde(default)]
     pub dropped_frames: u64,
-    /// Audio minus video presentation time at the encoder, in milliseconds.
+    /// Audio minus video presentation time at the encoder, in milliseconds: only the rounding of
+    /// the audio sample count against the frame count (both derive from the frame counter), so
+    /// always within a sample. It says nothing of lip sync: that is each input's
+    /// [`InputStatus::av_offset_ms`].
     #[serde(default)]
     pub av_offset_ms: f64,
     /// Milliseconds from the job being accepted to its first encoded frame.
@@ -302,6 +305,14 @@ pub struct InputStatus {
     pub retries: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// Lip sync as recorded: audio minus video time of what this input's tracks put on the
+    /// recording's timeline lately (about the last second), in milliseconds; positive when the
+    /// audio is late. Measured from the timestamps the recorder used: both tracks are played at
+    /// the input's one clock, so it is 0 unless video frames arrive later than the playout delay
+    /// allows (then negative: the picture lags). Absent before media flows, for offline renders
+    /// (exact by construction) and for an input with one track.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub av_offset_ms: Option<f64>,
 }
 
 /// `PATCH /v1/job`: live changes, applied at the next frame.

@@ -157,9 +157,9 @@ fn live_test_source_runs_in_real_time() {
     let mut input = Input::start(config("test:#e03050", true)).unwrap();
     assert_live_input(&mut input, [0xe0, 0x30, 0x50], Duration::from_secs(5));
     // Real time: about 15 new frames in half a second, not hundreds.
-    let first = input.video(Duration::ZERO).unwrap().pts;
+    let first = input.video(live_t()).unwrap().pts;
     std::thread::sleep(Duration::from_millis(500));
-    let advanced = input.video(Duration::ZERO).unwrap().pts - first;
+    let advanced = input.video(live_t()).unwrap().pts - first;
     assert!(
         (Duration::from_millis(350)..Duration::from_millis(700)).contains(&advanced),
         "live source advanced {advanced:?} in 500 ms"
@@ -173,23 +173,25 @@ fn live_test_source_runs_in_real_time() {
 fn live_file_is_paced_and_ends_with_its_last_frame() {
     let mut input = Input::start(config(&file_uri(fixture()), true)).unwrap();
     let frame = wait_for("a first frame", Duration::from_secs(5), || {
-        input.video(Duration::ZERO)
+        input.video(live_t())
     });
     assert!(frame.pts < Duration::from_millis(300), "{:?}", frame.pts);
     // Played at real time from its first frame: about 500 ms of it in 500 ms.
     let first = frame.pts;
     std::thread::sleep(Duration::from_millis(500));
-    let advanced = input.video(Duration::ZERO).unwrap().pts - first;
+    let advanced = input.video(live_t()).unwrap().pts - first;
     assert!(
         (Duration::from_millis(350)..Duration::from_millis(700)).contains(&advanced),
         "live file advanced {advanced:?} in 500 ms"
     );
     wait_state(&input, InputState::Ended, Duration::from_secs(SECONDS + 3));
-    let last = input.video(Duration::ZERO).unwrap();
-    assert_eq!(
-        last.pts,
-        Duration::from_millis((SECONDS * FPS - 1) * 1000 / FPS)
-    );
+    // The last frame shows once the playout delay has passed, and then stays.
+    let want = Duration::from_millis((SECONDS * FPS - 1) * 1000 / FPS);
+    wait_for("the last frame", Duration::from_secs(3), || {
+        (input.video(live_t()).unwrap().pts == want).then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(input.video(live_t()).unwrap().pts, want);
     assert_eq!(input.status().retries, 0, "an ended file is not retried");
 }
 
@@ -245,14 +247,14 @@ fn live_http_file_plays_its_frames_and_ends() {
     ))
     .unwrap();
     let frame = wait_for("a first frame over http", Duration::from_secs(5), || {
-        input.video(Duration::ZERO)
+        input.video(live_t())
     });
     let n = frame.pts.as_millis() as u64 * FPS / 1000;
     let [r, _, _] = dominant_rgb(&frame);
     assert!(r.abs_diff(red_of(n)) <= 1, "frame {n}: red {r}");
     let mut out = vec![0f32; 4800 * 2];
     wait_for("the beep over http", Duration::from_secs(3), || {
-        input.audio(Duration::ZERO, &mut out);
+        input.audio(live_t(), &mut out);
         (rms(&out) > 0.1).then_some(())
     });
     wait_state(&input, InputState::Ended, Duration::from_secs(SECONDS + 3));

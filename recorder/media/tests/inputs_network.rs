@@ -164,7 +164,7 @@ fn a_killed_sender_stalls_the_input_and_its_restart_brings_video_back() {
     assert!(status.last_error.is_some(), "{status:?}");
     // The paused picture: the last frame stays available while stalled.
     assert_close_rgb(
-        dominant_rgb(&input.video(Duration::ZERO).unwrap()),
+        dominant_rgb(&input.video(live_t()).unwrap()),
         rgb_of(0x2080e0),
         24,
         "last frame while stalled",

@@ -189,6 +189,7 @@ mod tests {
             state,
             retries: 0,
             last_error: None,
+            av_offset_ms: None,
         }
     }
 

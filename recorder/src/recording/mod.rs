@@ -26,6 +26,7 @@
 //! - `strata.rs`: one output frame composited from a scene and the participants' video.
 //! - `status.rs`: the [`JobStatus`] snapshot and the measured frame rate.
 //! - `rate_limit.rs`: at most one warning line every few seconds for per-frame failures.
+//! - `lipsync.rs`: a warning when an input's measured A/V offset passes a frame.
 //! - [`audio`]: mixing, levels and the active speaker (pure).
 //! - [`pacing`]: real-time frame pacing for live jobs (pure).
 //! - [`participants`]: the input tracks, joined and left live, read once per frame.
@@ -34,6 +35,7 @@
 
 pub mod audio;
 mod delivery;
+mod lipsync;
 mod live;
 pub mod outputs;
 pub mod pacing;
@@ -247,6 +249,8 @@ pub struct Recorder<'s> {
     /// What each input delivered so far, and the frame count when it was last told.
     input_tally: delivery::InputTally,
     tallied_frames: u64,
+    /// Warns when an input's lip sync is off by more than a frame.
+    sync_watch: lipsync::SyncWatch,
 }
 
 impl<'s> Recorder<'s> {
@@ -348,6 +352,7 @@ impl<'s> Recorder<'s> {
             stopping: false,
             events,
             input_tally: delivery::InputTally::default(),
+            sync_watch: lipsync::SyncWatch::default(),
             tallied_frames: 0,
         })
     }
@@ -529,7 +534,8 @@ impl<'s> Recorder<'s> {
         s.fps = self.fps_meter.fps();
         s.dropped_frames = self.dropped;
         // Audio and video PTS both derive from the frame counter, so at the encoder's input
-        // they differ only by the rounding of the sample count.
+        // they differ only by the rounding of the sample count. Lip sync is per input
+        // (`inputs[].avOffsetMs`, from the input's clock).
         s.av_offset_ms =
             (sample_time(sample_start(n, fps)).as_secs_f64() - n as f64 / fps as f64) * 1000.0;
         s.composition_errors = self.composition_errors;
@@ -538,6 +544,7 @@ impl<'s> Recorder<'s> {
         let dt = Duration::from_secs_f64((n - self.tallied_frames.min(n)) as f64 / fps as f64);
         self.tallied_frames = n;
         self.input_tally.observe(&inputs, dt);
+        self.sync_watch.observe(&inputs, fps);
         s.inputs = inputs;
         s.input_delivery = self.input_tally.deliveries();
         s.recorded_secs = n as f64 / fps as f64;

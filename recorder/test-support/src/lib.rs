@@ -15,10 +15,13 @@
 //! - [`serve`]: [`RecorderServe`], `vcs-recorder serve` as a child process, ready to take a job.
 //! - [`media`]: ffprobe and ffmpeg readers ([`probe`], [`decode_frame_rgb`], [`duration_secs`],
 //!   ...) and measures of frames and audio ([`median_rgb`], [`rms`], ...).
+//! - [`lipsync`]: marker sources (flash + beep), their live senders per scheme and the A/V
+//!   offset measured in a recording.
 //! - [`wait`]: [`wait_for`], polling a condition with a deadline.
 
 pub mod browser;
 pub mod control;
+pub mod lipsync;
 pub mod media;
 pub mod process;
 pub mod rtmp;

@@ -9,16 +9,19 @@
 //!        │
 //!        └─ live: a supervisor thread owns the SourcePipeline and rebuilds it with backoff:
 //!              every 100 ms: media arrived? bus error/EOS? ─► Supervisor::step ─► keep/teardown/rebuild
-//!              video(t) = newest frame, audio = jitter buffer; neither blocks
+//!              video(t)/audio(t, out) at clock.media(t), the same instant for both; neither blocks
 //! ```
 //!
 //! # Layout
 //! - [`uri`]: what each URI kind is, checked at start; redaction for logs.
 //! - `pipeline`: the GStreamer pipeline per kind, ending in the appsinks.
-//! - `store`: where decoded media waits (offline by timestamp, live newest/jitter buffer).
+//! - `store`: where decoded media waits, by timestamp (offline: until the recorder asks; live:
+//!   for a playout delay, read through the input's [`clock`]).
+//! - [`clock`]: one clock per live input, mapping recording time to the input's media time.
 //! - [`supervisor`]: the pure reconnect/backoff state machine.
 //! - `whep`: the WHEP client (webrtcbin + HTTP offer/answer).
 
+pub mod clock;
 mod frame;
 mod pipeline;
 mod store;
@@ -142,6 +145,7 @@ impl Input {
                 state: InputState::Connecting,
                 retries: 0,
                 last_error: None,
+                av_offset_ms: None,
             }));
             let (stop, stopped) = mpsc::channel();
             let supervise = Supervise {
@@ -174,18 +178,20 @@ impl Input {
     ///
     /// Offline: blocks until the source has decoded a frame at or past `t`, then returns the
     /// newest frame with pts <= `t` (a 25 fps file sampled at 30 fps repeats frames; after the end
-    /// the last frame stays; before the first frame, the first frame). Live: the newest decoded
-    /// frame, without blocking; while stalled, the last frame before the loss. `None` until a
+    /// the last frame stays; before the first frame, the first frame). Live: without blocking,
+    /// the frame at the input clock's media time for `t` (see [`clock`]), the same instant the
+    /// audio read at `t` plays; while stalled, the last frame before the loss. `None` until a
     /// first frame exists (or, offline, when the source has no video). `t` must not go
-    /// backwards.
+    /// backwards, and live it must advance with real time (the recording's timeline).
     pub fn video(&mut self, t: Duration) -> Option<VideoFrame> {
         self.store.video(t)
     }
 
     /// Fills `out` (interleaved stereo f32 at 48 kHz; `out.len() / 2` sample frames) with the
     /// audio for [`t`, `t` + len). Offline: exact by timestamps, blocking until decoded, silence
-    /// past the end. Live: from a ~150 ms jitter buffer, silence on underrun, the oldest dropped on
-    /// overrun. `t` must not go backwards.
+    /// past the end. Live: from the input clock's media time for `t` on (a playout delay of
+    /// [`clock::PLAYOUT_DELAY`] s behind what both tracks delivered), resampled by the clock's
+    /// rate to absorb drift; silence where nothing arrived. `t` must not go backwards.
     pub fn audio(&mut self, t: Duration, out: &mut [f32]) {
         self.store.audio(t, out)
     }
@@ -193,7 +199,11 @@ impl Input {
     /// Where the input is: connecting, live, stalled (shown paused; retried) or ended.
     pub fn status(&self) -> InputStatus {
         match &self.run {
-            Run::Live { status, .. } => status.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+            Run::Live { status, .. } => {
+                let mut s = status.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                s.av_offset_ms = self.store.av_offset_ms();
+                s
+            }
             Run::Offline { .. } => {
                 let events = self.events.lock().unwrap_or_else(|e| e.into_inner());
                 let last_error = events.iter().rev().find_map(|(_, e)| match e {
@@ -214,6 +224,7 @@ impl Input {
                     state,
                     retries: 0,
                     last_error,
+                    av_offset_ms: None,
                 }
             }
         }

@@ -234,6 +234,10 @@ fn tune_source(src: &gst::Element) {
     match factory.name().as_str() {
         "rtspsrc" => {
             src.set_property("latency", 200u32);
+            // Timestamps from the RTP timestamps (and RTCP for lip sync), not slaved to packet
+            // arrival: the default skew estimation moves each stream by its own arrival
+            // jitter, which put audio 30-350 ms off video (issue 21).
+            src.set_property_from_str("buffer-mode", "none");
             // Interleaved over the RTSP connection: no UDP ports to open, works through NAT.
             src.set_property_from_str("protocols", "tcp");
         }

@@ -4,8 +4,11 @@
 //! - **Offline** (render): every frame and sample is kept by timestamp and the streaming threads
 //!   block while they are far enough ahead of what the recorder asked for, so the source runs
 //!   exactly as fast as the recorder consumes it and output is deterministic.
-//! - **Live**: the newest frame replaces the previous one; audio goes through a small jitter
-//!   buffer (silence on underrun, oldest dropped on overrun) so latency stays bounded.
+//! - **Live**: frames and samples are kept by timestamp too, for a short playout delay, and read
+//!   through the input's one [`InputClock`]: the frame shown and the audio heard at recording
+//!   time `t` are those of the same media time `clock.media(t)`, so arrival time (network
+//!   jitter, decoder latency) never moves one track against the other. Audio is resampled by the
+//!   clock's rate (drift), video frames dropped or repeated; see the clock's doc for why.
 //!
 //! A generation number ties pushes to the pipeline that made them, so a torn-down pipeline's late
 //! buffers never land after its replacement's.
@@ -15,6 +18,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::VideoFrame;
+use super::clock::InputClock;
 
 /// Audio sample rate handed to the recorder.
 pub const RATE: u64 = 48_000;
@@ -33,9 +37,20 @@ const STUCK_AFTER: Duration = Duration::from_secs(20);
 /// Offline: audio timestamps within this many sample frames of where the previous buffer ended
 /// are taken as contiguous (40 ms, as GStreamer's audio sinks do).
 const ALIGN_THRESHOLD: u64 = RATE * 40 / 1000;
-/// Live: jitter buffer target and ceiling, in sample frames.
-const JITTER_TARGET: usize = (RATE as usize) * 150 / 1000;
-const JITTER_MAX: usize = (RATE as usize) * 400 / 1000;
+/// Live: the same, tighter: live demuxers (MPEG-TS over SRT) slave timestamps to arrival, so
+/// the samples' own count drifts from their timestamps, and 40 ms of it is lip sync lost
+/// before a snap; 10 ms snaps are inaudible and keep audio within a third of a frame.
+const LIVE_ALIGN_THRESHOLD: u64 = RATE * 10 / 1000;
+/// Live: frames kept ahead of what is shown (bounds memory if the clock has not caught up yet:
+/// the playout delay keeps about 5 at 30 fps).
+const LIVE_VIDEO_MAX: usize = 24;
+/// Live: seconds of audio kept ahead of what is played, at most.
+const LIVE_AUDIO_MAX: u64 = RATE * 3;
+/// Live: a frame is shown from half a 30 fps frame before its timestamp, so that with an output
+/// at the source's rate the picture is at most half a frame off the sound, either way.
+const HALF_FRAME: f64 = 1.0 / 60.0;
+/// Live: weight of each read in the A/V offset average (about a second at 30 fps).
+const OFFSET_SMOOTHING: f64 = 1.0 / 30.0;
 
 /// A streaming thread must stop: the input is closing.
 #[derive(Debug)]
@@ -59,8 +74,16 @@ struct State {
     audio_eos: bool,
     /// Offline: a first audio buffer has been placed (by its own timestamp).
     audio_started: bool,
-    /// Live: waiting for the jitter buffer to fill to its target before playing.
-    prebuffering: bool,
+    /// Live: the generation the frames in `video` came from (kept while a rebuild connects).
+    video_generation: u64,
+    /// Live: the frame the last read returned (shown until the next one is due).
+    last_shown: Option<VideoFrame>,
+    /// Live: the media time each read plays (see the clock module).
+    clock: InputClock,
+    /// Live: the typical time between frames (for how late a shown frame is), seconds.
+    frame_interval: Option<f64>,
+    /// Live: audio minus video of what was played, ms, averaged over about a second.
+    av_offset_ms: Option<f64>,
     /// Offline: the furthest point in time the recorder asked for.
     wanted: Duration,
     last_media: Option<Instant>,
@@ -75,10 +98,7 @@ impl Store {
     pub fn new(offline: bool) -> Self {
         Self {
             offline,
-            state: Mutex::new(State {
-                prebuffering: true,
-                ..State::default()
-            }),
+            state: Mutex::new(State::default()),
             cond: Condvar::new(),
         }
     }
@@ -94,10 +114,14 @@ impl Store {
         s.generation += 1;
         s.video_eos = false;
         s.audio_eos = false;
-        s.prebuffering = true;
         s.audio_started = false;
         if !self.offline {
+            // A new pipeline starts its timestamps again: its media gets a new anchor. The old
+            // frames stay (the last one shows while the new pipeline connects).
             s.audio.clear();
+            s.audio_start = 0;
+            s.clock.reset();
+            s.av_offset_ms = None;
         }
         s.generation
     }
@@ -114,6 +138,12 @@ impl Store {
 
     pub fn frame_size(&self) -> Option<(u32, u32)> {
         self.lock().size
+    }
+
+    /// Live: audio minus video time of what was played lately, in milliseconds (positive: audio
+    /// late); `None` before media flows (and always offline, where both are exact).
+    pub fn av_offset_ms(&self) -> Option<f64> {
+        self.lock().av_offset_ms
     }
 
     /// A decoded frame from pipeline `generation`. Offline this blocks while enough frames wait.
@@ -142,8 +172,21 @@ impl Store {
                 s.video.pop_front();
             }
         } else {
-            s.video.clear();
+            if s.video_generation != generation {
+                s.video.clear();
+                s.video_generation = generation;
+            }
+            if let Some(prev) = s.video.back() {
+                let step = frame.pts.as_secs_f64() - prev.pts.as_secs_f64();
+                if (0.005..0.5).contains(&step) {
+                    let avg = s.frame_interval.get_or_insert(step);
+                    *avg += (step - *avg) * 0.1;
+                }
+            }
             s.video.push_back(frame);
+            while s.video.len() > LIVE_VIDEO_MAX {
+                s.video.pop_front();
+            }
         }
         drop(s);
         self.cond.notify_all();
@@ -174,13 +217,22 @@ impl Store {
             return Ok(());
         }
         s.last_media = Some(Instant::now());
-        if self.offline {
+        {
+            if !self.offline && !s.audio_started && s.audio.is_empty() {
+                // Live sources start far from 0: begin the buffer at the first sample.
+                s.audio_start = pts.map(samples_at).unwrap_or(0);
+            }
             let end = audio_end(&s);
             // Timestamps only move audio when they disagree by more than a jitter threshold:
             // containers round them (Matroska to the millisecond), and following every rounding
             // would cut or pad a few samples at each buffer.
+            let align = if self.offline {
+                ALIGN_THRESHOLD
+            } else {
+                LIVE_ALIGN_THRESHOLD
+            };
             let start = match pts.map(samples_at) {
-                Some(at) if s.audio_started && at.abs_diff(end) <= ALIGN_THRESHOLD => end,
+                Some(at) if s.audio_started && at.abs_diff(end) <= align => end,
                 Some(at) => at,
                 None => end,
             };
@@ -194,17 +246,15 @@ impl Store {
                 samples = &samples[overlap..];
             }
             s.audio.extend(samples.iter().copied());
-            let keep_from = samples_at(s.wanted.saturating_sub(KEEP_BEHIND));
+            let keep_from = if self.offline {
+                samples_at(s.wanted.saturating_sub(KEEP_BEHIND))
+            } else {
+                audio_end(&s).saturating_sub(LIVE_AUDIO_MAX)
+            };
             if keep_from > s.audio_start {
                 let drop = ((keep_from - s.audio_start) as usize * CHANNELS).min(s.audio.len());
                 s.audio.drain(..drop);
                 s.audio_start += (drop / CHANNELS) as u64;
-            }
-        } else {
-            s.audio.extend(samples.iter().copied());
-            if s.audio.len() > JITTER_MAX * CHANNELS {
-                let drop = s.audio.len() - JITTER_TARGET * CHANNELS;
-                s.audio.drain(..drop);
             }
         }
         drop(s);
@@ -236,7 +286,7 @@ impl Store {
     pub fn video(&self, t: Duration) -> Option<VideoFrame> {
         let mut s = self.lock();
         if !self.offline {
-            return s.video.back().cloned();
+            return live_video(&mut s, t);
         }
         if t > s.wanted {
             s.wanted = t;
@@ -270,20 +320,7 @@ impl Store {
         let frames = (out.len() / CHANNELS) as u64;
         let mut s = self.lock();
         if !self.offline {
-            let have = s.audio.len() / CHANNELS;
-            if s.prebuffering && have < JITTER_TARGET {
-                out.fill(0.0);
-                return;
-            }
-            s.prebuffering = false;
-            let n = out.len().min(s.audio.len());
-            for (o, v) in out.iter_mut().zip(s.audio.drain(..n)) {
-                *o = v;
-            }
-            if n < out.len() {
-                out[n..].fill(0.0);
-                s.prebuffering = true; // underrun: refill before playing again
-            }
+            live_audio(&mut s, t, out);
             return;
         }
         let start = samples_at(t);
@@ -325,6 +362,92 @@ impl Store {
 
 fn audio_end(s: &State) -> u64 {
     s.audio_start + (s.audio.len() / CHANNELS) as u64
+}
+
+/// Live: the newest media time every track of the current pipeline has delivered (the track
+/// that arrives last decides, so both are there when played); `None` before any.
+fn newest_media(s: &State) -> Option<f64> {
+    let video = (!s.video_eos && s.video_generation == s.generation)
+        .then(|| s.video.back().map(|f| f.pts.as_secs_f64()))
+        .flatten();
+    let audio = (!s.audio_eos && s.audio_started).then(|| audio_end(s) as f64 / RATE as f64);
+    match (video, audio) {
+        (Some(v), Some(a)) => Some(v.min(a)),
+        (v, a) => v.or(a),
+    }
+}
+
+/// Live: the frame at the clock's media time for `t` (frames before it are done), or the
+/// newest frame while the clock has no anchor (nothing from the current pipeline yet: the
+/// last frame of the previous one stays).
+fn live_video(s: &mut State, t: Duration) -> Option<VideoFrame> {
+    let newest = newest_media(s);
+    let Some(media) = s.clock.update(t, newest) else {
+        return s.video.back().cloned();
+    };
+    while s.video.len() > 1 && s.video[1].pts.as_secs_f64() <= media + HALF_FRAME {
+        s.video.pop_front();
+    }
+    let frame = s.video.front().cloned()?;
+    let pts = frame.pts.as_secs_f64();
+    if pts > media + HALF_FRAME {
+        // Not due yet (the first frames after a (re)connect): what was shown stays, if anything,
+        // so the picture does not run ahead of the sound by the playout delay.
+        return s.last_shown.clone();
+    }
+    s.last_shown = Some(frame.clone());
+    if s.audio_started && s.video_generation == s.generation {
+        // How late the picture is against the sound of this tick: the frame shown should have
+        // been replaced by now when media is past its end (the next one has not arrived).
+        let end = pts + s.frame_interval.unwrap_or(1.0 / 30.0);
+        let video_late_ms = (media - HALF_FRAME - end).max(0.0) * 1000.0;
+        let sample = -video_late_ms;
+        let avg = s.av_offset_ms.get_or_insert(sample);
+        *avg += (sample - *avg) * OFFSET_SMOOTHING;
+    }
+    Some(frame)
+}
+
+/// Live: fills `out` with the audio from the clock's media time for `t` on, resampled by the
+/// clock's rate (linear interpolation: the rate is within 0.5% of 1, where it is transparent);
+/// silence where nothing was delivered.
+fn live_audio(s: &mut State, t: Duration, out: &mut [f32]) {
+    let newest = newest_media(s);
+    let Some(media) = s.clock.update(t, newest) else {
+        out.fill(0.0);
+        return;
+    };
+    let rate = s.clock.rate();
+    let start = media * RATE as f64;
+    let base = s.audio_start as f64;
+    let frames = out.len() / CHANNELS;
+    let get = |s: &State, at: i64, c: usize| -> f32 {
+        if at < 0 {
+            return 0.0;
+        }
+        s.audio
+            .get(at as usize * CHANNELS + c)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    for i in 0..frames {
+        let pos = start + i as f64 * rate - base;
+        let at = pos.floor();
+        let frac = (pos - at) as f32;
+        let at = at as i64;
+        for c in 0..CHANNELS {
+            let a = get(s, at, c);
+            let b = get(s, at + 1, c);
+            out[i * CHANNELS + c] = a + (b - a) * frac;
+        }
+    }
+    // Samples before the next read's start are done.
+    let next = (start + frames as f64 * rate).floor() - 1.0;
+    if next > base {
+        let drop = (((next - base) as usize) * CHANNELS).min(s.audio.len());
+        s.audio.drain(..drop);
+        s.audio_start += (drop / CHANNELS) as u64;
+    }
 }
 
 #[cfg(test)]
@@ -415,25 +538,61 @@ mod tests {
         assert!(out.iter().all(|&v| v == 0.0));
     }
 
+    /// 20 ms of a constant per buffer, `value(k)`, for live pushes.
+    fn push_live_audio(store: &Store, g: u64, k: u64, value: f32) {
+        let n = (RATE as usize / 50) * CHANNELS;
+        let pts = Duration::from_millis(20 * k);
+        store.push_audio(g, Some(pts), &vec![value; n]).unwrap();
+    }
+
     #[test]
-    fn live_audio_prebuffers_then_plays_and_drops_the_oldest_on_overrun() {
+    fn live_video_and_audio_of_the_same_instant_play_at_the_same_tick() {
+        crate::init().unwrap();
         let store = Store::new(false);
         let g = store.next_generation();
-        let mut out = vec![1.0; 480 * CHANNELS];
-        store
-            .push_audio(g, None, &vec![0.1; 480 * CHANNELS])
-            .unwrap();
-        store.audio(Duration::ZERO, &mut out);
-        assert!(out.iter().all(|&v| v == 0.0), "played before the target");
-        // Flood: far more than the ceiling arrives at once.
-        for i in 0..100 {
-            store
-                .push_audio(g, None, &vec![i as f32; 480 * CHANNELS])
-                .unwrap();
+        // The source's media starts at 5 s. Audio arrives first; video of the same instants
+        // comes out of its decoder 100 ms later (in arrival order: audio up to 5.3 s, video up to
+        // 5.2 s). Audio k is the value k; frame pts in ms is its red.
+        for k in 0..15 {
+            push_live_audio(&store, g, 250 + k, (250 + k) as f32);
         }
-        assert!(store.lock().audio.len() <= JITTER_MAX * CHANNELS);
-        store.audio(Duration::ZERO, &mut out);
-        assert!(out.iter().all(|&v| v > 50.0), "old audio was not dropped");
+        for ms in (5000..=5200).step_by(40) {
+            store.push_video(g, frame(ms)).unwrap();
+        }
+        // The first read anchors one playout delay behind what both tracks have (5.2 s).
+        let t = Duration::from_secs(1);
+        let f = store.video(t).unwrap();
+        let mut out = vec![0.0; 2 * CHANNELS];
+        store.audio(t, &mut out);
+        let audio_ms = out[0] as u64 * 20;
+        let video_ms = f.pts.as_millis() as u64;
+        assert_eq!(audio_ms, 5040, "audio plays 5.2 s − 150 ms");
+        assert_eq!(video_ms, 5040, "and so does video");
+        assert_eq!(store.av_offset_ms(), Some(0.0));
+    }
+
+    #[test]
+    fn live_audio_is_placed_by_timestamp_with_silence_for_a_gap() {
+        let store = Store::new(false);
+        let g = store.next_generation();
+        for k in 0..10 {
+            push_live_audio(&store, g, k, 1.0);
+        }
+        // 100 ms missing, then more.
+        for k in 15..30 {
+            push_live_audio(&store, g, k, 2.0);
+        }
+        // Anchored 150 ms behind 600 ms: plays 450 ms on; read 20 ms blocks.
+        let mut got = Vec::new();
+        for i in 0..20u64 {
+            let mut out = vec![0.0; (RATE as usize / 50) * CHANNELS];
+            store.audio(Duration::from_millis(1000 + 20 * i), &mut out);
+            got.push(out[out.len() / 2]);
+        }
+        // 450..600 ms: value 2.0 (k 22..29); the block before the gap was already past.
+        assert!(got[..7].iter().all(|&v| v == 2.0), "{got:?}");
+        // Past what was delivered: silence.
+        assert!(got[8..].iter().all(|&v| v == 0.0), "{got:?}");
     }
 
     #[test]
@@ -445,9 +604,9 @@ mod tests {
         store.push_video(old, frame(1)).unwrap();
         assert!(store.video(Duration::ZERO).is_none());
         store.push_video(new, frame(2)).unwrap();
-        assert_eq!(
-            store.video(Duration::ZERO).unwrap().pts,
-            Duration::from_millis(2)
-        );
+        // Shown once due: a playout delay after the read that first saw it.
+        assert!(store.video(Duration::from_millis(200)).is_none());
+        let shown = store.video(Duration::from_millis(400)).unwrap();
+        assert_eq!(shown.pts, Duration::from_millis(2));
     }
 }

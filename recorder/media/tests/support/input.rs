@@ -19,6 +19,14 @@ pub fn config(uri: &str, live: bool) -> InputConfig {
     }
 }
 
+/// The recording time to read live inputs at: real time since the first call in this process
+/// (live inputs play media at their clock's time for `t`, so `t` must advance as a recording's
+/// does).
+pub fn live_t() -> Duration {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed()
+}
+
 /// Waits until the live input is in `state`, then returns how long it took.
 pub fn wait_state(input: &Input, state: InputState, timeout: Duration) -> Duration {
     let start = Instant::now();
@@ -65,11 +73,11 @@ pub fn assert_close_rgb(got: [u8; 3], want: [u8; 3], tolerance: u8, context: &st
 
 /// Live: waits for frames of the sender's colour and audible audio, and state Live.
 pub fn assert_live_input(input: &mut Input, rgb: [u8; 3], timeout: Duration) {
-    let frame = wait_for("a decoded frame", timeout, || input.video(Duration::ZERO));
+    let frame = wait_for("a decoded frame", timeout, || input.video(live_t()));
     let start = Instant::now();
     // The first frames of a stream can be a decoder's grey: give the colour a moment.
     loop {
-        let frame = input.video(Duration::ZERO).unwrap_or_else(|| frame.clone());
+        let frame = input.video(live_t()).unwrap_or_else(|| frame.clone());
         let got = dominant_rgb(&frame);
         if got.iter().zip(rgb).all(|(g, w)| g.abs_diff(w) <= 24) {
             break;
@@ -82,7 +90,7 @@ pub fn assert_live_input(input: &mut Input, rgb: [u8; 3], timeout: Duration) {
     wait_state(input, InputState::Live, Duration::from_secs(3));
     let mut out = vec![0f32; 960 * 2];
     let loud = wait_for("audible audio", timeout, || {
-        input.audio(Duration::ZERO, &mut out);
+        input.audio(live_t(), &mut out);
         let r = rms(&out);
         (r > 0.01).then_some(r)
     });
