@@ -15,6 +15,8 @@
 //! - [`media`]: ffprobe and ffmpeg readers ([`probe`], [`decode_frame_rgb`], [`duration_secs`],
 //!   ...) and measures of frames and audio ([`median_rgb`], [`rms`], ...).
 //! - [`wait`]: [`wait_for`], polling a condition with a deadline.
+//! - [`whep`]: WHEP interop: a network namespace with 127.0.0.1 on a veth pair, the aiortc WHEP
+//!   server, and marker measures (flash + beep) of a recording.
 
 pub mod control;
 pub mod media;
@@ -23,6 +25,7 @@ pub mod rtmp;
 pub mod s3;
 pub mod serve;
 pub mod wait;
+pub mod whep;
 
 pub use control::{ControlClient, Response, request};
 pub use media::{
