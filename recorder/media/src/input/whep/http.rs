@@ -31,7 +31,12 @@ impl Endpoint {
             .password()
             .or(Some(url.username()))
             .filter(|t| !t.is_empty())
-            .map(|t| percent_encoding_decode(t));
+            // Userinfo is percent-encoded (a token may hold any character).
+            .map(|t| {
+                percent_encoding::percent_decode_str(t)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            });
         let _ = url.set_username("");
         let _ = url.set_password(None);
         Endpoint {
@@ -39,27 +44,6 @@ impl Endpoint {
             token,
         }
     }
-}
-
-/// `%XX` escapes in userinfo decoded (a token may hold any character).
-fn percent_encoding_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(v) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(v);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// An ICE server the endpoint named in a `Link: <…>; rel="ice-server"` header.
