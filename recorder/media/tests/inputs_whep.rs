@@ -19,7 +19,7 @@ use gstreamer_sdp as gst_sdp;
 use gstreamer_webrtc as gst_webrtc;
 use support::input::*;
 use vcs_media::input::Input;
-use vcs_media::input::whep::with_candidates;
+use vcs_media::input::whep::complete_offer;
 
 /// A WHEP endpoint at `/whep/<anything>` on 127.0.0.1.
 struct WhepServer {
@@ -163,7 +163,7 @@ fn answer(offer: &str, rgb: u32) -> Result<(gst::Pipeline, String), String> {
         .property::<Option<gst_webrtc::WebRTCSessionDescription>>("local-description")
         .ok_or("no local description")?;
     let sdp = local.sdp().as_text().map_err(|e| e.to_string())?;
-    Ok((pipeline, with_candidates(&sdp, &candidates.lock().unwrap())))
+    Ok((pipeline, complete_offer(&sdp, &candidates.lock().unwrap())))
 }
 
 #[test]

@@ -18,6 +18,8 @@
 //! - [`lipsync`]: marker sources (flash + beep), their live senders per scheme and the A/V
 //!   offset measured in a recording.
 //! - [`wait`]: [`wait_for`], polling a condition with a deadline.
+//! - [`whep`]: WHEP interop: a network namespace with 127.0.0.1 on a veth pair, the aiortc WHEP
+//!   server, and marker measures (flash + beep) of a recording.
 
 pub mod browser;
 pub mod control;
@@ -28,6 +30,7 @@ pub mod rtmp;
 pub mod s3;
 pub mod serve;
 pub mod wait;
+pub mod whep;
 
 pub use browser::Browser;
 pub use control::{ControlClient, Response, request};

@@ -89,7 +89,12 @@ impl Input {
     /// then connects: offline it waits for the source to start (a broken file fails here); live
     /// it returns at once and (re)connects in the background with backoff.
     pub fn start(cfg: InputConfig) -> Result<Input, MediaError> {
-        Self::start_with_policy(cfg, Policy::default())
+        let policy = if cfg.uri.trim().starts_with("whep+") {
+            whep::reconnect_policy()
+        } else {
+            Policy::default()
+        };
+        Self::start_with_policy(cfg, policy)
     }
 
     /// [`Input::start`] with a reconnect policy other than the default.

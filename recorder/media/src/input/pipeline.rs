@@ -7,7 +7,7 @@
 //! file: http(s): rtsp: srt: rtmp(s):
 //!              uridecodebin ──pad-added video/*─► [video]
 //!                           └─pad-added audio/*─► [audio]     (source-setup tunes rtspsrc/srtsrc/rtmp2src)
-//! whep+http(s): see whep.rs (webrtcbin) ─► decodebin ─► [video] / [audio]
+//! whep+http(s): see whep/ (webrtcbin) ─► decodebin ─► [video] / [audio]
 //!
 //! [video] queue ─► videoconvert ─► videoscale ─► I420, ≤1920×1920, square pixels ─► appsink
 //!         (videoconvert passes I420 through untouched: decoded video is never turned into RGB)

@@ -1,0 +1,227 @@
+//! WHEP interop against an independent WebRTC stack: `vcs-recorder render` records a
+//! `whep+http:` input served by aiortc (VP8 or H.264 + Opus marker source: a white flash and a
+//! 1 kHz beep at the same instant every 2 s) in either DTLS role, inside a network namespace of
+//! the test's own where 127.0.0.1 is the only address. Each recording checks: only 127.0.0.1
+//! candidates offered, connected, the first frame within 2 s, both tracks decoded, the A/V offset
+//! steady, and the participant back within 2 s of the server's restart; and a refusing endpoint
+//! or a DTLS peer that rejects the recorder fails the job with a non-zero exit naming the cause.
+//!
+//! Skipped, saying why, where there is no network namespace or no aiortc venv
+//! (`scripts/install-deps` makes `.venv-test`).
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: an unwrap that fails is a failed test at that line"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use vcs_test_support::whep::{
+    Netns, WhepServer, aiortc_python, first_frame_secs, markers, offered_candidates, reconnect_secs,
+};
+use vcs_test_support::{TempDir, free_port, wait_for};
+
+const FPS: u32 = 30;
+
+struct Setup {
+    ns: Netns,
+    python: PathBuf,
+    dir: TempDir,
+}
+
+/// The namespace and the venv, or `None` after saying why the test skips.
+fn setup(tag: &str) -> Option<Setup> {
+    let python = match aiortc_python() {
+        Ok(p) => p,
+        Err(why) => {
+            eprintln!("SKIPPED {tag}: {why}");
+            return None;
+        }
+    };
+    let ns = match Netns::create() {
+        Ok(ns) => ns,
+        Err(why) => {
+            eprintln!("SKIPPED {tag}: {why}");
+            return None;
+        }
+    };
+    Some(Setup {
+        ns,
+        python,
+        dir: TempDir::new(tag),
+    })
+}
+
+/// `vcs-recorder render --realtime` of one participant (camera and audio from `url`) for `secs`,
+/// inside the namespace; stderr goes to `render.log`.
+fn render(s: &Setup, url: &str, secs: u32) -> (Child, PathBuf) {
+    let dir = s.dir.path();
+    let composition = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fullframe.jsx");
+    let out = dir.join("out.mp4");
+    let job = dir.join("job.yaml");
+    std::fs::write(
+        &job,
+        format!(
+            "composition: {{name: '{}'}}\n\
+             participants: [{{id: cam, camera: '{url}', audio: '{url}'}}]\n\
+             video: {{width: 320, height: 180, fps: {FPS}}}\n\
+             durationSecs: {secs}\n\
+             outputs: [{{name: mp4, mp4: {{path: '{}'}}}}]\n",
+            composition.display(),
+            out.display()
+        ),
+    )
+    .unwrap();
+    let child =
+        s.ns.command(env!("CARGO_BIN_EXE_vcs-recorder"))
+            .arg("render")
+            .arg(&job)
+            .arg("--realtime")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("render.log")).unwrap())
+            .spawn()
+            .unwrap();
+    (child, out)
+}
+
+fn log(s: &Setup) -> String {
+    std::fs::read_to_string(s.dir.path().join("render.log")).unwrap_or_default()
+}
+
+/// A 16 s recording with the server killed once connected for a while and restarted 2 s later.
+fn interop(codec: &str, role: &str) {
+    let tag = format!("whep-{codec}-{role}");
+    let Some(s) = setup(&tag) else { return };
+    let mut server = WhepServer::start(
+        &s.ns,
+        &s.python,
+        s.dir.path(),
+        free_port(),
+        &["--codec", codec, "--dtls-role", role],
+    );
+    let (mut child, out) = render(&s, &server.url(), 16);
+    let connected = |server: &WhepServer| {
+        server
+            .log()
+            .iter()
+            .filter(|e| e["event"] == "state" && e["state"] == "connected")
+            .count()
+    };
+    wait_for("the recorder to connect", Duration::from_secs(30), || {
+        (connected(&server) > 0).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(5));
+    server.kill();
+    std::thread::sleep(Duration::from_secs(2));
+    server.restart(&s.ns);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "render failed: {}", log(&s));
+
+    let events = server.log();
+    let candidates = offered_candidates(&events);
+    assert!(!candidates.is_empty(), "the offers carried candidates");
+    for c in &candidates {
+        assert!(c.contains(" 127.0.0.1 "), "only 127.0.0.1 candidates: {c}");
+    }
+    let first = first_frame_secs(&out, FPS).expect("the source's picture shows");
+    let (found, flashes, beeps) = markers(&out, FPS);
+    let reconnects = reconnect_secs(&events);
+    eprintln!(
+        "{tag}: first frame {first:.2} s, reconnect {reconnects:?} s, markers {found:?} \
+         ({flashes} flashes, {beeps} beeps)"
+    );
+    assert!(first <= 2.0, "first frame within 2 s: {first:.2} s");
+    assert!(
+        flashes >= 4 && beeps >= 4 && found.len() >= 4,
+        "both tracks decoded: {flashes} flashes, {beeps} beeps, {found:?}"
+    );
+    assert!(
+        found.iter().any(|m| m.at_secs > 10.0),
+        "markers after the restart: {found:?}"
+    );
+    let (lo, hi) = found.iter().fold((f64::MAX, f64::MIN), |(lo, hi), m| {
+        (lo.min(m.offset_ms), hi.max(m.offset_ms))
+    });
+    // Flash onsets fall on whole output frames, so two readings of one offset differ by up to a
+    // frame; a loaded machine may add another.
+    assert!(
+        hi - lo <= 67.0,
+        "the A/V offset stays within two frames of itself: {found:?}"
+    );
+    assert_eq!(reconnects.len(), 1, "one reconnect: {events:?}");
+    assert!(
+        reconnects[0] <= 2.0,
+        "back within 2 s of the server's return: {reconnects:?}"
+    );
+}
+
+#[test]
+fn vp8_with_aiortc_as_dtls_client() {
+    interop("vp8", "active");
+}
+
+#[test]
+fn vp8_with_aiortc_as_dtls_server() {
+    interop("vp8", "passive");
+}
+
+#[test]
+fn h264_with_aiortc_as_dtls_client() {
+    interop("h264", "active");
+}
+
+#[test]
+fn h264_with_aiortc_as_dtls_server() {
+    interop("h264", "passive");
+}
+
+/// A job whose WHEP endpoint never delivers fails with a non-zero exit whose message names the
+/// endpoint and `cause`.
+fn fails_naming(server_args: &[&str], cause: &str) {
+    let Some(s) = setup("whep-failure") else {
+        return;
+    };
+    let server = WhepServer::start(&s.ns, &s.python, s.dir.path(), free_port(), server_args);
+    let (mut child, _) = render(&s, &server.url(), 7);
+    let status = child.wait().unwrap();
+    let log = log(&s);
+    assert!(!status.success(), "a job that never connected fails: {log}");
+    let fault = log
+        .lines()
+        .find(|l| l.contains("fault") && l.contains("participants.cam"))
+        .unwrap_or_else(|| panic!("a fault for the input: {log}"));
+    let url = format!("http://127.0.0.1:{}/whep", server.port);
+    assert!(fault.contains(&url), "names the endpoint: {fault}");
+    assert!(fault.contains(cause), "says {cause:?}: {fault}");
+}
+
+#[test]
+fn a_refusing_endpoint_fails_the_job_naming_the_http_status() {
+    fails_naming(&["--refuse"], "HTTP 403");
+}
+
+#[test]
+fn a_peer_that_rejects_the_certificate_fails_the_job_naming_dtls() {
+    fails_naming(&["--reject-certificate"], "DTLS");
+}
+
+/// Issue 21's bar over WHEP: every marker's audio within a frame (±33 ms) of its video. Ignored
+/// until the lip-sync placement of live inputs (issue 21) lands: the recorder's live audio path
+/// puts audio ~240 ms late today (on the wire: in sync). `cargo test --test whep_interop --
+/// --ignored` runs it.
+#[test]
+#[ignore = "audio is placed ~240 ms late on every live input until issue 21 lands"]
+fn lip_sync_over_whep_is_within_a_frame() {
+    let Some(s) = setup("whep-lipsync") else {
+        return;
+    };
+    let server = WhepServer::start(&s.ns, &s.python, s.dir.path(), free_port(), &[]);
+    let (mut child, out) = render(&s, &server.url(), 10);
+    assert!(child.wait().unwrap().success(), "render: {}", log(&s));
+    let (found, ..) = markers(&out, FPS);
+    assert!(found.len() >= 3, "markers: {found:?}");
+    for m in &found {
+        assert!(m.offset_ms.abs() <= 33.0, "within a frame: {found:?}");
+    }
+}
