@@ -22,6 +22,7 @@
 //!   frame stages, audio mix and active speaker, live changes, outputs and their uploads.
 //! - [`engine_process`]: the composition in its own supervised process (`engine-worker`).
 //! - [`serve`]: `serve` mode, the recording behind the HTTP control API (`vcs-service`).
+//! - [`resume`]: a continuation job finishing in S3 what the recorder it replaces left.
 //! - [`job_file`]: a job read from a YAML/JSON file and command-line overrides.
 //! - [`cli`]: the subcommands (`render`, `still`, `scene`, `draw`, `serve`); the clap types live
 //!   only there and `main.rs` just runs it.
@@ -32,4 +33,5 @@ pub mod cli;
 pub mod engine_process;
 pub mod job_file;
 pub mod recording;
+pub mod resume;
 pub mod serve;
