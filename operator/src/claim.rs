@@ -24,7 +24,7 @@ use crate::api::{
     STATE_CLAIMED, STATE_IDLE,
 };
 use crate::pool::cache;
-use crate::pool::pods::{is_ready, recorder_pod, selector};
+use crate::pool::pods::{is_finished, is_ready, recorder_pod, selector};
 use crate::telemetry::{ClaimLabels, Metrics};
 
 /// Why no pod could be got.
@@ -76,6 +76,7 @@ pub fn adoptable<'a>(pods: &'a [Pod], rec: &Recording) -> Option<&'a Pod> {
         p.labels().get(LABEL_RECORDING) == Some(&rec.name_any())
             && p.annotations().get(ANNOTATION_RECORDING_UID) == Some(&uid)
             && p.metadata.deletion_timestamp.is_none()
+            && !is_finished(p)
     })
 }
 

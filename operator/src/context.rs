@@ -39,6 +39,9 @@ pub struct Timings {
     pub deletion_grace: Duration,
     /// Requeue while waiting for a pod to become ready or a Secret/pool to appear.
     pub retry: Duration,
+    /// A recording's recorder whose control API does not answer for this long is lost (and
+    /// replaced, see `recording::restart`).
+    pub recorder_lost_after: Duration,
 }
 
 impl Default for Timings {
@@ -48,6 +51,7 @@ impl Default for Timings {
             start_deadline: Duration::from_secs(120),
             deletion_grace: Duration::from_secs(120),
             retry: Duration::from_secs(5),
+            recorder_lost_after: Duration::from_secs(20),
         }
     }
 }

@@ -23,6 +23,7 @@
 //! - [`engine_process`]: the composition in its own supervised process (`engine-worker`).
 //! - [`serve`]: `serve` mode, the recording behind the HTTP control API (`vcs-service`).
 //! - [`preview`]: `preview`, a composition live in a browser page with hot reload.
+//! - [`resume`]: a continuation job finishing in S3 what the recorder it replaces left.
 //! - [`job_file`]: a job read from a YAML/JSON file and command-line overrides.
 //! - [`cli`]: the subcommands (`render`, `still`, `scene`, `draw`, `serve`); the clap types live
 //!   only there and `main.rs` just runs it.
@@ -34,4 +35,5 @@ pub mod engine_process;
 pub mod job_file;
 pub mod preview;
 pub mod recording;
+pub mod resume;
 pub mod serve;

@@ -1,5 +1,6 @@
 //! One Recording's life: a warm start with live `kubectl patch`es and `spec.stop`, a cold start,
-//! deletion mid-way, and a recorder killed mid-recording.
+//! deletion mid-way, and a recorder killed mid-recording (reported lost, or replaced by a
+//! continuation).
 
 use std::time::Duration;
 
@@ -325,7 +326,9 @@ async fn a_recorder_killed_mid_recording_is_reported_lost() {
     world
         .wait_for_idle_pods("local", 1, Duration::from_secs(120))
         .await;
-    let rec = objects::small_recording("fragile", &world.s3_target());
+    let mut rec = objects::small_recording("fragile", &world.s3_target());
+    // No continuation: the loss itself is what this flow checks.
+    rec.spec.limits.max_restarts = Some(0);
     world.create_recording(&rec).await;
     let running = world
         .wait_for_recording("fragile", Duration::from_secs(120), "recording", |r| {
@@ -348,4 +351,145 @@ async fn a_recorder_killed_mid_recording_is_reported_lost() {
     world
         .wait_for_idle_pods("local", 1, Duration::from_secs(120))
         .await;
+}
+
+/// Seconds the Recording reports recorded.
+fn recorded(r: &vcs_operator::api::Recording) -> f64 {
+    r.status
+        .as_ref()
+        .and_then(|s| s.recorded_secs)
+        .unwrap_or_default()
+}
+
+/// How a flow loses its recorder.
+enum Loss {
+    /// The recorder process gets SIGKILL (its pod ends Failed).
+    Kill,
+    /// `kubectl delete pod --grace-period=0 --force`.
+    ForceDelete,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorder_killed_mid_recording_is_replaced_and_what_it_recorded_is_recovered() {
+    let _t = timed("recorder_killed_continues");
+    recording_goes_on_after(Loss::Kill, "resume").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorder_pod_force_deleted_mid_recording_is_replaced() {
+    let _t = timed("recorder_pod_deleted_continues");
+    recording_goes_on_after(Loss::ForceDelete, "resume-del").await;
+}
+
+/// A Recording (MP4 to S3) loses its recorder after 2 s or more, as `loss` says; it carries on
+/// on another pod and succeeds, the lost part is recovered and the continuation's part shows
+/// the param patched before the loss.
+async fn recording_goes_on_after(loss: Loss, world_name: &str) {
+    let Some(world) = World::start(world_name).await else {
+        return;
+    };
+    world
+        .wait_for_idle_pods("local", 1, Duration::from_secs(120))
+        .await;
+    let rec = objects::small_recording("phoenix", &world.s3_target());
+    world.create_recording(&rec).await;
+    let running = world
+        .wait_for_recording("phoenix", Duration::from_secs(120), "recording", |r| {
+            is_true(r, "Recording") && recorded(r) >= 2.0
+        })
+        .await;
+    let lost_pod = recorder_pod(&running).expect("a recording Recording names its pod");
+    // A warm pod is waiting for the continuation.
+    world
+        .wait_for_idle_pods("local", 1, Duration::from_secs(120))
+        .await;
+    let params = r##"{"spec":{"composition":{"params":{"bg":"#008000"}}}}"##;
+    world
+        .kubectl(&["patch", "rec", "phoenix", "--type=merge", "-p", params])
+        .await;
+    world
+        .wait_for_recording("phoenix", Duration::from_secs(30), "the patch", |r| {
+            let applied = r.status.as_ref().and_then(|s| s.applied.as_ref());
+            applied.and_then(|a| a.params.get("bg")) == Some(&json!("#008000"))
+        })
+        .await;
+    match loss {
+        Loss::Kill => world.signal_pod(&lost_pod, Signal::Kill),
+        Loss::ForceDelete => world.force_delete_pod(&lost_pod).await,
+    }
+    let resumed = world
+        .wait_for_recording(
+            "phoenix",
+            Duration::from_secs(120),
+            "the continuation",
+            |r| {
+                let st = r.status.clone().unwrap_or_default();
+                st.restarts == 1 && st.continuation.is_none() && is_true(r, "Recording")
+            },
+        )
+        .await;
+    let st = resumed.status.clone().unwrap_or_default();
+    let second = st.recorder_pod.clone().expect("the continuation's pod");
+    assert_ne!(second, lost_pod);
+    let gap = st.gaps[0].length_secs.expect("the gap is measured");
+    let before = recorded(&resumed);
+    world
+        .wait_for_recording("phoenix", Duration::from_secs(60), "recording on", |r| {
+            recorded(r) >= before + 2.0
+        })
+        .await;
+    world
+        .kubectl(&[
+            "patch",
+            "rec",
+            "phoenix",
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"stop":true}}"#,
+        ])
+        .await;
+    world
+        .kubectl(&[
+            "wait",
+            "--for=condition=Succeeded",
+            "rec/phoenix",
+            "--timeout=180s",
+        ])
+        .await;
+    let done = world
+        .recordings()
+        .get("phoenix")
+        .await
+        .expect("the Recording");
+    let st = done.status.clone().unwrap_or_default();
+    assert_eq!(st.result, Some(RecordingResult::Succeeded), "{st:#?}");
+    assert_eq!(
+        st.spans.iter().map(|s| s.pod.as_str()).collect::<Vec<_>>(),
+        [lost_pod.as_str(), second.as_str()],
+        "{st:#?}"
+    );
+    eprintln!("gap after the kill: {gap:.2} s (measured by the operator)");
+    // The lost part, recovered by the continuation, and the continuation's own part.
+    let first = world.s3.object_path(BUCKET, "phoenix/archive.mp4");
+    let part = world.s3.object_path(BUCKET, "phoenix/archive.part1.mp4");
+    world
+        .poll(
+            Duration::from_secs(60),
+            Duration::from_millis(250),
+            async || first.is_file(),
+            |done| *done,
+            |_| format!("the lost part was not recovered to {}", first.display()),
+        )
+        .await;
+    let (a, b) = (duration_secs(&first), duration_secs(&part));
+    assert!(a >= 1.0, "the recovered part holds {a} s");
+    assert!(b >= 2.0, "the continuation's part holds {b} s");
+    // The param patched before the kill shows after it (the whole frame is `bg`).
+    let (w, h) = (96, 64);
+    let frame = decode_frame_rgb(&part, b / 2.0, w, h);
+    let colour = median_rgb(&frame, w, (w / 4, h / 4, w / 2, h / 2));
+    assert!(
+        close_to(colour, GREEN, 40),
+        "the continuation draws {colour:?}"
+    );
 }

@@ -10,7 +10,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::core::{Message, Rule};
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
-use vcs_job::control::OutputStatus;
+use vcs_job::control::{Fault, InputDelivery, OutputStatus};
 use vcs_job::{AudioProfile, CompositionSpec, Participant, VideoProfile};
 
 use super::Condition;
@@ -18,6 +18,12 @@ use crate::placement;
 
 /// Upper bound of `spec.limits.startDeadlineSecs` (1 h).
 pub const MAX_START_DEADLINE_SECS: u32 = 3_600;
+
+/// Upper bound of `spec.limits.maxRestarts`.
+pub const MAX_RESTARTS: u32 = 20;
+
+/// `spec.limits.maxRestarts` when unset.
+pub const DEFAULT_MAX_RESTARTS: u32 = 3;
 
 /// The CEL rule on `spec.video`, written from vcs-job's limits, the bounds `JobSpec::validate`
 /// checks, so `kubectl apply` refuses what the recorder would (`tests/crds.rs` probes the
@@ -140,6 +146,12 @@ pub struct Limits {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = MAX_START_DEADLINE_SECS))]
     pub start_deadline_secs: Option<u32>,
+    /// How many times a lost recorder (pod deleted or failed, node lost, control API
+    /// unreachable) is replaced by a continuation on another pod before the Recording fails
+    /// (0..20, default 3; 0: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = MAX_RESTARTS))]
+    pub max_restarts: Option<u32>,
 }
 
 /// A named output: exactly one of `mp4`, `hls`, `rtmp`.
@@ -317,6 +329,75 @@ pub struct RecordingStatus {
     /// What was last sent to the recorder, so each edit is forwarded once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied: Option<AppliedSpec>,
+    /// Seconds of video recorded, over every pod that recorded it (gaps excluded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_secs: Option<f64>,
+    /// How much media each input track delivered, as the current recorder reports it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub input_delivery: Vec<InputDelivery>,
+    /// Once finished: each way the recording fell short, as the recorder reports it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<Fault>,
+    /// Times a lost recorder was replaced by a continuation on another pod.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub restarts: u32,
+    /// The recording's timeline: which pod recorded which span, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spans: Vec<RecordedSpan>,
+    /// The holes in the timeline, one per lost recorder, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<RecordingGap>,
+    /// Set from the loss of a recorder until its continuation encodes its first frame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continuation: Option<PendingContinuation>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// One pod's part of the recording.
+#[derive(KubeSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedSpan {
+    pub pod: String,
+    /// Its first encoded frame.
+    pub from: MicroTime,
+    /// When it was seen lost, or the recording finished; unset while it records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<MicroTime>,
+    /// Seconds of video it recorded, as last reported.
+    #[serde(default)]
+    pub recorded_secs: f64,
+}
+
+/// A hole in the recording: from the lost recorder's last frame known to the operator to the
+/// continuation's first frame.
+#[derive(KubeSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordingGap {
+    /// Where on the recording's timeline it falls: seconds recorded before it.
+    pub after_secs: f64,
+    /// The lost recorder's last frame as last reported (its first frame plus the seconds it
+    /// reported): the gap is measured from there, so it is at most one poll interval longer
+    /// than the real one.
+    pub start: MicroTime,
+    /// Seconds to the continuation's first frame; unset until it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length_secs: Option<f64>,
+    /// The pod lost, and why.
+    pub pod: String,
+    pub reason: String,
+}
+
+/// A recorder was lost while recording; its continuation is being started on another pod.
+#[derive(KubeSchema, Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingContinuation {
+    /// The pod lost, which must not be adopted again.
+    pub lost_pod: String,
+    /// When the loss was seen: the start deadline of the continuation counts from here.
+    pub since: MicroTime,
 }
 
 impl Recording {

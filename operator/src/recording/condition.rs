@@ -37,6 +37,9 @@ pub mod reason {
     pub const FAILED: &str = "Failed";
     pub const RECORDER_FAILED: &str = "RecorderFailed";
     pub const RECORDER_LOST: &str = "RecorderLost";
+    pub const RESTARTING: &str = "Restarting";
+    pub const RESUMED: &str = "Resumed";
+    pub const RESTART_LIMIT_REACHED: &str = "RestartLimitReached";
     pub const START_DEADLINE_EXCEEDED: &str = "StartDeadlineExceeded";
     pub const STOP_REQUESTED: &str = "StopRequested";
     pub const MAX_DURATION_REACHED: &str = "MaxDurationReached";

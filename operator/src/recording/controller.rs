@@ -82,6 +82,7 @@ async fn apply(pass: &mut Pass<'_>) -> Result<Action, RecordingError> {
             Ok(Flow::Next) => {}
             Ok(Flow::End(action)) | Err(Halt::End(action)) => return Ok(action),
             Err(Halt::Error(e)) => return Err(e),
+            Err(Halt::Next) => {}
         }
     }
 }

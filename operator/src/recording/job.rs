@@ -119,6 +119,7 @@ pub fn build_job(rec: &Recording, secrets: &Secrets) -> Result<JobSpec, JobError
         audio: rec.spec.audio.clone(),
         duration_secs: None,
         outputs,
+        resume: None,
     };
     job.validate().map_err(|e| {
         JobError::Invalid(SpecError {

@@ -9,6 +9,8 @@
 //! - `start`: phase Starting (start deadline, reaching the recorder, sending the job).
 //! - `progress`: phases Recording, Stopping and Done (polling, live edits, stop and limits).
 //! - `finalize`: the finalizer, and the cleanup of a deleted Recording.
+//! - [`restart`]: a lost recorder replaced by a continuation on another pod; the timeline of
+//!   spans and gaps in the status.
 //! - [`condition`]: the condition types and the reasons conditions and events give.
 //! - [`job`], [`live`], [`status`]: the job spec from a Recording, live-edit diffs, mirroring
 //!   the recorder's report into the status. Pure.
@@ -22,6 +24,7 @@ mod pass;
 pub mod phase;
 mod place;
 mod progress;
+pub mod restart;
 mod start;
 pub mod status;
 

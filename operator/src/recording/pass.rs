@@ -35,6 +35,9 @@ pub(super) enum Flow {
 /// an API error.
 pub(super) enum Halt {
     End(Action),
+    /// The Recording moved on to another phase (a lost recorder is being replaced): run it in
+    /// this same pass.
+    Next,
     Error(RecordingError),
 }
 
@@ -207,21 +210,34 @@ impl<'a> Pass<'a> {
     /// Deletes the Recording's pod, if it is still the one claimed for it.
     pub async fn release_pod(&self) -> Result<(), RecordingError> {
         match self.status.recorder_pod.clone() {
-            Some(pod_name) => self.release(&pod_name).await,
+            Some(pod_name) => self.release(&pod_name, None).await,
             None => Ok(()),
         }
     }
 
-    /// Deletes pod `pod_name` if it is claimed for this Recording (by uid) and not already
-    /// going away. The uid precondition keeps a later pod of the same name safe.
-    async fn release(&self, pod_name: &str) -> Result<(), RecordingError> {
+    /// Deletes the Recording's lost pod at once (no grace period), even when it is already
+    /// going away: its recorder must be dead before a continuation recovers what it uploaded
+    /// (completing the upload of a live recorder would end its object early).
+    pub async fn kill_pod(&self) -> Result<(), RecordingError> {
+        match self.status.recorder_pod.clone() {
+            Some(pod_name) => self.release(&pod_name, Some(0)).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Deletes pod `pod_name` if it is claimed for this Recording (by uid) and, unless `grace`
+    /// is given, not already going away. The uid precondition keeps a later pod of the same
+    /// name safe.
+    async fn release(&self, pod_name: &str, grace: Option<u32>) -> Result<(), RecordingError> {
         let Some(pod) = self.pods.get_opt(pod_name).await.map_err(|e| self.err(e))? else {
             return Ok(());
         };
-        if !self.holds(&pod) {
+        let ours = pod.annotations().get(ANNOTATION_RECORDING_UID) == self.rec.uid().as_ref();
+        if !ours || (grace.is_none() && !self.holds(&pod)) {
             return Ok(());
         }
         let dp = DeleteParams {
+            grace_period_seconds: grace,
             preconditions: Some(Preconditions {
                 uid: pod.uid(),
                 resource_version: None,

@@ -28,7 +28,7 @@ pub enum Phase {
     OtherRegion,
     /// Placed here, no recorder pod yet.
     NeedsPod,
-    /// A recorder pod, no job running on it yet (no `startedAt`).
+    /// A recorder pod, no job running on it yet (no `startedAt`, or a continuation pending).
     Starting,
     /// The job runs; live edits are forwarded and the stop and limits are watched.
     Recording,
@@ -50,7 +50,9 @@ impl Phase {
             None => Phase::Unplaced,
             Some(p) if p.region != region => Phase::OtherRegion,
             Some(_) if status.recorder_pod.is_none() => Phase::NeedsPod,
-            Some(_) if status.started_at.is_none() => Phase::Starting,
+            Some(_) if status.started_at.is_none() || status.continuation.is_some() => {
+                Phase::Starting
+            }
             Some(_) if status.stop_requested_at.is_none() => Phase::Recording,
             Some(_) => Phase::Stopping,
         }

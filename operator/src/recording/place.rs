@@ -81,6 +81,17 @@ pub(super) async fn get_pod(pass: &mut Pass<'_>) -> Step<Flow> {
             source,
         })?;
     let pod_name = claimed.pod.name_any();
+    if pass
+        .status
+        .continuation
+        .as_ref()
+        .map(|c| c.lost_pod.as_str())
+        == Some(pod_name.as_str())
+    {
+        // The watch has not caught up with the lost pod's end yet: never record on it again.
+        debug!(pod = %pod_name, "the lost pod is still listed as claimable; waiting");
+        return end(Action::requeue(Duration::from_millis(500)));
+    }
     let launch = claimed.launch.as_str();
     let (region, placed_by) = match &pass.status.placement {
         Some(p) => (p.region.clone(), p.reason.as_str()),

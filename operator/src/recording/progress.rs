@@ -8,12 +8,13 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use tracing::warn;
 
-use super::condition::reason;
+use super::condition::{self, reason};
 use super::live;
 use super::pass::{Flow, Pass, Step};
-use super::start::{Recorder, connect, unreachable};
-use super::status;
-use crate::api::RecordingResult;
+use super::start::{Recorder, connect, replaceable, unreachable};
+use super::{restart, status};
+use crate::api::{ConditionStatus, RecordingResult, find_condition};
+use crate::recorder_client::RecorderError;
 
 /// Done: only the pod is left to give back (it may have outlived an earlier pass).
 pub(super) async fn release_finished(pass: &mut Pass<'_>) -> Step<Flow> {
@@ -31,9 +32,33 @@ pub(super) async fn poll(pass: &mut Pass<'_>) -> Step<Flow> {
             status::mirror(&mut pass.status, &js, &observed);
             recorder.report_running(pass);
         }
+        Err(e) if e.is_unavailable() && replaceable(pass) => {
+            if let Some(msg) = silent_too_long(pass, &recorder, &e) {
+                return restart::lost(pass, &recorder.pod, msg).await;
+            }
+            return unreachable(pass, &e);
+        }
         Err(e) => return unreachable(pass, &e),
     }
     follow(pass, &recorder).await
+}
+
+/// The recorder has not answered since `RecorderReady` turned `Unreachable`, longer than the
+/// operator's `recorder_lost_after`: the message saying so, when it is lost.
+fn silent_too_long(pass: &Pass<'_>, recorder: &Recorder, e: &RecorderError) -> Option<String> {
+    let c = find_condition(&pass.status.conditions, condition::RECORDER_READY)?;
+    if c.status != ConditionStatus::False || c.reason != reason::UNREACHABLE {
+        return None;
+    }
+    let silent = pass.now().duration_since(c.last_transition_time.0);
+    let limit = SignedDuration::try_from(pass.ctx.timings.recorder_lost_after).unwrap_or_default();
+    (silent >= limit).then(|| {
+        format!(
+            "recorder on pod {} has not answered for {}s: {e}",
+            recorder.pod,
+            silent.as_secs()
+        )
+    })
 }
 
 /// After the recorder's latest report: the end of the recording, or live edits and the stop

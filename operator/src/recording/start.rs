@@ -15,17 +15,18 @@ use vcs_job::control::{JobPatch, JobStatus};
 
 use super::condition::{self, reason};
 use super::job::{self, JobError};
-use super::pass::{Flow, Pass, Step, end};
+use super::pass::{Flow, Halt, Pass, Step, end};
 use super::status;
-use super::{live, progress};
+use super::{live, progress, restart};
 use crate::api::ConditionStatus::{False, True};
 use crate::api::{LaunchType, RecorderPool, RecordingResult};
 use crate::pool::pods::{is_finished, is_ready};
 use crate::recorder_client::{RecorderClient, RecorderError};
 use crate::telemetry::LaunchLabels;
 
-/// Not recording `spec.limits.startDeadlineSecs` (or the operator's default) after creation:
-/// fails the Recording and gives its pod back.
+/// Not recording `spec.limits.startDeadlineSecs` (or the operator's default) after creation, or
+/// after the loss of the recorder a continuation replaces: fails the Recording and gives its
+/// pod back.
 pub(super) async fn check_start_deadline(pass: &mut Pass<'_>) -> Step<()> {
     let limits = &pass.rec.spec.limits;
     let deadline = limits
@@ -33,16 +34,18 @@ pub(super) async fn check_start_deadline(pass: &mut Pass<'_>) -> Step<()> {
         .map_or(pass.ctx.timings.start_deadline, |s| {
             Duration::from_secs(u64::from(s))
         });
-    let Some(created) = pass.rec.metadata.creation_timestamp.as_ref() else {
-        return Ok(());
+    let (since, what) = match &pass.status.continuation {
+        Some(c) => (c.since.0, "the loss of the recorder"),
+        None => match pass.rec.metadata.creation_timestamp.as_ref() {
+            Some(created) => (created.0, "creation"),
+            None => return Ok(()),
+        },
     };
-    if pass.now().duration_since(created.0)
-        <= SignedDuration::try_from(deadline).unwrap_or_default()
-    {
+    if pass.now().duration_since(since) <= SignedDuration::try_from(deadline).unwrap_or_default() {
         return Ok(());
     }
     let msg = format!(
-        "not recording {}s after creation (spec.limits.startDeadlineSecs)",
+        "not recording {}s after {what} (spec.limits.startDeadlineSecs)",
         deadline.as_secs()
     );
     pass.fail(reason::START_DEADLINE_EXCEEDED, &msg);
@@ -121,14 +124,28 @@ fn pod_health<'p>(name: &str, pod: Option<&'p Pod>, started: bool) -> PodHealth<
     }
 }
 
+/// A lost recorder is replaced by a continuation while the Recording records (or a
+/// continuation starts); not before its first frame, nor once it was told to stop.
+pub(super) fn replaceable(pass: &Pass<'_>) -> bool {
+    pass.status.started_at.is_some() && pass.status.stop_requested_at.is_none()
+}
+
 /// Reaches the recorder on the Recording's pod: ends the pass when the pod is lost or has
-/// finished, has no address yet, or the pool's token Secret is missing.
+/// finished, has no address yet, or the pool's token Secret is missing; a recorder lost while
+/// recording moves the pass on to claiming its replacement ([`Halt::Next`]).
 pub(super) async fn connect(pass: &mut Pass<'_>, pool: &RecorderPool) -> Step<Recorder> {
     let name = pass.status.recorder_pod.clone().unwrap_or_default();
-    let started = pass.status.started_at.is_some();
+    // A continuation's pod has not recorded yet, whatever the Recording did before.
+    let started = pass.status.started_at.is_some() && pass.status.continuation.is_none();
     let pod = pass.pods.get_opt(&name).await.map_err(|e| pass.err(e))?;
     let pod = match pod_health(&name, pod.as_ref(), started) {
         PodHealth::Up(pod) => pod,
+        PodHealth::Lost(msg) if replaceable(pass) => {
+            return match restart::lost(pass, &name, msg).await? {
+                Flow::Next => Err(Halt::Next),
+                Flow::End(action) => end(action),
+            };
+        }
         PodHealth::Lost(msg) => {
             pass.set(condition::RECORDER_LOST, True, reason::RECORDER_LOST, &msg);
             pass.set(
@@ -242,7 +259,13 @@ async fn build_job(pass: &mut Pass<'_>) -> Step<JobSpec> {
         }
     };
     match job::build_job(pass.rec, &secrets) {
-        Ok(j) => Ok(j),
+        Ok(mut j) => {
+            j.resume = restart::resume_spec(&pass.status);
+            if j.resume.is_some() {
+                restart::to_part_keys(&mut j, pass.status.restarts);
+            }
+            Ok(j)
+        }
         Err(e @ (JobError::MissingKey { .. } | JobError::MissingSecret { .. })) => {
             pass.set(
                 condition::ACCEPTED,
@@ -292,8 +315,13 @@ async fn started(pass: &mut Pass<'_>, recorder: &Recorder, js: &JobStatus) {
         .timestamps
         .first_frame
         .as_deref()
-        .and_then(|t| t.parse::<Timestamp>().ok());
-    pass.status.started_at = Some(MicroTime(first_frame.unwrap_or(pass.now())));
+        .and_then(|t| t.parse::<Timestamp>().ok())
+        .unwrap_or(pass.now());
+    if pass.status.continuation.is_some() {
+        return resumed(pass, recorder, js, first_frame).await;
+    }
+    pass.status.started_at = Some(MicroTime(first_frame));
+    restart::span_started(&mut pass.status, &recorder.pod, first_frame);
     if let Some(created) = pass.rec.metadata.creation_timestamp.as_ref() {
         let ms = Timestamp::now()
             .duration_since(created.0)
@@ -321,6 +349,29 @@ async fn started(pass: &mut Pass<'_>, recorder: &Recorder, js: &JobStatus) {
     status::mirror(&mut pass.status, js, &observed);
     let note = format!("recording on pod {}", recorder.pod);
     pass.event(EventType::Normal, reason::STARTED, note).await;
+}
+
+/// A continuation took the job: the gap is closed and the recording goes on (its start time and
+/// start latency stay those of the first recorder).
+async fn resumed(pass: &mut Pass<'_>, recorder: &Recorder, js: &JobStatus, first_frame: Timestamp) {
+    restart::span_started(&mut pass.status, &recorder.pod, first_frame);
+    let spec = &pass.rec.spec;
+    pass.status.applied = Some(live::applied_at_start(
+        &spec.composition.params,
+        &spec.session.participants,
+    ));
+    recorder.report_running(pass);
+    let observed = pass.observed;
+    status::mirror(&mut pass.status, js, &observed);
+    let gap = pass.status.gaps.last().and_then(|g| g.length_secs);
+    let note = format!(
+        "recording continues on pod {} after a gap of {:.1}s (restart {})",
+        recorder.pod,
+        gap.unwrap_or_default(),
+        pass.status.restarts
+    );
+    pass.set(condition::RECORDER_LOST, False, reason::RESUMED, &note);
+    pass.event(EventType::Normal, reason::RESUMED, note).await;
 }
 
 /// The recorder refused the job itself (a retry of the same spec will not help): fails the

@@ -7,11 +7,15 @@ use crate::api::ConditionStatus::{False, True};
 use crate::api::{Observed, RecordingResult, RecordingStatus, set_condition};
 
 use super::condition::{OUTPUTS_HEALTHY, RECORDING, SUCCEEDED, reason};
+use super::restart;
 
 /// Writes the recorder's report into `st`.
 pub fn mirror(st: &mut RecordingStatus, job: &JobStatus, observed: &Observed) {
     st.outputs = job.outputs.clone();
     st.frames = Some(job.frames);
+    st.input_delivery = job.input_delivery.clone();
+    st.faults = job.faults.clone();
+    restart::mirror_recorded(st, job.recorded_secs);
     mirror_outputs(st, job, observed);
     mirror_state(st, job, observed);
 }
@@ -72,6 +76,7 @@ pub fn finish(st: &mut RecordingStatus, result: RecordingResult, observed: &Obse
     if st.result.is_none() {
         st.result = Some(result);
         st.finished_at = Some(MicroTime(observed.at));
+        restart::close_span(st, observed.at);
     }
 }
 

@@ -250,8 +250,91 @@ async fn bad_input_gets_clear_conditions_and_nothing_crashes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_recorder_that_disappears_fails_the_recording_with_recorder_lost() {
+async fn a_recorder_that_disappears_is_replaced_by_a_continuation_on_another_pod() {
     let (h, _op, r) = recording_in_a_world("lost").await;
+    let first = r.status.unwrap().recorder_pod.unwrap();
+    h.patch_spec(
+        "lost",
+        json!({"composition": {"params": {"title": "before the loss"}}}),
+    )
+    .await;
+    assert!(
+        h.wait_for(WAIT, async |h| h.fleet.recorders().values().any(|r| r
+            .job
+            .as_ref()
+            .and_then(|j| j.composition.params.get("title"))
+            == Some(&json!("before the loss"))))
+            .await,
+        "the edit was not forwarded"
+    );
+    h.api::<Pod>()
+        .delete(&first, &DeleteParams::default())
+        .await
+        .unwrap();
+    let resumed = async |h: &Harness| {
+        h.recording("lost")
+            .await
+            .and_then(|r| r.status)
+            .is_some_and(|s| {
+                s.restarts == 1 && s.continuation.is_none() && s.recorder_pod.is_some()
+            })
+    };
+    assert!(
+        h.wait_for(WAIT, resumed).await,
+        "{:#?}",
+        h.recording("lost").await
+    );
+    let r = h.recording("lost").await.unwrap();
+    let st = r.status.clone().unwrap();
+    let second = st.recorder_pod.clone().unwrap();
+    assert_ne!(second, first);
+    assert_eq!(
+        st.spans.iter().map(|s| s.pod.as_str()).collect::<Vec<_>>(),
+        [first.as_str(), second.as_str()]
+    );
+    assert!(st.spans[0].to.is_some() && st.spans[1].to.is_none());
+    assert_eq!(st.gaps.len(), 1);
+    assert!(st.gaps[0].length_secs.is_some_and(|s| s >= 0.0), "{st:#?}");
+    assert_eq!(
+        condition_of(&r, condition::RECORDER_LOST),
+        Some((False, reason::RESUMED))
+    );
+    // The continuation's job: the params as last edited, and what it continues.
+    let jobs: Vec<_> = h
+        .fleet
+        .recorders()
+        .into_values()
+        .filter_map(|r| r.job)
+        .filter(|j| j.resume.is_some())
+        .collect();
+    assert_eq!(jobs.len(), 1, "{jobs:#?}");
+    let resume = jobs[0].resume.as_ref().unwrap();
+    assert_eq!(
+        (resume.restart, resume.lost_pod.as_deref()),
+        (1, Some(first.as_str()))
+    );
+    assert_eq!(
+        jobs[0].composition.params.get("title"),
+        Some(&json!("before the loss"))
+    );
+    // Its MP4 goes to a key of its own: what the lost recorder left is not overwritten.
+    let mp4 = jobs[0].outputs[0].mp4.as_ref().and_then(|m| m.s3.as_ref());
+    assert_eq!(mp4.map(|t| t.key.as_str()), Some("lost.part1.mp4"));
+    // And it finishes normally.
+    h.patch_spec("lost", json!({"stop": true})).await;
+    let r = wait_result(&h, "lost", RecordingResult::Succeeded).await;
+    assert!(r.status.unwrap().spans[1].to.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorder_lost_past_the_restart_limit_fails_the_recording() {
+    let (h, _op) = world_with_pool(1, 5).await;
+    let mut r = Recording::test("lost");
+    r.spec.limits.max_restarts = Some(0);
+    create_recording(&h, &r).await;
+    let r = h
+        .wait_condition("lost", condition::RECORDING, True, reason::RUNNING)
+        .await;
     let pod = r.status.unwrap().recorder_pod.unwrap();
     h.api::<Pod>()
         .delete(&pod, &DeleteParams::default())
@@ -264,8 +347,9 @@ async fn a_recorder_that_disappears_fails_the_recording_with_recorder_lost() {
     );
     assert_eq!(
         condition_of(&r, condition::SUCCEEDED),
-        Some((False, reason::RECORDER_LOST))
+        Some((False, reason::RESTART_LIMIT_REACHED))
     );
+    assert_eq!(r.status.unwrap().restarts, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

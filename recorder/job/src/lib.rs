@@ -54,6 +54,66 @@ pub struct JobSpec {
     pub duration_secs: Option<f64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outputs: Vec<Output>,
+    /// Set when this job continues a recording whose recorder was lost (the operator sends it
+    /// to the replacement pod): the outputs continue what the lost recorder left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<ResumeSpec>,
+}
+
+/// What a continuation job is told about the recording it continues.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResumeSpec {
+    /// Which continuation this is: 1 for the first replacement recorder, then 2, ...
+    pub restart: u32,
+    /// Seconds of video the earlier recorders reported: the composition's video time and the
+    /// outputs' timestamps continue from there (plus the gap).
+    pub recorded_secs: f64,
+    /// Wall-clock time (RFC 3339) of the lost recorder's last frame as last reported: the gap
+    /// runs from there to this job's first frame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_frame_at: Option<String>,
+    /// The pod that was lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_pod: Option<String>,
+}
+
+/// The S3 key part `part` of a recording writes to, for an MP4 object or an HLS prefix `key`:
+/// part 0 (the first recorder) writes `key` itself; its `n`th continuation writes a key of its
+/// own, `.part<n>` inserted before the extension of the last path segment (`a/rec.mp4` →
+/// `a/rec.part2.mp4`, `a/hls/` → `a/hls.part2/`), so what a lost recorder left is never
+/// overwritten and stays recoverable.
+pub fn part_key(key: &str, part: u32) -> String {
+    if part == 0 {
+        return key.to_string();
+    }
+    let (body, slash) = match key.strip_suffix('/') {
+        Some(b) => (b, "/"),
+        None => (key, ""),
+    };
+    let name_at = body.rfind('/').map_or(0, |i| i + 1);
+    match body[name_at..].rfind('.') {
+        Some(dot) if dot > 0 => {
+            let (stem, ext) = body.split_at(name_at + dot);
+            format!("{stem}.part{part}{ext}{slash}")
+        }
+        _ => format!("{body}.part{part}{slash}"),
+    }
+}
+
+#[cfg(test)]
+mod part_key_tests {
+    use super::part_key;
+
+    #[test]
+    fn part_keys_keep_the_extension_and_never_repeat_the_first() {
+        assert_eq!(part_key("a/rec.mp4", 0), "a/rec.mp4");
+        assert_eq!(part_key("a/rec.mp4", 2), "a/rec.part2.mp4");
+        assert_eq!(part_key("a/hls/", 1), "a/hls.part1/");
+        assert_eq!(part_key("a/hls", 1), "a/hls.part1");
+        assert_eq!(part_key("a.b/.hidden", 1), "a.b/.hidden.part1");
+        assert_eq!(part_key("rec.mp4", 3), "rec.part3.mp4");
+    }
 }
 
 /// Which composition runs, and its params.

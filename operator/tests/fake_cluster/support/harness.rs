@@ -88,6 +88,7 @@ impl Harness {
                 start_deadline: Duration::from_secs(60),
                 deletion_grace: Duration::from_secs(5),
                 retry: Duration::from_millis(200),
+                recorder_lost_after: Duration::from_secs(5),
             },
         }
     }
