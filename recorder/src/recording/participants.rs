@@ -153,10 +153,12 @@ impl Participants {
                     VideoKind::Camera => p.id.clone(),
                     VideoKind::Screenshare => screenshare_id(&p.id),
                 };
-                let frame = input.video(t.saturating_sub(tr.started_at));
+                let local_t = t.saturating_sub(tr.started_at);
+                let frame = input.video(local_t);
                 // Paused until media flows; a stalled input shows as paused (placeholder) while
-                // it is retried, then comes back by itself.
+                // it is retried, then comes back by itself; a file past its end stays paused.
                 let paused = frame.is_none()
+                    || input.video_over(local_t)
                     || matches!(
                         input.status().state,
                         InputState::Connecting | InputState::Stalled

@@ -192,6 +192,12 @@ impl Input {
         self.store.video(t)
     }
 
+    /// Whether the source's video has ended by `t` (a file past its last frame, a live source
+    /// whose stream ended): the recorder then shows the participant as paused, not frozen.
+    pub fn video_over(&self, t: Duration) -> bool {
+        self.store.video_over(t)
+    }
+
     /// Fills `out` (interleaved stereo f32 at 48 kHz; `out.len() / 2` sample frames) with the
     /// audio for [`t`, `t` + len). Offline: exact by timestamps, blocking until decoded, silence
     /// past the end. Live: from the input clock's media time for `t` on (a playout delay of

@@ -51,6 +51,9 @@ const LIVE_AUDIO_MAX: u64 = RATE * 3;
 const HALF_FRAME: f64 = 1.0 / 60.0;
 /// Live: weight of each read in the A/V offset average (about a second at 30 fps).
 const OFFSET_SMOOTHING: f64 = 1.0 / 30.0;
+/// How long past its timestamp a file's last frame is shown once the file has ended: longer
+/// than a frame at any rate a file is likely to have (10 fps and up).
+const SHOWN_PAST_THE_END: Duration = Duration::from_millis(100);
 
 /// A streaming thread must stop: the input is closing.
 #[derive(Debug)]
@@ -313,6 +316,23 @@ impl Store {
         drop(s);
         self.cond.notify_all();
         frame
+    }
+
+    /// Whether the source's video is over at `t`: its end of stream came and, offline, `t` is
+    /// more than [`SHOWN_PAST_THE_END`] past its last frame (so the last frame of a file is
+    /// shown for its own duration, then the input shows as paused rather than frozen).
+    pub fn video_over(&self, t: Duration) -> bool {
+        let s = self.lock();
+        if !s.video_eos {
+            return false;
+        }
+        if !self.offline {
+            return true;
+        }
+        s.video.len() <= 1
+            && s.video
+                .back()
+                .is_none_or(|f| t > f.pts + SHOWN_PAST_THE_END)
     }
 
     /// Fills `out` (interleaved stereo) with the audio for [t, t + len).
