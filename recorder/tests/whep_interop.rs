@@ -28,7 +28,12 @@ struct Setup {
     ns: Netns,
     python: PathBuf,
     dir: TempDir,
+    /// Held for the whole test: its first-frame and reconnect times are measured in real time,
+    /// which several real-time recordings at once on a loaded 2-core machine would distort.
+    _one_at_a_time: std::sync::MutexGuard<'static, ()>,
 }
+
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The namespace and the venv, or `None` after saying why the test skips.
 fn setup(tag: &str) -> Option<Setup> {
@@ -50,6 +55,7 @@ fn setup(tag: &str) -> Option<Setup> {
         ns,
         python,
         dir: TempDir::new(tag),
+        _one_at_a_time: ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner()),
     })
 }
 
