@@ -17,12 +17,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
+use vcs_test_support::lipsync::{MarkerScan, scan_markers};
 use vcs_test_support::whep::{
-    Netns, WhepServer, aiortc_python, first_frame_secs, markers, offered_candidates, reconnect_secs,
+    Netns, WhepServer, aiortc_python, first_frame_secs, offered_candidates, reconnect_secs,
 };
 use vcs_test_support::{TempDir, free_port, wait_for};
 
 const FPS: u32 = 30;
+/// The aiortc source is grey between flashes: a flash is brighter than that.
+const FLASH_LUMA: f64 = 160.0;
 
 struct Setup {
     ns: Netns,
@@ -131,7 +134,11 @@ fn interop(codec: &str, role: &str) {
         assert!(c.contains(" 127.0.0.1 "), "only 127.0.0.1 candidates: {c}");
     }
     let first = first_frame_secs(&out, FPS).expect("the source's picture shows");
-    let (found, flashes, beeps) = markers(&out, FPS);
+    let MarkerScan {
+        markers: found,
+        flashes,
+        beeps,
+    } = scan_markers(&out, FPS, FLASH_LUMA);
     let reconnects = reconnect_secs(&events);
     eprintln!(
         "{tag}: first frame {first:.2} s, reconnect {reconnects:?} s, markers {found:?} \
@@ -224,7 +231,7 @@ fn lip_sync_over_whep_is_within_a_frame() {
     let server = WhepServer::start(&s.ns, &s.python, s.dir.path(), free_port(), &[]);
     let (mut child, out) = render(&s, &server.url(), 10);
     assert!(child.wait().unwrap().success(), "render: {}", log(&s));
-    let (found, ..) = markers(&out, FPS);
+    let found = scan_markers(&out, FPS, FLASH_LUMA).markers;
     assert!(found.len() >= 3, "markers: {found:?}");
     for m in &found {
         let frames = if m.at_secs < 1.0 { 2.0 } else { 1.0 };

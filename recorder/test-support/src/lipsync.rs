@@ -84,12 +84,26 @@ pub struct MarkerOffset {
     pub offset_ms: f64,
 }
 
+/// What [`scan_markers`] found: the markers, and how many flashes and beeps there were.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarkerScan {
+    pub markers: Vec<MarkerOffset>,
+    pub flashes: usize,
+    pub beeps: usize,
+}
+
 /// Every marker of the recording at `path` (video at `fps`, constant rate): each flash onset
 /// paired with the beep onset nearest to it (within half a marker period). Flashes without a
 /// beep (or beeps without a flash) are left out; a test checks it found as many as it expects.
 pub fn marker_offsets(path: &Path, fps: u32) -> Vec<MarkerOffset> {
+    scan_markers(path, fps, 128.0).markers
+}
+
+/// As [`marker_offsets`], with the mean luma above which a frame is a flash (a source whose
+/// picture is grey between flashes needs more than 128), and the counts of flashes and beeps.
+pub fn scan_markers(path: &Path, fps: u32, flash_luma: f64) -> MarkerScan {
     let frame_ms = 1000.0 / f64::from(fps);
-    let flashes: Vec<f64> = onsets(&frame_brightness(path), 128.0, 5)
+    let flashes: Vec<f64> = onsets(&frame_brightness(path), flash_luma, 5)
         .into_iter()
         .map(|i| i as f64 * frame_ms)
         .collect();
@@ -104,7 +118,7 @@ pub fn marker_offsets(path: &Path, fps: u32) -> Vec<MarkerOffset> {
         .map(|i| i as f64)
         .collect();
     let half_period = f64::from(MARKER_PERIOD_SECS) * 500.0;
-    flashes
+    let markers = flashes
         .iter()
         .filter_map(|&f| {
             let b = beeps
@@ -116,11 +130,16 @@ pub fn marker_offsets(path: &Path, fps: u32) -> Vec<MarkerOffset> {
                 offset_ms: b - f,
             })
         })
-        .collect()
+        .collect();
+    MarkerScan {
+        markers,
+        flashes: flashes.len(),
+        beeps: beeps.len(),
+    }
 }
 
 /// Mean luma of every decoded frame, in order.
-fn frame_brightness(path: &Path) -> Vec<f64> {
+pub fn frame_brightness(path: &Path) -> Vec<f64> {
     let bytes = ffmpeg_decode(
         path,
         &[

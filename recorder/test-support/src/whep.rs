@@ -17,12 +17,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::media::{decode_audio, ffmpeg_decode};
 use crate::process::Proc;
 use crate::wait::wait_for;
-
-/// Seconds between markers; each flash and beep lasts the first 100 ms of the period.
-pub const MARKER_PERIOD_SECS: f64 = 2.0;
 
 /// A network namespace held open by a `sleep` child; killed (and so gone) on drop.
 pub struct Netns {
@@ -205,103 +201,18 @@ pub fn reconnect_secs(events: &[Value]) -> Vec<f64> {
     out
 }
 
-/// Mean luma of every decoded frame of `path`, in order.
-pub fn frame_luma(path: &Path) -> Vec<f64> {
-    let bytes = ffmpeg_decode(
-        path,
-        &[
-            "-an",
-            "-vf",
-            "scale=32:18",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "gray",
-        ],
-    );
-    bytes
-        .chunks_exact(32 * 18)
-        .map(|f| f.iter().map(|&v| f64::from(v)).sum::<f64>() / f.len() as f64)
-        .collect()
-}
-
 /// When (seconds into `path` at `fps`) the source's first frame shows: the first frame brighter
 /// than the composition's black background (the source is never darker than grey).
 pub fn first_frame_secs(path: &Path, fps: u32) -> Option<f64> {
-    frame_luma(path)
+    crate::lipsync::frame_brightness(path)
         .iter()
         .position(|&l| l > 40.0)
         .map(|i| i as f64 / f64::from(fps))
 }
 
-/// One marker in a recording: when the flash shows (s) and the beep's onset minus the flash's
-/// (ms; positive = audio late).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Marker {
-    pub at_secs: f64,
-    pub offset_ms: f64,
-}
-
-/// Every flash of `path` (video at `fps`) paired with the beep nearest to it (within half a
-/// period), and the counts of flashes and beeps found.
-pub fn markers(path: &Path, fps: u32) -> (Vec<Marker>, usize, usize) {
-    let frame_ms = 1000.0 / f64::from(fps);
-    let flashes: Vec<f64> = onsets(&frame_luma(path), 160.0, 5)
-        .into_iter()
-        .map(|i| i as f64 * frame_ms)
-        .collect();
-    // Peak level per millisecond.
-    let envelope: Vec<f64> = decode_audio(path, 0.0, 1.0e6)
-        .chunks(48)
-        .map(|c| c.iter().map(|s| f64::from(s.abs())).fold(0.0, f64::max))
-        .collect();
-    let beeps: Vec<f64> = onsets(&envelope, 0.05, 200)
-        .into_iter()
-        .map(|i| i as f64)
-        .collect();
-    let half = MARKER_PERIOD_SECS * 500.0;
-    let found = flashes
-        .iter()
-        .filter_map(|&f| {
-            let b = beeps
-                .iter()
-                .copied()
-                .min_by(|a, b| (a - f).abs().total_cmp(&(b - f).abs()))?;
-            ((b - f).abs() < half).then_some(Marker {
-                at_secs: f / 1000.0,
-                offset_ms: b - f,
-            })
-        })
-        .collect();
-    (found, flashes.len(), beeps.len())
-}
-
-/// The first index of each run above `threshold` that follows at least `gap` values below it.
-fn onsets(values: &[f64], threshold: f64, gap: usize) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut below = gap;
-    for (i, &v) in values.iter().enumerate() {
-        if v > threshold {
-            if below >= gap {
-                out.push(i);
-            }
-            below = 0;
-        } else {
-            below += 1;
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn onsets_need_a_gap_before_them() {
-        let v = [0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
-        assert_eq!(onsets(&v, 0.5, 3), [1, 8]);
-    }
 
     #[test]
     fn reconnects_are_timed_from_each_restart() {
