@@ -80,6 +80,22 @@ fn dash_o_adds_a_local_mp4_and_keeps_the_s3_archive() {
     );
 }
 
+/// The RTMP output `live` fell short: exit 3, the summary names it and `says` why, and the file
+/// output beside it is whole (`secs` long). Returns stdout and stderr.
+fn assert_rtmp_fault(out: &Output, says: &str, local: &Path, secs: f64) -> (String, String) {
+    let (stdout, stderr) = texts(out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("outputs.live") && stderr.contains(says),
+        "{stderr}"
+    );
+    assert!(
+        (duration_secs(local) - secs).abs() < 0.2,
+        "the file output is complete"
+    );
+    (stdout, stderr)
+}
+
 #[test]
 fn an_rtmp_output_that_never_connects_exits_3_and_says_so() {
     let dir = TempDir::new("rtmp-never");
@@ -94,19 +110,10 @@ fn an_rtmp_output_that_never_connects_exits_3_and_says_so() {
         &dir.path().join("tmp"),
         &["render", job.to_str().expect("utf-8")],
     );
-    let (stdout, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
-    assert!(
-        stderr.contains("outputs.live") && stderr.contains("never connected"),
-        "{stderr}"
-    );
+    let (stdout, stderr) = assert_rtmp_fault(&out, "never connected", &local, 3.0);
     assert!(
         !stderr.contains("streamkey") && !stdout.contains("streamkey"),
         "{stdout}\n{stderr}"
-    );
-    assert!(
-        (duration_secs(&local) - 3.0).abs() < 0.2,
-        "the file output is complete"
     );
 }
 
@@ -145,16 +152,7 @@ fn an_rtmp_output_with_a_hole_exits_3_and_says_how_much_is_missing() {
     std::thread::sleep(Duration::from_secs(5));
     server.restart();
     let out = render.wait_with_output().expect("vcs-recorder ends");
-    let (stdout, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
-    assert!(
-        stderr.contains("outputs.live") && stderr.contains("missing"),
-        "{stderr}"
-    );
-    assert!(
-        (duration_secs(&local) - 14.0).abs() < 0.2,
-        "the file output is complete"
-    );
+    assert_rtmp_fault(&out, "missing", &local, 14.0);
 }
 
 /// A server that accepts the connection and never answers the RTMP handshake is the same fault
@@ -179,16 +177,7 @@ fn a_black_holed_rtmp_server_exits_3_like_one_that_never_connects() {
         &dir.path().join("tmp"),
         &["render", job.to_str().expect("utf-8")],
     );
-    let (stdout, stderr) = texts(&out);
-    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
-    assert!(
-        stderr.contains("outputs.live") && stderr.contains("never connected"),
-        "{stderr}"
-    );
-    assert!(
-        (duration_secs(&local) - 3.0).abs() < 0.2,
-        "the file output is complete"
-    );
+    assert_rtmp_fault(&out, "never connected", &local, 3.0);
 }
 
 #[test]
