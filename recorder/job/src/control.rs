@@ -233,6 +233,10 @@ pub struct InputDelivery {
     pub gaps: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// The A/V offset last measured on this input (ms; positive when audio is late): see
+    /// [`InputStatus::av_offset_ms`]. Beyond a frame, what viewers see is out of lip sync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub av_offset_ms: Option<f64>,
 }
 
 /// A kind of shortfall of a finished job, each with its own process exit code (`vcs-recorder

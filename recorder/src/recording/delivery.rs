@@ -39,6 +39,7 @@ impl InputTally {
                             live_secs: 0.0,
                             gaps: 0,
                             last_error: None,
+                            av_offset_ms: None,
                         },
                         InputState::Connecting,
                     ));
@@ -55,6 +56,9 @@ impl InputTally {
             }
             if input.last_error.is_some() {
                 delivery.last_error.clone_from(&input.last_error);
+            }
+            if input.av_offset_ms.is_some() {
+                delivery.av_offset_ms = input.av_offset_ms;
             }
             *last = input.state;
         }
@@ -210,6 +214,14 @@ mod tests {
         assert!(d.connected);
         assert_eq!(d.gaps, 1);
         assert!((d.live_secs - 1.5).abs() < 1e-9);
+        assert_eq!(d.av_offset_ms, None, "nothing measured yet");
+
+        // The last measured lip-sync offset goes with the delivery (and so to the Recording).
+        let mut measured = input(InputState::Live);
+        measured.av_offset_ms = Some(-12.5);
+        tally.observe(&[measured], tick);
+        tally.observe(&[input(InputState::Live)], tick);
+        assert_eq!(tally.deliveries()[0].av_offset_ms, Some(-12.5));
 
         let mut never = InputTally::default();
         never.observe(&[input(InputState::Connecting)], tick);
