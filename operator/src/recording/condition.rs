@@ -38,6 +38,8 @@ pub mod reason {
     pub const RECORDER_FAILED: &str = "RecorderFailed";
     pub const RECORDER_LOST: &str = "RecorderLost";
     pub const RESTARTING: &str = "Restarting";
+    /// An input's audio went more than a frame off its video (a Warning event).
+    pub const LIP_SYNC: &str = "LipSync";
     pub const RESUMED: &str = "Resumed";
     pub const RESTART_LIMIT_REACHED: &str = "RestartLimitReached";
     pub const START_DEADLINE_EXCEEDED: &str = "StartDeadlineExceeded";

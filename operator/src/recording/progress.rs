@@ -29,7 +29,12 @@ pub(super) async fn poll(pass: &mut Pass<'_>) -> Step<Flow> {
     match recorder.status().await {
         Ok(js) => {
             let observed = pass.observed;
+            let before = pass.status.input_delivery.clone();
             status::mirror(&mut pass.status, &js, &observed);
+            let fps = pass.rec.spec.video.fps;
+            for note in status::lip_sync_crossings(&before, &pass.status.input_delivery, fps) {
+                pass.event(EventType::Warning, reason::LIP_SYNC, note).await;
+            }
             recorder.report_running(pass);
         }
         Err(e) if e.is_unavailable() && replaceable(pass) => {

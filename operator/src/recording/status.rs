@@ -1,7 +1,7 @@
 //! Mirroring what the recorder reports into the Recording's status, and finishing it. Pure.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
-use vcs_job::control::{JobState, JobStatus, OutputState};
+use vcs_job::control::{InputDelivery, JobState, JobStatus, OutputState};
 
 use crate::api::ConditionStatus::{False, True};
 use crate::api::{Observed, RecordingResult, RecordingStatus, set_condition};
@@ -103,12 +103,72 @@ pub fn fail(st: &mut RecordingStatus, reason: &str, message: &str, observed: &Ob
     finish(st, RecordingResult::Failed, observed);
 }
 
+/// Inputs whose lip-sync offset has just gone past one frame at `fps` (from `before`'s report
+/// to `after`'s): one note each, so the Warning event is raised once per crossing, not on
+/// every poll.
+pub fn lip_sync_crossings(
+    before: &[InputDelivery],
+    after: &[InputDelivery],
+    fps: u32,
+) -> Vec<String> {
+    let frame_ms = 1000.0 / f64::from(fps.max(1));
+    let off = |d: &InputDelivery| d.av_offset_ms.is_some_and(|o| o.abs() > frame_ms);
+    after
+        .iter()
+        .filter(|d| off(d))
+        .filter(|d| {
+            !before
+                .iter()
+                .any(|b| b.participant == d.participant && b.track == d.track && off(b))
+        })
+        .map(|d| {
+            format!(
+                "participant {} ({:?}): audio {:+.0} ms off its video (more than a frame, {frame_ms:.0} ms)",
+                d.participant,
+                d.track,
+                d.av_offset_ms.unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::api::find_condition;
     use k8s_openapi::jiff::Timestamp;
-    use vcs_job::control::{OutputKind, OutputStatus};
+    use vcs_job::control::{OutputKind, OutputStatus, TrackKind};
+
+    #[test]
+    fn a_lip_sync_warning_is_raised_once_per_crossing() {
+        let input = |offset: Option<f64>| InputDelivery {
+            participant: "alice".into(),
+            track: TrackKind::Camera,
+            connected: true,
+            live_secs: 10.0,
+            gaps: 0,
+            last_error: None,
+            av_offset_ms: offset,
+        };
+        let (fine, off) = (vec![input(Some(-10.0))], vec![input(Some(-50.0))]);
+        assert!(lip_sync_crossings(&[], &fine, 30).is_empty());
+        let notes = lip_sync_crossings(&fine, &off, 30);
+        assert_eq!(notes.len(), 1);
+        assert!(
+            notes[0].contains("alice") && notes[0].contains("-50 ms"),
+            "{notes:?}"
+        );
+        assert!(
+            lip_sync_crossings(&off, &off, 30).is_empty(),
+            "not again while it stays off"
+        );
+        assert_eq!(
+            lip_sync_crossings(&fine, &off, 30).len(),
+            1,
+            "again after it came back"
+        );
+        assert!(lip_sync_crossings(&[], &[input(None)], 30).is_empty());
+    }
 
     fn out(state: OutputState) -> OutputStatus {
         OutputStatus {
