@@ -14,6 +14,11 @@ use super::outputs::OutputReport;
 /// segments; RTMP drops the last moments at EOS) before it counts as incomplete.
 pub const DELIVERY_TOLERANCE: Duration = Duration::from_secs(1);
 
+/// An input that is still connecting, without an error, when a recording this short ends had no
+/// fair chance to deliver (a recording stopped right after its first frame): it is not a fault.
+/// One that failed (refused, unreachable, bad stream) is, however short the recording.
+pub const CONNECT_GRACE: Duration = Duration::from_secs(5);
+
 /// Per input track: connected at all, seconds live, gaps.
 #[derive(Default)]
 pub struct InputTally {
@@ -127,7 +132,10 @@ pub fn faults(
             });
         }
     }
-    for i in inputs.iter().filter(|i| !i.connected) {
+    for i in inputs
+        .iter()
+        .filter(|i| !i.connected && (i.last_error.is_some() || recorded >= CONNECT_GRACE))
+    {
         faults.push(Fault {
             kind: FaultKind::InputNeverConnected,
             subject: format!(
@@ -225,10 +233,22 @@ mod tests {
 
         let mut never = InputTally::default();
         never.observe(&[input(InputState::Connecting)], tick);
-        let f = faults(Duration::from_secs(3), &[], &never.deliveries(), false);
+        let f = faults(Duration::from_secs(10), &[], &never.deliveries(), false);
         assert_eq!(f[0].kind, FaultKind::InputNeverConnected);
         assert_eq!(f[0].subject, "participants.alice.camera");
         assert_eq!(exit_code(&f), 4);
+        // Stopped right after its first frame: still connecting is no fault yet…
+        let short = Duration::from_secs(1);
+        assert!(faults(short, &[], &never.deliveries(), false).is_empty());
+        // …but an input that failed is, however short the recording.
+        let mut refused = input(InputState::Connecting);
+        refused.last_error = Some("connection refused".into());
+        let mut failed = InputTally::default();
+        failed.observe(&[refused], tick);
+        assert_eq!(
+            exit_code(&faults(short, &[], &failed.deliveries(), false)),
+            4
+        );
     }
 
     #[test]
