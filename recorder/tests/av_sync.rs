@@ -9,6 +9,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use vcs_test_support::lipsync::{frame_brightness, onsets};
 use vcs_test_support::{TempDir, decode_audio};
 
 const FPS: u32 = 30;
@@ -43,51 +44,6 @@ fn make_beep_flash(path: &Path, secs: u32) {
         "making the beep/flash source failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// Mean luma of every decoded frame.
-fn frame_brightness(path: &Path) -> Vec<f64> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args([
-            "-an",
-            "-vf",
-            "scale=32:18",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "gray",
-            "-",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-        .chunks_exact(32 * 18)
-        .map(|f| f.iter().map(|&v| v as f64).sum::<f64>() / f.len() as f64)
-        .collect()
-}
-
-/// Onset times: the first index of each run above `threshold`, after at least `gap` below it.
-fn onsets(values: &[f64], threshold: f64, gap: usize) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut below = gap;
-    for (i, &v) in values.iter().enumerate() {
-        if v > threshold {
-            if below >= gap {
-                out.push(i);
-            }
-            below = 0;
-        } else {
-            below += 1;
-        }
-    }
-    out
 }
 
 #[test]
