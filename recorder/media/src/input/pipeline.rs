@@ -228,6 +228,11 @@ fn add_uridecodebin(
     Ok(())
 }
 
+/// SRT receive latency when the URI sets none: how late a packet may be before SRT gives up on
+/// it. SRT's own 120 ms suits an interactive call; a recorder trades a little delay for not
+/// losing picture when its process is not scheduled for a moment.
+const SRT_LATENCY_MS: i32 = 500;
+
 /// Latency and timeouts for network sources uridecodebin picks.
 fn tune_source(src: &gst::Element) {
     let Some(factory) = src.factory() else { return };
@@ -242,7 +247,11 @@ fn tune_source(src: &gst::Element) {
             src.set_property_from_str("protocols", "tcp");
         }
         "srtsrc" => {
-            src.set_property("latency", 125i32);
+            // A latency written in the URI (`srt://host:port?latency=ms`) is the user's.
+            let uri = src.property::<Option<String>>("uri").unwrap_or_default();
+            if !uri.contains("latency=") {
+                src.set_property("latency", SRT_LATENCY_MS);
+            }
         }
         _ => {}
     }
