@@ -186,6 +186,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_participant_flag_is_name_equals_uri() {
+        let p = participant_from_flag("alice=test:red?pattern=ball").unwrap();
+        assert_eq!(p.id, "alice");
+        assert_eq!(p.camera.as_deref(), Some("test:red?pattern=ball"));
+        assert_eq!(p.audio, p.camera);
+        for bad in ["alice", "=test:red", "alice="] {
+            let e = participant_from_flag(bad).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("--participant {bad}:")), "{e}");
+        }
+    }
+
+    #[test]
     fn yaml_errors_give_file_line_and_field_path() {
         let yaml = "composition:\n  name: demo\nparticipants:\n  - id: a\n    camra: test:red\n";
         let e = parse_job(yaml, Path::new("job.yaml"))

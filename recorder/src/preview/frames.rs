@@ -277,3 +277,37 @@ pub fn watched_roots(composition: &str, session_assets: Option<&Path>) -> Vec<Pa
     roots.extend(session_assets.map(Path::to_path_buf));
     roots
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jpeg_encoder::ImageBuffer;
+
+    #[test]
+    fn an_i420_frame_goes_to_the_jpeg_encoder_as_rows_of_ycbcr() {
+        // 4×2: luma 0..8, one chroma row of two samples each, each repeated over two pixels.
+        let layout = I420Layout::gstreamer(4, 2);
+        let mut data = vec![0; layout.frame_len()];
+        {
+            let [y, u, v] = layout.planes_mut(&mut data);
+            y[..4].copy_from_slice(&[0, 1, 2, 3]);
+            y[layout.strides[0]..][..4].copy_from_slice(&[4, 5, 6, 7]);
+            u[..2].copy_from_slice(&[100, 110]);
+            v[..2].copy_from_slice(&[200, 210]);
+        }
+        let image = JfifI420 {
+            layout,
+            data: &data,
+        };
+        let mut rows: [Vec<u8>; 4] = Default::default();
+        image.fill_buffers(1, &mut rows);
+        assert_eq!(rows[0], [4, 5, 6, 7]);
+        assert_eq!(rows[1], [100, 100, 110, 110]);
+        assert_eq!(rows[2], [200, 200, 210, 210]);
+        let mut out = Vec::new();
+        jpeg_encoder::Encoder::new(&mut out, JPEG_QUALITY)
+            .encode_image(image)
+            .expect("a 4×2 frame encodes");
+        assert_eq!(out[..2], [0xff, 0xd8], "a JPEG");
+    }
+}
