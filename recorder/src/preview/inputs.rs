@@ -14,6 +14,8 @@ use vcs_job::control::{InputState, TrackKind};
 use vcs_media::input::uri::redact;
 use vcs_media::input::{Input, InputConfig, VideoFrame};
 
+use super::participants::{Participant, RealSizes};
+
 /// How long the preview waits at start for each input's first frame (or its error) before it
 /// starts without it: a loaded machine can take seconds to start a decoder.
 const FIRST_FRAME_WAIT: Duration = Duration::from_secs(30);
@@ -128,6 +130,22 @@ impl RealVideo {
     /// Whether `id` is a participant with a real input.
     pub fn has(&self, id: &str) -> bool {
         self.inputs.iter().any(|r| r.id == id)
+    }
+
+    /// The sizes of the real participants' `frames` (`None` for one without a frame yet).
+    pub fn sizes(
+        &self,
+        participants: &[Participant],
+        frames: &BTreeMap<String, VideoFrame>,
+    ) -> RealSizes {
+        participants
+            .iter()
+            .filter(|p| self.has(&p.id))
+            .map(|p| {
+                let size = frames.get(&p.id).map(|f| (f.width, f.height));
+                (p.id.clone(), size)
+            })
+            .collect()
     }
 
     /// Each input's frame now, by participant id (none for an input without a frame yet). A

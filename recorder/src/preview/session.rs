@@ -226,7 +226,7 @@ impl FrameLoop {
         status: Arc<Mutex<Status>>,
     ) -> FrameLoop {
         let first = video.frames();
-        let real_sizes = real_sizes(&opts.participants, &video, &first);
+        let real_sizes = video.sizes(&opts.participants, &first);
         let slots = participants::slots(&opts.participants, &real_sizes);
         let state = CompositionState {
             composition: opts.composition.clone(),
@@ -476,7 +476,7 @@ impl FrameLoop {
     /// composition hears when one gets its first frame or changes size.
     fn real_frames(&mut self) -> BTreeMap<String, VideoFrame> {
         let mut frames = self.video.frames();
-        let sizes = real_sizes(&self.participants, &self.video, &frames);
+        let sizes = self.video.sizes(&self.participants, &frames);
         if sizes != self.real_sizes {
             self.real_sizes = sizes;
             let slots = participants::input_slots(&self.participants, &self.real_sizes);
@@ -501,22 +501,6 @@ impl FrameLoop {
             s.interface = e.interface().clone();
         }
     }
-}
-
-/// The sizes of the real participants' `frames` (`None` for one without a frame yet).
-fn real_sizes(
-    participants: &[Participant],
-    video: &RealVideo,
-    frames: &BTreeMap<String, VideoFrame>,
-) -> RealSizes {
-    participants
-        .iter()
-        .filter(|p| video.has(&p.id))
-        .map(|p| {
-            let size = frames.get(&p.id).map(|f| (f.width, f.height));
-            (p.id.clone(), size)
-        })
-        .collect()
 }
 
 fn ms_since(t: Instant) -> f64 {
