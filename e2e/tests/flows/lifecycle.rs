@@ -518,9 +518,11 @@ async fn recording_goes_on_after(loss: Loss, world_name: &str) {
     // The lost recorder's last segment, unfinished at the loss (it closes at the first
     // keyframe after 2 s: up to two 2 s keyframe intervals), is not in the playlist, and the
     // seconds a recorder reports run up to about a second ahead of what it wrote; nothing
-    // else may be missing (seen: 0.4–3.8 s short).
+    // else may be missing (seen: 0.4–3.8 s short). A pod deleted at once may still have had
+    // time to finish its last segment after the last seconds the operator saw it report
+    // (seen: 0.6 s more listed than reported).
     assert!(
-        listed <= recorded + 0.5 && listed >= recorded - 6.0,
+        listed <= recorded + 2.5 && listed >= recorded - 6.0,
         "the playlist lists {listed:.2} s of {recorded:.2} s recorded:\n{text}"
     );
     let decode = std::process::Command::new("ffmpeg")
