@@ -88,3 +88,11 @@ pub fn small_recording(name: &str, s3: &S3Target) -> Recording {
     r.spec.outputs.retain(|o| o.mp4.is_some());
     r
 }
+
+/// [`small_recording`] with its HLS output too (`<name>/hls/`, 2 s segments).
+pub fn small_recording_with_hls(name: &str, s3: &S3Target) -> Recording {
+    let mut r = recording(name, &fixture("bg.jsx"), json!({"bg": "#000080"}), s3);
+    let small = small_recording(name, s3);
+    r.spec.video = small.spec.video;
+    r
+}

@@ -138,14 +138,14 @@ pub fn resume_spec(st: &RecordingStatus) -> Option<ResumeSpec> {
     })
 }
 
-/// Points the S3 outputs of continuation `part`'s job at keys of their own (see
-/// [`vcs_job::part_key`]): until the recorder joins the parts into one object, a continuation
-/// writing the lost recorder's keys would overwrite what it left.
+/// Points the MP4 S3 outputs of continuation `part`'s job at keys of their own (see
+/// [`vcs_job::part_key`]): until the recorder joins MP4 parts into one object, a continuation
+/// writing the lost recorder's key would overwrite what it left. HLS outputs keep their
+/// prefix: the continuation numbers its segments after the lost ones and continues the same
+/// playlist.
 pub fn to_part_keys(job: &mut JobSpec, part: u32) {
     for o in &mut job.outputs {
-        let mp4 = o.mp4.as_mut().and_then(|m| m.s3.as_mut());
-        let hls = o.hls.as_mut().and_then(|h| h.s3.as_mut());
-        for target in mp4.into_iter().chain(hls) {
+        if let Some(target) = o.mp4.as_mut().and_then(|m| m.s3.as_mut()) {
             target.key = vcs_job::part_key(&target.key, part);
         }
     }

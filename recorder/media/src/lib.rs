@@ -9,6 +9,7 @@
 //!   recorder drives.
 //! - [`outputs`]: one small pipeline per output (fragmented MP4, HLS, RTMP) fed by the encode,
 //!   their status and the events the uploader follows.
+//! - [`probe`]: the video format of a file already recorded (a continuation's check).
 //! - `gst_util`: launch descriptions, element lookup and bus errors with context.
 //! - [`aac`]: which AAC encoder is used, and its priming.
 //! - `backoff`: the reconnect backoff both supervisors use.
@@ -21,6 +22,7 @@ mod gst_util;
 mod i420;
 pub mod input;
 pub mod outputs;
+pub mod probe;
 pub mod testsrc;
 
 use std::path::PathBuf;

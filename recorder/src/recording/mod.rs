@@ -304,7 +304,11 @@ impl<'s> Recorder<'s> {
         vcs_media::init()?;
         let mut participants = Participants::new(opts.live);
         participants.set(&job.participants, Duration::ZERO)?;
-        let (targets, outputs) = Outputs::start(&job.outputs, &opts.spool_dir)?;
+        // A continuation checks the bucket and learns what its HLS outputs continue before
+        // anything is recorded (see `crate::resume::hls`).
+        crate::resume::hls::check_mp4_parts(&job, &opts.spool_dir)?;
+        let continues = crate::resume::hls::continuations(&job, &opts.spool_dir)?;
+        let (targets, outputs) = Outputs::start(&job.outputs, &opts.spool_dir, continues)?;
         let encoder = Encoder::start(
             EncoderConfig {
                 width: v.width,

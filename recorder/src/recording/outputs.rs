@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use vcs_job::control::{OutputKind, OutputState, OutputStatus};
 use vcs_job::{Output, S3Target};
+use vcs_media::outputs::hls_playlist::HlsContinuation;
 use vcs_media::outputs::{
     OutputEvent, OutputProgress, OutputSummary, OutputTarget, OutputTargetKind,
 };
@@ -125,9 +126,11 @@ pub struct Outputs {
 impl Outputs {
     /// Maps the job's outputs to encoder targets, and checks every S3 bucket before anything
     /// is recorded.
+    /// `continues` names the HLS outputs that continue a lost recorder's playlist.
     pub fn start(
         outputs: &[Output],
         spool: &Path,
+        mut continues: Vec<(String, HlsContinuation)>,
     ) -> Result<(Vec<OutputTarget>, Outputs), RecordError> {
         let mut this = Outputs {
             spool: spool.to_path_buf(),
@@ -137,7 +140,9 @@ impl Outputs {
         };
         let mut targets = Vec::new();
         for (i, o) in outputs.iter().enumerate() {
-            targets.push(this.add_at(o, &format!("outputs[{i}]"))?);
+            let at = continues.iter().position(|(name, _)| *name == o.name);
+            let continuing = at.map(|at| continues.swap_remove(at).1);
+            targets.push(this.add_at(o, &format!("outputs[{i}]"), continuing)?);
         }
         for entry in &mut this.entries {
             entry.from_start = true;
@@ -147,7 +152,7 @@ impl Outputs {
 
     /// Adds an output mid-recording.
     pub fn add(&mut self, output: &Output) -> Result<OutputTarget, RecordError> {
-        self.add_at(output, &format!("addOutputs[{}]", output.name))
+        self.add_at(output, &format!("addOutputs[{}]", output.name), None)
     }
 
     /// Forgets the output just added (by [`Outputs::add`]) when the encoder could not start it:
@@ -158,7 +163,12 @@ impl Outputs {
         }
     }
 
-    fn add_at(&mut self, o: &Output, field: &str) -> Result<OutputTarget, RecordError> {
+    fn add_at(
+        &mut self,
+        o: &Output,
+        field: &str,
+        continues: Option<HlsContinuation>,
+    ) -> Result<OutputTarget, RecordError> {
         let (local, s3, target) = match (&o.mp4, &o.hls, &o.rtmp) {
             (Some(mp4), _, _) => {
                 let path = mp4.path.as_ref().map(PathBuf::from);
@@ -180,6 +190,7 @@ impl Outputs {
                     OutputTargetKind::Hls {
                         dir: written,
                         segment_secs: hls.segment_secs.unwrap_or(4.0),
+                        continues,
                     },
                 )
             }

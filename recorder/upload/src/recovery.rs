@@ -119,6 +119,29 @@ impl Recovery {
         }
     }
 
+    /// The keys of every object under `prefix` (a continuation numbers its HLS segments after
+    /// the highest one there).
+    pub fn keys(&self, target: &S3Target, prefix: &str) -> Result<Vec<String>, UploadError> {
+        self.runtime.block_on(async {
+            let client = build(target).await?;
+            let objects = list(&client, target, prefix).await?;
+            Ok(objects.into_iter().map(|(key, _)| key).collect())
+        })
+    }
+
+    /// The object at `key` (its first `limit` bytes when given); `None` if there is none.
+    pub fn fetch(
+        &self,
+        target: &S3Target,
+        key: &str,
+        limit: Option<u64>,
+    ) -> Result<Option<Vec<u8>>, UploadError> {
+        self.runtime.block_on(async {
+            let client = build(target).await?;
+            get_range(&client, target, key, limit).await
+        })
+    }
+
     /// Appends `#EXT-X-ENDLIST` to the HLS playlist at `key` if it lacks one, so players stop
     /// waiting for segments that will never come.
     pub fn end_playlist(&self, target: &S3Target, key: &str) -> Result<PlaylistEnd, UploadError> {
@@ -180,11 +203,22 @@ async fn get(
     target: &S3Target,
     key: &str,
 ) -> Result<Option<Vec<u8>>, UploadError> {
+    get_range(client, target, key, None).await
+}
+
+/// The object's first `limit` bytes (all of it when `None`); `None` if there is no such object.
+async fn get_range(
+    client: &Client,
+    target: &S3Target,
+    key: &str,
+    limit: Option<u64>,
+) -> Result<Option<Vec<u8>>, UploadError> {
     let at = location(target, key);
     let object = match client
         .get_object()
         .bucket(&target.bucket)
         .key(key)
+        .set_range(limit.map(|n| format!("bytes=0-{}", n.saturating_sub(1))))
         .send()
         .await
     {

@@ -12,18 +12,26 @@
 //! at every keyframe so each segment decodes on its own. hlssink2 rewrites the playlist before
 //! it forwards splitmuxsink's `fragment-closed`, so when that message arrives both the segment
 //! and the playlist are on disk: that is when `FileClosed` and `FileRewritten` are sent.
+//!
+//! A continuation (see [`super::hls_playlist`]) has hlssink2 write its own playlist to a hidden
+//! file and number segments from the continuation's first; each time that playlist changes,
+//! `playlist.m3u8` is written as the earlier playlist followed by it.
 
 use std::path::PathBuf;
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
 
+use super::hls_playlist::{HlsContinuation, continued_playlist};
 use super::{Built, Muxer, OutputEvent, Reporter, appsrc};
 use crate::MediaError;
 use crate::gst_util::{by_name, launch};
 
 /// The playlist's file name in the output folder (and under an S3 prefix).
 pub const PLAYLIST: &str = "playlist.m3u8";
+
+/// Where hlssink2 writes a continuation's own playlist (never uploaded).
+const OWN_PLAYLIST: &str = ".continuation-playlist.m3u8";
 
 pub(crate) struct Hls {
     name: String,
@@ -33,11 +41,18 @@ pub(crate) struct Hls {
     segments: Vec<PathBuf>,
     /// Running time at which the last segment closed.
     last_closed: Option<u64>,
+    /// Set when this output continues a lost recorder's playlist.
+    continues: Option<HlsContinuation>,
 }
 
 impl Hls {
     /// Creates `dir` and fails fast when it is not writable.
-    pub(crate) fn new(name: &str, dir: PathBuf, segment_secs: f64) -> Result<Hls, MediaError> {
+    pub(crate) fn new(
+        name: &str,
+        dir: PathBuf,
+        segment_secs: f64,
+        continues: Option<HlsContinuation>,
+    ) -> Result<Hls, MediaError> {
         let err = |message: String, source: Option<std::io::Error>| MediaError::Output {
             path: dir.clone(),
             message: format!("output {name}: {message}"),
@@ -61,6 +76,7 @@ impl Hls {
             segment_secs,
             segments: Vec::new(),
             last_closed: None,
+            continues,
         })
     }
 
@@ -68,8 +84,38 @@ impl Hls {
         self.dir.join(PLAYLIST)
     }
 
+    /// The playlist hlssink2 writes: the published one unless this is a continuation.
+    fn own_playlist(&self) -> PathBuf {
+        match self.continues {
+            Some(_) => self.dir.join(OWN_PLAYLIST),
+            None => self.playlist(),
+        }
+    }
+
+    fn first_segment(&self) -> u32 {
+        self.continues.as_ref().map_or(0, |c| c.first_segment)
+    }
+
+    /// The `index`th segment this output closed.
     fn segment(&self, index: usize) -> PathBuf {
-        self.dir.join(format!("segment{index:05}.ts"))
+        let number = u64::from(self.first_segment()) + index as u64;
+        self.dir.join(format!("segment{number:05}.ts"))
+    }
+
+    /// A continuation's `playlist.m3u8`: the earlier playlist, then hlssink2's (written to a
+    /// temporary file and renamed, so an upload never reads half of it).
+    fn publish(&self) -> Result<(), String> {
+        let Some(c) = &self.continues else {
+            return Ok(());
+        };
+        let own_path = self.own_playlist();
+        let own = std::fs::read_to_string(&own_path)
+            .map_err(|e| format!("cannot read the playlist {}: {e}", own_path.display()))?;
+        let playlist = self.playlist();
+        let tmp = self.dir.join(".playlist.m3u8.tmp");
+        std::fs::write(&tmp, continued_playlist(&c.previous, &own))
+            .and_then(|()| std::fs::rename(&tmp, &playlist))
+            .map_err(|e| format!("cannot write the playlist {}: {e}", playlist.display()))
     }
 }
 
@@ -88,7 +134,7 @@ impl Muxer for Hls {
         );
         hls.set_property(
             "playlist-location",
-            self.playlist().to_string_lossy().as_ref(),
+            self.own_playlist().to_string_lossy().as_ref(),
         );
         hls.set_property("target-duration", self.segment_secs.ceil() as u32);
         // target-duration is whole seconds (it is also #EXT-X-TARGETDURATION); the split point
@@ -98,6 +144,16 @@ impl Muxer for Hls {
                 .find(|e| e.factory().is_some_and(|f| f.name() == "splitmuxsink"))
         }) {
             split.set_property("max-size-time", (self.segment_secs * 1e9).round() as u64);
+            // hlssink2 names segments by splitmuxsink's fragment id.
+            split.set_property(
+                "start-index",
+                self.first_segment().min(i32::MAX as u32) as i32,
+            );
+        } else if self.first_segment() > 0 {
+            return Err(MediaError::Build {
+                what: format!("output {}", self.name),
+                message: "hlssink2 has no splitmuxsink to number a continuation's segments".into(),
+            });
         }
         Ok(Built {
             video: appsrc(&pipeline, "video")?,
@@ -134,6 +190,9 @@ impl Muxer for Hls {
         }
         tracing::debug!(output = %self.name, segment = %segment.display(), "HLS segment closed");
         self.segments.push(segment.clone());
+        if let Err(e) = self.publish() {
+            tracing::warn!(output = %self.name, error = %e, "the continued playlist is not updated");
+        }
         out.emit(OutputEvent::FileClosed {
             output: self.name.clone(),
             path: segment,
@@ -145,7 +204,7 @@ impl Muxer for Hls {
     }
 
     fn finalise(&mut self, out: &Reporter) -> Result<Vec<PathBuf>, String> {
-        let playlist = self.playlist();
+        let playlist = self.own_playlist();
         let text = std::fs::read_to_string(&playlist)
             .map_err(|e| format!("cannot read the playlist {}: {e}", playlist.display()))?;
         if !text.contains("#EXT-X-ENDLIST") {
@@ -155,9 +214,10 @@ impl Muxer for Hls {
             std::fs::write(&playlist, text)
                 .map_err(|e| format!("cannot end the playlist {}: {e}", playlist.display()))?;
         }
+        self.publish()?;
         out.emit(OutputEvent::FileRewritten {
             output: self.name.clone(),
-            path: playlist,
+            path: self.playlist(),
         });
         Ok(self.files())
     }

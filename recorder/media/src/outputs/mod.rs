@@ -21,6 +21,7 @@
 
 mod fanout;
 mod hls;
+pub mod hls_playlist;
 mod mp4;
 mod reconnect;
 mod rtmp;
@@ -57,8 +58,14 @@ pub enum OutputTargetKind {
     Mp4 { path: PathBuf },
     /// MPEG-TS segments `segment00000.ts`, … and `playlist.m3u8` in `dir`. Segments close at
     /// the first keyframe after `segment_secs` (keyframes come every 2 s). The playlist keeps
-    /// every segment and ends with `#EXT-X-ENDLIST` once finished.
-    Hls { dir: PathBuf, segment_secs: f64 },
+    /// every segment and ends with `#EXT-X-ENDLIST` once finished. A continuation (issue 18)
+    /// numbers its segments from `continues.first_segment` and publishes `playlist.m3u8` as
+    /// the earlier playlist, `#EXT-X-DISCONTINUITY`, then its own segments.
+    Hls {
+        dir: PathBuf,
+        segment_secs: f64,
+        continues: Option<hls_playlist::HlsContinuation>,
+    },
     /// FLV over RTMP(S). The URL holds the stream key: it is never logged or reported.
     Rtmp { url: String },
 }
@@ -67,10 +74,15 @@ impl std::fmt::Debug for OutputTargetKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Mp4 { path } => f.debug_struct("Mp4").field("path", path).finish(),
-            Self::Hls { dir, segment_secs } => f
+            Self::Hls {
+                dir,
+                segment_secs,
+                continues,
+            } => f
                 .debug_struct("Hls")
                 .field("dir", dir)
                 .field("segment_secs", segment_secs)
+                .field("continues", continues)
                 .finish(),
             Self::Rtmp { url } => f
                 .debug_struct("Rtmp")

@@ -198,9 +198,11 @@ impl OutputHandle {
         let kind = target.kind.kind();
         let mut muxer: Box<dyn Muxer> = match target.kind {
             OutputTargetKind::Mp4 { path } => Box::new(mp4::Mp4::new(&name, path)?),
-            OutputTargetKind::Hls { dir, segment_secs } => {
-                Box::new(hls::Hls::new(&name, dir, segment_secs)?)
-            }
+            OutputTargetKind::Hls {
+                dir,
+                segment_secs,
+                continues,
+            } => Box::new(hls::Hls::new(&name, dir, segment_secs, continues)?),
             OutputTargetKind::Rtmp { url } => Box::new(rtmp::Rtmp::new(&name, url)?),
         };
         let slot = Arc::new(Slot::new(

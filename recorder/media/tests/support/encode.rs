@@ -33,7 +33,11 @@ pub fn mp4(name: &str, path: PathBuf) -> OutputTarget {
 pub fn hls(name: &str, dir: PathBuf, segment_secs: f64) -> OutputTarget {
     OutputTarget {
         name: name.into(),
-        kind: OutputTargetKind::Hls { dir, segment_secs },
+        kind: OutputTargetKind::Hls {
+            dir,
+            segment_secs,
+            continues: None,
+        },
     }
 }
 

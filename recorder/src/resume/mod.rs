@@ -1,22 +1,27 @@
 //! A continuation job (`resume` set, see [`vcs_job::ResumeSpec`]) replaces a recorder that was
-//! lost while recording. The operator points the continuation's S3 outputs at keys of their own
-//! ([`vcs_job::part_key`]); this finishes, in the background while the continuation records,
-//! what the lost recorder left under the previous part's keys: its MP4's multipart upload is
-//! completed into a playable MP4 and its HLS playlist is ended (the `recover` command's work,
-//! done by the next recorder of the job).
+//! lost while recording.
+//!
+//! - HLS ([`hls`]): the continuation writes under the same prefix and continues the same
+//!   playlist, after checking that what it records matches what the playlist holds.
+//! - MP4: the operator points the continuation's MP4 outputs at keys of their own
+//!   ([`vcs_job::part_key`]); this finishes, in the background while the continuation
+//!   records, what the lost recorder left under the previous part's key: its multipart upload
+//!   is completed into a playable MP4 (the `recover` command's work, done by the next recorder
+//!   of the job). Before recording, [`hls::check_mp4_parts`] compares the video with the
+//!   first part's object when it is complete.
 //!
 //! The lost recorder is dead by then: the operator deletes its pod with no grace period
 //! before it claims the replacement.
 
+pub mod hls;
+
 use vcs_job::{JobSpec, S3Target, part_key};
-use vcs_upload::{PlaylistEnd, Recovery};
+use vcs_upload::Recovery;
 
-use crate::recording::hls_playlist_key;
-
-/// The S3 targets of `job`'s outputs moved from continuation part `part` back to part
-/// `part - 1`: where the lost recorder wrote. MP4 targets first, then HLS, with their output
-/// names.
-pub fn previous_targets(job: &JobSpec) -> Vec<(String, bool, S3Target)> {
+/// The S3 targets of `job`'s MP4 outputs moved from continuation part `part` back to part
+/// `part - 1`: where the lost recorder wrote, with their output names. (HLS continues in
+/// place: the continuation itself carries the lost playlist on, see [`hls`].)
+pub fn previous_targets(job: &JobSpec) -> Vec<(String, S3Target)> {
     let Some(resume) = &job.resume else {
         return Vec::new();
     };
@@ -31,17 +36,14 @@ pub fn previous_targets(job: &JobSpec) -> Vec<(String, bool, S3Target)> {
     let mut out = Vec::new();
     for o in &job.outputs {
         if let Some(t) = o.mp4.as_ref().and_then(|m| m.s3.as_ref()) {
-            out.push((o.name.clone(), true, back(t)));
-        }
-        if let Some(t) = o.hls.as_ref().and_then(|h| h.s3.as_ref()) {
-            out.push((o.name.clone(), false, back(t)));
+            out.push((o.name.clone(), back(t)));
         }
     }
     out
 }
 
 /// The key of part 0 that `part_key` turned into `key` for `part`, if it did.
-fn original_key(key: &str, part: u32) -> Option<String> {
+pub(crate) fn original_key(key: &str, part: u32) -> Option<String> {
     let tag = format!(".part{part}");
     let at = key.rfind(&tag)?;
     let orig = format!("{}{}", &key[..at], &key[at + tag.len()..]);
@@ -61,7 +63,7 @@ pub fn recover_lost_part(job: &JobSpec) -> Vec<Result<String, String>> {
     };
     targets
         .into_iter()
-        .map(|(name, is_mp4, t)| {
+        .map(|(name, t)| {
             let at = format!("s3://{}/{}", t.bucket, t.key);
             let fail = |e: vcs_upload::UploadError| {
                 Err(format!(
@@ -69,22 +71,13 @@ pub fn recover_lost_part(job: &JobSpec) -> Vec<Result<String, String>> {
                     vcs_job::control::error_chain(&e)
                 ))
             };
-            if is_mp4 {
-                match recovery.recover_mp4(&t) {
-                    Ok(Some(done)) => Ok(format!(
-                        "{name}: recovered the lost part {} ({} bytes)",
-                        done.object, done.bytes
-                    )),
-                    Ok(None) => Ok(format!("{name}: nothing to recover at {at}")),
-                    Err(e) => fail(e),
-                }
-            } else {
-                let key = hls_playlist_key(&t.key);
-                match recovery.end_playlist(&t, &key) {
-                    Ok(PlaylistEnd::Ended) => Ok(format!("{name}: ended the lost part's {key}")),
-                    Ok(_) => Ok(format!("{name}: {key} needed no ending")),
-                    Err(e) => fail(e),
-                }
+            match recovery.recover_mp4(&t) {
+                Ok(Some(done)) => Ok(format!(
+                    "{name}: recovered the lost part {} ({} bytes)",
+                    done.object, done.bytes
+                )),
+                Ok(None) => Ok(format!("{name}: nothing to recover at {at}")),
+                Err(e) => fail(e),
             }
         })
         .collect()
@@ -117,7 +110,7 @@ mod tests {
                     s3: target("a/rec.part2.mp4"),
                 }),
                 hls: Some(HlsOutput {
-                    s3: target("a/hls.part2/"),
+                    s3: target("a/hls/"),
                     ..Default::default()
                 }),
                 ..Default::default()
@@ -131,20 +124,14 @@ mod tests {
         });
         let keys: Vec<_> = previous_targets(&job)
             .into_iter()
-            .map(|(_, mp4, t)| (mp4, t.key))
+            .map(|(_, t)| t.key)
             .collect();
-        assert_eq!(
-            keys,
-            [
-                (true, "a/rec.part1.mp4".to_string()),
-                (false, "a/hls.part1/".to_string())
-            ]
-        );
+        assert_eq!(keys, ["a/rec.part1.mp4"]);
         job.resume = Some(ResumeSpec {
             restart: 1,
             ..Default::default()
         });
         job.outputs[0].mp4.as_mut().unwrap().s3 = target("a/rec.part1.mp4");
-        assert_eq!(previous_targets(&job)[0].2.key, "a/rec.mp4");
+        assert_eq!(previous_targets(&job)[0].1.key, "a/rec.mp4");
     }
 }

@@ -1,0 +1,207 @@
+//! A continuation job (`resume` set: the recorder that replaces a lost one, issue 18) carries
+//! the lost recorder's HLS playlist on under the same prefix: one playlist, the lost segments,
+//! one `#EXT-X-DISCONTINUITY`, then the continuation's segments numbered after the highest
+//! already there, ended once. A continuation whose video does not match what the bucket holds
+//! fails before recording and names the object and the mismatch.
+//!
+//! The lost recorder is played by a short `render` whose playlist is left unended, as a killed
+//! recorder leaves it (`crash_recovery` covers the kill itself).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use vcs_test_support::{S3Server, TempDir, duration_secs};
+
+const BUCKET: &str = "rec";
+const PART_SECS: f64 = 4.0;
+
+const VIDEO: &str = "{width: 640, height: 360, fps: 30, bitrateKbps: 1000}";
+
+/// A job recording `video`, continuation `resume` if set, to HLS and (if `mp4`) MP4 on S3.
+fn job_yaml(s3: &S3Server, video: &str, resume: Option<u32>, mp4: bool) -> String {
+    let target = |key: &str| s3.target_yaml(BUCKET, key);
+    let (mp4_key, resume) = match resume {
+        Some(n) => (
+            format!("cont/archive.part{n}.mp4"),
+            format!("resume: {{restart: {n}, recordedSecs: {PART_SECS}}}\n"),
+        ),
+        None => ("cont/archive.mp4".to_string(), String::new()),
+    };
+    let mp4 = if mp4 {
+        format!(
+            "\x20 - {{name: archive, mp4: {{s3: {}}}}}\n",
+            target(&mp4_key)
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "composition: {{name: demo}}\n\
+         participants:\n\
+         \x20 - {{id: a, camera: 'test:?pattern=ball', audio: 'test:'}}\n\
+         video: {video}\n\
+         durationSecs: {PART_SECS}\n\
+         {resume}\
+         outputs:\n\
+         \x20 - {{name: live, hls: {{segmentSecs: 2, s3: {}}}}}\n\
+         {mp4}",
+        target("cont/hls")
+    )
+}
+
+fn render(dir: &Path, name: &str, yaml: &str) -> Output {
+    let job = dir.join(name);
+    std::fs::write(&job, yaml).expect("write job");
+    Command::new(env!("CARGO_BIN_EXE_vcs-recorder"))
+        .arg("render")
+        .arg(&job)
+        .env("TMPDIR", dir)
+        .output()
+        .expect("run vcs-recorder render")
+}
+
+fn ok(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn segments(playlist: &str) -> Vec<&str> {
+    playlist
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
+}
+
+#[test]
+fn a_continuation_continues_the_same_playlist_after_one_discontinuity() {
+    let dir = TempDir::new("resume-hls");
+    let s3 = S3Server::start(&dir.path().join("s3"));
+    s3.create_bucket(BUCKET);
+    ok(
+        &render(dir.path(), "part0.yaml", &job_yaml(&s3, VIDEO, None, true)),
+        "the first part",
+    );
+    // Left as a killed recorder leaves it: not ended.
+    let playlist = s3.object_path(BUCKET, "cont/hls/playlist.m3u8");
+    let lost = std::fs::read_to_string(&playlist)
+        .expect("the first part's playlist")
+        .replace("#EXT-X-ENDLIST\n", "");
+    std::fs::write(&playlist, &lost).expect("unend the playlist");
+    let lost_segments: Vec<String> = segments(&lost).into_iter().map(String::from).collect();
+    assert!(lost_segments.len() >= 2, "{lost}");
+
+    ok(
+        &render(
+            dir.path(),
+            "part1.yaml",
+            &job_yaml(&s3, VIDEO, Some(1), true),
+        ),
+        "the continuation",
+    );
+    let text = std::fs::read_to_string(&playlist).expect("the continued playlist");
+    let all = segments(&text);
+    eprintln!("{text}");
+    assert_eq!(text.matches("#EXT-X-DISCONTINUITY").count(), 1, "{text}");
+    assert_eq!(text.matches("#EXT-X-ENDLIST").count(), 1, "{text}");
+    assert!(text.trim_end().ends_with("#EXT-X-ENDLIST"), "{text}");
+    assert_eq!(all[..lost_segments.len()], lost_segments[..], "{text}");
+    let mut unique = all.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), all.len(), "a segment number repeats:\n{text}");
+    assert!(all.len() > lost_segments.len(), "{text}");
+    // The discontinuity sits between the lost segments and the continuation's.
+    let at = text.find("#EXT-X-DISCONTINUITY").expect("discontinuity");
+    let last_lost = lost_segments.last().expect("a lost segment");
+    assert!(
+        text.find(last_lost.as_str()).expect("listed") < at,
+        "{text}"
+    );
+    for segment in &all {
+        assert!(
+            s3.object_path(BUCKET, &format!("cont/hls/{segment}"))
+                .is_file(),
+            "{segment} is listed but not in the bucket"
+        );
+    }
+    // The continuation's own playlist file stays local.
+    assert!(
+        !s3.object_path(BUCKET, "cont/hls/.continuation-playlist.m3u8")
+            .exists()
+    );
+
+    let decode = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&playlist)
+        .args(["-f", "null", "-"])
+        .output()
+        .expect("run ffmpeg");
+    let errors = String::from_utf8_lossy(&decode.stderr);
+    assert!(
+        decode.status.success() && errors.trim().is_empty(),
+        "{errors}"
+    );
+    let listed: f64 = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("#EXTINF:"))
+        .filter_map(|l| {
+            l.trim_end_matches(',')
+                .split(',')
+                .next()?
+                .parse::<f64>()
+                .ok()
+        })
+        .sum();
+    assert!(
+        (listed - 2.0 * PART_SECS).abs() < 0.5,
+        "the playlist lists {listed:.2} s of two {PART_SECS} s parts"
+    );
+    // The MP4 still comes in parts (joining them is not built yet).
+    let part1 = duration_secs(&s3.object_path(BUCKET, "cont/archive.part1.mp4"));
+    assert!((part1 - PART_SECS).abs() < 0.5, "part 1 holds {part1:.2} s");
+
+    // A continuation of another size or rate is refused before it records, naming the
+    // object it does not match: the MP4's first part, or the playlist's last segment.
+    let before = std::fs::read(&playlist).expect("playlist");
+    let small = "{width: 320, height: 180, fps: 30, bitrateKbps: 1000}";
+    let refused = render(
+        dir.path(),
+        "part2.yaml",
+        &job_yaml(&s3, small, Some(2), true),
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success(),
+        "a mismatched continuation ran:\n{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "s3://{BUCKET}/cont/archive.mp4 holds video/x-h264 640x360"
+        )) && stderr.contains("size 320x180"),
+        "{stderr}"
+    );
+    let slow = "{width: 640, height: 360, fps: 25, bitrateKbps: 1000}";
+    let refused = render(
+        dir.path(),
+        "part2-hls.yaml",
+        &job_yaml(&s3, slow, Some(2), false),
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success(),
+        "a mismatched continuation ran:\n{stderr}"
+    );
+    let last = all.last().expect("a segment");
+    assert!(
+        stderr.contains(&format!(
+            "s3://{BUCKET}/cont/hls/{last} holds video/x-h264 640x360 @ 30 fps"
+        )) && stderr.contains("25 fps (video.fps)"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&playlist).expect("playlist"), before);
+    assert!(!s3.object_path(BUCKET, "cont/archive.part2.mp4").exists());
+}
