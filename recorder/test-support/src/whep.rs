@@ -78,6 +78,33 @@ impl Netns {
     }
 }
 
+impl Netns {
+    /// Drops (`true`) or lets through again (`false`) every UDP datagram in the namespace: the
+    /// media path is lost while HTTP (TCP) still works. Err says why it cannot (no iptables).
+    pub fn drop_udp(&self, drop: bool) -> Result<(), String> {
+        let out = self
+            .command("iptables")
+            .args([
+                if drop { "-I" } else { "-D" },
+                "INPUT",
+                "-p",
+                "udp",
+                "-j",
+                "DROP",
+            ])
+            .output()
+            .map_err(|e| format!("cannot run iptables: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "iptables in the namespace failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    }
+}
+
 impl Drop for Netns {
     fn drop(&mut self) {
         let _ = self.holder.kill();
