@@ -29,6 +29,7 @@
 mod cert;
 pub mod fingerprint;
 pub mod http;
+mod peer;
 pub mod sdpfrag;
 mod trickle;
 
@@ -46,8 +47,8 @@ use gstreamer_webrtc as gst_webrtc;
 use super::pipeline::{Wiring, audio_branch, build_err, make, video_branch};
 use super::uri::redact;
 use crate::MediaError;
-use fingerprint::Fingerprint;
 use http::{Endpoint, IceServer};
+use peer::PeerCertificate;
 use vcs_job::control::error_chain;
 
 /// How long ICE gathering may take.
@@ -84,14 +85,6 @@ pub(super) type Session = Arc<Mutex<SessionState>>;
 
 /// Gathered ICE candidates: (media line index, candidate line).
 type Candidates = Arc<Mutex<Vec<(u32, String)>>>;
-
-/// What the endpoint's DTLS certificate is checked against: the DTLS decoder that received it
-/// and the fingerprints the answer named.
-#[derive(Default)]
-struct PeerCertificate {
-    dtls: Mutex<Option<glib::WeakRef<gst::Element>>>,
-    expected: Mutex<Vec<Fingerprint>>,
-}
 
 /// The ICE servers each endpoint named in its last answer's `Link` headers: the answer comes after
 /// gathering, so they serve from the next connection on (reconnects).
@@ -130,7 +123,7 @@ pub(super) fn build(
     let receiving = Arc::new(AtomicBool::new(false));
     decode_tracks(&webrtc, pipeline, wiring, &receiving);
     watch_connection(&webrtc, &endpoint.url, receiving);
-    check_peer_certificate(&webrtc, &endpoint.url, &peer);
+    peer::check_when_connected(&webrtc, &endpoint.url, &peer);
     let candidates = collect_candidates(&webrtc);
     let session: Session = Arc::new(Mutex::new(SessionState {
         url: None,
@@ -142,7 +135,7 @@ pub(super) fn build(
 
 /// Every DTLS transport webrtcbin makes presents the ECDSA certificate: set on `dtlssrtpdec`
 /// (what `GstWebRTCDTLSTransport:certificate` sets) as it is created, before the offer reads its
-/// fingerprint and before the handshake. The decoder is kept for [`check_peer_certificate`].
+/// fingerprint and before the handshake. The decoder is kept for the peer's certificate check.
 fn use_certificate(webrtc: &gst::Element, pem: &'static str, peer: &Arc<PeerCertificate>) {
     let peer = peer.clone();
     webrtc.connect("deep-element-added", false, move |args| {
@@ -150,37 +143,9 @@ fn use_certificate(webrtc: &gst::Element, pem: &'static str, peer: &Arc<PeerCert
             && element.factory().is_some_and(|f| f.name() == "dtlssrtpdec")
         {
             element.set_property("pem", pem);
-            *peer.dtls.lock().unwrap_or_else(|e| e.into_inner()) = Some(element.downgrade());
+            peer.keep_decoder(&element);
         }
         None
-    });
-}
-
-/// Once connected, the certificate the endpoint presented must be the one its answer named
-/// (webrtcbin does not check); otherwise an error naming the endpoint ends the attempt.
-fn check_peer_certificate(webrtc: &gst::Element, endpoint: &str, peer: &Arc<PeerCertificate>) {
-    let (endpoint, peer) = (redact(endpoint), peer.clone());
-    webrtc.connect_notify(Some("connection-state"), move |webrtc, _| {
-        let state = webrtc.property::<gst_webrtc::WebRTCPeerConnectionState>("connection-state");
-        if state != gst_webrtc::WebRTCPeerConnectionState::Connected {
-            return;
-        }
-        let pem = peer
-            .dtls
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .and_then(|weak| weak.upgrade())
-            .and_then(|dtls| dtls.property::<Option<String>>("peer-pem"))
-            .unwrap_or_default();
-        let expected = peer.expected.lock().unwrap_or_else(|e| e.into_inner());
-        if let Err(cause) = fingerprint::check(&expected, &pem) {
-            gst::element_error!(
-                webrtc,
-                gst::ResourceError::OpenRead,
-                ("WHEP {endpoint}: {cause}")
-            );
-        }
     });
 }
 
@@ -463,7 +428,7 @@ fn negotiate(
     let answer = http::post_offer(endpoint, &sdp)?;
     session.lock().unwrap_or_else(|e| e.into_inner()).url = answer.session.clone();
     trickle::remember(&endpoint.url, answer.accepts_trickle);
-    *peer.expected.lock().unwrap_or_else(|e| e.into_inner()) = fingerprint::in_sdp(&answer.sdp);
+    peer.expect(fingerprint::in_sdp(&answer.sdp));
     if answer.session.is_none() {
         tracing::warn!(endpoint = %redact(&endpoint.url), "the WHEP answer has no Location: the session cannot be deleted at the end");
     }
