@@ -28,12 +28,17 @@ pub const MARKER_H: u32 = 180;
 pub const MARKER_FPS: u32 = 30;
 
 /// Writes a `secs`-long H.264 + AAC (48 kHz stereo) MP4 to `path`: black with a white flash and
-/// silence with a 1 kHz beep, both during the first [`MARKER_MS`] of every
-/// [`MARKER_PERIOD_SECS`] s, in sync to the sample. One keyframe per second, no B-frames, so a
-/// live pull starts within a second and decoders add no reordering delay of their own.
+/// silence with a 1 kHz beep, both for [`MARKER_MS`] at the middle of every
+/// [`MARKER_PERIOD_SECS`] s (1 s, 3 s, …), in sync to the sample. One keyframe per second, no
+/// B-frames, so a live pull starts within a second and decoders add no reordering delay of their
+/// own.
 pub fn write_marker_source(path: &Path, secs: u32) {
     let (w, h, fps, p) = (MARKER_W, MARKER_H, MARKER_FPS, MARKER_PERIOD_SECS);
     let on = f64::from(MARKER_MS) / 1000.0;
+    // Markers half a period in (1 s, 3 s, …), none at 0: a live pull joins the stream at a
+    // moment of its own, and a marker cut by the join in one track and not the other measures
+    // the join, not the sync (an SRT run read −36 ms at a marker at the stream's first frame).
+    let half = f64::from(p) / 2.0;
     let out = Command::new("ffmpeg")
         .args(["-v", "error", "-y"])
         .args([
@@ -42,7 +47,7 @@ pub fn write_marker_source(path: &Path, secs: u32) {
             "-i",
             &format!(
                 "color=c=black:s={w}x{h}:r={fps}:d={secs},\
-                 drawbox=x=0:y=0:w={w}:h={h}:color=white:t=fill:enable='lt(mod(t\\,{p})\\,{on})'"
+                 drawbox=x=0:y=0:w={w}:h={h}:color=white:t=fill:enable='lt(mod(t+{half}\\,{p})\\,{on})'"
             ),
             "-f",
             "lavfi",
@@ -51,7 +56,7 @@ pub fn write_marker_source(path: &Path, secs: u32) {
             // per 1024 samples, which moves the onset by up to 21 ms).
             &format!(
                 "aevalsrc='{beep}|{beep}':s=48000:d={secs}",
-                beep = format!("if(lt(mod(t\\,{p})\\,{on})\\,0.5*sin(2*PI*1000*t)\\,0)")
+                beep = format!("if(lt(mod(t+{half}\\,{p})\\,{on})\\,0.5*sin(2*PI*1000*t)\\,0)")
             ),
         ])
         .args([
