@@ -163,7 +163,10 @@ fn answer(offer: &str, rgb: u32) -> Result<(gst::Pipeline, String), String> {
         .property::<Option<gst_webrtc::WebRTCSessionDescription>>("local-description")
         .ok_or("no local description")?;
     let sdp = local.sdp().as_text().map_err(|e| e.to_string())?;
-    Ok((pipeline, complete_offer(&sdp, &candidates.lock().unwrap())))
+    Ok((
+        pipeline,
+        complete_offer(&sdp, &candidates.lock().unwrap(), true),
+    ))
 }
 
 #[test]

@@ -78,6 +78,33 @@ impl Netns {
     }
 }
 
+impl Netns {
+    /// Drops (`true`) or lets through again (`false`) every UDP datagram in the namespace: the
+    /// media path is lost while HTTP (TCP) still works. Err says why it cannot (no iptables).
+    pub fn drop_udp(&self, drop: bool) -> Result<(), String> {
+        let out = self
+            .command("iptables")
+            .args([
+                if drop { "-I" } else { "-D" },
+                "INPUT",
+                "-p",
+                "udp",
+                "-j",
+                "DROP",
+            ])
+            .output()
+            .map_err(|e| format!("cannot run iptables: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "iptables in the namespace failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    }
+}
+
 impl Drop for Netns {
     fn drop(&mut self) {
         let _ = self.holder.kill();
@@ -168,14 +195,28 @@ impl WhepServer {
     }
 }
 
-/// The ICE candidates of every offer the server received, as `a=candidate:` lines.
+/// The ICE candidates of every offer and trickle PATCH the server received, as `a=candidate:`
+/// lines.
 pub fn offered_candidates(events: &[Value]) -> Vec<String> {
     events
         .iter()
-        .filter(|e| e["event"] == "offer")
-        .filter_map(|e| e["sdp"].as_str())
+        .filter_map(|e| match e["event"].as_str() {
+            Some("offer") => e["sdp"].as_str(),
+            Some("patch") => e["body"].as_str(),
+            _ => None,
+        })
         .flat_map(|sdp| sdp.lines().filter(|l| l.starts_with("a=candidate:")))
         .map(str::to_string)
+        .collect()
+}
+
+/// For each connected session, where the recorder's candidate of the nominated pair came from:
+/// `offer`, `patch` (trickled) or `prflx` (learned from the recorder's checks).
+pub fn selected_from(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e["event"] == "selected")
+        .map(|e| e["from"].as_str().unwrap_or("none").to_string())
         .collect()
 }
 

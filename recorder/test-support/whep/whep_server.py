@@ -6,11 +6,14 @@ from one clock and stamped from it; aiortc's RTCP sender reports tie them togeth
 
     POST   /whep            offer (application/sdp) -> 201, answer, Location: /whep/session/<id>
     DELETE /whep/session/ID ends the session
-    PATCH  /whep/session/ID 405 (no trickle: the answer carries every candidate)
+    PATCH  /whep/session/ID trickle ICE (application/trickle-ice-sdpfrag: the client's
+                            candidates, added with addIceCandidate) -> 204; 405 with --no-trickle;
+                            an ICE restart (application/sdp) -> 405: aiortc cannot restart ICE
 
 Options choose the video codec (vp8, h264), the DTLS role of the answer (active: aiortc is the
 DTLS client, its default; passive: the recorder is), a bearer token, a refusing endpoint (403)
-and a server that expects another certificate than the recorder's (DTLS cannot agree). The
+a server that expects another certificate than the recorder's (DTLS cannot agree) and one
+whose answer names another certificate than the one it presents (--lie-fingerprint). The
 picture between flashes is grey, not black, so a test can tell the source's first frame from the
 composition's black background. Each event is appended to
 --events as a JSON line with the wall-clock time, so a test can time what happened across a
@@ -30,6 +33,7 @@ import uuid
 import aioice.ice
 from aiohttp import web
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc.sdp import candidate_from_sdp
 from av import AudioFrame, VideoFrame
 
 # aioice leaves 127.0.0.1 out of its host candidates; the tests run on 127.0.0.1 only.
@@ -173,21 +177,41 @@ async def offer(request):
         if args.dtls_role == "passive":
             transceiver.receiver.transport._set_role("server")
     session = uuid.uuid4().hex
+    pc.trickled = set()
 
     @pc.on("connectionstatechange")
     async def on_state():
         event("state", session=session, state=pc.connectionState)
+        if pc.connectionState == "connected":
+            event("selected", session=session, **selected_remote(pc))
 
     await pc.setLocalDescription(await pc.createAnswer())
     answer = pc.localDescription.sdp
+    if args.lie_fingerprint:
+        answer = wrong_fingerprint(answer)
     sessions[session] = pc
     event("answer", session=session, sdp=answer)
-    return web.Response(
-        status=201,
-        content_type="application/sdp",
-        text=answer,
-        headers={"Location": f"/whep/session/{session}"},
-    )
+    headers = {"Location": f"/whep/session/{session}"}
+    if not args.no_trickle:
+        headers["Accept-Patch"] = "application/trickle-ice-sdpfrag"
+    return web.Response(status=201, content_type="application/sdp", text=answer, headers=headers)
+
+
+def selected_remote(pc):
+    """The remote (recorder's) candidate of the nominated pair, and where it came from: the offer,
+    a PATCH (trickled) or learned from the recorder's checks (prflx)."""
+    connection = pc.getTransceivers()[0].receiver.transport.transport._connection
+    pair = next(iter(connection._nominated.values()), None)
+    if pair is None:
+        return {"from": None}
+    c = pair.remote_candidate
+    if c.type == "prflx":
+        origin = "prflx"
+    elif (c.host, c.port) in pc.trickled:
+        origin = "patch"
+    else:
+        origin = "offer"
+    return {"from": origin, "candidate": f"{c.host} {c.port} typ {c.type}"}
 
 
 async def delete(request):
@@ -200,7 +224,27 @@ async def delete(request):
 
 
 async def patch(request):
-    return web.Response(status=405, headers={"Allow": "POST, DELETE"})
+    id = request.match_info["id"]
+    body = await request.text()
+    kind = request.headers.get("Content-Type", "")
+    event("patch", session=id, content_type=kind, body=body)
+    pc = sessions.get(id)
+    if pc is None:
+        return web.Response(status=404)
+    if args.no_trickle or not kind.startswith("application/trickle-ice-sdpfrag"):
+        return web.Response(status=405, headers={"Allow": "POST, DELETE"})
+    mid = None
+    for line in body.splitlines():
+        if line.startswith("a=mid:"):
+            mid = line[len("a=mid:"):]
+        elif line.startswith("a=candidate:"):
+            candidate = candidate_from_sdp(line[len("a=candidate:"):])
+            candidate.sdpMid = mid
+            pc.trickled.add((candidate.ip, candidate.port))
+            await pc.addIceCandidate(candidate)
+        elif line == "a=end-of-candidates":
+            await pc.addIceCandidate(None)
+    return web.Response(status=204)
 
 
 def main():
@@ -214,6 +258,10 @@ def main():
     p.add_argument("--refuse", action="store_true", help="answer 403 to every offer")
     p.add_argument("--reject-certificate", action="store_true",
                    help="expect another certificate than the offer's: DTLS cannot agree")
+    p.add_argument("--lie-fingerprint", action="store_true",
+                   help="answer with another fingerprint than the certificate presented")
+    p.add_argument("--no-trickle", action="store_true",
+                   help="no Accept-Patch in the 201; PATCH answers 405")
     args = p.parse_args()
     app = web.Application()
     app.add_routes(

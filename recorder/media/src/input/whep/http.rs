@@ -121,6 +121,10 @@ pub struct Answer {
     /// The session's resource (absolute), to DELETE at the end.
     pub session: Option<String>,
     pub ice_servers: Vec<IceServer>,
+    /// The endpoint takes trickled candidates (`Accept-Patch: application/trickle-ice-sdpfrag`).
+    pub accepts_trickle: bool,
+    /// The session's entity tag, for `If-Match` on PATCH.
+    pub etag: Option<String>,
 }
 
 fn agent(timeout: Duration) -> ureq::Agent {
@@ -169,6 +173,15 @@ pub fn post_offer(endpoint: &Endpoint, offer: &str) -> Result<Answer, String> {
             .iter()
             .filter_map(|v| v.to_str().ok()),
     );
+    let accepts_trickle = headers
+        .get_all("accept-patch")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(super::sdpfrag::accepts_trickle);
+    let etag = headers
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     if !body.trim_start().starts_with("v=0") {
         return Err("the endpoint's answer is not SDP".into());
     }
@@ -176,7 +189,52 @@ pub fn post_offer(endpoint: &Endpoint, offer: &str) -> Result<Answer, String> {
         sdp: body,
         session,
         ice_servers,
+        accepts_trickle,
+        etag,
     })
+}
+
+/// What the session resource made of a PATCH.
+#[derive(Debug, PartialEq)]
+pub enum Patched {
+    /// Taken; the body (a fragment with the endpoint's own new candidates, or empty).
+    Accepted(String),
+    /// The endpoint does not do this kind of PATCH (HTTP 405, 415 or 501).
+    Unsupported(u16),
+}
+
+/// PATCHes the session resource `session` with `body` of `content_type`; any other refusal or a
+/// network error is an error saying which.
+pub fn patch(
+    session: &str,
+    token: Option<&str>,
+    etag: Option<&str>,
+    content_type: &str,
+    body: &str,
+) -> Result<Patched, String> {
+    let mut request = agent(HTTP_TIMEOUT)
+        .patch(session)
+        .header("Content-Type", content_type);
+    if let Some(token) = token {
+        request = request.header("Authorization", &format!("Bearer {token}"));
+    }
+    if let Some(etag) = etag {
+        request = request.header("If-Match", etag);
+    }
+    let mut response = request
+        .send(body)
+        .map_err(|e| format!("PATCH {}: {e}", redact(session)))?;
+    let status = response.status().as_u16();
+    let body = response.body_mut().read_to_string().unwrap_or_default();
+    match status {
+        200..=299 => Ok(Patched::Accepted(body)),
+        405 | 415 | 501 => Ok(Patched::Unsupported(status)),
+        _ => Err(format!(
+            "PATCH {}: HTTP {status}: {}",
+            redact(session),
+            body.chars().take(200).collect::<String>().trim()
+        )),
+    }
 }
 
 /// The session URL from the answer's `Location`, which may be relative to the endpoint.

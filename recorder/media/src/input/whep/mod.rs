@@ -8,22 +8,30 @@
 //!   └─ src_M (RTP audio) ─► decodebin ─► [audio]
 //!
 //! on-negotiation-needed ─► (thread) create-offer ─► set-local-description ─► ICE gathering done
-//!   ─► POST offer (application/sdp, bearer token) ─► 201 + answer + Location (+ Link ICE servers)
-//!   ─► set-remote-description
+//!   ─► POST offer (application/sdp, bearer token) ─► 201 + answer + Location (+ Link ICE servers,
+//!   Accept-Patch) ─► [PATCH the first trickled candidates] ─► set-remote-description
+//!   ─► [PATCH later candidates, then a=end-of-candidates]
+//! DTLS connected ─► the endpoint's certificate checked against the answer's a=fingerprint
 //! ```
 //!
-//! Candidates are gathered before the POST and the offer ends them (`a=end-of-candidates`, no
-//! trickle), so one request does the whole exchange and the endpoint never needs a PATCH; an ICE
-//! restart is a new session. Either DTLS role works (`a=setup:actpass`). A failure at any step
-//! (HTTP, a promise webrtcbin rejects, no candidate, ICE, DTLS) is posted as an error on webrtcbin
-//! naming the endpoint and the step, so the bus, the single error channel, hands it to the
-//! supervisor, which retries with backoff; an input that never delivered fails the job.
+//! The first offer to an endpoint waits for gathering and carries every candidate; to an
+//! endpoint that has answered `Accept-Patch: application/trickle-ice-sdpfrag`, offers go out at
+//! once and candidates follow by PATCH (see `trickle.rs`). An ICE restart is a new session.
+//! Either DTLS role works (`a=setup:actpass`). A failure at any step (HTTP, a promise webrtcbin
+//! rejects, no candidate, ICE, DTLS, a certificate that is not the answer's) is posted as an
+//! error on webrtcbin naming the endpoint and the step, so the bus, the single error channel,
+//! hands it to the supervisor, which retries with backoff; an input that never delivered fails
+//! the job.
 //!
 //! ICE on hosts whose only address is loopback: libnice leaves loopback interfaces out, so such a
 //! host gathers nothing and the attempt fails at once with a message that says so.
 
 mod cert;
+pub mod fingerprint;
 pub mod http;
+mod peer;
+pub mod sdpfrag;
+mod trickle;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -40,6 +48,7 @@ use super::pipeline::{Wiring, audio_branch, build_err, make, video_branch};
 use super::uri::redact;
 use crate::MediaError;
 use http::{Endpoint, IceServer};
+use peer::PeerCertificate;
 use vcs_job::control::error_chain;
 
 /// How long ICE gathering may take.
@@ -97,7 +106,8 @@ pub(super) fn build(
     })?;
     let webrtc = make("webrtcbin", wiring)?;
     webrtc.set_property_from_str("bundle-policy", "max-bundle");
-    use_certificate(&webrtc, pem);
+    let peer = Arc::new(PeerCertificate::default());
+    use_certificate(&webrtc, pem, &peer);
     configure_ice(&webrtc, &endpoint.url);
     pipeline.add(&webrtc).map_err(|e| build_err(wiring, e))?;
     for (wanted, caps) in [(wiring.video, VIDEO_CAPS), (wiring.audio, AUDIO_CAPS)] {
@@ -113,24 +123,27 @@ pub(super) fn build(
     let receiving = Arc::new(AtomicBool::new(false));
     decode_tracks(&webrtc, pipeline, wiring, &receiving);
     watch_connection(&webrtc, &endpoint.url, receiving);
+    peer::check_when_connected(&webrtc, &endpoint.url, &peer);
     let candidates = collect_candidates(&webrtc);
     let session: Session = Arc::new(Mutex::new(SessionState {
         url: None,
         token: endpoint.token.clone(),
     }));
-    negotiate_when_needed(&webrtc, endpoint, &session, candidates, &wiring.what);
+    negotiate_when_needed(&webrtc, endpoint, &session, candidates, peer, &wiring.what);
     Ok(session)
 }
 
 /// Every DTLS transport webrtcbin makes presents the ECDSA certificate: set on `dtlssrtpdec`
 /// (what `GstWebRTCDTLSTransport:certificate` sets) as it is created, before the offer reads its
-/// fingerprint and before the handshake.
-fn use_certificate(webrtc: &gst::Element, pem: &'static str) {
+/// fingerprint and before the handshake. The decoder is kept for the peer's certificate check.
+fn use_certificate(webrtc: &gst::Element, pem: &'static str, peer: &Arc<PeerCertificate>) {
+    let peer = peer.clone();
     webrtc.connect("deep-element-added", false, move |args| {
         if let Ok(element) = args[2].get::<gst::Element>()
             && element.factory().is_some_and(|f| f.name() == "dtlssrtpdec")
         {
             element.set_property("pem", pem);
+            peer.keep_decoder(&element);
         }
         None
     });
@@ -320,6 +333,7 @@ fn negotiate_when_needed(
     endpoint: Endpoint,
     session: &Session,
     candidates: Candidates,
+    peer: Arc<PeerCertificate>,
     what: &str,
 ) {
     let session = session.clone();
@@ -333,15 +347,16 @@ fn negotiate_when_needed(
         if offered.swap(true, Ordering::SeqCst) {
             return None;
         }
-        let (endpoint, session, candidates, what) = (
+        let (endpoint, session, candidates, peer, what) = (
             endpoint.clone(),
             session.clone(),
             candidates.clone(),
+            peer.clone(),
             what.clone(),
         );
         // Blocking HTTP must not run on GStreamer's signalling thread.
         std::thread::spawn(move || {
-            if let Err(message) = negotiate(&webrtc, &endpoint, &session, &candidates) {
+            if let Err(message) = negotiate(&webrtc, &endpoint, &session, &candidates, &peer) {
                 tracing::warn!(input = %what, cause = %message, "WHEP negotiation failed");
                 gst::element_error!(
                     webrtc,
@@ -377,28 +392,43 @@ fn call(
     Ok(reply)
 }
 
-/// Offer, gather, POST, answer. Errors say which step failed.
+/// Offer, gather (or trickle), POST, answer. Errors say which step failed.
 fn negotiate(
     webrtc: &gst::Element,
     endpoint: &Endpoint,
     session: &Session,
     candidates: &Mutex<Vec<(u32, String)>>,
+    peer: &PeerCertificate,
 ) -> Result<(), String> {
     let (_, fingerprint) = cert::ecdsa()?;
     let offer = call(webrtc, "create-offer", &None::<gst::Structure>)?
         .and_then(|r| r.get::<gst_webrtc::WebRTCSessionDescription>("offer").ok())
         .ok_or("webrtcbin made no offer")?;
     call(webrtc, "set-local-description", &offer)?;
-    wait_for_gathering(webrtc, candidates)?;
+    let gather_deadline = Instant::now() + GATHER_TIMEOUT;
+    let trickling = trickle::known(&endpoint.url);
+    let gathered = if trickling {
+        false
+    } else {
+        wait_for_gathering(webrtc, candidates)?
+    };
     let local = webrtc
         .property::<Option<gst_webrtc::WebRTCSessionDescription>>("local-description")
         .ok_or("no local description")?;
     let sdp = local.sdp().as_text().map_err(|e| e.to_string())?;
-    let sdp = complete_offer(&sdp, &candidates.lock().unwrap_or_else(|e| e.into_inner()));
+    let (sdp, in_offer) = if trickling {
+        (sdpfrag::trickle_offer(&sdp), 0)
+    } else {
+        let gathered_so_far = candidates.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let sdp = complete_offer(&sdp, &gathered_so_far, gathered);
+        (sdp, gathered_so_far.len())
+    };
     let sdp = with_fingerprint(&sdp, fingerprint);
 
     let answer = http::post_offer(endpoint, &sdp)?;
     session.lock().unwrap_or_else(|e| e.into_inner()).url = answer.session.clone();
+    trickle::remember(&endpoint.url, answer.accepts_trickle);
+    peer.expect(fingerprint::in_sdp(&answer.sdp));
     if answer.session.is_none() {
         tracing::warn!(endpoint = %redact(&endpoint.url), "the WHEP answer has no Location: the session cannot be deleted at the end");
     }
@@ -408,38 +438,85 @@ fn negotiate(
             .unwrap_or_else(|e| e.into_inner())
             .insert(endpoint.url.clone(), answer.ice_servers);
     }
+    // Candidates still to come go by PATCH when the endpoint takes them (and the offer did not
+    // end them); the first ones before the answer is applied, so the endpoint knows the
+    // recorder's addresses before the recorder's checks reach it.
+    let mut trickle = match (&answer.session, answer.accepts_trickle && !gathered) {
+        (Some(url), true) => Some(trickle::Trickle {
+            webrtc,
+            endpoint: &endpoint.url,
+            session: url.clone(),
+            token: endpoint.token.clone(),
+            etag: answer.etag.clone(),
+            ice: sdpfrag::OfferIce::of(&sdp),
+            sent: in_offer,
+        }),
+        _ => None,
+    };
+    if let Some(t) = &mut trickle {
+        wait_for_first_candidate(webrtc, candidates, gather_deadline);
+        if !t.step(candidates, false) {
+            trickle = None;
+        }
+    }
     let sdp = gst_sdp::SDPMessage::parse_buffer(answer.sdp.as_bytes())
         .map_err(|_| "the answer is not SDP".to_string())?;
     let answer = gst_webrtc::WebRTCSessionDescription::new(gst_webrtc::WebRTCSDPType::Answer, sdp);
     call(webrtc, "set-remote-description", &answer)?;
+    if let Some(t) = trickle {
+        t.run(candidates, gather_deadline);
+    }
+    if trickling
+        && candidates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    {
+        return Err(NO_CANDIDATE.into());
+    }
     Ok(())
 }
 
-/// Waits until webrtcbin has gathered every candidate (or [`GATHER_TIMEOUT`] passed, when what was
-/// gathered is sent); none at all is an error at once: an offer without candidates never connects.
+/// Waits (until `deadline`) for a first local candidate or the end of gathering.
+fn wait_for_first_candidate(
+    webrtc: &gst::Element,
+    candidates: &Mutex<Vec<(u32, String)>>,
+    deadline: Instant,
+) {
+    while candidates
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .is_empty()
+        && !trickle::gathered(webrtc)
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+const NO_CANDIDATE: &str = "ICE gathered no local candidate: the host has no usable address \
+                            (libnice leaves loopback interfaces out); give the recorder a \
+                            non-loopback address the endpoint can reach";
+
+/// Waits until webrtcbin has gathered every candidate (true), or [`GATHER_TIMEOUT`] passed (false:
+/// what was gathered is sent, the rest may follow by PATCH); none at all is an error at once: an
+/// offer without candidates never connects.
 fn wait_for_gathering(
     webrtc: &gst::Element,
     candidates: &Mutex<Vec<(u32, String)>>,
-) -> Result<(), String> {
+) -> Result<bool, String> {
     let deadline = Instant::now() + GATHER_TIMEOUT;
     loop {
-        let complete = webrtc
-            .property::<gst_webrtc::WebRTCICEGatheringState>("ice-gathering-state")
-            == gst_webrtc::WebRTCICEGatheringState::Complete;
+        let complete = trickle::gathered(webrtc);
         let gathered = !candidates
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .is_empty();
         if complete || Instant::now() > deadline {
             return if gathered {
-                Ok(())
+                Ok(complete)
             } else {
-                Err(
-                    "ICE gathered no local candidate: the host has no usable address (libnice \
-                     leaves loopback interfaces out); give the recorder a non-loopback address \
-                     the endpoint can reach"
-                        .into(),
-                )
+                Err(NO_CANDIDATE.into())
             };
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -447,41 +524,42 @@ fn wait_for_gathering(
 }
 
 /// The offer as sent: gathered candidates added to the media sections that lack them (webrtcbin's
-/// local description may not carry them), every section's candidates ended
-/// (`a=end-of-candidates`), and no `a=ice-options:trickle`: nothing more will be trickled.
-pub fn complete_offer(sdp: &str, candidates: &[(u32, String)]) -> String {
+/// local description may not carry them); when gathering is over (`ended`), every section's
+/// candidates ended (`a=end-of-candidates`) and no `a=ice-options:trickle`: nothing more will
+/// come. Otherwise the rest may follow by PATCH.
+pub fn complete_offer(sdp: &str, candidates: &[(u32, String)], ended: bool) -> String {
     let mut out = String::new();
     let mut mline: Option<u32> = None;
     let mut has_candidates = false;
-    let mut ended = false;
-    let flush = |out: &mut String, mline: Option<u32>, has: bool, ended: bool| {
+    let mut has_end = false;
+    let flush = |out: &mut String, mline: Option<u32>, has: bool, has_end: bool| {
         if let Some(m) = mline {
             if !has {
                 for (_, c) in candidates.iter().filter(|(i, _)| *i == m) {
                     out.push_str(&format!("a={c}\r\n"));
                 }
             }
-            if !ended {
+            if ended && !has_end {
                 out.push_str("a=end-of-candidates\r\n");
             }
         }
     };
     for line in sdp.lines() {
         if line.starts_with("m=") {
-            flush(&mut out, mline, has_candidates, ended);
+            flush(&mut out, mline, has_candidates, has_end);
             mline = Some(mline.map_or(0, |m| m + 1));
             has_candidates = false;
-            ended = false;
+            has_end = false;
         }
-        if line == "a=ice-options:trickle" {
+        if ended && line == "a=ice-options:trickle" {
             continue;
         }
         has_candidates |= line.starts_with("a=candidate:");
-        ended |= line.starts_with("a=end-of-candidates");
+        has_end |= line.starts_with("a=end-of-candidates");
         out.push_str(line);
         out.push_str("\r\n");
     }
-    flush(&mut out, mline, has_candidates, ended);
+    flush(&mut out, mline, has_candidates, has_end);
     out
 }
 
@@ -516,13 +594,11 @@ mod tests {
     fn offers_carry_every_candidate_and_end_them() {
         let sdp = "v=0\r\na=ice-options:trickle\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\n\
                    m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:1\r\na=candidate:9 1 UDP 1 1.2.3.4 5 typ host\r\n";
-        let out = complete_offer(
-            sdp,
-            &[
-                (0, "candidate:1 1 UDP 2 127.0.0.1 4000 typ host".into()),
-                (1, "candidate:2 1 UDP 2 127.0.0.1 4001 typ host".into()),
-            ],
-        );
+        let gathered = [
+            (0, "candidate:1 1 UDP 2 127.0.0.1 4000 typ host".into()),
+            (1, "candidate:2 1 UDP 2 127.0.0.1 4001 typ host".into()),
+        ];
+        let out = complete_offer(sdp, &gathered, true);
         assert!(!out.contains("trickle"), "{out}");
         let video = &out[out.find("m=video").unwrap()..out.find("m=audio").unwrap()];
         assert!(video.contains("a=candidate:1 1 UDP 2 127.0.0.1 4000"));
@@ -530,5 +606,10 @@ mod tests {
         let audio = &out[out.find("m=audio").unwrap()..];
         assert!(!audio.contains("127.0.0.1 4001"), "kept its own: {audio}");
         assert!(audio.contains("a=end-of-candidates"), "{audio}");
+        // Gathering not over: the rest may be trickled.
+        let open = complete_offer(sdp, &gathered, false);
+        assert!(open.contains("a=ice-options:trickle"), "{open}");
+        assert!(!open.contains("a=end-of-candidates"), "{open}");
+        assert!(open.contains("127.0.0.1 4000"), "{open}");
     }
 }
