@@ -1,8 +1,10 @@
 //! Lip sync on live inputs: a marker source (white flash + 1 kHz beep at the same instant every
 //! 2 s) published live to each scheme's real server — nginx-rtmp, gst-rtsp-server, an SRT
-//! listener — and a `file://` input paced in real time, recorded by `vcs-recorder render` for
-//! about 16 s; the beep−flash offset measured in the decoded recording must stay within one
-//! frame (33 ms at 30 fps) at the first and the last marker, and at every one in between.
+//! listener, ffmpeg's HTTP server (live MPEG-TS) — and a `file://` input paced in real time,
+//! recorded by `vcs-recorder render` for about 16 s; the beep−flash offset measured in the
+//! decoded recording must stay within one frame (33 ms at 30 fps) at the first and the last
+//! marker, and at every one in between. A source that changes resolution mid-stream must keep
+//! sync, and its picture must keep moving, after the change.
 #![expect(
     clippy::unwrap_used,
     reason = "test code: an unwrap that fails is a failed test at that line"
@@ -13,8 +15,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use vcs_test_support::lipsync::{
-    MARKER_FPS, MARKER_H, MARKER_W, MarkerOffset, RtspFileServer, marker_offsets, publish_rtmp,
-    publish_srt_listener, write_marker_source,
+    MARKER_FPS, MARKER_H, MARKER_W, MarkerOffset, MarkerSource, RtspFileServer, frame_brightness,
+    marker_offsets, publish_rtmp, publish_srt_listener, serve_http_live, write_marker_sequence,
+    write_marker_source,
 };
 use vcs_test_support::{RtmpServer, TempDir, free_udp_port, wait_for};
 
@@ -147,4 +150,78 @@ fn a_file_paced_in_real_time_stays_in_sync() {
     write_marker_source(&source, SOURCE_SECS);
     let offsets = record(tmp.path(), &format!("file://{}", source.display()), true);
     assert_in_sync("file", &offsets);
+}
+
+#[test]
+fn http_live_mpegts_stays_in_sync() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = TempDir::new("lipsync-http");
+    let source = tmp.path().join("marker.mp4");
+    write_marker_source(&source, SOURCE_SECS);
+    // Chunked, no length, paced by the sender from when the recorder connects: a live stream.
+    // The server ends when the recorder hangs up: it is only kept until the test ends.
+    let (_server, url) = serve_http_live(&source);
+    let offsets = record(tmp.path(), &url, false);
+    assert_in_sync("http live", &offsets);
+}
+
+/// Seconds of the first, smaller picture in the resolution-change source.
+const BEFORE_CHANGE_SECS: u32 = 6;
+/// Mean luma of the second part's grey background (0x404040), between the first part's black
+/// (about 2) and a flash (255).
+const GREY_LUMA: std::ops::Range<f64> = 40.0..100.0;
+
+#[test]
+fn http_live_source_changing_resolution_keeps_sync_and_picture() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = TempDir::new("lipsync-resize");
+    let source = tmp.path().join("resize.ts");
+    // 320×180 on black, then 640×360 on grey with its first marker 1 s after the change (a
+    // marker right at the join would measure the join, not the recorder).
+    let before = MarkerSource {
+        width: MARKER_W,
+        height: MARKER_H,
+        secs: BEFORE_CHANGE_SECS,
+        background: "black",
+        first_marker_secs: 0,
+    };
+    let after = MarkerSource {
+        width: MARKER_W * 2,
+        height: MARKER_H * 2,
+        secs: SOURCE_SECS - BEFORE_CHANGE_SECS,
+        background: "0x404040",
+        first_marker_secs: 1,
+    };
+    write_marker_sequence(&source, tmp.path(), &[before, after]);
+    // Live MPEG-TS over HTTP: the new size comes in band, as from an encoder that changed it.
+    let (_server, url) = serve_http_live(&source);
+    let offsets = record(tmp.path(), &url, false);
+    assert_in_sync("http live, resolution change", &offsets);
+    let out = tmp.path().join("out.mp4");
+    let luma = frame_brightness(&out);
+    let frame_secs = 1.0 / f64::from(MARKER_FPS);
+    let change = luma
+        .iter()
+        .position(|l| GREY_LUMA.contains(l))
+        .unwrap_or_else(|| panic!("the 640×360 picture never shows: luma per frame {luma:?}"));
+    let change_secs = change as f64 * frame_secs;
+    // Once the new picture shows, the old one never comes back (it is not a frozen frame)...
+    let stale = luma[change..].iter().position(|&l| l < GREY_LUMA.start);
+    assert!(
+        stale.is_none(),
+        "the old picture shows again at {:.2} s, after the change at {change_secs:.2} s",
+        (change + stale.unwrap_or(0)) as f64 * frame_secs
+    );
+    // ... and it keeps moving: markers after the change, to the end, each within a frame.
+    let after_change: Vec<&MarkerOffset> =
+        offsets.iter().filter(|m| m.at_secs > change_secs).collect();
+    eprintln!(
+        "resolution change at {change_secs:.2} s of the recording; {} markers after it",
+        after_change.len()
+    );
+    assert!(
+        after_change.len() >= 3,
+        "only {} markers after the change at {change_secs:.2} s: {offsets:?}",
+        after_change.len()
+    );
 }
