@@ -15,9 +15,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use vcs_test_support::lipsync::{
-    MARKER_FPS, MARKER_H, MARKER_W, MarkerOffset, MarkerSource, RtspFileServer, frame_brightness,
-    marker_offsets, publish_rtmp, publish_srt_listener, serve_http_live, write_marker_sequence,
-    write_marker_source,
+    MARKER_FPS, MARKER_H, MARKER_PERIOD_SECS, MARKER_W, MarkerOffset, MarkerScan, MarkerSource,
+    RtspFileServer, frame_brightness, publish_rtmp, publish_srt_listener, scan_markers,
+    serve_http_live, write_marker_sequence, write_marker_source,
 };
 use vcs_test_support::{RtmpServer, TempDir, free_udp_port, wait_for};
 
@@ -33,8 +33,8 @@ const SOURCE_SECS: u32 = 40;
 const FRAME_MS: f64 = 1000.0 / MARKER_FPS as f64;
 
 /// Records `uri` (camera and audio) for [`RECORD_SECS`] with `vcs-recorder render` and returns
-/// the offsets measured at each marker of the output.
-fn record(dir: &Path, uri: &str, realtime: bool) -> Vec<MarkerOffset> {
+/// what was measured at each marker of the output.
+fn record(dir: &Path, uri: &str, realtime: bool) -> MarkerScan {
     let composition = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fullframe.jsx");
     let job = dir.join("job.yaml");
     let out = dir.join("out.mp4");
@@ -61,12 +61,14 @@ fn record(dir: &Path, uri: &str, realtime: bool) -> Vec<MarkerOffset> {
         String::from_utf8_lossy(&run.stdout),
         String::from_utf8_lossy(&run.stderr)
     );
-    marker_offsets(&out, MARKER_FPS)
+    scan_markers(&out, MARKER_FPS, 128.0)
 }
 
 /// Prints the offsets and checks there are markers from near the start to near the end, each
-/// within one frame.
-fn assert_in_sync(scheme: &str, offsets: &[MarkerOffset]) {
+/// within one frame, none missing: no flash without its beep (audio lost) or beep without its
+/// flash, but at an edge of the recording, and no gap longer than a period between markers.
+fn assert_in_sync(scheme: &str, scan: &MarkerScan) {
+    let offsets = &scan.markers;
     let list: Vec<String> = offsets
         .iter()
         .map(|m| format!("{:.1}s:{:+.0}", m.at_secs, m.offset_ms))
@@ -90,6 +92,21 @@ fn assert_in_sync(scheme: &str, offsets: &[MarkerOffset]) {
         first.at_secs,
         last.at_secs
     );
+    assert!(
+        scan.flashes <= offsets.len() + 1 && scan.beeps <= offsets.len() + 1,
+        "{scheme}: {} flashes and {} beeps but only {} markers with both: {list:?}",
+        scan.flashes,
+        scan.beeps,
+        offsets.len()
+    );
+    for pair in offsets.windows(2) {
+        let gap = pair[1].at_secs - pair[0].at_secs;
+        assert!(
+            gap < f64::from(MARKER_PERIOD_SECS) + 1.2,
+            "{scheme}: no marker for {gap:.1} s after {:.1} s: {list:?}",
+            pair[0].at_secs
+        );
+    }
     for m in offsets {
         assert!(
             m.offset_ms.abs() <= FRAME_MS,
@@ -113,9 +130,9 @@ fn rtmp_from_nginx_stays_in_sync() {
     wait_for("the publish to start", Duration::from_secs(20), || {
         (!nginx.recordings().is_empty()).then_some(())
     });
-    let offsets = record(tmp.path(), &url, false);
+    let scan = record(tmp.path(), &url, false);
     publisher.assert_running();
-    assert_in_sync("rtmp", &offsets);
+    assert_in_sync("rtmp", &scan);
 }
 
 #[test]
@@ -125,8 +142,8 @@ fn rtsp_from_gst_rtsp_server_stays_in_sync() {
     let source = tmp.path().join("marker.mp4");
     write_marker_source(&source, SOURCE_SECS);
     let server = RtspFileServer::start(&source);
-    let offsets = record(tmp.path(), &server.url(), false);
-    assert_in_sync("rtsp", &offsets);
+    let scan = record(tmp.path(), &server.url(), false);
+    assert_in_sync("rtsp", &scan);
 }
 
 #[test]
@@ -138,8 +155,8 @@ fn srt_from_a_listener_stays_in_sync() {
     let port = free_udp_port();
     // ffmpeg's listener ends when its caller hangs up: it is only kept until the test ends.
     let _publisher = publish_srt_listener(&source, port);
-    let offsets = record(tmp.path(), &format!("srt://127.0.0.1:{port}"), false);
-    assert_in_sync("srt", &offsets);
+    let scan = record(tmp.path(), &format!("srt://127.0.0.1:{port}"), false);
+    assert_in_sync("srt", &scan);
 }
 
 #[test]
@@ -148,8 +165,8 @@ fn a_file_paced_in_real_time_stays_in_sync() {
     let tmp = TempDir::new("lipsync-file");
     let source = tmp.path().join("marker.mp4");
     write_marker_source(&source, SOURCE_SECS);
-    let offsets = record(tmp.path(), &format!("file://{}", source.display()), true);
-    assert_in_sync("file", &offsets);
+    let scan = record(tmp.path(), &format!("file://{}", source.display()), true);
+    assert_in_sync("file", &scan);
 }
 
 #[test]
@@ -161,8 +178,8 @@ fn http_live_mpegts_stays_in_sync() {
     // Chunked, no length, paced by the sender from when the recorder connects: a live stream.
     // The server ends when the recorder hangs up: it is only kept until the test ends.
     let (_server, url) = serve_http_live(&source);
-    let offsets = record(tmp.path(), &url, false);
-    assert_in_sync("http live", &offsets);
+    let scan = record(tmp.path(), &url, false);
+    assert_in_sync("http live", &scan);
 }
 
 /// Seconds of the first, smaller picture in the resolution-change source.
@@ -195,8 +212,9 @@ fn http_live_source_changing_resolution_keeps_sync_and_picture() {
     write_marker_sequence(&source, tmp.path(), &[before, after]);
     // Live MPEG-TS over HTTP: the new size comes in band, as from an encoder that changed it.
     let (_server, url) = serve_http_live(&source);
-    let offsets = record(tmp.path(), &url, false);
-    assert_in_sync("http live, resolution change", &offsets);
+    let scan = record(tmp.path(), &url, false);
+    assert_in_sync("http live, resolution change", &scan);
+    let offsets = scan.markers;
     let out = tmp.path().join("out.mp4");
     let luma = frame_brightness(&out);
     let frame_secs = 1.0 / f64::from(MARKER_FPS);

@@ -8,10 +8,11 @@
 //! first media ─► anchor: media(t) = newest − PLAYOUT_DELAY   (one delay for both tracks)
 //! every read  ─► lead = newest − media(t)                    (what is buffered ahead, per input:
 //!                 │                                            the track that arrives last counts)
-//!                 ├─ fresh media still behind by RESYNC_BEHIND, or the average lead
-//!                 │  past PLAYOUT_DELAY + RESYNC_AHEAD ─► re-anchor (a jump: late start,
-//!                 │  a source that restarted its timestamps, a burst after a stall)
-//!                 └─ else rate = 1 + GAIN · (average lead − PLAYOUT_DELAY), within ±MAX_SKEW
+//!                 ├─ fresh media still behind by RESYNC_BEHIND, the lowest lead lately below
+//!                 │  0 (media arriving after its time was played), or the average lead past
+//!                 │  PLAYOUT_DELAY + RESYNC_AHEAD ─► re-anchor (a jump: late start, a source
+//!                 │  that restarted its timestamps, a burst after a stall)
+//!                 └─ else rate = 1 + GAIN · (lowest lead lately − PLAYOUT_DELAY), within ±MAX_SKEW
 //! ```
 //!
 //! Why this shape:
@@ -25,6 +26,12 @@
 //!   repeated** (the newest frame at or before `media(t)`: at 30 fps a repeated frame every 33 s
 //!   at 0.1% is invisible, and frames have no waveform to break). A/V stay locked either way
 //!   because both follow the same `media(t)`.
+//! - The rate follows the *lowest* lead of late, not its average: a source that delivers in
+//!   bursts has a lead that saws down between them, and every instant it is below 0 is media
+//!   played before it arrived (lost). MPEG-TS from ffmpeg (SRT, and OBS, which muxes with it)
+//!   packs about 360 ms of AAC per PES packet: anchored just after one arrived, the lead saws
+//!   from 150 ms to −210 ms and the audio of each dip was lost (issue 21: beeps missing from
+//!   SRT recordings). For a steady source the lowest lead is the average within a chunk.
 //! - A stalled source sends nothing: its lead shrinks but no fresh media arrives, so the clock
 //!   neither re-anchors nor slows down; it runs on, and the first media after the stall (same
 //!   pipeline) is placed by its timestamp or, if it is far behind, re-anchored.
@@ -47,6 +54,10 @@ const GAIN: f64 = 0.05;
 const MAX_SKEW: f64 = 0.005;
 /// Time constant of the lead average (arrival comes in bursts of a frame or a packet).
 const LEAD_SMOOTHING: f64 = 2.0;
+/// How fast the lowest lead may rise toward the current lead, seconds per second: slow enough
+/// to hold a dip across bursts (about 18 ms over a 360 ms one), fast enough to let latency go
+/// once a burstier stretch is over.
+const LOW_RISE: f64 = 0.05;
 /// Newest media that has not moved for this long: the source stalled (no rate changes).
 const STALLED_AFTER: f64 = 0.300;
 
@@ -62,6 +73,10 @@ pub struct InputClock {
     anchor: Option<Anchor>,
     rate: f64,
     lead_avg: f64,
+    /// The lowest lead of late (rising by [`LOW_RISE`] per second toward the current one).
+    lead_low: f64,
+    /// `lead_low` averaged like `lead_avg` (it jumps at each new dip): what the rate follows.
+    low_avg: f64,
     last_t: f64,
     /// The newest media time seen, and the recording time it was first seen at.
     newest: Option<(f64, f64)>,
@@ -125,11 +140,29 @@ impl InputClock {
         if fresh {
             self.lead_avg += (lead - self.lead_avg) * dt / (dt + LEAD_SMOOTHING);
         }
+        if !stalled {
+            // Every read counts: the dips come between arrivals.
+            self.lead_low = lead.min(self.lead_low + LOW_RISE * dt);
+            self.low_avg += (self.lead_low - self.low_avg) * dt / (dt + LEAD_SMOOTHING);
+        }
         if (fresh && lead < -RESYNC_BEHIND) || self.lead_avg > PLAYOUT_DELAY + RESYNC_AHEAD {
             self.resyncs += 1;
             self.anchor_at(ts, newest);
+        } else if fresh && self.lead_low < 0.0 {
+            // Media played before it arrived (lost): step back by what was missing, once, as
+            // bursts are first met; then the rate keeps the dips at the playout delay.
+            self.resyncs += 1;
+            let back = PLAYOUT_DELAY - self.lead_low;
+            self.anchor = Some(Anchor {
+                t: ts,
+                media: now - back,
+            });
+            self.rate = 1.0;
+            self.lead_avg += back;
+            self.lead_low = PLAYOUT_DELAY;
+            self.low_avg = PLAYOUT_DELAY;
         } else if !stalled {
-            let rate = 1.0 + (GAIN * (self.lead_avg - PLAYOUT_DELAY)).clamp(-MAX_SKEW, MAX_SKEW);
+            let rate = 1.0 + (GAIN * (self.low_avg - PLAYOUT_DELAY)).clamp(-MAX_SKEW, MAX_SKEW);
             // Re-based at t, so media_at stays continuous when the rate changes.
             self.anchor = Some(Anchor { t: ts, media: now });
             self.rate = rate;
@@ -144,6 +177,8 @@ impl InputClock {
         });
         self.rate = 1.0;
         self.lead_avg = PLAYOUT_DELAY;
+        self.lead_low = PLAYOUT_DELAY;
+        self.low_avg = PLAYOUT_DELAY;
     }
 }
 
@@ -216,6 +251,36 @@ mod tests {
             );
             assert_eq!(c.resyncs(), 0, "rate {source_rate}");
         }
+    }
+
+    #[test]
+    fn media_in_bursts_is_never_played_before_it_arrives() {
+        // 362 ms of media at a time (17 AAC frames per PES, as ffmpeg muxes MPEG-TS), the first
+        // burst met just after it arrived: one re-anchor, then the lead never dips below 0.
+        let chunk = 17.0 * 1024.0 / 48000.0;
+        let mut c = InputClock::default();
+        run(&mut c, 1.0, chunk, 0.0, 5.0);
+        let resyncs = c.resyncs();
+        assert!(resyncs <= 1, "{resyncs} re-anchors in 5 s");
+        let mut t = 5.0;
+        let mut lowest = f64::INFINITY;
+        while t < 65.0 {
+            let newest = (t / chunk).floor() * chunk;
+            let m = c.update(secs(t), Some(newest)).unwrap();
+            lowest = lowest.min(newest - m);
+            t += 1.0 / 30.0;
+        }
+        assert!(
+            lowest >= 0.0,
+            "media played {:.0} ms before it came",
+            -lowest * 1000.0
+        );
+        assert_eq!(
+            c.resyncs(),
+            resyncs,
+            "re-anchored again after the first burst"
+        );
+        assert!((c.rate() - 1.0).abs() < 1e-3, "rate {}", c.rate());
     }
 
     #[test]
