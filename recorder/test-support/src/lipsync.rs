@@ -268,6 +268,16 @@ pub fn publish_rtmp(file: &Path, url: &str) -> Proc {
     ffmpeg_publisher("ffmpeg rtmp publisher", file, &["-f", "flv", url])
 }
 
+/// As [`publish_rtmp`], from `from_secs` into the file (a keyframe: the marker source has one
+/// every second), its timestamps starting again at 0.
+pub fn publish_rtmp_from(file: &Path, url: &str, from_secs: u32) -> Proc {
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-v", "error", "-re", "-ss", &from_secs.to_string(), "-i"])
+        .arg(file)
+        .args(["-c", "copy", "-f", "flv", url]);
+    Proc::spawn("ffmpeg rtmp publisher", &mut cmd)
+}
+
 /// Serves `file` live as MPEG-TS from an SRT listener on UDP `port`
 /// (`srt://127.0.0.1:<port>` for a caller); the listener sends once a caller connects.
 pub fn publish_srt_listener(file: &Path, port: u16) -> Proc {
