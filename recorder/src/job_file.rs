@@ -75,6 +75,25 @@ fn strip_location(message: &str) -> String {
     }
 }
 
+/// A `--participant name=URI` flag (`render`, `preview`) as a participant whose camera and audio
+/// both come from the URI (the URI itself is checked when its input starts).
+pub fn participant_from_flag(flag: &str) -> Result<Participant, JobError> {
+    let (name, uri) = flag
+        .split_once('=')
+        .filter(|(name, uri)| !name.is_empty() && !uri.is_empty())
+        .ok_or_else(|| JobError::Flag {
+            flag: format!("--participant {flag}"),
+            message: "expected name=URI, such as alice=test:red".into(),
+        })?;
+    Ok(Participant {
+        id: name.to_string(),
+        display_name: None,
+        camera: Some(uri.to_string()),
+        screenshare: None,
+        audio: Some(uri.to_string()),
+    })
+}
+
 /// Job settings given as command-line flags; they override the job file.
 #[derive(Debug, Clone, Default)]
 pub struct JobOverrides {
@@ -104,18 +123,10 @@ impl JobOverrides {
             job.composition.params.insert(id, value);
         }
         for p in &self.participants {
-            let (name, uri) = p.split_once('=').ok_or_else(|| JobError::Flag {
-                flag: format!("--participant {p}"),
-                message: "expected name=URI, such as alice=test:red".into(),
-            })?;
-            job.participants.retain(|existing| existing.id != name);
-            job.participants.push(Participant {
-                id: name.to_string(),
-                display_name: None,
-                camera: Some(uri.to_string()),
-                screenshare: None,
-                audio: Some(uri.to_string()),
-            });
+            let participant = participant_from_flag(p)?;
+            job.participants
+                .retain(|existing| existing.id != participant.id);
+            job.participants.push(participant);
         }
         if let Some(d) = self.duration_secs {
             job.duration_secs = Some(d);
@@ -173,6 +184,18 @@ fn unused_name(outputs: &[Output], base: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_participant_flag_is_name_equals_uri() {
+        let p = participant_from_flag("alice=test:red?pattern=ball").unwrap();
+        assert_eq!(p.id, "alice");
+        assert_eq!(p.camera.as_deref(), Some("test:red?pattern=ball"));
+        assert_eq!(p.audio, p.camera);
+        for bad in ["alice", "=test:red", "alice="] {
+            let e = participant_from_flag(bad).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("--participant {bad}:")), "{e}");
+        }
+    }
 
     #[test]
     fn yaml_errors_give_file_line_and_field_path() {

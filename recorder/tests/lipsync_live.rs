@@ -200,7 +200,7 @@ fn http_live_source_changing_resolution_keeps_sync_and_picture() {
         height: MARKER_H,
         secs: BEFORE_CHANGE_SECS,
         background: "black",
-        first_marker_secs: 0,
+        first_marker_secs: 1,
     };
     let after = MarkerSource {
         width: MARKER_W * 2,
@@ -264,14 +264,15 @@ fn rtmp_publisher_gone_for_3_s_keeps_sync_after_it_comes_back() {
         let started = Instant::now();
         let recording = s.spawn(|| record(tmp.path(), &url, false));
         // The scenario, not a wait for a condition: the source goes away for STALL_SECS and
-        // comes back with new timestamps (a restarted encoder), 1 s into the file: a marker on
+        // comes back with new timestamps (a restarted encoder), 2 s into the file (its next
+        // marker 1 s later): a marker on
         // the restarted stream's very first frame measured +17…+115 ms (6 runs; whether that
         // comes from how an RTMP stream starts or from the recorder's new pipeline is not
         // known yet), every later one within a frame.
         std::thread::sleep(Duration::from_secs(STALL_AT_SECS));
         publisher.kill();
         std::thread::sleep(Duration::from_secs(STALL_SECS));
-        publisher = publish_rtmp_from(&source, &url, 1);
+        publisher = publish_rtmp_from(&source, &url, 2);
         let resumed_at = started.elapsed().as_secs_f64();
         (recording.join().unwrap(), resumed_at)
     });

@@ -1,12 +1,14 @@
 //! `vcs-recorder preview` in a real browser (Debian's headless Chromium over the DevTools
 //! protocol): frames arrive and change, a boolean param draws where the composition says, a new
 //! participant adds a tile, a broken composition file shows its error with its line and the last
-//! good frame, and fixing it brings frames back. A failing test leaves a screenshot of the page
-//! in `<target>/test-artifacts/`.
+//! good frame, and fixing it brings frames back; a `--participant name=test:…` tile shows that
+//! source's live video beside a placeholder. A failing test leaves a screenshot of the page in
+//! `<target>/test-artifacts/`.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -69,12 +71,18 @@ struct Preview {
 
 impl Preview {
     fn start(composition: &Path, inputs: &Path) -> Preview {
+        Self::start_with(composition, inputs, &[])
+    }
+
+    /// [`Preview::start`] with more flags (`--participant name=URI`).
+    fn start_with(composition: &Path, inputs: &Path, more: &[&str]) -> Preview {
         let mut child = Command::new(workspace_bin("vcs-recorder", "VCS_RECORDER_BIN"))
             .arg("preview")
             .arg("--composition")
             .arg(composition)
             .arg("--inputs")
             .arg(inputs)
+            .args(more)
             .args([
                 "--listen",
                 "127.0.0.1:0",
@@ -167,6 +175,10 @@ fn artefacts_dir() -> PathBuf {
 
 const WAIT: Duration = Duration::from_secs(60);
 
+/// The tests take turns with the browser: two Chromiums and two previews at once would only
+/// slow each other down on a small machine.
+static ONE_BROWSER_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 fn red(p: [u8; 3]) -> bool {
     p[0] > 180 && p[1] < 90 && p[2] < 90
 }
@@ -177,6 +189,9 @@ fn preview_page_plays_edits_and_hot_reloads_in_chromium() {
         eprintln!("SKIPPED preview_browser: chromium not found (scripts/install-deps installs it)");
         return;
     };
+    let _turn = ONE_BROWSER_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let dir = TempDir::new("preview");
     let composition = dir.path().join("composition");
     std::fs::create_dir_all(&composition).unwrap();
@@ -261,6 +276,122 @@ fn preview_page_plays_edits_and_hot_reloads_in_chromium() {
     );
 }
 
+/// What a tile shows in the page's current frame: the share of red pixels (sampled every 4
+/// pixels inside its frame, away from the rounded corners) and the centre of its white pixels.
+#[derive(Debug)]
+struct TileLook {
+    red: f64,
+    white_centre: Option<(f64, f64)>,
+}
+
+impl Page {
+    /// The frame (x, y, w, h) of video layer `id` in the current scene.
+    fn layer_frame(&mut self, id: &str) -> Option<[i64; 4]> {
+        let v = self.eval(&format!(
+            "fetch('/api/scene').then(r => r.json()).then(s => {{\
+             const l = s && s.videoLayers.find(l => l.id === '{id}');\
+             return l ? [l.frame.x, l.frame.y, l.frame.w, l.frame.h] : null; }})"
+        ));
+        let n = |i: usize| v[i].as_i64();
+        Some([n(0)?, n(1)?, n(2)?, n(3)?])
+    }
+
+    fn tile_look(&mut self, [x, y, w, h]: [i64; 4]) -> TileLook {
+        let v = self.eval(&format!(
+            "(() => {{ const inset = 12;\
+             const d = document.getElementById('video').getContext('2d')\
+             .getImageData({x} + inset, {y} + inset, {w} - 2 * inset, {h} - 2 * inset);\
+             let n = 0, red = 0, white = 0, sx = 0, sy = 0;\
+             for (let j = 0; j < d.height; j += 4) for (let i = 0; i < d.width; i += 4) {{\
+               const k = 4 * (j * d.width + i), r = d.data[k], g = d.data[k+1], b = d.data[k+2];\
+               n++;\
+               if (r > 180 && g < 90 && b < 90) red++;\
+               if (r > 200 && g > 200 && b > 200) {{ white++; sx += i; sy += j; }}\
+             }}\
+             return [red / n, white, white ? sx / white : 0, white ? sy / white : 0]; }})()"
+        ));
+        let f = |i: usize| v[i].as_f64().unwrap_or(0.0);
+        TileLook {
+            red: f(0),
+            white_centre: (f(1) > 0.0).then(|| (f(2), f(3))),
+        }
+    }
+}
+
+/// `--participant cam=test:red?pattern=ball`: its tile shows the source's live video (red with
+/// a white ball that moves), where the placeholder participant beside it shows no red and does
+/// not change.
+#[test]
+fn preview_page_shows_a_participants_real_video_in_chromium() {
+    let Some(chromium) = Browser::find() else {
+        eprintln!("SKIPPED preview_browser: chromium not found (scripts/install-deps installs it)");
+        return;
+    };
+    let _turn = ONE_BROWSER_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let dir = TempDir::new("preview-video");
+    let composition = dir.path().join("index.jsx");
+    std::fs::write(&composition, COMPOSITION).unwrap();
+    let inputs = dir.path().join("inputs.json");
+    std::fs::write(&inputs, r#"[{"id":"ph","displayName":"Placeholder"}]"#).unwrap();
+    let preview = Preview::start_with(
+        &composition,
+        &inputs,
+        &["--participant", "cam=test:red?pattern=ball&size=320x180"],
+    );
+    let mut page = Page {
+        browser: Browser::launch(&chromium, 1800, 1000),
+        name: "preview_real_video",
+    };
+    page.browser.navigate(&preview.url);
+    wait_for("frames in the page", WAIT, || page.frames() > 5);
+    let cam = wait_for("the real participant's layer", WAIT, || {
+        page.layer_frame("cam")
+    });
+    let placeholder = wait_for("the placeholder's layer", WAIT, || page.layer_frame("ph"));
+
+    // The real tile is the source's red (the ball and its name cover a little of it); the
+    // placeholder beside it has none.
+    let first = wait_for("the red test source in its tile", WAIT, || {
+        let look = page.tile_look(cam);
+        (look.red > 0.6).then_some(look)
+    });
+    let ph_first = page.tile_look(placeholder);
+    eprintln!("real tile {first:?}; placeholder tile {ph_first:?}");
+    assert!(
+        ph_first.red < 0.01,
+        "the placeholder tile should not be red: {ph_first:?}"
+    );
+
+    // It is live video: the ball moves, while the placeholder stays as it is.
+    let first_ball = first.white_centre.expect("the white ball in the red tile");
+    wait_for("the ball to move in the real tile", WAIT, || {
+        let look = page.tile_look(cam);
+        look.white_centre.is_some_and(|(x, y)| {
+            look.red > 0.6 && ((x - first_ball.0).abs() > 8.0 || (y - first_ball.1).abs() > 8.0)
+        })
+    });
+    let ph_now = page.tile_look(placeholder);
+    let same_centre = match (ph_now.white_centre, ph_first.white_centre) {
+        (Some(a), Some(b)) => (a.0 - b.0).abs() < 1.0 && (a.1 - b.1).abs() < 1.0,
+        (a, b) => a == b,
+    };
+    assert!(
+        ph_now.red < 0.01 && same_centre,
+        "the placeholder tile changed: {ph_first:?} then {ph_now:?}"
+    );
+    let state = page
+        .eval("fetch('/api/state').then(r => r.json()).then(s => JSON.stringify(s.participants))");
+    assert!(
+        state
+            .as_str()
+            .unwrap_or_default()
+            .contains(r#""uri":"test:red?pattern=ball&size=320x180""#),
+        "the page's participants should name the real one's source: {state}"
+    );
+}
+
 /// Not a check (speed is never asserted): the figures for the issue's note. Run with
 /// `cargo test --workspace --test preview_browser -- --ignored --nocapture`: the demo's frame
 /// rate as the page counts it, the latency from a param edit to the first frame showing it, and
@@ -274,12 +405,20 @@ fn measure_the_demo_in_chromium() {
     for transport in ["mjpeg", "ws"] {
         // The demo changes once a second (its countdown); the test composition every frame (its
         // clock bar), so every frame is painted and encoded.
-        measure(transport, Path::new("demo"));
-        measure(transport, &animated);
+        measure(transport, Path::new("demo"), &[]);
+        measure(transport, &animated, &[]);
+        // Two real inputs beside the four placeholders, composited every frame.
+        let real = [
+            "--participant",
+            "alice=test:red",
+            "--participant",
+            "bob=test:blue",
+        ];
+        measure(transport, Path::new("demo"), &real);
     }
 }
 
-fn measure(transport: &str, composition: &Path) {
+fn measure(transport: &str, composition: &Path, more: &[&str]) {
     let Some(chromium) = Browser::find() else {
         eprintln!("SKIPPED: chromium not found");
         return;
@@ -291,7 +430,7 @@ fn measure(transport: &str, composition: &Path) {
         r#"[{"id":"a","displayName":"Alice","dominant":true},{"id":"b","displayName":"Bob"},{"id":"c","displayName":"Carol"},{"id":"d","displayName":"Dan","type":"screenshare"}]"#,
     )
     .expect("write the inputs file");
-    let preview = Preview::start(composition, &inputs);
+    let preview = Preview::start_with(composition, &inputs, more);
     let mut page = Page {
         browser: Browser::launch(&chromium, 1800, 1000),
         name: "preview_measure",
@@ -323,7 +462,7 @@ fn measure(transport: &str, composition: &Path) {
     page.browser
         .screenshot(&artefacts_dir().join(format!("preview-demo-{transport}.png")));
     eprintln!(
-        "{transport} {}: page fps each second: {fps:?}",
+        "{transport} {} {more:?}: page fps each second: {fps:?}",
         composition.display()
     );
     eprintln!("param edit -> frame latency ms: {latencies:?}");

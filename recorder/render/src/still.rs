@@ -48,8 +48,9 @@ pub fn draw_scene(pixmap: &mut Pixmap, scene: &Scene, fonts: &Fonts, assets: &As
 }
 
 /// Video layers as display-list ops: a dark rounded box with the layer id, at the layer's
-/// opacity, so a still shows where each video would be.
-fn video_placeholders(layers: &[VideoLayer], scene_h: u32) -> DisplayList {
+/// opacity, so a still shows where each video would be (and the preview, where a participant
+/// has no real video).
+pub fn video_placeholders(layers: &[VideoLayer], scene_h: u32) -> DisplayList {
     let mut commands = Vec::new();
     let label = (scene_h as f32 / 36.0).max(10.0);
     for layer in layers {

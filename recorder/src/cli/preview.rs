@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! vcs-recorder preview --composition <dir|file|name> [--assets DIR] [--params FILE]
-//!   [--inputs FILE] [--size WxH] [--fps N] [--listen 127.0.0.1:8090] [--open]
+//!   [--inputs FILE] [--participant NAME=URI]... [--size WxH] [--fps N]
+//!   [--listen 127.0.0.1:8090] [--open]
 //! ```
 //! The preview itself is [`crate::preview`]; this file holds the flags.
 
@@ -13,6 +14,7 @@ use anyhow::Context;
 use serde_json::Value;
 use vcs_job::VideoSize;
 
+use crate::job_file::participant_from_flag;
 use crate::preview::{self, participants, server::params_object};
 
 #[derive(clap::Args)]
@@ -31,6 +33,11 @@ pub struct PreviewArgs {
     /// cameras, Alice and Bob).
     #[arg(long = "inputs")]
     inputs_file: Option<PathBuf>,
+    /// A participant whose tile shows real video, `name=URI` with a `test:` or `file:` URI (as
+    /// `render --participant`; live, video only, files loop). Repeatable; added to the
+    /// `--inputs` participants, or the only participants when there is no `--inputs`.
+    #[arg(long = "participant", value_name = "NAME=URI")]
+    participants: Vec<String>,
     /// Frame size, `WxH`.
     #[arg(long, default_value = "1280x720")]
     size: VideoSize,
@@ -57,7 +64,12 @@ pub fn run(args: PreviewArgs) -> anyhow::Result<()> {
             .with_context(|| format!("{}: params must be a JSON object by id", p.display()))?,
         None => Default::default(),
     };
-    let participants = match &args.inputs_file {
+    let real = args
+        .participants
+        .iter()
+        .map(|flag| participant_from_flag(flag))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut participants = match &args.inputs_file {
         Some(p) => {
             let slots = read_json(p, "--inputs: an array of video input slots")?;
             anyhow::ensure!(
@@ -67,13 +79,19 @@ pub fn run(args: PreviewArgs) -> anyhow::Result<()> {
             );
             participants::from_slots(&slots)
         }
-        None => participants::default_participants(),
+        None if real.is_empty() => participants::default_participants(),
+        None => Vec::new(),
     };
+    for p in participants::from_flags(&real) {
+        participants.retain(|existing| existing.id != p.id);
+        participants.push(p);
+    }
     let opts = preview::Options {
         composition: args.composition,
         assets: args.assets,
         params,
         participants,
+        real,
         width: args.size.width(),
         height: args.size.height(),
         fps: args.fps,

@@ -4,6 +4,7 @@
 //!
 //! # Layout
 //! - [`frames`]: the adapter to the engine, renderer and encoders (the only file that uses them).
+//! - [`inputs`]: the real participants' inputs (`--participant name=URI`), live.
 //! - [`session`]: the frame loop thread: edits, hot reload, pacing, published frames.
 //! - [`server`]: the HTTP routes and the page (`page/`, embedded in the binary).
 //! - [`participants`], [`export`], [`watch`]: simulated participants, the events-file export,
@@ -11,6 +12,7 @@
 
 pub mod export;
 pub mod frames;
+pub mod inputs;
 pub mod participants;
 pub mod server;
 pub mod session;

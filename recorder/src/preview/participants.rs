@@ -1,6 +1,8 @@
 //! Simulated participants as the page edits them, and what the composition sees of them: video
 //! input slots and room peers (vcs-api.md §5 in the design; docs/composition-api.md).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use vcs_engine::{VideoInputSlot, VideoKind};
@@ -19,7 +21,13 @@ pub struct Participant {
     /// The dominant (active) speaker.
     #[serde(default)]
     pub dominant: bool,
+    /// The `--participant` URI its video comes from (as safe to show); none for a placeholder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
 }
+
+/// The real participants' frame sizes by id: `None` while one has no frame yet.
+pub type RealSizes = BTreeMap<String, Option<(u32, u32)>>;
 
 fn camera() -> String {
     "camera".into()
@@ -36,6 +44,22 @@ pub fn default_participants() -> Vec<Participant> {
             kind: camera(),
             paused: false,
             dominant: i == 0,
+            uri: None,
+        })
+        .collect()
+}
+
+/// Participants for `--participant name=URI` flags, showing their inputs' video.
+pub fn from_flags(flags: &[vcs_job::Participant]) -> Vec<Participant> {
+    flags
+        .iter()
+        .map(|p| Participant {
+            id: p.id.clone(),
+            display_name: p.name().to_string(),
+            kind: camera(),
+            paused: false,
+            dominant: false,
+            uri: p.camera.as_deref().map(vcs_media::input::uri::redact),
         })
         .collect()
 }
@@ -57,15 +81,18 @@ pub fn from_slots(slots: &Value) -> Vec<Participant> {
             kind: s["type"].as_str().unwrap_or("camera").into(),
             paused: s["paused"].as_bool().unwrap_or(false),
             dominant: s["dominant"].as_bool().unwrap_or(false),
+            uri: None,
         })
         .collect()
 }
 
-/// The video input slots the composition reads (`useActiveVideo`).
-pub fn input_slots(participants: &[Participant]) -> Vec<VideoInputSlot> {
+/// The video input slots the composition reads (`useActiveVideo`). A participant with real
+/// video (in `real`) has its frame's size, and shows as paused until its first frame.
+pub fn input_slots(participants: &[Participant], real: &RealSizes) -> Vec<VideoInputSlot> {
     participants
         .iter()
-        .map(|p| VideoInputSlot {
+        .map(|p| (p, real.get(&p.id)))
+        .map(|(p, real)| VideoInputSlot {
             id: p.id.clone(),
             kind: if p.kind == "screenshare" {
                 VideoKind::Screenshare
@@ -73,17 +100,17 @@ pub fn input_slots(participants: &[Participant]) -> Vec<VideoInputSlot> {
                 VideoKind::Camera
             },
             display_name: p.display_name.clone(),
-            paused: p.paused,
+            paused: p.paused || real.is_some_and(|size| size.is_none()),
             dominant: p.dominant,
-            frame_size: (1280, 720),
+            frame_size: real.copied().flatten().unwrap_or((1280, 720)),
         })
         .collect()
 }
 
 /// [`input_slots`] as JSON (an events file's `activeVideoInputSlots`).
-pub fn slots(participants: &[Participant]) -> Value {
+pub fn slots(participants: &[Participant], real: &RealSizes) -> Value {
     Value::Array(
-        input_slots(participants)
+        input_slots(participants, real)
             .iter()
             .map(VideoInputSlot::to_json)
             .collect(),
@@ -121,7 +148,20 @@ mod tests {
     #[test]
     fn slots_round_trip_through_an_inputs_file() {
         let ps = default_participants();
-        assert_eq!(from_slots(&slots(&ps)), ps);
-        assert_eq!(slots(&ps)[0]["dominant"], true);
+        let none = RealSizes::new();
+        assert_eq!(from_slots(&slots(&ps, &none)), ps);
+        assert_eq!(slots(&ps, &none)[0]["dominant"], true);
+    }
+
+    #[test]
+    fn a_real_participant_is_paused_until_its_first_frame_and_has_its_size() {
+        let ps = default_participants();
+        let mut real = RealSizes::from([("p1".to_string(), None)]);
+        assert!(input_slots(&ps, &real)[0].paused);
+        assert!(!input_slots(&ps, &real)[1].paused);
+        real.insert("p1".into(), Some((640, 360)));
+        let slot = &input_slots(&ps, &real)[0];
+        assert!(!slot.paused);
+        assert_eq!(slot.frame_size, (640, 360));
     }
 }

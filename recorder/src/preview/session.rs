@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use vcs_media::input::VideoFrame;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -17,8 +18,9 @@ use vcs_engine::EngineError;
 use vcs_scene::Scene;
 
 use super::export::EventLog;
-use super::frames::{Painter, encode_jpeg, encode_png, start_engine, watched_roots};
-use super::participants::{self, Participant};
+use super::frames::{Painter, start_engine, watched_roots};
+use super::inputs::RealVideo;
+use super::participants::{self, Participant, RealSizes};
 use super::watch::Fingerprint;
 use crate::engine_process::protocol::SourceMessage;
 use crate::engine_process::{CompositionState, SupervisedEngine};
@@ -35,6 +37,9 @@ pub struct Options {
     pub assets: Option<PathBuf>,
     pub params: BTreeMap<String, Value>,
     pub participants: Vec<Participant>,
+    /// The participants with real video (`--participant name=URI`), each also in
+    /// `participants` under its id.
+    pub real: Vec<vcs_job::Participant>,
     pub width: u32,
     pub height: u32,
     pub fps: u32,
@@ -147,7 +152,8 @@ impl Handle {
     }
 }
 
-/// Checks that the composition resolves, then starts the frame loop on its own thread.
+/// Checks that the composition resolves and starts the real participants' inputs (a bad URI
+/// fails here), then starts the frame loop on its own thread.
 pub fn start(opts: Options) -> anyhow::Result<Handle> {
     let painter = Painter::new(
         &opts.composition,
@@ -155,6 +161,7 @@ pub fn start(opts: Options) -> anyhow::Result<Handle> {
         opts.width,
         opts.height,
     )?;
+    let video = RealVideo::start(&opts.real)?;
     let (tx, rx) = std::sync::mpsc::channel();
     let (frames_tx, frames_rx) = watch::channel(Arc::new(Frame::default()));
     let status = Arc::new(Mutex::new(Status {
@@ -170,7 +177,7 @@ pub fn start(opts: Options) -> anyhow::Result<Handle> {
     let shared = status.clone();
     std::thread::Builder::new()
         .name("preview-frames".into())
-        .spawn(move || FrameLoop::new(opts, painter, frames_tx, shared).run(&rx))?;
+        .spawn(move || FrameLoop::new(opts, painter, video, frames_tx, shared).run(&rx))?;
     Ok(Handle {
         messages: Mutex::new(tx),
         edits: AtomicU64::new(0),
@@ -182,6 +189,13 @@ pub fn start(opts: Options) -> anyhow::Result<Handle> {
 struct FrameLoop {
     opts: Options,
     painter: Painter,
+    /// The real participants' inputs, and their frames' sizes as the composition last heard.
+    video: RealVideo,
+    real_sizes: RealSizes,
+    /// The real frames (layer id, frame id) in the last published picture.
+    shown: Vec<(String, u64)>,
+    /// The participants as the page last set them.
+    participants: Vec<Participant>,
     state: CompositionState,
     engine: Option<SupervisedEngine>,
     scene: Option<Scene>,
@@ -207,10 +221,13 @@ impl FrameLoop {
     fn new(
         opts: Options,
         painter: Painter,
+        mut video: RealVideo,
         frames: watch::Sender<Arc<Frame>>,
         status: Arc<Mutex<Status>>,
     ) -> FrameLoop {
-        let slots = participants::slots(&opts.participants);
+        let first = video.frames();
+        let real_sizes = video.sizes(&opts.participants, &first);
+        let slots = participants::slots(&opts.participants, &real_sizes);
         let state = CompositionState {
             composition: opts.composition.clone(),
             session_assets: opts.assets.clone(),
@@ -230,8 +247,12 @@ impl FrameLoop {
             opts.params.clone(),
         );
         FrameLoop {
+            participants: opts.participants.clone(),
             opts,
             painter,
+            video,
+            real_sizes,
+            shown: Vec::new(),
             state,
             engine: None,
             scene: None,
@@ -335,15 +356,16 @@ impl FrameLoop {
                 }
             }
             Edit::Participants { participants } => {
-                let slots = participants::slots(&participants);
+                let slots = participants::slots(&participants, &self.real_sizes);
                 let peers = participants::peers(&participants);
                 self.state.video_inputs = Some(slots.clone());
                 self.state.room_peers = Some(peers.clone());
                 self.log.slots(frame, slots.clone());
                 if let Some(e) = &mut self.engine {
-                    e.set_video_inputs(&participants::input_slots(&participants));
+                    e.set_video_inputs(&participants::input_slots(&participants, &self.real_sizes));
                     e.set_room_peers(peers);
                 }
+                self.participants.clone_from(&participants);
                 self.status.lock().expect("status lock").participants = participants;
             }
             Edit::Message { source_id, data } => {
@@ -377,7 +399,7 @@ impl FrameLoop {
                 let png = self
                     .scene
                     .is_some()
-                    .then(|| encode_png(self.painter.pixmap()).ok())
+                    .then(|| self.painter.png().ok())
                     .flatten();
                 let _gone = reply.send(png);
             }
@@ -393,6 +415,7 @@ impl FrameLoop {
         let started = Instant::now();
         let time = self.time();
         self.log.reached(self.frame);
+        let frames = self.real_frames();
         let Some(engine) = &mut self.engine else {
             return;
         };
@@ -414,15 +437,19 @@ impl FrameLoop {
             }
         };
         let engine_ms = ms_since(started);
-        // An unchanged scene is the same picture: its JPEG is sent again, not made again.
+        let shown: Vec<(String, u64)> = frames.iter().map(|(k, f)| (k.clone(), f.id)).collect();
+        let changed = changed || shown != self.shown;
+        self.shown = shown;
+        // An unchanged scene over unchanged video is the same picture: its JPEG is sent again,
+        // not made again.
         let (jpeg, paint_ms, jpeg_ms) = match (&self.scene, &self.jpeg) {
             (Some(_), Some(jpeg)) if !changed && !self.repaint => (jpeg.clone(), 0.0, 0.0),
             (Some(scene), _) => {
                 let painted = Instant::now();
-                let pixmap = self.painter.paint(scene);
+                self.painter.paint(scene, &frames);
                 let paint_ms = ms_since(painted);
                 let encoded = Instant::now();
-                match encode_jpeg(pixmap) {
+                match self.painter.jpeg() {
                     Ok(jpeg) => (Arc::new(jpeg), paint_ms, ms_since(encoded)),
                     Err(e) => {
                         self.frame_error = Some(format!("cannot encode the frame: {e}"));
@@ -443,6 +470,24 @@ impl FrameLoop {
             ms: ms_since(started),
             stages: [engine_ms, paint_ms, jpeg_ms],
         }));
+    }
+
+    /// The real participants' frames now (none for a participant the page paused); the
+    /// composition hears when one gets its first frame or changes size.
+    fn real_frames(&mut self) -> BTreeMap<String, VideoFrame> {
+        let mut frames = self.video.frames();
+        let sizes = self.video.sizes(&self.participants, &frames);
+        if sizes != self.real_sizes {
+            self.real_sizes = sizes;
+            let slots = participants::input_slots(&self.participants, &self.real_sizes);
+            self.state.video_inputs =
+                Some(participants::slots(&self.participants, &self.real_sizes));
+            if let Some(e) = &mut self.engine {
+                e.set_video_inputs(&slots);
+            }
+        }
+        frames.retain(|id, _| self.participants.iter().any(|p| p.id == *id && !p.paused));
+        frames
     }
 
     fn publish_status(&self) {

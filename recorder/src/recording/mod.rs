@@ -42,7 +42,7 @@ pub mod pacing;
 pub mod participants;
 mod rate_limit;
 mod status;
-mod strata;
+pub(crate) mod strata;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};

@@ -26,6 +26,18 @@ impl Strata {
     /// Strata for an output laid out as `layout` (the encoder's I420, in its colour space),
     /// drawing text with `fonts` and images from `image_dirs`.
     pub fn new(layout: I420Layout, fonts: Fonts, image_dirs: Vec<PathBuf>) -> Self {
+        let space = YuvSpace::for_output(layout.height);
+        Self::with_space(layout, space, fonts, image_dirs)
+    }
+
+    /// [`Strata::new`] composing in `space` rather than the encoder's (the preview composes in
+    /// JPEG's full-range BT.601, so its frames go to the JPEG encoder without a conversion).
+    pub fn with_space(
+        layout: I420Layout,
+        space: YuvSpace,
+        fonts: Fonts,
+        image_dirs: Vec<PathBuf>,
+    ) -> Self {
         let (width, height) = (layout.width, layout.height);
         Self {
             width,
@@ -37,7 +49,7 @@ impl Strata {
                 Assets::from_dirs(image_dirs.clone()),
             ),
             foreground: StratumRenderer::new(width, height, fonts, Assets::from_dirs(image_dirs)),
-            compositor: YuvCompositor::new(layout, YuvSpace::for_output(height)),
+            compositor: YuvCompositor::new(layout, space),
         }
     }
 

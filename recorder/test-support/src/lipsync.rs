@@ -28,16 +28,21 @@ pub const MARKER_H: u32 = 180;
 pub const MARKER_FPS: u32 = 30;
 
 /// Writes a `secs`-long H.264 + AAC (48 kHz stereo) MP4 to `path`: black with a white flash and
-/// silence with a 1 kHz beep, both during the first [`MARKER_MS`] of every
-/// [`MARKER_PERIOD_SECS`] s, in sync to the sample. One keyframe per second, no B-frames, so a
-/// live pull starts within a second and decoders add no reordering delay of their own.
+/// silence with a 1 kHz beep, both for [`MARKER_MS`] at the middle of every
+/// [`MARKER_PERIOD_SECS`] s (1 s, 3 s, …), in sync to the sample. One keyframe per second, no
+/// B-frames, so a live pull starts within a second and decoders add no reordering delay of their
+/// own.
 pub fn write_marker_source(path: &Path, secs: u32) {
     MarkerSource {
         width: MARKER_W,
         height: MARKER_H,
         secs,
         background: "black",
-        first_marker_secs: 0,
+        // Markers half a period in (1 s, 3 s, …), none at 0: a live pull joins the stream at a
+        // moment of its own, and a marker cut by the join in one track and not the other
+        // measures the join, not the sync (an SRT run read −36 ms at a marker at the stream's
+        // first frame).
+        first_marker_secs: MARKER_PERIOD_SECS / 2,
     }
     .write(path, &[]);
 }

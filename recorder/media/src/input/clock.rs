@@ -5,14 +5,16 @@
 //! ```text
 //! media(t) = anchor.media + (t − anchor.t) · rate
 //!
-//! first media ─► anchor: media(t) = newest − PLAYOUT_DELAY   (one delay for both tracks)
+//! first media ─► anchor: media(t) = newest − delay           (one delay for both tracks,
+//!                                                             PLAYOUT_DELAY to begin with)
 //! every read  ─► lead = newest − media(t)                    (what is buffered ahead, per input:
 //!                 │                                            the track that arrives last counts)
-//!                 ├─ fresh media still behind by RESYNC_BEHIND, the lowest lead lately below
-//!                 │  0 (media arriving after its time was played), or the average lead past
-//!                 │  PLAYOUT_DELAY + RESYNC_AHEAD ─► re-anchor (a jump: late start, a source
-//!                 │  that restarted its timestamps, a burst after a stall)
-//!                 └─ else rate = 1 + GAIN · (lowest lead lately − PLAYOUT_DELAY), within ±MAX_SKEW
+//!                 ├─ newest moved by a burst larger than the delay covers ─► delay = burst +
+//!                 │  BURST_MARGIN, media(t) moved back by the increase (once, at the join)
+//!                 ├─ fresh media still behind by RESYNC_BEHIND, or the average lead
+//!                 │  past delay + RESYNC_AHEAD ─► re-anchor (a jump: late start,
+//!                 │  a source that restarted its timestamps, a burst after a stall)
+//!                 └─ else rate = 1 + GAIN · (average lead − delay), within ±MAX_SKEW
 //! ```
 //!
 //! Why this shape:
@@ -26,12 +28,12 @@
 //!   repeated** (the newest frame at or before `media(t)`: at 30 fps a repeated frame every 33 s
 //!   at 0.1% is invisible, and frames have no waveform to break). A/V stay locked either way
 //!   because both follow the same `media(t)`.
-//! - The rate follows the *lowest* lead of late, not its average: a source that delivers in
-//!   bursts has a lead that saws down between them, and every instant it is below 0 is media
-//!   played before it arrived (lost). MPEG-TS from ffmpeg (SRT, and OBS, which muxes with it)
-//!   packs about 360 ms of AAC per PES packet: anchored just after one arrived, the lead saws
-//!   from 150 ms to −210 ms and the audio of each dip was lost (issue 21: beeps missing from
-//!   SRT recordings). For a steady source the lowest lead is the average within a chunk.
+//! - Some sources deliver a track in bursts: ffmpeg's (and so OBS's) MPEG-TS muxer packs about
+//!   a third of a second of AAC into one PES, sent after the video of the same instant. A fixed
+//!   150 ms delay then runs out of audio before each burst (silence, a beep cut short: an SRT
+//!   marker measured 33 ms late). The delay grows to cover the largest burst seen, so the lead's
+//!   trough stays ahead of what is played; it decays back slowly (through the rate, no jump)
+//!   when the bursts stop.
 //! - A stalled source sends nothing: its lead shrinks but no fresh media arrives, so the clock
 //!   neither re-anchors nor slows down; it runs on, and the first media after the stall (same
 //!   pipeline) is placed by its timestamp or, if it is far behind, re-anchored.
@@ -54,10 +56,15 @@ const GAIN: f64 = 0.05;
 const MAX_SKEW: f64 = 0.005;
 /// Time constant of the lead average (arrival comes in bursts of a frame or a packet).
 const LEAD_SMOOTHING: f64 = 2.0;
-/// How fast the lowest lead may rise toward the current lead, seconds per second: slow enough
-/// to hold a dip across bursts (about 18 ms over a 360 ms one), fast enough to let latency go
-/// once a burstier stretch is over.
-const LOW_RISE: f64 = 0.05;
+/// Kept over the largest burst: the lead's trough stays this far ahead of what is played.
+const BURST_MARGIN: f64 = 0.050;
+/// A move of the newest media larger than this is a stall's end or a restart, not a burst.
+const MAX_BURST: f64 = 1.0;
+/// Time constant of the burst estimate's decay, in seconds.
+const BURST_DECAY: f64 = 60.0;
+/// The delay only moves by more than this (the burst estimate decays between bursts and comes
+/// back at each one; following that would move the picture back a little at every burst).
+const DELAY_HYSTERESIS: f64 = 0.010;
 /// Newest media that has not moved for this long: the source stalled (no rate changes).
 const STALLED_AFTER: f64 = 0.300;
 
@@ -73,24 +80,31 @@ pub struct InputClock {
     anchor: Option<Anchor>,
     rate: f64,
     lead_avg: f64,
-    /// The lowest lead of late (rising by [`LOW_RISE`] per second toward the current one).
-    lead_low: f64,
-    /// `lead_low` averaged like `lead_avg` (it jumps at each new dip): what the rate follows.
-    low_avg: f64,
     last_t: f64,
     /// The newest media time seen, and the recording time it was first seen at.
     newest: Option<(f64, f64)>,
     /// Re-anchors after the first anchor (late bursts, jumps).
     resyncs: u64,
+    /// The largest move of the newest media at once (decaying), in seconds.
+    burst: f64,
+    /// The playout delay in use: [`PLAYOUT_DELAY`], or more for a bursty source.
+    delay: f64,
 }
 
 impl InputClock {
     /// Forgets the mapping (a new pipeline starts its timestamps again).
+    /// The source's burstiness is kept: a reconnect is usually the same sender.
     pub fn reset(&mut self) {
         *self = InputClock {
             resyncs: self.resyncs,
+            burst: self.burst,
             ..InputClock::default()
         };
+    }
+
+    /// The playout delay in use, in seconds: media buffered ahead of what is played.
+    pub fn delay(&self) -> f64 {
+        self.delay.max(PLAYOUT_DELAY)
     }
 
     /// The media time played at `t`, once anchored.
@@ -122,47 +136,51 @@ impl InputClock {
         let Some(newest) = newest else {
             return self.media_at(t);
         };
+        self.burst *= (-dt / BURST_DECAY).exp();
         let fresh = match self.newest {
             Some((n, _)) if newest == n => false,
-            _ => {
+            previous => {
+                if let Some((n, _)) = previous
+                    && newest - n <= MAX_BURST
+                {
+                    self.burst = self.burst.max(newest - n);
+                }
                 self.newest = Some((newest, ts));
                 true
             }
         };
+        // A bursty source's quiet time between bursts is not a stall.
         let stalled = self
             .newest
-            .is_some_and(|(_, since)| ts - since > STALLED_AFTER);
-        let Some(now) = self.media_at(t) else {
+            .is_some_and(|(_, since)| ts - since > STALLED_AFTER.max(self.burst + BURST_MARGIN));
+        let Some(mut now) = self.media_at(t) else {
+            self.delay = self.delay().max(self.burst + BURST_MARGIN);
             self.anchor_at(ts, newest);
             return self.media_at(t);
         };
+        let wanted = PLAYOUT_DELAY.max(self.burst + BURST_MARGIN);
+        if wanted > self.delay() + DELAY_HYSTERESIS {
+            // A burst larger than the delay covers: play that much later from now on (a
+            // repeated frame and a moment of silence once, rather than one every burst).
+            now -= wanted - self.delay();
+            self.lead_avg += wanted - self.delay();
+            self.anchor = Some(Anchor { t: ts, media: now });
+            self.delay = wanted;
+        } else if wanted < self.delay() - 2.0 * DELAY_HYSTERESIS {
+            // Bursts got smaller: a shorter delay, reached through the rate (no jump).
+            self.delay = wanted + DELAY_HYSTERESIS;
+        }
         let lead = newest - now;
+        // Sampled when media arrives, so at the peaks of a bursty source's sawtooth: the peak is
+        // what the delay sets at the anchor, and the trough is a burst below it.
         if fresh {
             self.lead_avg += (lead - self.lead_avg) * dt / (dt + LEAD_SMOOTHING);
         }
-        if !stalled {
-            // Every read counts: the dips come between arrivals.
-            self.lead_low = lead.min(self.lead_low + LOW_RISE * dt);
-            self.low_avg += (self.lead_low - self.low_avg) * dt / (dt + LEAD_SMOOTHING);
-        }
-        if (fresh && lead < -RESYNC_BEHIND) || self.lead_avg > PLAYOUT_DELAY + RESYNC_AHEAD {
+        if (fresh && lead < -RESYNC_BEHIND) || self.lead_avg > self.delay() + RESYNC_AHEAD {
             self.resyncs += 1;
             self.anchor_at(ts, newest);
-        } else if fresh && self.lead_low < 0.0 {
-            // Media played before it arrived (lost): step back by what was missing, once, as
-            // bursts are first met; then the rate keeps the dips at the playout delay.
-            self.resyncs += 1;
-            let back = PLAYOUT_DELAY - self.lead_low;
-            self.anchor = Some(Anchor {
-                t: ts,
-                media: now - back,
-            });
-            self.rate = 1.0;
-            self.lead_avg += back;
-            self.lead_low = PLAYOUT_DELAY;
-            self.low_avg = PLAYOUT_DELAY;
         } else if !stalled {
-            let rate = 1.0 + (GAIN * (self.low_avg - PLAYOUT_DELAY)).clamp(-MAX_SKEW, MAX_SKEW);
+            let rate = 1.0 + (GAIN * (self.lead_avg - self.delay())).clamp(-MAX_SKEW, MAX_SKEW);
             // Re-based at t, so media_at stays continuous when the rate changes.
             self.anchor = Some(Anchor { t: ts, media: now });
             self.rate = rate;
@@ -173,12 +191,10 @@ impl InputClock {
     fn anchor_at(&mut self, t: f64, newest: f64) {
         self.anchor = Some(Anchor {
             t,
-            media: newest - PLAYOUT_DELAY,
+            media: newest - self.delay(),
         });
         self.rate = 1.0;
-        self.lead_avg = PLAYOUT_DELAY;
-        self.lead_low = PLAYOUT_DELAY;
-        self.low_avg = PLAYOUT_DELAY;
+        self.lead_avg = self.delay();
     }
 }
 
@@ -219,7 +235,11 @@ mod tests {
         let m = c.update(secs(2.0), Some(10.0)).unwrap();
         assert!((m - (10.0 - PLAYOUT_DELAY)).abs() < 1e-9);
         // Then runs at the recording's pace.
-        let m = c.update(secs(2.5), Some(10.5)).unwrap();
+        let mut m = 0.0;
+        for i in 1..=15 {
+            let dt = f64::from(i) / 30.0;
+            m = c.update(secs(2.0 + dt), Some(10.0 + dt)).unwrap();
+        }
         assert!((m - (10.5 - PLAYOUT_DELAY)).abs() < 1e-3, "{m}");
     }
 
@@ -254,36 +274,6 @@ mod tests {
     }
 
     #[test]
-    fn media_in_bursts_is_never_played_before_it_arrives() {
-        // 362 ms of media at a time (17 AAC frames per PES, as ffmpeg muxes MPEG-TS), the first
-        // burst met just after it arrived: one re-anchor, then the lead never dips below 0.
-        let chunk = 17.0 * 1024.0 / 48000.0;
-        let mut c = InputClock::default();
-        run(&mut c, 1.0, chunk, 0.0, 5.0);
-        let resyncs = c.resyncs();
-        assert!(resyncs <= 1, "{resyncs} re-anchors in 5 s");
-        let mut t = 5.0;
-        let mut lowest = f64::INFINITY;
-        while t < 65.0 {
-            let newest = (t / chunk).floor() * chunk;
-            let m = c.update(secs(t), Some(newest)).unwrap();
-            lowest = lowest.min(newest - m);
-            t += 1.0 / 30.0;
-        }
-        assert!(
-            lowest >= 0.0,
-            "media played {:.0} ms before it came",
-            -lowest * 1000.0
-        );
-        assert_eq!(
-            c.resyncs(),
-            resyncs,
-            "re-anchored again after the first burst"
-        );
-        assert!((c.rate() - 1.0).abs() < 1e-3, "rate {}", c.rate());
-    }
-
-    #[test]
     fn a_stall_keeps_the_clock_running_and_a_late_burst_re_anchors() {
         let mut c = InputClock::default();
         let (t, m, _) = run(&mut c, 1.0, 0.02, 0.0, 10.0);
@@ -313,6 +303,40 @@ mod tests {
             tt + 3.0 - m
         );
         assert!(c.resyncs() >= 1);
+    }
+
+    #[test]
+    fn a_track_delivered_in_bursts_never_runs_out_after_the_first_burst() {
+        // MPEG-TS from ffmpeg: a third of a second of audio at once, after the video.
+        let burst: f64 = 0.34;
+        let mut c = InputClock::default();
+        let mut t: f64 = 0.0;
+        let mut lowest_lead = f64::MAX;
+        while t < 60.0 {
+            let newest = (t / burst).floor() * burst;
+            let m = c.update(secs(t), Some(newest)).unwrap();
+            if t > 1.0 {
+                lowest_lead = lowest_lead.min(newest - m);
+            }
+            t += 1.0 / 30.0;
+        }
+        assert!(
+            (c.delay() - (burst + BURST_MARGIN)).abs() < 0.01,
+            "delay {}",
+            c.delay()
+        );
+        assert!(lowest_lead > 0.0, "ran out: lead down to {lowest_lead}");
+        assert!((c.rate() - 1.0).abs() < 5e-4, "rate {}", c.rate());
+        assert_eq!(c.resyncs(), 0);
+    }
+
+    #[test]
+    fn a_stall_is_not_taken_for_a_burst() {
+        let mut c = InputClock::default();
+        let (t, _, newest) = run(&mut c, 1.0, 0.02, 0.0, 10.0);
+        // 3 s without media, then the source goes on where it is now (a jump of 3 s).
+        c.update(secs(t + 3.0), Some(newest + 3.0));
+        assert!((c.delay() - PLAYOUT_DELAY).abs() < 1e-9, "{}", c.delay());
     }
 
     #[test]

@@ -201,8 +201,8 @@ impl Input {
     /// Fills `out` (interleaved stereo f32 at 48 kHz; `out.len() / 2` sample frames) with the
     /// audio for [`t`, `t` + len). Offline: exact by timestamps, blocking until decoded, silence
     /// past the end. Live: from the input clock's media time for `t` on (a playout delay of
-    /// [`clock::PLAYOUT_DELAY`] s behind what both tracks delivered), resampled by the clock's
-    /// rate to absorb drift; silence where nothing arrived. `t` must not go backwards.
+    /// [`clock::PLAYOUT_DELAY`] s, more for a bursty source, behind what both tracks
+    /// delivered), resampled by the clock's rate to absorb drift; silence where nothing arrived. `t` must not go backwards.
     pub fn audio(&mut self, t: Duration, out: &mut [f32]) {
         self.store.audio(t, out)
     }

@@ -223,9 +223,27 @@ fn add_uridecodebin(
         }
         None
     });
+    if !wiring.offline {
+        dec.connect("deep-element-added", false, |args| {
+            if let Ok(element) = args[2].get::<gst::Element>() {
+                tune_live_demuxer(&element);
+            }
+            None
+        });
+    }
     pipeline.add(&dec).map_err(|e| build_err(wiring, e))?;
     link_decoded_pads(&dec, pipeline, wiring);
     Ok(())
+}
+
+/// Live MPEG-TS (SRT, HTTP): tsdemux maps PTS to time through the PCR's arrival times, and on a
+/// loaded host that estimate moved audio and video by different amounts (an SRT marker 32 ms
+/// off while the stream was 0 ms off). The input's own clock (`store`) already maps the source's
+/// timestamps onto the recording and follows its drift, so the demuxer hands them over as sent.
+fn tune_live_demuxer(element: &gst::Element) {
+    if element.factory().is_some_and(|f| f.name() == "tsdemux") {
+        element.set_property("ignore-pcr", true);
+    }
 }
 
 /// SRT receive latency when the URI sets none: how late a packet may be before SRT gives up on

@@ -262,6 +262,14 @@ function buildParticipants() {
     remove.textContent = '✕'; remove.title = 'remove';
     remove.onclick = () => { participants.splice(i, 1); buildParticipants(); sendParticipants(); };
     row.append(name, kind, paused, speaker, remove);
+    if (p.uri) {
+      // A --participant: its tile shows this input's live video.
+      const source = document.createElement('span');
+      source.className = 'source';
+      source.textContent = `video: ${p.uri}`;
+      source.title = 'real video from --participant';
+      row.append(source);
+    }
     list.append(row);
   });
 }
