@@ -33,50 +33,127 @@ pub const MARKER_FPS: u32 = 30;
 /// B-frames, so a live pull starts within a second and decoders add no reordering delay of their
 /// own.
 pub fn write_marker_source(path: &Path, secs: u32) {
-    let (w, h, fps, p) = (MARKER_W, MARKER_H, MARKER_FPS, MARKER_PERIOD_SECS);
-    let on = f64::from(MARKER_MS) / 1000.0;
-    // Markers half a period in (1 s, 3 s, …), none at 0: a live pull joins the stream at a
-    // moment of its own, and a marker cut by the join in one track and not the other measures
-    // the join, not the sync (an SRT run read −36 ms at a marker at the stream's first frame).
-    let half = f64::from(p) / 2.0;
-    let out = Command::new("ffmpeg")
+    MarkerSource {
+        width: MARKER_W,
+        height: MARKER_H,
+        secs,
+        background: "black",
+        // Markers half a period in (1 s, 3 s, …), none at 0: a live pull joins the stream at a
+        // moment of its own, and a marker cut by the join in one track and not the other
+        // measures the join, not the sync (an SRT run read −36 ms at a marker at the stream's
+        // first frame).
+        first_marker_secs: MARKER_PERIOD_SECS / 2,
+    }
+    .write(path, &[]);
+}
+
+/// A marker source's picture size, length, background and phase.
+#[derive(Debug, Clone, Copy)]
+pub struct MarkerSource {
+    pub width: u32,
+    pub height: u32,
+    pub secs: u32,
+    /// The colour between flashes (an ffmpeg colour: `black`, `0x404040`).
+    pub background: &'static str,
+    /// When the first flash and beep come, in seconds (less than [`MARKER_PERIOD_SECS`]).
+    pub first_marker_secs: u32,
+}
+
+impl MarkerSource {
+    /// Writes the source to `path` (as [`write_marker_source`]), in the container ffmpeg picks
+    /// for `path`'s extension unless `format_args` say otherwise (`["-f", "mpegts"]`).
+    pub fn write(&self, path: &Path, format_args: &[&str]) {
+        let (w, h, secs, p) = (self.width, self.height, self.secs, MARKER_PERIOD_SECS);
+        let on = f64::from(MARKER_MS) / 1000.0;
+        let at = self.first_marker_secs;
+        let out = Command::new("ffmpeg")
+            .args(["-v", "error", "-y"])
+            .args([
+                "-f",
+                "lavfi",
+                "-i",
+                &format!(
+                    "color=c={bg}:s={w}x{h}:r={MARKER_FPS}:d={secs},\
+                     drawbox=x=0:y=0:w={w}:h={h}:color=white:t=fill:\
+                     enable='gte(t\\,{at})*lt(mod(t-{at}\\,{p})\\,{on})'",
+                    bg = self.background
+                ),
+                "-f",
+                "lavfi",
+                "-i",
+                // Per sample (aevalsrc), not per audio frame (`volume`'s `enable` is evaluated
+                // once per 1024 samples, which moves the onset by up to 21 ms).
+                &format!(
+                    "aevalsrc='{beep}|{beep}':s=48000:d={secs}",
+                    beep = format!(
+                        "if(gte(t\\,{at})*lt(mod(t-{at}\\,{p})\\,{on})\\,0.5*sin(2*PI*1000*t)\\,0)"
+                    )
+                ),
+            ])
+            .args([
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-tune",
+                "zerolatency",
+            ])
+            .args(["-g", &MARKER_FPS.to_string(), "-pix_fmt", "yuv420p"])
+            .args(["-c:a", "aac", "-ar", "48000", "-shortest"])
+            .args(format_args)
+            .arg(path)
+            .output()
+            .expect("ffmpeg runs (scripts/install-deps installs it)");
+        assert!(
+            out.status.success(),
+            "making the marker source {} failed: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Writes to `path` one MPEG-TS stream made of marker sources played one after the other (the
+/// picture size changes where one ends, as a camera or encoder that changes resolution
+/// mid-stream does): each is written as MP4 (so its audio is exactly in sync with its video),
+/// turned into MPEG-TS (H.264 parameter sets in band, so the new size reaches the decoder) and
+/// joined by ffmpeg's concat demuxer (timestamps continue). `dir` holds the parts.
+pub fn write_marker_sequence(path: &Path, dir: &Path, parts: &[MarkerSource]) {
+    let mut list = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        let mp4 = dir.join(format!("part{i}.mp4"));
+        let ts = dir.join(format!("part{i}.ts"));
+        part.write(&mp4, &[]);
+        ffmpeg_ok(
+            &["-i", &mp4.to_string_lossy(), "-c", "copy", "-f", "mpegts"],
+            &ts,
+        );
+        list.push_str(&format!("file '{}'\n", ts.display()));
+    }
+    let list_path = dir.join("parts.txt");
+    std::fs::write(&list_path, list).expect("write the concat list");
+    let list_arg = list_path.to_string_lossy();
+    ffmpeg_ok(
+        &[
+            "-f", "concat", "-safe", "0", "-i", &list_arg, "-c", "copy", "-f", "mpegts",
+        ],
+        path,
+    );
+}
+
+/// `ffmpeg -v error -y <args> <out>`, panicking with its message if it fails.
+fn ffmpeg_ok(args: &[&str], out: &Path) {
+    let run = Command::new("ffmpeg")
         .args(["-v", "error", "-y"])
-        .args([
-            "-f",
-            "lavfi",
-            "-i",
-            &format!(
-                "color=c=black:s={w}x{h}:r={fps}:d={secs},\
-                 drawbox=x=0:y=0:w={w}:h={h}:color=white:t=fill:enable='lt(mod(t+{half}\\,{p})\\,{on})'"
-            ),
-            "-f",
-            "lavfi",
-            "-i",
-            // Per sample (aevalsrc), not per audio frame (`volume`'s `enable` is evaluated once
-            // per 1024 samples, which moves the onset by up to 21 ms).
-            &format!(
-                "aevalsrc='{beep}|{beep}':s=48000:d={secs}",
-                beep = format!("if(lt(mod(t+{half}\\,{p})\\,{on})\\,0.5*sin(2*PI*1000*t)\\,0)")
-            ),
-        ])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-tune",
-            "zerolatency",
-        ])
-        .args(["-g", &fps.to_string(), "-pix_fmt", "yuv420p"])
-        .args(["-c:a", "aac", "-ar", "48000", "-shortest"])
-        .arg(path)
+        .args(args)
+        .arg(out)
         .output()
         .expect("ffmpeg runs (scripts/install-deps installs it)");
     assert!(
-        out.status.success(),
-        "making the marker source {} failed: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
+        run.status.success(),
+        "ffmpeg {args:?} {} failed: {}",
+        out.display(),
+        String::from_utf8_lossy(&run.stderr)
     );
 }
 
@@ -196,11 +273,59 @@ pub fn publish_rtmp(file: &Path, url: &str) -> Proc {
     ffmpeg_publisher("ffmpeg rtmp publisher", file, &["-f", "flv", url])
 }
 
+/// As [`publish_rtmp`], from `from_secs` into the file (a keyframe: the marker source has one
+/// every second), its timestamps starting again at 0.
+pub fn publish_rtmp_from(file: &Path, url: &str, from_secs: u32) -> Proc {
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-v", "error", "-re", "-ss", &from_secs.to_string(), "-i"])
+        .arg(file)
+        .args(["-c", "copy", "-f", "flv", url]);
+    Proc::spawn("ffmpeg rtmp publisher", &mut cmd)
+}
+
 /// Serves `file` live as MPEG-TS from an SRT listener on UDP `port`
 /// (`srt://127.0.0.1:<port>` for a caller); the listener sends once a caller connects.
 pub fn publish_srt_listener(file: &Path, port: u16) -> Proc {
     let url = format!("srt://127.0.0.1:{port}?mode=listener");
     ffmpeg_publisher("ffmpeg srt listener", file, &["-f", "mpegts", &url])
+}
+
+/// Serves `file` live as MPEG-TS over HTTP at the URL returned (`http://127.0.0.1:<port>/live.ts`):
+/// ffmpeg as a one-client HTTP server (`-listen 1`, chunked, no length: a live stream, not a
+/// file), paced in real time from when its client connects. Returns once it listens; killed on
+/// drop.
+pub fn serve_http_live(file: &Path) -> (Proc, String) {
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/live.ts");
+    let proc = ffmpeg_publisher(
+        "ffmpeg HTTP live server",
+        file,
+        &["-f", "mpegts", "-listen", "1", &url],
+    );
+    // Not by connecting: that connection would be the server's one client.
+    wait_for(
+        "ffmpeg's HTTP server to listen",
+        std::time::Duration::from_secs(20),
+        || tcp_listening(port).then_some(()),
+    );
+    (proc, url)
+}
+
+/// Whether something listens on TCP `port` (IPv4), by `/proc/net/tcp`.
+fn tcp_listening(port: u16) -> bool {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    table.lines().skip(1).any(|line| {
+        let mut fields = line.split_whitespace().skip(1);
+        let local = fields.next().unwrap_or("");
+        let state = fields.nth(1).unwrap_or("");
+        // State 0A is LISTEN; the local address is `HEXIP:HEXPORT`.
+        state == "0A"
+            && local
+                .rsplit(':')
+                .next()
+                .and_then(|p| u16::from_str_radix(p, 16).ok())
+                == Some(port)
+    })
 }
 
 /// The GStreamer RTSP server (gst-rtsp-server through Debian's python3-gi) serving an MP4 at

@@ -223,7 +223,10 @@ fn add_uridecodebin(
         }
         None
     });
-    if !wiring.offline {
+    // Network streams only: an http(s) input is paced like a file (synced sinks) and its
+    // MPEG-TS timestamps were exact; with ignore-pcr its audio came 38 ms late (75 ms after a
+    // join), lipsync_live's http tests.
+    if !wiring.offline && !wiring.sync {
         dec.connect("deep-element-added", false, |args| {
             if let Ok(element) = args[2].get::<gst::Element>() {
                 tune_live_demuxer(&element);
@@ -236,7 +239,7 @@ fn add_uridecodebin(
     Ok(())
 }
 
-/// Live MPEG-TS (SRT, HTTP): tsdemux maps PTS to time through the PCR's arrival times, and on a
+/// Live MPEG-TS over a network stream (SRT): tsdemux maps PTS to time through the PCR's arrival times, and on a
 /// loaded host that estimate moved audio and video by different amounts (an SRT marker 32 ms
 /// off while the stream was 0 ms off). The input's own clock (`store`) already maps the source's
 /// timestamps onto the recording and follows its drift, so the demuxer hands them over as sent.

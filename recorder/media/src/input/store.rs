@@ -41,9 +41,12 @@ const ALIGN_THRESHOLD: u64 = RATE * 40 / 1000;
 /// the samples' own count drifts from their timestamps, and 40 ms of it is lip sync lost
 /// before a snap; 10 ms snaps are inaudible and keep audio within a third of a frame.
 const LIVE_ALIGN_THRESHOLD: u64 = RATE * 10 / 1000;
-/// Live: frames kept ahead of what is shown (bounds memory if the clock has not caught up yet:
-/// the playout delay keeps about 5 at 30 fps).
-const LIVE_VIDEO_MAX: usize = 24;
+/// Live: frames kept ahead of what is shown (bounds memory if the clock has not caught up yet).
+/// The clock waits for the track that arrives last, so the other one's frames wait here: over
+/// MPEG-TS from ffmpeg (SRT) video comes up to 0.86 s before its audio, plus the playout delay
+/// and a 360 ms audio burst, about 1.4 s (42 frames at 30 fps); 24 dropped frames that were
+/// still to be shown (the picture stuttered and flashes came late). 2 s at 30 fps.
+const LIVE_VIDEO_MAX: usize = 60;
 /// Live: seconds of audio kept ahead of what is played, at most.
 const LIVE_AUDIO_MAX: u64 = RATE * 3;
 /// Live: a frame is shown from half a 30 fps frame before its timestamp, so that with an output
