@@ -239,8 +239,8 @@ fn add_uridecodebin(
     Ok(())
 }
 
-/// Live MPEG-TS over a network stream (SRT): tsdemux maps PTS to time through the PCR's arrival times, and on a
-/// loaded host that estimate moved audio and video by different amounts (an SRT marker 32 ms
+/// Live MPEG-TS over a network stream (SRT): tsdemux maps PTS to time through the PCR's
+/// arrival times, and on a loaded host that estimate moved audio and video by different amounts (an SRT marker 32 ms
 /// off while the stream was 0 ms off). The input's own clock (`store`) already maps the source's
 /// timestamps onto the recording and follows its drift, so the demuxer hands them over as sent.
 fn tune_live_demuxer(element: &gst::Element) {
