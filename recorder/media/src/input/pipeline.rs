@@ -240,9 +240,10 @@ fn add_uridecodebin(
 }
 
 /// Live MPEG-TS over a network stream (SRT): tsdemux maps PTS to time through the PCR's
-/// arrival times, and on a loaded host that estimate moved audio and video by different amounts (an SRT marker 32 ms
-/// off while the stream was 0 ms off). The input's own clock (`store`) already maps the source's
-/// timestamps onto the recording and follows its drift, so the demuxer hands them over as sent.
+/// arrival times, and on a loaded host that estimate moved audio and video by different
+/// amounts (an SRT marker 32 ms off while the stream was 0 ms off). The input's own clock
+/// (`store`) already maps the source's timestamps onto the recording and follows its drift, so
+/// the demuxer hands them over as sent.
 fn tune_live_demuxer(element: &gst::Element) {
     if element.factory().is_some_and(|f| f.name() == "tsdemux") {
         element.set_property("ignore-pcr", true);
