@@ -60,6 +60,8 @@ const LEAD_SMOOTHING: f64 = 2.0;
 const BURST_MARGIN: f64 = 0.050;
 /// A move of the newest media larger than this is a stall's end or a restart, not a burst.
 const MAX_BURST: f64 = 1.0;
+/// Reads further apart than this do not measure bursts (the recorder reads every output frame).
+const BURST_READ_GAP: f64 = 0.1;
 /// Time constant of the burst estimate's decay, in seconds.
 const BURST_DECAY: f64 = 60.0;
 /// The delay only moves by more than this (the burst estimate decays between bursts and comes
@@ -140,8 +142,12 @@ impl InputClock {
         let fresh = match self.newest {
             Some((n, _)) if newest == n => false,
             previous => {
+                // Only a reader that was looking can tell a burst from its own absence: media
+                // that moved 0.5 s between reads 0.5 s apart (a paused preview, a test) is not
+                // a burst.
                 if let Some((n, _)) = previous
                     && newest - n <= MAX_BURST
+                    && dt <= BURST_READ_GAP
                 {
                     self.burst = self.burst.max(newest - n);
                 }
@@ -337,6 +343,15 @@ mod tests {
         // 3 s without media, then the source goes on where it is now (a jump of 3 s).
         c.update(secs(t + 3.0), Some(newest + 3.0));
         assert!((c.delay() - PLAYOUT_DELAY).abs() < 1e-9, "{}", c.delay());
+    }
+
+    #[test]
+    fn reads_far_apart_are_not_taken_for_bursts() {
+        let mut c = InputClock::default();
+        c.update(secs(1.0), Some(1.0));
+        let m = c.update(secs(1.5), Some(1.5)).unwrap();
+        assert!((c.delay() - PLAYOUT_DELAY).abs() < 1e-9, "{}", c.delay());
+        assert!((m - (1.5 - PLAYOUT_DELAY)).abs() < 1e-3, "{m}");
     }
 
     #[test]
