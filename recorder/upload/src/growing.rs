@@ -185,7 +185,14 @@ impl Upload {
                 if finished {
                     return self.finish().await;
                 }
-                self.send_full_parts().await?;
+                match self.send_full_parts().await {
+                    // Renamed by its writer between two reads: the MP4's `.part` moves into
+                    // place on close just before `finish_at` says where. The signal (or, if
+                    // it never comes, the final pass's own error) follows.
+                    Err(Stop::Fatal(UploadError::LocalFile { source, .. }))
+                        if source.kind() == std::io::ErrorKind::NotFound => {}
+                    other => other?,
+                }
                 tokio::select! {
                     _ = tokio::time::sleep(self.shared.config.poll_interval) => {}
                     _ = signals.changed() => {}
