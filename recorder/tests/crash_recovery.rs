@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use vcs_test_support::{S3Server, TempDir, duration_secs, wait_for};
+use vcs_test_support::{S3Server, TempDir, decode_errors, duration_secs, wait_for};
 
 const BUCKET: &str = "rec";
 /// mp4mux's fragment length in the MP4 output.
@@ -48,16 +48,6 @@ fn find_named(dir: &Path, name: &str) -> Vec<PathBuf> {
         }
     }
     found
-}
-
-fn errors_decoding(path: &Path) -> String {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args(["-f", "null", "-"])
-        .output()
-        .expect("ffmpeg runs");
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]
@@ -127,7 +117,7 @@ fn kill_9_mid_recording_then_recover_keeps_all_but_one_fragment() {
         got >= recorded - FRAGMENT_SECS - CHECKPOINT_LAG_SECS && got <= recorded + 0.05,
         "recovered {got:.2} s of the {recorded:.2} s recorded before the kill"
     );
-    let errors = errors_decoding(&mp4);
+    let errors = decode_errors(&mp4);
     assert!(
         errors.trim().is_empty(),
         "the recovered MP4 decodes with errors:\n{errors}"

@@ -35,7 +35,7 @@ pub mod whep;
 pub use browser::Browser;
 pub use control::{ControlClient, Response, request};
 pub use media::{
-    Stream, close_to, decode_audio, decode_frame_rgb, duration_secs, ffmpeg_decode,
+    Stream, close_to, decode_audio, decode_errors, decode_frame_rgb, duration_secs, ffmpeg_decode,
     ffprobe_streams, mean_rgb, median_rgb, probe, region_difference, rms, stream,
 };
 pub use process::{Proc, TempDir, find_program, free_port, free_udp_port, workspace_bin};

@@ -124,6 +124,23 @@ pub fn ffmpeg_decode(path: &Path, args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
+/// What ffmpeg says decoding all of `path` to the null muxer (`-v error`): empty when the file
+/// decodes to its end cleanly.
+pub fn decode_errors(path: &Path) -> String {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "null", "-"])
+        .output()
+        .expect("ffmpeg runs (scripts/install-deps installs it)");
+    let errors = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    if out.status.success() || !errors.is_empty() {
+        errors
+    } else {
+        format!("ffmpeg exited with {}", out.status)
+    }
+}
+
 /// The frame shown at `time` seconds as packed RGB24, `w`×`h` (checked). Seeks on the output
 /// side, so the frame is exact, not the keyframe before it.
 pub fn decode_frame_rgb(path: &Path, time: f64, w: u32, h: u32) -> Vec<u8> {
