@@ -10,7 +10,7 @@
     reason = "test code: an unwrap that fails is a failed test at that line"
 )]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,7 @@ use vcs_test_support::lipsync::{
     RtspFileServer, frame_brightness, publish_rtmp, publish_rtmp_from, publish_srt_listener,
     scan_markers, serve_http_live, write_marker_sequence, write_marker_source,
 };
-use vcs_test_support::{RtmpServer, TempDir, free_udp_port, wait_for};
+use vcs_test_support::{Proc, RtmpServer, TempDir, free_udp_port, wait_for};
 
 /// Seconds recorded per scheme.
 const RECORD_SECS: u32 = 16;
@@ -117,19 +117,42 @@ fn assert_in_sync(scheme: &str, scan: &MarkerScan) {
     }
 }
 
-#[test]
-fn rtmp_from_nginx_stays_in_sync() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let tmp = TempDir::new("lipsync-rtmp");
+/// A marker source published live to a fresh nginx-rtmp, once nginx serves it.
+struct RtmpMarker {
+    _nginx: RtmpServer,
+    publisher: Proc,
+    url: String,
+    source: PathBuf,
+}
+
+fn publish_marker_to_nginx(tmp: &TempDir) -> RtmpMarker {
     let source = tmp.path().join("marker.mp4");
     write_marker_source(&source, SOURCE_SECS);
     let nginx = RtmpServer::start(&tmp.path().join("nginx"));
     let url = nginx.url("marker");
-    let mut publisher = publish_rtmp(&source, &url);
+    let publisher = publish_rtmp(&source, &url);
     // nginx only serves a stream once it is published.
     wait_for("the publish to start", Duration::from_secs(20), || {
         (!nginx.recordings().is_empty()).then_some(())
     });
+    RtmpMarker {
+        _nginx: nginx,
+        publisher,
+        url,
+        source,
+    }
+}
+
+#[test]
+fn rtmp_from_nginx_stays_in_sync() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = TempDir::new("lipsync-rtmp");
+    let RtmpMarker {
+        _nginx,
+        mut publisher,
+        url,
+        ..
+    } = publish_marker_to_nginx(&tmp);
     let scan = record(tmp.path(), &url, false);
     publisher.assert_running();
     assert_in_sync("rtmp", &scan);
@@ -252,14 +275,12 @@ const STALL_SECS: u64 = 3;
 fn rtmp_publisher_gone_for_3_s_keeps_sync_after_it_comes_back() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let tmp = TempDir::new("lipsync-stall");
-    let source = tmp.path().join("marker.mp4");
-    write_marker_source(&source, SOURCE_SECS);
-    let nginx = RtmpServer::start(&tmp.path().join("nginx"));
-    let url = nginx.url("marker");
-    let mut publisher = publish_rtmp(&source, &url);
-    wait_for("the publish to start", Duration::from_secs(20), || {
-        (!nginx.recordings().is_empty()).then_some(())
-    });
+    let RtmpMarker {
+        _nginx,
+        mut publisher,
+        url,
+        source,
+    } = publish_marker_to_nginx(&tmp);
     let (scan, resumed_at) = std::thread::scope(|s| {
         let started = Instant::now();
         let recording = s.spawn(|| record(tmp.path(), &url, false));

@@ -183,15 +183,23 @@ fn red(p: [u8; 3]) -> bool {
     p[0] > 180 && p[1] < 90 && p[2] < 90
 }
 
-#[test]
-fn preview_page_plays_edits_and_hot_reloads_in_chromium() {
+/// Chromium's path and this test's turn with it, or `None` (said: skipped) without Chromium.
+fn chromium_turn() -> Option<(PathBuf, std::sync::MutexGuard<'static, ()>)> {
     let Some(chromium) = Browser::find() else {
         eprintln!("SKIPPED preview_browser: chromium not found (scripts/install-deps installs it)");
-        return;
+        return None;
     };
-    let _turn = ONE_BROWSER_AT_A_TIME
+    let turn = ONE_BROWSER_AT_A_TIME
         .lock()
         .unwrap_or_else(|e| e.into_inner());
+    Some((chromium, turn))
+}
+
+#[test]
+fn preview_page_plays_edits_and_hot_reloads_in_chromium() {
+    let Some((chromium, _turn)) = chromium_turn() else {
+        return;
+    };
     let dir = TempDir::new("preview");
     let composition = dir.path().join("composition");
     std::fs::create_dir_all(&composition).unwrap();
@@ -323,13 +331,9 @@ impl Page {
 /// not change.
 #[test]
 fn preview_page_shows_a_participants_real_video_in_chromium() {
-    let Some(chromium) = Browser::find() else {
-        eprintln!("SKIPPED preview_browser: chromium not found (scripts/install-deps installs it)");
+    let Some((chromium, _turn)) = chromium_turn() else {
         return;
     };
-    let _turn = ONE_BROWSER_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
     let dir = TempDir::new("preview-video");
     let composition = dir.path().join("index.jsx");
     std::fs::write(&composition, COMPOSITION).unwrap();
