@@ -279,6 +279,17 @@ fn tune_source(src: &gst::Element) {
     }
 }
 
+/// Links a decoded pad to the head of a branch made by [`video_branch`] or [`audio_branch`].
+pub(super) fn link_to_branch(
+    pad: &gst::Pad,
+    branch: &gst::Element,
+    wiring: &Wiring,
+) -> Result<(), MediaError> {
+    let sink = branch.static_pad("sink").expect("queue has a sink pad");
+    pad.link(&sink).map_err(|e| build_err(wiring, e))?;
+    Ok(())
+}
+
 /// Links uridecodebin's (or decodebin's) pads to new branches, the first video and first audio
 /// pad only; tracks the input does not want are left unlinked (uridecodebin then drops them).
 pub(super) fn link_decoded_pads(dec: &gst::Element, pipeline: &gst::Pipeline, wiring: &Wiring) {
@@ -305,12 +316,7 @@ pub(super) fn link_decoded_pads(dec: &gst::Element, pipeline: &gst::Pipeline, wi
             } else {
                 return;
             };
-            let result = branch.and_then(|b| {
-                let sink = b.static_pad("sink").expect("queue has a sink pad");
-                pad.link(&sink).map_err(|e| build_err(&wiring, e))?;
-                Ok(())
-            });
-            if let Err(e) = result {
+            if let Err(e) = branch.and_then(|b| link_to_branch(pad, &b, &wiring)) {
                 let cause = error_chain(&e);
                 tracing::error!(input = %wiring.what, %cause, "cannot link decoded {name}");
             }

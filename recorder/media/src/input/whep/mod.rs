@@ -44,7 +44,7 @@ use gstreamer::prelude::*;
 use gstreamer_sdp as gst_sdp;
 use gstreamer_webrtc as gst_webrtc;
 
-use super::pipeline::{Wiring, audio_branch, build_err, make, video_branch};
+use super::pipeline::{Wiring, audio_branch, build_err, link_to_branch, make, video_branch};
 use super::uri::redact;
 use crate::MediaError;
 use http::{Endpoint, IceServer};
@@ -240,12 +240,7 @@ fn link_decoded(dec: &gst::Element, pipeline: &gst::Pipeline, wiring: &Wiring, v
         } else {
             audio_branch(&pipeline, &wiring)
         };
-        let result = branch.and_then(|b| {
-            let sink = b.static_pad("sink").expect("queue has a sink pad");
-            pad.link(&sink).map_err(|e| build_err(&wiring, e))?;
-            Ok(())
-        });
-        if let Err(e) = result {
+        if let Err(e) = branch.and_then(|b| link_to_branch(pad, &b, &wiring)) {
             let cause = error_chain(&e);
             tracing::error!(input = %wiring.what, video, %cause, "cannot link a decoded WHEP track");
         }
