@@ -100,9 +100,6 @@ impl JobRunner for RecorderService {
     }
 
     fn start(&self, spec: JobSpec) -> Result<(), RunnerError> {
-        if spec.resume.is_some() {
-            recover_lost_part_in_background(spec.clone());
-        }
         let (tx, rx) = mpsc::channel();
         *self.commands.lock().expect("commands lock") = Some(tx);
         let (first_tx, first_rx) = mpsc::sync_channel(1);
@@ -200,24 +197,6 @@ impl JobRunner for RecorderService {
 
 /// Sorts a recording error into the API's kinds: the job's fault (with its field path), the
 /// composition's (with file:line:col), or the recorder's.
-/// A continuation finishes what the recorder it replaces left (see [`crate::resume`]) on a
-/// thread of its own: S3 calls must not delay its first frame.
-fn recover_lost_part_in_background(spec: JobSpec) {
-    let spawned = std::thread::Builder::new()
-        .name("recover-lost-part".into())
-        .spawn(move || {
-            for line in crate::resume::recover_lost_part(&spec) {
-                match line {
-                    Ok(done) => tracing::info!("{done}"),
-                    Err(e) => tracing::error!(error = %e, "the lost part stays for `vcs-recorder recover`"),
-                }
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::error!(error = %e, "cannot start recovering the lost part");
-    }
-}
-
 fn runner_error(e: RecordError) -> RunnerError {
     match e {
         RecordError::Invalid { field, message } => RunnerError::InvalidJob { at: field, message },

@@ -4,21 +4,27 @@
 //! already there, ended once. A continuation whose video does not match what the bucket holds
 //! fails before recording and names the object and the mismatch.
 //!
+//! Its MP4 outputs end as ONE file at the original key, joined from the parts; parts that
+//! one file cannot hold (another video size) are kept and the job says so.
+//!
 //! The lost recorder is played by a short `render` whose playlist is left unended, as a killed
 //! recorder leaves it (`crash_recovery` covers the kill itself).
 
 use std::path::Path;
 use std::process::{Command, Output};
 
-use vcs_test_support::{S3Server, TempDir, decode_errors, duration_secs};
+use vcs_test_support::{
+    S3Server, TempDir, decode_errors, decode_frame_rgb, duration_secs, mean_rgb,
+};
 
 const BUCKET: &str = "rec";
 const PART_SECS: f64 = 4.0;
 
 const VIDEO: &str = "{width: 640, height: 360, fps: 30, bitrateKbps: 1000}";
 
-/// A job recording `video`, continuation `resume` if set, to HLS and (if `mp4`) MP4 on S3.
-fn job_yaml(s3: &S3Server, video: &str, resume: Option<u32>, mp4: bool) -> String {
+/// A job recording `video` of a `colour` camera, continuation `resume` if set, to HLS and (if
+/// `mp4`) MP4 on S3.
+fn job_yaml(s3: &S3Server, video: &str, colour: &str, resume: Option<u32>, mp4: bool) -> String {
     let target = |key: &str| s3.target_yaml(BUCKET, key);
     let (mp4_key, resume) = match resume {
         Some(n) => (
@@ -38,7 +44,7 @@ fn job_yaml(s3: &S3Server, video: &str, resume: Option<u32>, mp4: bool) -> Strin
     format!(
         "composition: {{name: demo}}\n\
          participants:\n\
-         \x20 - {{id: a, camera: 'test:?pattern=ball', audio: 'test:'}}\n\
+         \x20 - {{id: a, camera: 'test:{colour}?pattern=ball', audio: 'test:'}}\n\
          video: {video}\n\
          durationSecs: {PART_SECS}\n\
          {resume}\
@@ -82,7 +88,7 @@ fn a_continuation_continues_the_same_playlist_after_one_discontinuity() {
     let s3 = S3Server::start(&dir.path().join("s3"));
     s3.create_bucket(BUCKET);
     ok(
-        &render(dir.path(), "part0.yaml", &job_yaml(&s3, VIDEO, None, true)),
+        &render(dir.path(), "part0.yaml", &job_yaml(&s3, VIDEO, "red", None, true)),
         "the first part",
     );
     // Left as a killed recorder leaves it: not ended.
@@ -98,7 +104,7 @@ fn a_continuation_continues_the_same_playlist_after_one_discontinuity() {
         &render(
             dir.path(),
             "part1.yaml",
-            &job_yaml(&s3, VIDEO, Some(1), true),
+            &job_yaml(&s3, VIDEO, "blue", Some(1), true),
         ),
         "the continuation",
     );
@@ -151,9 +157,23 @@ fn a_continuation_continues_the_same_playlist_after_one_discontinuity() {
         (listed - 2.0 * PART_SECS).abs() < 0.5,
         "the playlist lists {listed:.2} s of two {PART_SECS} s parts"
     );
-    // The MP4 still comes in parts (joining them is not built yet).
-    let part1 = duration_secs(&s3.object_path(BUCKET, "cont/archive.part1.mp4"));
-    assert!((part1 - PART_SECS).abs() < 0.5, "part 1 holds {part1:.2} s");
+    // ONE MP4 at the original key: part 0 (red), then the continuation (blue), on one
+    // timeline that skips the gap; the continuation's own object is gone.
+    let mp4 = s3.object_path(BUCKET, "cont/archive.mp4");
+    assert!(!s3.object_path(BUCKET, "cont/archive.part1.mp4").exists());
+    let errors = decode_errors(&mp4);
+    assert!(errors.is_empty(), "{errors}");
+    let joined = duration_secs(&mp4);
+    assert!(
+        (joined - 2.0 * PART_SECS).abs() < 0.3,
+        "the joined MP4 lasts {joined:.2} s, two parts of {PART_SECS} s"
+    );
+    let (w, h) = (640, 360);
+    let whole = (0, 0, w, h);
+    let [r0, _, b0] = mean_rgb(&decode_frame_rgb(&mp4, 1.0, w, h), w, whole);
+    let [r1, _, b1] = mean_rgb(&decode_frame_rgb(&mp4, PART_SECS + 2.0, w, h), w, whole);
+    assert!(r0 > b0 + 40, "part 0's red camera at 1 s: {r0} {b0}");
+    assert!(b1 > r1 + 40, "the continuation's blue camera at {} s: {r1} {b1}", PART_SECS + 2.0);
 
     // A continuation of another size or rate is refused before it records, naming the
     // object it does not match: the MP4's first part, or the playlist's last segment.
@@ -162,7 +182,7 @@ fn a_continuation_continues_the_same_playlist_after_one_discontinuity() {
     let refused = render(
         dir.path(),
         "part2.yaml",
-        &job_yaml(&s3, small, Some(2), true),
+        &job_yaml(&s3, small, "blue", Some(2), true),
     );
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
@@ -179,7 +199,7 @@ fn a_continuation_continues_the_same_playlist_after_one_discontinuity() {
     let refused = render(
         dir.path(),
         "part2-hls.yaml",
-        &job_yaml(&s3, slow, Some(2), false),
+        &job_yaml(&s3, slow, "blue", Some(2), false),
     );
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
@@ -195,4 +215,45 @@ fn a_continuation_continues_the_same_playlist_after_one_discontinuity() {
     );
     assert_eq!(std::fs::read(&playlist).expect("playlist"), before);
     assert!(!s3.object_path(BUCKET, "cont/archive.part2.mp4").exists());
+}
+
+#[test]
+fn parts_that_one_mp4_cannot_hold_are_kept_and_the_job_says_so() {
+    let dir = TempDir::new("resume-refused");
+    let s3 = S3Server::start(&dir.path().join("s3"));
+    s3.create_bucket(BUCKET);
+    // Part 0 is gone and part 1 (complete, as its recovery left it) was recorded at another
+    // size: the check before recording reads part 0 only, so only the join can tell.
+    let small = "{width: 320, height: 180, fps: 30, bitrateKbps: 500}";
+    ok(
+        &render(dir.path(), "part1.yaml", &job_yaml(&s3, small, "red", None, true)),
+        "the small part",
+    );
+    let part1 = s3.object_path(BUCKET, "cont/archive.part1.mp4");
+    std::fs::rename(s3.object_path(BUCKET, "cont/archive.mp4"), &part1).expect("move to part 1");
+    // Its playlist too would refuse the continuation before it records.
+    std::fs::remove_dir_all(s3.object_path(BUCKET, "cont/hls")).expect("remove the HLS output");
+    let part1_bytes = std::fs::read(&part1).expect("part 1");
+
+    let out = render(
+        dir.path(),
+        "part2.yaml",
+        &job_yaml(&s3, VIDEO, "blue", Some(2), true),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "a fault of the output:\n{stderr}");
+    assert!(
+        stderr.contains("the MP4 parts are not joined into s3://rec/cont/archive.mp4")
+            && stderr.contains(
+                "s3://rec/cont/archive.part2.mp4 does not record what \
+                 s3://rec/cont/archive.part1.mp4 does (vide track 1 size 640x360 where it has \
+                 320x180)"
+            ),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&part1).expect("part 1 kept"), part1_bytes);
+    let part2 = s3.object_path(BUCKET, "cont/archive.part2.mp4");
+    let d = duration_secs(&part2);
+    assert!((d - PART_SECS).abs() < 0.5, "part 2 kept, {d:.2} s");
+    assert!(!s3.object_path(BUCKET, "cont/archive.mp4").exists());
 }

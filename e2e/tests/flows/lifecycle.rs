@@ -481,24 +481,20 @@ async fn recording_goes_on_after(loss: Loss, world_name: &str) {
         "{st:#?}"
     );
     eprintln!("gap after the kill: {gap:.2} s (measured by the operator)");
-    // The lost part, recovered by the continuation, and the continuation's own part.
-    let first = world.s3.object_path(BUCKET, "phoenix/archive.mp4");
+    // ONE MP4 at the original key: the lost part (recovered by the continuation) and the
+    // continuation's own, joined before the continuation reported done; no part left over.
+    let mp4 = world.s3.object_path(BUCKET, "phoenix/archive.mp4");
     let part = world.s3.object_path(BUCKET, "phoenix/archive.part1.mp4");
-    world
-        .poll(
-            Duration::from_secs(60),
-            Duration::from_millis(250),
-            async || first.is_file(),
-            |done| *done,
-            |_| format!("the lost part was not recovered to {}", first.display()),
-        )
-        .await;
-    let (a, b) = (duration_secs(&first), duration_secs(&part));
-    assert!(a >= 1.0, "the recovered part holds {a} s");
-    assert!(b >= 2.0, "the continuation's part holds {b} s");
-    // The param patched before the kill shows after it (the whole frame is `bg`).
+    assert!(mp4.is_file(), "no MP4 at {}", mp4.display());
+    assert!(!part.exists(), "the continuation's part is left at {}", part.display());
+    let errors = decode_errors(&mp4);
+    assert!(errors.is_empty(), "the joined MP4 decodes with errors:\n{errors}");
+    let d = duration_secs(&mp4);
+    assert!(d >= 3.0, "the joined MP4 holds {d} s");
+    // The param patched before the kill shows after it (the whole frame is `bg`): the last
+    // second is the continuation's (it recorded 2 s and more).
     let (w, h) = (96, 64);
-    let frame = decode_frame_rgb(&part, b / 2.0, w, h);
+    let frame = decode_frame_rgb(&mp4, d - 1.0, w, h);
     let colour = median_rgb(&frame, w, (w / 4, h / 4, w / 2, h / 2));
     assert!(
         close_to(colour, GREEN, 40),
@@ -515,7 +511,7 @@ async fn recording_goes_on_after(loss: Loss, world_name: &str) {
         .sum();
     let recorded = st.recorded_secs.unwrap_or_default();
     eprintln!(
-        "playlist: {listed:.2} s listed of {recorded:.2} s recorded, MP4 parts {a:.2} + {b:.2} s:\n{text}"
+        "playlist: {listed:.2} s listed of {recorded:.2} s recorded, joined MP4 {d:.2} s:\n{text}"
     );
     // The lost recorder's last segment, unfinished at the loss (it closes at the first
     // keyframe after 2 s: up to two 2 s keyframe intervals), is not in the playlist, and the
@@ -525,13 +521,20 @@ async fn recording_goes_on_after(loss: Loss, world_name: &str) {
         listed >= recorded - 6.0,
         "the playlist lists {listed:.2} s of {recorded:.2} s recorded:\n{text}"
     );
-    // Nor may it list media that was never recorded: the MP4 parts hold all of it, but for the
-    // lost MP4's last fragment (1 s) and checkpoint (0.25 s). (The operator's recorded seconds
-    // are what it last saw the lost pod report: 3.8 s behind the playlist once, with 30
-    // recordings starting at the same time.)
+    // Nor may it list media that was never recorded: the joined MP4 holds all of it, but for
+    // the lost MP4's last fragment (1 s) and checkpoint (0.25 s). (The operator's recorded
+    // seconds are what it last saw the lost pod report: 3.8 s behind the playlist once, with
+    // 30 recordings starting at the same time.)
     assert!(
-        listed <= a + b + 1.5,
-        "the playlist lists {listed:.2} s, the MP4 parts hold {a:.2} + {b:.2} s:\n{text}"
+        listed <= d + 1.5,
+        "the playlist lists {listed:.2} s, the joined MP4 holds {d:.2} s:\n{text}"
+    );
+    // The joined MP4 skips the gap (as the playlist does): it lasts the recorded time, less
+    // what the lost recorder had not uploaded (its last fragment and checkpoint) and give or
+    // take what the reported seconds run ahead of or behind the frames.
+    assert!(
+        (d - recorded).abs() <= 4.0,
+        "the joined MP4 holds {d:.2} s of {recorded:.2} s recorded (gap {gap:.2} s)"
     );
     let errors = decode_errors(&playlist);
     assert!(

@@ -139,10 +139,11 @@ pub fn resume_spec(st: &RecordingStatus) -> Option<ResumeSpec> {
 }
 
 /// Points the MP4 S3 outputs of continuation `part`'s job at keys of their own (see
-/// [`vcs_job::part_key`]): until the recorder joins MP4 parts into one object, a continuation
-/// writing the lost recorder's key would overwrite what it left. HLS outputs keep their
-/// prefix: the continuation numbers its segments after the lost ones and continues the same
-/// playlist.
+/// [`vcs_job::part_key`]): a continuation writing the lost recorder's key would overwrite what
+/// it left. When the continuation ends well, the recorder joins every part into ONE MP4 at
+/// the original key and deletes the part keys (it finds the original from this key and
+/// `resume.restart`). HLS outputs keep their prefix: the continuation numbers its segments
+/// after the lost ones and continues the same playlist.
 pub fn to_part_keys(job: &mut JobSpec, part: u32) {
     for o in &mut job.outputs {
         if let Some(target) = o.mp4.as_mut().and_then(|m| m.s3.as_mut()) {

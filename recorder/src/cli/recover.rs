@@ -2,6 +2,9 @@
 //! (kill -9, an OOM kill, a lost node): the MP4's multipart upload is completed into a playable
 //! fragmented MP4 from the parts and tail checkpoints it uploaded, and HLS playlists are ended.
 //!
+//! For a continuation's job (`resume` set) the earlier parts are recovered too and every part
+//! is joined into one MP4 at the original key, as the continuation does when it ends well.
+//!
 //! Run it only once the job's recorder is gone: completing a live recorder's upload would end
 //! its MP4 early. Running it twice is harmless.
 
@@ -12,12 +15,57 @@ use vcs_upload::{PlaylistEnd, Recovery};
 
 use crate::job_file::read_job_file;
 use crate::recording::hls_playlist_key;
+use crate::resume::Joined;
 
 #[derive(clap::Args)]
 pub struct RecoverArgs {
     /// The job spec file (YAML or JSON) of the recording that died; its S3 outputs are
     /// recovered.
     job: PathBuf,
+}
+
+/// A continuation's job: its parts and the earlier ones become one MP4 at the original key
+/// (what the continuation does itself when it ends well). Returns the failures (0 or 1).
+fn join(name: &str, target: &vcs_job::S3Target, restart: u32, i: usize) -> usize {
+    for line in crate::resume::recover_lost_parts(&resume_job_for(target, restart)) {
+        match line {
+            Ok(done) => println!("{done}"),
+            Err(e) => eprintln!("{e}"),
+        }
+    }
+    match crate::resume::join_output(target, restart) {
+        Some(Joined::Into { summary, .. }) => println!("{name}: {summary}"),
+        Some(Joined::Nothing) => println!("{name}: no parts to join"),
+        Some(Joined::Kept { message }) => {
+            eprintln!("{name}: outputs[{i}].mp4.s3: {message}");
+            return 1;
+        }
+        None => println!(
+            "{name}: s3://{}/{} is not a continuation's part key; nothing to join",
+            target.bucket, target.key
+        ),
+    }
+    0
+}
+
+/// A job of one MP4 output at `target`, continuation `restart`: what
+/// [`crate::resume::recover_lost_parts`] needs to find the earlier parts.
+fn resume_job_for(target: &vcs_job::S3Target, restart: u32) -> vcs_job::JobSpec {
+    vcs_job::JobSpec {
+        outputs: vec![vcs_job::Output {
+            name: "mp4".into(),
+            mp4: Some(vcs_job::Mp4Output {
+                path: None,
+                s3: Some(target.clone()),
+            }),
+            ..Default::default()
+        }],
+        resume: Some(vcs_job::ResumeSpec {
+            restart,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
 }
 
 pub fn run(args: RecoverArgs) -> anyhow::Result<()> {
@@ -53,6 +101,9 @@ pub fn run(args: RecoverArgs) -> anyhow::Result<()> {
                         vcs_job::control::error_chain(&e)
                     );
                 }
+            }
+            if let Some(resume) = &job.resume {
+                failures += join(&output.name, target, resume.restart, i);
             }
         }
         if let Some(target) = output.hls.as_ref().and_then(|h| h.s3.as_ref()) {

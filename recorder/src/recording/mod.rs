@@ -251,6 +251,9 @@ pub struct Recorder<'s> {
     tallied_frames: u64,
     /// Warns when an input's lip sync is off by more than a frame.
     sync_watch: lipsync::SyncWatch,
+    /// A continuation's recovery of the lost recorders' MP4 parts, joined with its own at the
+    /// end (see [`crate::resume`]).
+    lost_parts: crate::resume::LostParts,
 }
 
 impl<'s> Recorder<'s> {
@@ -308,6 +311,7 @@ impl<'s> Recorder<'s> {
         // anything is recorded (see `crate::resume::hls`).
         crate::resume::hls::check_mp4_parts(&job, &opts.spool_dir)?;
         let continues = crate::resume::hls::continuations(&job, &opts.spool_dir)?;
+        let lost_parts = crate::resume::LostParts::recover_in_background(&job);
         let (targets, outputs) = Outputs::start(&job.outputs, &opts.spool_dir, continues)?;
         let encoder = Encoder::start(
             EncoderConfig {
@@ -358,6 +362,7 @@ impl<'s> Recorder<'s> {
             input_tally: delivery::InputTally::default(),
             sync_watch: lipsync::SyncWatch::default(),
             tallied_frames: 0,
+            lost_parts,
         })
     }
 
@@ -572,6 +577,7 @@ impl<'s> Recorder<'s> {
             composition_errors,
             input_tally,
             status,
+            lost_parts,
             ..
         } = self;
         drop(participants);
@@ -581,10 +587,16 @@ impl<'s> Recorder<'s> {
             outputs.on_event(ev);
         }
         let duration = vcs_media::encode::frames_duration(frames, job.video.fps);
-        let outputs = outputs.finish(summaries);
+        let mut outputs = outputs.finish(summaries);
+        // A continuation's MP4 becomes one object with the earlier parts, before the job is
+        // done (the operator may recycle the pod once it is).
+        lost_parts.wait();
+        let join_faults = crate::resume::join_parts(&job, &mut outputs);
         let inputs = input_tally.deliveries();
         let composition_failed = engine.has_failed();
-        let faults = faults(duration, &outputs, &inputs, composition_failed);
+        let mut faults = faults(duration, &outputs, &inputs, composition_failed);
+        faults.extend(join_faults);
+        faults.sort_by_key(|f| f.kind);
         {
             let mut s = status.lock().expect("status lock");
             s.input_delivery = inputs.clone();

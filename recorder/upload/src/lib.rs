@@ -31,7 +31,9 @@
 //! - `object`: whole objects, one pending version per key, newest wins.
 //! - `growing`: the multipart upload of a growing file, with re-sending of rewritten parts.
 //! - `parts`: pure part layout and change detection.
+//! - `fmp4`: pure joining of fragmented MP4 parts into one file (box patching in place).
 //! - `fragments`: pure MP4 box-header reading: where a growing fMP4 may be cut.
+//! - `join`: joining a recording's MP4 parts into one object at the original key.
 //! - `journal`: the recovery objects kept next to a growing MP4 (parts journal, tail).
 //! - `recovery`: completing what a dead recorder left (MP4 upload, unended HLS playlist).
 //! - `spool`: local snapshots of whole objects until S3 has them.
@@ -43,8 +45,10 @@
 
 mod client;
 mod error;
+mod fmp4;
 mod fragments;
 mod growing;
+mod join;
 mod journal;
 mod object;
 mod parts;
@@ -57,7 +61,9 @@ mod uploader;
 
 pub use client::{DEFAULT_REGION, check};
 pub use error::{Location, UploadError};
+pub use fmp4::JoinError;
 pub use growing::GrowingObject;
+pub use join::JoinOutcome;
 pub use journal::{Journal, JournalPart, TailChunk};
 pub use parts::MIN_PART_SIZE;
 pub use recovery::{Orphan, PlaylistEnd, Recovered, Recovery};

@@ -23,6 +23,8 @@ use vcs_job::S3Target;
 use crate::client::{build, location};
 use crate::error::{Failure, Location, UploadError, classify};
 use crate::journal::{self, Journal, RecoveryObject, TailChunk};
+use crate::join::JoinOutcome;
+use crate::parts::MIN_PART_SIZE;
 use crate::requests::content_type;
 
 /// An unfinished MP4 upload found in the bucket: what a crashed recorder uploaded.
@@ -142,6 +144,30 @@ impl Recovery {
         })
     }
 
+    /// Joins a recording's MP4 parts, at `keys` in order (part 0 at `original` first; missing
+    /// ones skipped), into one MP4 at `original`, then deletes the later parts (see `join`).
+    pub fn join_mp4_parts(
+        &self,
+        target: &S3Target,
+        original: &str,
+        keys: &[String],
+    ) -> Result<JoinOutcome, UploadError> {
+        self.join_mp4_parts_copying_from(target, original, keys, 2 * MIN_PART_SIZE)
+    }
+
+    /// [`Self::join_mp4_parts`], copying part 0 inside S3 when it holds at least `copy_from`
+    /// bytes (S3 needs `2 * MIN_PART_SIZE`; s3s-fs in tests takes less).
+    pub fn join_mp4_parts_copying_from(
+        &self,
+        target: &S3Target,
+        original: &str,
+        keys: &[String],
+        copy_from: u64,
+    ) -> Result<JoinOutcome, UploadError> {
+        self.runtime
+            .block_on(crate::join::join(target, original, keys, copy_from))
+    }
+
     /// Appends `#EXT-X-ENDLIST` to the HLS playlist at `key` if it lacks one, so players stop
     /// waiting for segments that will never come.
     pub fn end_playlist(&self, target: &S3Target, key: &str) -> Result<PlaylistEnd, UploadError> {
@@ -152,7 +178,7 @@ impl Recovery {
     }
 }
 
-fn error<E>(
+pub(crate) fn error<E>(
     err: aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
     at: &Location,
 ) -> UploadError
@@ -198,7 +224,7 @@ async fn list(
 }
 
 /// The object's bytes; `None` if there is no such object.
-async fn get(
+pub(crate) async fn get(
     client: &Client,
     target: &S3Target,
     key: &str,
