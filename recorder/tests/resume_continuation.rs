@@ -10,11 +10,12 @@
 //! The lost recorder is played by a short `render` whose playlist is left unended, as a killed
 //! recorder leaves it (`crash_recovery` covers the kill itself).
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use vcs_test_support::{
-    S3Server, TempDir, decode_errors, decode_frame_rgb, duration_secs, mean_rgb,
+    S3Server, TempDir, decode_errors, decode_frame_rgb, duration_secs, mean_rgb, wait_for,
 };
 
 const BUCKET: &str = "rec";
@@ -22,10 +23,13 @@ const PART_SECS: f64 = 4.0;
 
 const VIDEO: &str = "{width: 640, height: 360, fps: 30, bitrateKbps: 1000}";
 
-/// A job recording `video` of a `colour` camera, continuation `resume` if set, to HLS and (if
-/// `mp4`) MP4 on S3.
-fn job_yaml(s3: &S3Server, video: &str, colour: &str, resume: Option<u32>, mp4: bool) -> String {
+/// A job recording `video` of a `test:{camera}` camera, continuation `resume` if set, to HLS
+/// and (if `mp4`) MP4 on S3.
+fn job_yaml(s3: &S3Server, video: &str, camera: &str, resume: Option<u32>, mp4: bool) -> String {
     let target = |key: &str| s3.target_yaml(BUCKET, key);
+    // A first part that is not a continuation runs long enough to be killed (it is, or it
+    // is cut short by `--duration`).
+    let secs = if resume.is_some() { PART_SECS } else { 60.0 };
     let (mp4_key, resume) = match resume {
         Some(n) => (
             format!("cont/archive.part{n}.mp4"),
@@ -44,9 +48,9 @@ fn job_yaml(s3: &S3Server, video: &str, colour: &str, resume: Option<u32>, mp4: 
     format!(
         "composition: {{name: demo}}\n\
          participants:\n\
-         \x20 - {{id: a, camera: 'test:{colour}?pattern=ball', audio: 'test:'}}\n\
+         \x20 - {{id: a, camera: 'test:{camera}', audio: 'test:'}}\n\
          video: {video}\n\
-         durationSecs: {PART_SECS}\n\
+         durationSecs: {secs}\n\
          {resume}\
          outputs:\n\
          \x20 - {{name: live, hls: {{segmentSecs: 2, s3: {}}}}}\n\
@@ -60,10 +64,27 @@ fn render(dir: &Path, name: &str, yaml: &str) -> Output {
     std::fs::write(&job, yaml).expect("write job");
     Command::new(env!("CARGO_BIN_EXE_vcs-recorder"))
         .arg("render")
+        .args(["--duration", &PART_SECS.to_string()])
         .arg(&job)
         .env("TMPDIR", dir)
         .output()
         .expect("run vcs-recorder render")
+}
+
+/// Files under `dir`, recursively (none if it does not exist).
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files = Vec::new();
+    for path in entries.flatten().map(|e| e.path()) {
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
 
 fn ok(out: &Output, what: &str) {
@@ -88,7 +109,11 @@ fn a_continuation_continues_the_same_playlist_after_one_discontinuity() {
     let s3 = S3Server::start(&dir.path().join("s3"));
     s3.create_bucket(BUCKET);
     ok(
-        &render(dir.path(), "part0.yaml", &job_yaml(&s3, VIDEO, "red", None, true)),
+        &render(
+            dir.path(),
+            "part0.yaml",
+            &job_yaml(&s3, VIDEO, "red?pattern=ball", None, true),
+        ),
         "the first part",
     );
     // Left as a killed recorder leaves it: not ended.
@@ -104,7 +129,7 @@ fn a_continuation_continues_the_same_playlist_after_one_discontinuity() {
         &render(
             dir.path(),
             "part1.yaml",
-            &job_yaml(&s3, VIDEO, "blue", Some(1), true),
+            &job_yaml(&s3, VIDEO, "blue?pattern=ball", Some(1), true),
         ),
         "the continuation",
     );
@@ -173,7 +198,11 @@ fn a_continuation_continues_the_same_playlist_after_one_discontinuity() {
     let [r0, _, b0] = mean_rgb(&decode_frame_rgb(&mp4, 1.0, w, h), w, whole);
     let [r1, _, b1] = mean_rgb(&decode_frame_rgb(&mp4, PART_SECS + 2.0, w, h), w, whole);
     assert!(r0 > b0 + 40, "part 0's red camera at 1 s: {r0} {b0}");
-    assert!(b1 > r1 + 40, "the continuation's blue camera at {} s: {r1} {b1}", PART_SECS + 2.0);
+    assert!(
+        b1 > r1 + 40,
+        "the continuation's blue camera at {} s: {r1} {b1}",
+        PART_SECS + 2.0
+    );
 
     // A continuation of another size or rate is refused before it records, naming the
     // object it does not match: the MP4's first part, or the playlist's last segment.
@@ -182,7 +211,7 @@ fn a_continuation_continues_the_same_playlist_after_one_discontinuity() {
     let refused = render(
         dir.path(),
         "part2.yaml",
-        &job_yaml(&s3, small, "blue", Some(2), true),
+        &job_yaml(&s3, small, "blue?pattern=ball", Some(2), true),
     );
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
@@ -199,7 +228,7 @@ fn a_continuation_continues_the_same_playlist_after_one_discontinuity() {
     let refused = render(
         dir.path(),
         "part2-hls.yaml",
-        &job_yaml(&s3, slow, "blue", Some(2), false),
+        &job_yaml(&s3, slow, "blue?pattern=ball", Some(2), false),
     );
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
@@ -226,7 +255,11 @@ fn parts_that_one_mp4_cannot_hold_are_kept_and_the_job_says_so() {
     // size: the check before recording reads part 0 only, so only the join can tell.
     let small = "{width: 320, height: 180, fps: 30, bitrateKbps: 500}";
     ok(
-        &render(dir.path(), "part1.yaml", &job_yaml(&s3, small, "red", None, true)),
+        &render(
+            dir.path(),
+            "part1.yaml",
+            &job_yaml(&s3, small, "red?pattern=ball", None, true),
+        ),
         "the small part",
     );
     let part1 = s3.object_path(BUCKET, "cont/archive.part1.mp4");
@@ -238,10 +271,14 @@ fn parts_that_one_mp4_cannot_hold_are_kept_and_the_job_says_so() {
     let out = render(
         dir.path(),
         "part2.yaml",
-        &job_yaml(&s3, VIDEO, "blue", Some(2), true),
+        &job_yaml(&s3, VIDEO, "blue?pattern=ball", Some(2), true),
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "a fault of the output:\n{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "a fault of the output:\n{stderr}"
+    );
     assert!(
         stderr.contains("the MP4 parts are not joined into s3://rec/cont/archive.mp4")
             && stderr.contains(
@@ -256,4 +293,65 @@ fn parts_that_one_mp4_cannot_hold_are_kept_and_the_job_says_so() {
     let d = duration_secs(&part2);
     assert!((d - PART_SECS).abs() < 0.5, "part 2 kept, {d:.2} s");
     assert!(!s3.object_path(BUCKET, "cont/archive.mp4").exists());
+}
+
+#[test]
+fn a_killed_recorders_part_and_the_continuations_become_one_mp4() {
+    let dir = TempDir::new("resume-killed");
+    let s3 = S3Server::start(&dir.path().join("s3"));
+    s3.create_bucket(BUCKET);
+    // Noise at a high bitrate fills S3's 5 MiB minimum part within seconds of real time; the
+    // continuation records alike (one bitrate: x264 writes it into the stream's level).
+    let video = "{width: 640, height: 360, fps: 30, bitrateKbps: 16000}";
+    let job = dir.path().join("part0.yaml");
+    std::fs::write(&job, job_yaml(&s3, video, "red?pattern=snow", None, true)).expect("job");
+    let mut recorder = Command::new(env!("CARGO_BIN_EXE_vcs-recorder"))
+        .args(["render", "--realtime"])
+        .arg(&job)
+        .env("TMPDIR", dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start vcs-recorder");
+    let journal = s3.object_path(BUCKET, "cont/archive.mp4.vcs-recovery");
+    wait_for(
+        "the first multipart part of the MP4 in S3",
+        Duration::from_secs(120),
+        || {
+            files_under(&journal)
+                .iter()
+                .any(|f| f.ends_with("upload.json"))
+        },
+    );
+    recorder.kill().expect("SIGKILL the recorder");
+    recorder.wait().expect("reap the recorder");
+    assert!(!s3.object_path(BUCKET, "cont/archive.mp4").exists());
+
+    let out = render(
+        dir.path(),
+        "part1.yaml",
+        &job_yaml(&s3, video, "blue?pattern=ball", Some(1), true),
+    );
+    ok(&out, "the continuation");
+    // Recovered in the background, then joined: one MP4, no part or recovery object left.
+    let mp4 = s3.object_path(BUCKET, "cont/archive.mp4");
+    assert!(!s3.object_path(BUCKET, "cont/archive.part1.mp4").exists());
+    assert_eq!(files_under(&journal), Vec::<PathBuf>::new());
+    let errors = decode_errors(&mp4);
+    assert!(errors.is_empty(), "{errors}");
+    let joined = duration_secs(&mp4);
+    eprintln!("the killed part and {PART_SECS} s joined: {joined:.3} s");
+    assert!(
+        joined >= PART_SECS + 1.0,
+        "the joined MP4 lasts {joined:.2} s: the killed part's fragments and {PART_SECS} s"
+    );
+    let (w, h) = (640, 360);
+    let whole = (0, 0, w, h);
+    let [r, _, b] = mean_rgb(&decode_frame_rgb(&mp4, joined - 1.0, w, h), w, whole);
+    assert!(
+        b > r + 40,
+        "the continuation's blue camera at the end: {r} {b}"
+    );
+    let [r, _, b] = mean_rgb(&decode_frame_rgb(&mp4, 0.5, w, h), w, whole);
+    assert!(r + 20 > b, "the killed part's noise at the start: {r} {b}");
 }

@@ -486,9 +486,16 @@ async fn recording_goes_on_after(loss: Loss, world_name: &str) {
     let mp4 = world.s3.object_path(BUCKET, "phoenix/archive.mp4");
     let part = world.s3.object_path(BUCKET, "phoenix/archive.part1.mp4");
     assert!(mp4.is_file(), "no MP4 at {}", mp4.display());
-    assert!(!part.exists(), "the continuation's part is left at {}", part.display());
+    assert!(
+        !part.exists(),
+        "the continuation's part is left at {}",
+        part.display()
+    );
     let errors = decode_errors(&mp4);
-    assert!(errors.is_empty(), "the joined MP4 decodes with errors:\n{errors}");
+    assert!(
+        errors.is_empty(),
+        "the joined MP4 decodes with errors:\n{errors}"
+    );
     let d = duration_secs(&mp4);
     assert!(d >= 3.0, "the joined MP4 holds {d} s");
     // The param patched before the kill shows after it (the whole frame is `bg`): the last

@@ -125,7 +125,9 @@ impl LostParts {
         if let Some(handle) = self.0
             && handle.join().is_err()
         {
-            tracing::error!("recovering the lost parts panicked; they stay for `vcs-recorder recover`");
+            tracing::error!(
+                "recovering the lost parts panicked; they stay for `vcs-recorder recover`"
+            );
         }
     }
 }

@@ -36,7 +36,7 @@ pub use browser::Browser;
 pub use control::{ControlClient, Response, request};
 pub use media::{
     Stream, close_to, decode_audio, decode_errors, decode_frame_rgb, duration_secs, ffmpeg_decode,
-    ffprobe_streams, mean_rgb, median_rgb, probe, region_difference, rms, stream,
+    ffprobe_streams, mean_rgb, median_rgb, mp4mux_file, probe, region_difference, rms, stream,
 };
 pub use process::{Proc, TempDir, find_program, free_port, free_udp_port, workspace_bin};
 pub use rtmp::RtmpServer;

@@ -248,6 +248,48 @@ pub fn close_to(got: [u8; 3], want: [u8; 3], tolerance: u8) -> bool {
         .all(|(g, w)| g.abs_diff(w) <= tolerance)
 }
 
+/// A fragmented MP4 of `secs` s as the recorder's muxer writes them (H.264 `size` at 30 fps and
+/// `kbps` on a videotestsrc `pattern`, AAC, `mp4mux fragment-duration=1000 streamable=true`),
+/// written to `path` and returned; `None` (said on stderr) when GStreamer's command line is
+/// missing.
+pub fn mp4mux_file(
+    path: &Path,
+    pattern: &str,
+    size: (u32, u32),
+    kbps: u32,
+    secs: u32,
+) -> Option<Vec<u8>> {
+    let Some(gst) = crate::find_program("gst-launch-1.0") else {
+        eprintln!("skipped: gst-launch-1.0 is not installed (scripts/install-deps)");
+        return None;
+    };
+    let description = format!(
+        "videotestsrc pattern={pattern} num-buffers={frames} \
+         ! video/x-raw,width={w},height={h},framerate=30/1 \
+         ! x264enc speed-preset=veryfast tune=zerolatency key-int-max=30 bitrate={kbps} \
+         ! video/x-h264,profile=high ! h264parse ! mux.video_0 \
+         audiotestsrc num-buffers={buffers} samplesperbuffer=1024 ! audioconvert \
+         ! avenc_aac ! aacparse ! mux.audio_0 \
+         mp4mux name=mux fragment-duration=1000 streamable=true ! filesink location={out}",
+        frames = secs * 30,
+        buffers = secs * 44100 / 1024,
+        w = size.0,
+        h = size.1,
+        out = path.display()
+    );
+    let status = Command::new(gst)
+        .arg("-q")
+        .args(description.split_whitespace())
+        .status()
+        .expect("run gst-launch-1.0");
+    assert!(
+        status.success(),
+        "gst-launch-1.0 failed for {}",
+        path.display()
+    );
+    Some(std::fs::read(path).expect("read the muxed file"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,9 +23,7 @@ use std::ops::Range;
 pub enum JoinError {
     #[error("{part} is not a fragmented MP4 as the recorder writes them: {detail}")]
     Malformed { part: String, detail: String },
-    #[error(
-        "{part} does not record what {first} does ({what}); one file cannot hold both"
-    )]
+    #[error("{part} does not record what {first} does ({what}); one file cannot hold both")]
     Mismatch {
         part: String,
         first: String,
@@ -151,7 +149,9 @@ fn child(
     within: &Range<usize>,
     kind: &[u8; 4],
 ) -> Option<([u8; 4], Range<usize>, Range<usize>)> {
-    boxes(b, within.clone()).into_iter().find(|(k, ..)| k == kind)
+    boxes(b, within.clone())
+        .into_iter()
+        .find(|(k, ..)| k == kind)
 }
 
 /// Parses the part called `name` (in messages) of a join.
@@ -539,44 +539,19 @@ fn join_in_memory(mut parts: Vec<Vec<u8>>) -> Result<Vec<u8>, JoinError> {
 #[cfg(test)]
 mod tests {
     use std::path::Path;
-    use std::process::Command;
 
-    use vcs_test_support::{TempDir, decode_errors, duration_secs, find_program};
+    use vcs_test_support::{TempDir, decode_errors, duration_secs, mp4mux_file};
 
     use super::*;
 
-    /// A fragmented MP4 as the recorder's muxer writes it (H.264 + AAC, 1 s fragments), or
-    /// `None` (said on stderr) when GStreamer's command line is not installed.
-    fn mp4mux(dir: &Path, name: &str, pattern: &str, size: (u32, u32), secs: u32) -> Option<Vec<u8>> {
-        let Some(gst) = find_program("gst-launch-1.0") else {
-            eprintln!("skipped: gst-launch-1.0 is not installed (scripts/install-deps)");
-            return None;
-        };
-        let path = dir.join(name);
-        let status = Command::new(gst)
-            .arg("-q")
-            .args(
-                format!(
-                    "videotestsrc pattern={pattern} num-buffers={frames} \
-                     ! video/x-raw,width={w},height={h},framerate=30/1 \
-                     ! x264enc speed-preset=veryfast tune=zerolatency key-int-max=30 \
-                     ! video/x-h264,profile=high ! h264parse ! mux.video_0 \
-                     audiotestsrc num-buffers={buffers} samplesperbuffer=1024 ! audioconvert \
-                     ! avenc_aac ! aacparse ! mux.audio_0 \
-                     mp4mux name=mux fragment-duration=1000 streamable=true \
-                     ! filesink location={out}",
-                    frames = secs * 30,
-                    buffers = secs * 44100 / 1024,
-                    w = size.0,
-                    h = size.1,
-                    out = path.display()
-                )
-                .split_whitespace(),
-            )
-            .status()
-            .expect("run gst-launch-1.0");
-        assert!(status.success(), "gst-launch-1.0 failed for {name}");
-        Some(std::fs::read(&path).expect("read the muxed file"))
+    fn mp4mux(
+        dir: &Path,
+        name: &str,
+        pattern: &str,
+        size: (u32, u32),
+        secs: u32,
+    ) -> Option<Vec<u8>> {
+        mp4mux_file(&dir.join(name), pattern, size, 500, secs)
     }
 
     #[test]
@@ -588,14 +563,24 @@ mod tests {
         let b = mp4mux(dir.path(), "b.mp4", "ball", (320, 180), 2).expect("second part");
         let pa = parse(&a, "a.mp4").expect("part 0");
         let pb = parse(&b, "b.mp4").expect("part 1");
-        assert!(pa.mehd.is_some(), "mp4mux writes the movie's duration in mehd");
+        assert!(
+            pa.mehd.is_some(),
+            "mp4mux writes the movie's duration in mehd"
+        );
         assert_eq!(pa.tracks.len(), 2);
         let (shifts, total) = plan(&[pa.clone(), pb.clone()]).expect("plan");
-        assert_eq!(shifts[0].ticks.values().copied().collect::<Vec<_>>(), [0, 0]);
+        assert_eq!(
+            shifts[0].ticks.values().copied().collect::<Vec<_>>(),
+            [0, 0]
+        );
         assert_eq!(shifts[1].sequence, pa.last_sequence);
         // Part 1 starts where part 0's longest track ends, on every track's clock.
         let video_end = pa.spans[&1].1;
-        assert!(shifts[1].ticks[&1] >= video_end, "{shifts:?} {:?}", pa.spans);
+        assert!(
+            shifts[1].ticks[&1] >= video_end,
+            "{shifts:?} {:?}",
+            pa.spans
+        );
         assert!((seconds(&pa, total) - 5.0).abs() < 0.1, "{total}");
 
         let joined = join_in_memory(vec![a.clone(), b.clone()]).expect("join");
@@ -612,7 +597,10 @@ mod tests {
             .iter()
             .map(|at| be32(&joined, *at).expect("mfhd"))
             .collect();
-        assert!(sequences.windows(2).all(|w| w[1] == w[0] + 1), "{sequences:?}");
+        assert!(
+            sequences.windows(2).all(|w| w[1] == w[0] + 1),
+            "{sequences:?}"
+        );
         let mut last = BTreeMap::new();
         for t in &pj.tfdts {
             let v = if t.wide {
@@ -621,7 +609,11 @@ mod tests {
                 u64::from(be32(&joined, t.at).expect("tfdt"))
             };
             let prev = last.insert(t.track, v);
-            assert!(prev.is_none_or(|p| p < v), "track {} goes back to {v}", t.track);
+            assert!(
+                prev.is_none_or(|p| p < v),
+                "track {} goes back to {v}",
+                t.track
+            );
         }
 
         let out = dir.path().join("joined.mp4");
@@ -629,7 +621,10 @@ mod tests {
         let errors = decode_errors(&out);
         assert!(errors.is_empty(), "{errors}");
         let d = duration_secs(&out);
-        assert!((d - 5.0).abs() < 0.2, "the joined file lasts {d:.2} s, want 5");
+        assert!(
+            (d - 5.0).abs() < 0.2,
+            "the joined file lasts {d:.2} s, want 5"
+        );
     }
 
     #[test]

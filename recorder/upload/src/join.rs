@@ -94,10 +94,8 @@ pub(crate) async fn join(
     };
     let duration_secs = fmp4::seconds(&parsed[0], total);
     let mut pieces = vec![Piece::Bytes(fmp4::head(&found[0].1, &parsed[0], total))];
-    for (i, ((key, bytes), (part, shift))) in found
-        .iter_mut()
-        .zip(parsed.iter().zip(&shifts))
-        .enumerate()
+    for (i, ((key, bytes), (part, shift))) in
+        found.iter_mut().zip(parsed.iter().zip(&shifts)).enumerate()
     {
         if let Err(e) = fmp4::patch(bytes, part, shift) {
             return Ok(refused(e));

@@ -22,8 +22,8 @@ use vcs_job::S3Target;
 
 use crate::client::{build, location};
 use crate::error::{Failure, Location, UploadError, classify};
-use crate::journal::{self, Journal, RecoveryObject, TailChunk};
 use crate::join::JoinOutcome;
+use crate::journal::{self, Journal, RecoveryObject, TailChunk};
 use crate::parts::MIN_PART_SIZE;
 use crate::requests::content_type;
 

@@ -5,8 +5,8 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use vcs_test_support::{S3Server, wait_for};
-use vcs_upload::{UploadError, Uploader, UploaderConfig};
+use vcs_test_support::{S3Server, TempDir, decode_errors, duration_secs, mp4mux_file, wait_for};
+use vcs_upload::{JoinOutcome, MIN_PART_SIZE, Recovery, UploadError, Uploader, UploaderConfig};
 
 const MIB: usize = 1024 * 1024;
 const BUCKET: &str = "recordings";
@@ -20,24 +20,7 @@ fn s3() -> S3Server {
 
 /// Downloads an object through the S3 API (not by peeking at the server's folder).
 fn get(server: &S3Server, key: &str) -> Vec<u8> {
-    let config = aws_sdk_s3::config::Builder::new()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .endpoint_url(server.endpoint())
-        .force_path_style(true)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            &server.access_key,
-            &server.secret_key,
-            None,
-            None,
-            "test",
-        ))
-        .build();
-    let client = aws_sdk_s3::Client::from_conf(config);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let (client, runtime) = client(server);
     runtime.block_on(async {
         let object = client
             .get_object()
@@ -54,6 +37,48 @@ fn get(server: &S3Server, key: &str) -> Vec<u8> {
             .into_bytes()
             .to_vec()
     })
+}
+
+/// Puts an object through the S3 API.
+fn put(server: &S3Server, key: &str, body: Vec<u8>) {
+    let (client, runtime) = client(server);
+    runtime.block_on(async {
+        client
+            .put_object()
+            .bucket(BUCKET)
+            .key(key)
+            .body(body.into())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("put {key}: {}", aws_sdk_s3::error::DisplayErrorContext(e)));
+    });
+}
+
+/// An S3 client of `server`, and a runtime to run its calls on. Checksums only when required,
+/// as the uploader sends them: s3s-fs keeps a PutObject's checksum on the key after a
+/// multipart upload replaced the object, and a client checking it would reject the new one.
+fn client(server: &S3Server) -> (aws_sdk_s3::Client, tokio::runtime::Runtime) {
+    use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
+    let config = aws_sdk_s3::config::Builder::new()
+        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+        .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .endpoint_url(server.endpoint())
+        .force_path_style(true)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            &server.access_key,
+            &server.secret_key,
+            None,
+            None,
+            "test",
+        ))
+        .build();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    (aws_sdk_s3::Client::from_conf(config), runtime)
 }
 
 /// Logs from the crate under test, shown for failing tests.
@@ -454,4 +479,60 @@ fn a_crashed_growing_mp4_is_recovered_up_to_its_last_whole_fragment() {
             "{key}: nothing left"
         );
     }
+}
+
+#[test]
+fn mp4_parts_join_at_the_original_key_with_part_0_copied_inside_s3() {
+    init_logs();
+    let server = s3();
+    let dir = TempDir::new("join-s3");
+    // Noise at 40 Mbit/s: part 0 is over 10 MiB, so S3 copies most of it.
+    let Some(a) = mp4mux_file(&dir.path().join("a.mp4"), "snow", (640, 360), 40_000, 3) else {
+        return;
+    };
+    assert!(a.len() as u64 > 2 * MIN_PART_SIZE, "{} bytes", a.len());
+    let b = mp4mux_file(&dir.path().join("b.mp4"), "ball", (640, 360), 40_000, 2).expect("part 1");
+    put(&server, "rec/archive.mp4", a.clone());
+    put(&server, "rec/archive.part1.mp4", b);
+    let target = server.target(BUCKET, "rec/archive.part2.mp4");
+    let keys: Vec<String> = [
+        "rec/archive.mp4",
+        "rec/archive.part1.mp4",
+        "rec/archive.part2.mp4",
+    ]
+    .map(String::from)
+    .to_vec();
+    let recovery = Recovery::new().expect("recovery");
+    let started = Instant::now();
+    let outcome = recovery
+        .join_mp4_parts(&target, "rec/archive.mp4", &keys)
+        .expect("join");
+    eprintln!("joined {} + 2 s in {:?}", a.len(), started.elapsed());
+    let JoinOutcome::Joined {
+        parts,
+        copied_bytes,
+        duration_secs: secs,
+        ..
+    } = outcome
+    else {
+        panic!("not joined: {outcome:?}");
+    };
+    assert_eq!(parts, keys[..2]);
+    assert!(
+        copied_bytes > a.len() as u64 - MIN_PART_SIZE - (64 << 10),
+        "{copied_bytes} of {}",
+        a.len()
+    );
+    assert!((secs - 5.0).abs() < 0.1, "{secs}");
+    let joined = dir.path().join("joined.mp4");
+    std::fs::write(&joined, get(&server, "rec/archive.mp4")).expect("write");
+    let errors = decode_errors(&joined);
+    assert!(errors.is_empty(), "{errors}");
+    let d = duration_secs(&joined);
+    assert!((d - 5.0).abs() < 0.2, "{d}");
+    // Part 1's object is gone; joining again finds only the original.
+    let again = recovery
+        .join_mp4_parts(&target, "rec/archive.mp4", &keys)
+        .expect("join again");
+    assert_eq!(again, JoinOutcome::Nothing);
 }
