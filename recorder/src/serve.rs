@@ -125,8 +125,9 @@ impl JobRunner for RecorderService {
                         for o in &summary.outputs {
                             tracing::info!(output = %o, "output finished");
                         }
-                        // The faults (also in the status) decide: any shortfall fails the job.
-                        if summary.faults.is_empty() {
+                        // The faults (also in the status) decide: any shortfall fails the job
+                        // (MP4 parts kept apart is reported, but nothing is missing).
+                        if crate::recording::exit_code(&summary.faults) == 0 {
                             s.state = JobState::Done;
                         } else {
                             s.state = JobState::Failed;

@@ -241,7 +241,8 @@ pub struct InputDelivery {
 
 /// A kind of shortfall of a finished job, each with its own process exit code (`vcs-recorder
 /// render --help` lists them). In order of precedence: when several happen, the exit code is
-/// the first one's.
+/// the first one's. `mp4InParts` alone does not fail the job (exit code 0): everything was
+/// recorded, in more than one object.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
@@ -253,6 +254,9 @@ pub enum FaultKind {
     InputNeverConnected,
     /// The composition kept failing; the video shows its last good scene.
     CompositionFailed,
+    /// A continuation's MP4 parts could not be joined into one object and are kept as they
+    /// are (the message names them): nothing recorded is missing.
+    Mp4InParts,
 }
 
 impl FaultKind {
@@ -262,6 +266,7 @@ impl FaultKind {
             FaultKind::OutputIncomplete => 3,
             FaultKind::InputNeverConnected => 4,
             FaultKind::CompositionFailed => 5,
+            FaultKind::Mp4InParts => 0,
         }
     }
 }

@@ -65,7 +65,9 @@ enum Command {
 /// `render`'s exit codes, one per kind of fault (`vcs_job::control::FaultKind`).
 const EXIT_CODES: &str = "\
 Exit status:
-  0  every output delivered the whole recording and every input connected
+  0  every output delivered the whole recording and every input connected (a continuation
+     whose MP4 parts could not be joined into one object says so as a fault, mp4InParts,
+     and exits 0: nothing recorded is missing)
   1  the job could not be recorded (bad spec or flags, composition, S3 check, internal error)
   2  bad command-line usage
   3  an output delivered less than the recording (failed, never connected, or gaps)

@@ -192,8 +192,9 @@ pub fn join_output(t: &S3Target, restart: u32) -> Option<Joined> {
 
 /// Joins each MP4 output's parts (the earlier ones and this continuation's own) into one
 /// object at the original key, once this part is complete in S3: the output's report then
-/// names that object. A join refused or failed keeps every part and is a fault of the output
-/// (nothing recorded is lost; the key holds part 0).
+/// names that object. A join refused or failed keeps every part and is an `mp4InParts` fault
+/// of the output, which does not fail the job: nothing recorded is lost (the key holds part
+/// 0, the other parts their own keys).
 pub fn join_parts(job: &JobSpec, reports: &mut [OutputReport]) -> Vec<Fault> {
     let Some(resume) = &job.resume else {
         return Vec::new();
@@ -221,7 +222,7 @@ pub fn join_parts(job: &JobSpec, reports: &mut [OutputReport]) -> Vec<Fault> {
             Some(Joined::Kept { message }) => {
                 tracing::error!(output = %o.name, "{message}");
                 faults.push(Fault {
-                    kind: FaultKind::OutputIncomplete,
+                    kind: FaultKind::Mp4InParts,
                     subject: format!("outputs.{}", o.name),
                     message,
                 });
