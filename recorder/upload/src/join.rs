@@ -77,78 +77,17 @@ pub(crate) async fn join(
         return Ok(JoinOutcome::Nothing);
     }
     let kept: Vec<String> = found.iter().map(|(k, _)| k.clone()).collect();
-    let refused = |e: fmp4::JoinError| JoinOutcome::Refused {
-        reason: e.to_string(),
-        kept: kept.clone(),
-    };
-    let mut parsed = Vec::new();
-    for (key, bytes) in &found {
-        match fmp4::parse(bytes, &format!("s3://{}/{key}", target.bucket)) {
-            Ok(p) => parsed.push(p),
-            Err(e) => return Ok(refused(e)),
-        }
-    }
-    let (shifts, total) = match fmp4::plan(&parsed) {
-        Ok(plan) => plan,
-        Err(e) => return Ok(refused(e)),
-    };
-    let duration_secs = fmp4::seconds(&parsed[0], total);
-    let mut pieces = vec![Piece::Bytes(fmp4::head(&found[0].1, &parsed[0], total))];
-    for (i, ((key, bytes), (part, shift))) in
-        found.iter_mut().zip(parsed.iter().zip(&shifts)).enumerate()
-    {
-        if let Err(e) = fmp4::patch(bytes, part, shift) {
-            return Ok(refused(e));
-        }
-        let body = part.body();
-        // Part 0 unchanged past its head: S3 copies what it already holds.
-        if i == 0 && key == original && body.len() as u64 >= copy_from {
-            let uploaded = body.start + (MIN_PART_SIZE.min(copy_from / 2)) as usize;
-            pieces.push(Piece::Bytes(bytes[body.start..uploaded].to_vec()));
-            pieces.push(Piece::Copy(uploaded as u64..body.end as u64));
-        } else {
-            pieces.push(Piece::Bytes(bytes[body].to_vec()));
-        }
-    }
-    drop(found);
-    let at = location(target, original);
-    let upload = client
-        .create_multipart_upload()
-        .bucket(&target.bucket)
-        .key(original)
-        .set_content_type(content_type(original).map(str::to_string))
-        .send()
-        .await
-        .map_err(|e| error(e, &at))?;
-    let upload_id = upload.upload_id().unwrap_or_default().to_string();
-    let sent = send(&client, target, &at, &upload_id, pieces).await;
-    let (parts, bytes, copied_bytes) = match sent {
-        Ok(done) => done,
+    let (pieces, duration_secs) = match prepare(&target.bucket, original, found, copy_from) {
+        Ok(prepared) => prepared,
         Err(e) => {
-            abort(&client, target, &at, &upload_id).await;
-            return Err(e);
+            return Ok(JoinOutcome::Refused {
+                reason: e.to_string(),
+                kept,
+            });
         }
     };
-    let completed = CompletedMultipartUpload::builder()
-        .set_parts(Some(
-            parts
-                .iter()
-                .map(|(n, etag)| CompletedPart::builder().part_number(*n).e_tag(etag).build())
-                .collect(),
-        ))
-        .build();
-    if let Err(e) = client
-        .complete_multipart_upload()
-        .bucket(&target.bucket)
-        .key(original)
-        .upload_id(&upload_id)
-        .multipart_upload(completed)
-        .send()
-        .await
-    {
-        abort(&client, target, &at, &upload_id).await;
-        return Err(error(e, &at));
-    }
+    let at = location(target, original);
+    let (bytes, copied_bytes) = write(&client, target, &at, pieces).await?;
     for key in kept.iter().filter(|k| *k != original) {
         if let Err(e) = client
             .delete_object()
@@ -170,6 +109,102 @@ pub(crate) async fn join(
         duration_secs,
         copied_bytes,
     })
+}
+
+/// The joined object's pieces from the parts' `(key, bytes)` (see [`join`]), and its duration
+/// in seconds. Pure.
+fn prepare(
+    bucket: &str,
+    original: &str,
+    found: Vec<(String, Vec<u8>)>,
+    copy_from: u64,
+) -> Result<(Vec<Piece>, f64), fmp4::JoinError> {
+    let parsed = found
+        .iter()
+        .map(|(key, bytes)| fmp4::parse(bytes, &format!("s3://{bucket}/{key}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (shifts, total) = fmp4::plan(&parsed)?;
+    let mut pieces = vec![Piece::Bytes(fmp4::head(&found[0].1, &parsed[0], total))];
+    for (i, ((key, mut bytes), (part, shift))) in found
+        .into_iter()
+        .zip(parsed.iter().zip(&shifts))
+        .enumerate()
+    {
+        fmp4::patch(&mut bytes, part, shift)?;
+        let body = part.body();
+        // Part 0 unchanged past its head: S3 copies what it already holds.
+        if i == 0 && key == original && body.len() as u64 >= copy_from {
+            let uploaded = body.start + (MIN_PART_SIZE.min(copy_from / 2)) as usize;
+            pieces.push(Piece::Bytes(bytes[body.start..uploaded].to_vec()));
+            pieces.push(Piece::Copy(uploaded as u64..body.end as u64));
+        } else {
+            bytes.truncate(body.end);
+            bytes.drain(..body.start);
+            pieces.push(Piece::Bytes(bytes));
+        }
+    }
+    Ok((pieces, fmp4::seconds(&parsed[0], total)))
+}
+
+/// Writes `pieces` as a new multipart upload to `at`, completed only when every piece is in:
+/// on any failure the upload is aborted and `at` keeps what it held. Returns the bytes written
+/// and those of them copied inside S3.
+async fn write(
+    client: &Client,
+    target: &S3Target,
+    at: &Location,
+    pieces: Vec<Piece>,
+) -> Result<(u64, u64), UploadError> {
+    let upload = client
+        .create_multipart_upload()
+        .bucket(&target.bucket)
+        .key(&at.key)
+        .set_content_type(content_type(&at.key).map(str::to_string))
+        .send()
+        .await
+        .map_err(|e| error(e, at))?;
+    let upload_id = upload.upload_id().unwrap_or_default().to_string();
+    let (parts, bytes, copied) = match send(client, target, at, &upload_id, pieces).await {
+        Ok(done) => done,
+        Err(e) => {
+            abort(client, target, at, &upload_id).await;
+            return Err(e);
+        }
+    };
+    let completed = CompletedMultipartUpload::builder()
+        .set_parts(Some(
+            parts
+                .iter()
+                .map(|(n, etag)| CompletedPart::builder().part_number(*n).e_tag(etag).build())
+                .collect(),
+        ))
+        .build();
+    if let Err(e) = client
+        .complete_multipart_upload()
+        .bucket(&target.bucket)
+        .key(&at.key)
+        .upload_id(&upload_id)
+        .multipart_upload(completed)
+        .send()
+        .await
+    {
+        abort(client, target, at, &upload_id).await;
+        return Err(error(e, at));
+    }
+    Ok((bytes, copied))
+}
+
+/// `bucket/key` as `x-amz-copy-source` wants it: the key percent-encoded but for its slashes.
+fn copy_source(bucket: &str, key: &str) -> String {
+    let mut out = format!("{bucket}/");
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Uploads `pieces` as the parts of `upload_id`: bytes gathered into [`CHUNK`]s (what is
@@ -212,7 +247,7 @@ async fn send(
                         .key(&at.key)
                         .upload_id(upload_id)
                         .part_number(number)
-                        .copy_source(format!("{}/{}", target.bucket, at.key))
+                        .copy_source(copy_source(&target.bucket, &at.key))
                         .copy_source_range(format!("bytes={from}-{}", to - 1))
                         .send()
                         .await
@@ -271,5 +306,16 @@ async fn abort(client: &Client, target: &S3Target, at: &Location, upload_id: &st
     {
         warn!(location = %at, upload_id, cause = %vcs_job::control::error_chain(&error(e, at)),
             "cannot abort the join's multipart upload");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copy_source;
+
+    #[test]
+    fn copy_sources_encode_the_key_but_its_slashes() {
+        assert_eq!(copy_source("b", "rec/a.mp4"), "b/rec/a.mp4");
+        assert_eq!(copy_source("b", "a b/é+.mp4"), "b/a%20b/%C3%A9%2B.mp4");
     }
 }
