@@ -31,7 +31,8 @@
 //! - `object`: whole objects, one pending version per key, newest wins.
 //! - `growing`: the multipart upload of a growing file, with re-sending of rewritten parts.
 //! - `parts`: pure part layout and change detection.
-//! - `fmp4`: pure joining of fragmented MP4 parts into one file (box patching in place).
+//! - `fmp4`: pure joining of fragmented MP4 parts into one file (box reading in `parse`,
+//!   sample descriptions compared less measured bitrates in `stsd`, patching in place).
 //! - `fragments`: pure MP4 box-header reading: where a growing fMP4 may be cut.
 //! - `join`: joining a recording's MP4 parts into one object at the original key.
 //! - `journal`: the recovery objects kept next to a growing MP4 (parts journal, tail).
