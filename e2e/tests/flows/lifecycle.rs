@@ -415,14 +415,11 @@ async fn recording_goes_on_after(loss: Loss, world_name: &str) {
         })
         .await;
     // The lost recorder leaves a playlist (at least one segment) for the continuation to go on.
-    let playlist = world.s3.object_path(BUCKET, "phoenix/hls/playlist.m3u8");
-    world
-        .poll(
+    let playlist = world
+        .wait_for_object(
+            "phoenix/hls/playlist.m3u8",
             Duration::from_secs(60),
-            Duration::from_millis(100),
-            async || playlist.is_file(),
-            |done| *done,
-            |_| format!("no playlist at {}", playlist.display()),
+            "playlist",
         )
         .await;
     match loss {
