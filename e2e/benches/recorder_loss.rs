@@ -92,7 +92,7 @@ async fn lose_one(world: &World, i: usize, wait: f64) -> Loss {
     tokio::time::sleep(Duration::from_secs_f64(wait)).await;
     let recorded_before = recorded(&world.recordings().get(&name).await.expect("read"));
     let killed_at = Timestamp::now();
-    let how = if i % 2 == 0 {
+    let how = if i.is_multiple_of(2) {
         world.signal_pod(&pod, Signal::Kill);
         "SIGKILL"
     } else {
@@ -137,7 +137,7 @@ async fn lose_one(world: &World, i: usize, wait: f64) -> Loss {
 
 fn p50_max(mut v: Vec<f64>) -> String {
     v.sort_by(f64::total_cmp);
-    let p50 = v[(v.len() + 1) / 2 - 1];
+    let p50 = v[v.len().div_ceil(2) - 1];
     format!(
         "p50 {p50:5.2} s  max {:5.2} s  (min {:.2}, n={})",
         v[v.len() - 1],
