@@ -398,6 +398,22 @@ impl World {
         .await
     }
 
+    /// Waits until the object `key` of [`BUCKET`] is in the S3 server (an object appears
+    /// whole: a PUT, or a multipart upload completed) and returns its file; panics after
+    /// `timeout` naming `what` it is.
+    pub async fn wait_for_object(&self, key: &str, timeout: Duration, what: &str) -> PathBuf {
+        let path = self.s3.object_path(BUCKET, key);
+        self.poll(
+            timeout,
+            Duration::from_millis(100),
+            async || path.is_file(),
+            |done| *done,
+            |_| format!("no {what} at {}", path.display()),
+        )
+        .await;
+        path
+    }
+
     /// Reads with `read` every `every` until `done` holds on what it read, and returns that;
     /// after `timeout`, panics with `failure`'s message, the last value and the operator's log.
     pub async fn poll<T: std::fmt::Debug>(

@@ -20,6 +20,9 @@ use vcs_test_support::{
 
 const BUCKET: &str = "rec";
 const PART_SECS: f64 = 4.0;
+/// The gap a continuation is told of (its `resume.recordedSecs` past what part 0 holds): its
+/// video time, where its part starts in the joined MP4.
+const GAP_SECS: f64 = 1.5;
 
 const VIDEO: &str = "{width: 640, height: 360, fps: 30, bitrateKbps: 1000}";
 
@@ -33,7 +36,10 @@ fn job_yaml(s3: &S3Server, video: &str, camera: &str, resume: Option<u32>, mp4: 
     let (mp4_key, resume) = match resume {
         Some(n) => (
             format!("cont/archive.part{n}.mp4"),
-            format!("resume: {{restart: {n}, recordedSecs: {PART_SECS}}}\n"),
+            format!(
+                "resume: {{restart: {n}, recordedSecs: {}}}\n",
+                PART_SECS + GAP_SECS
+            ),
         ),
         None => ("cont/archive.mp4".to_string(), String::new()),
     };
@@ -182,26 +188,26 @@ fn a_continuation_continues_the_same_playlist_after_one_discontinuity() {
         (listed - 2.0 * PART_SECS).abs() < 0.5,
         "the playlist lists {listed:.2} s of two {PART_SECS} s parts"
     );
-    // ONE MP4 at the original key: part 0 (red), then the continuation (blue), on one
-    // timeline that skips the gap; the continuation's own object is gone.
+    // ONE MP4 at the original key: part 0 (red), then, after the gap as a jump in time, the
+    // continuation (blue) at its video time; the continuation's own object is gone.
     let mp4 = s3.object_path(BUCKET, "cont/archive.mp4");
     assert!(!s3.object_path(BUCKET, "cont/archive.part1.mp4").exists());
     let errors = decode_errors(&mp4);
     assert!(errors.is_empty(), "{errors}");
     let joined = duration_secs(&mp4);
     assert!(
-        (joined - 2.0 * PART_SECS).abs() < 0.3,
-        "the joined MP4 lasts {joined:.2} s, two parts of {PART_SECS} s"
+        (joined - 2.0 * PART_SECS - GAP_SECS).abs() < 0.3,
+        "the joined MP4 lasts {joined:.2} s, two parts of {PART_SECS} s and a gap of {GAP_SECS} s"
     );
     let (w, h) = (640, 360);
     let whole = (0, 0, w, h);
     let [r0, _, b0] = mean_rgb(&decode_frame_rgb(&mp4, 1.0, w, h), w, whole);
-    let [r1, _, b1] = mean_rgb(&decode_frame_rgb(&mp4, PART_SECS + 2.0, w, h), w, whole);
+    let later = PART_SECS + GAP_SECS + 2.0;
+    let [r1, _, b1] = mean_rgb(&decode_frame_rgb(&mp4, later, w, h), w, whole);
     assert!(r0 > b0 + 40, "part 0's red camera at 1 s: {r0} {b0}");
     assert!(
         b1 > r1 + 40,
-        "the continuation's blue camera at {} s: {r1} {b1}",
-        PART_SECS + 2.0
+        "the continuation's blue camera at {later} s: {r1} {b1}"
     );
 
     // A continuation of another size or rate is refused before it records, naming the

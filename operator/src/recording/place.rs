@@ -114,7 +114,9 @@ pub(super) async fn get_pod(pass: &mut Pass<'_>) -> Step<Flow> {
         reason::POD_STARTING,
         format!("{launch} pod {pod_name}"),
     );
-    if !pass.persist_if(pass.rec.resource_version()).await? {
+    // Conditional on the Recording as this pass last read or wrote it (a continuation's
+    // pass wrote the loss first, see `restart::lost`).
+    if !pass.persist_now().await? {
         return settle_lost_claim(pass, &pod_name).await;
     }
     pass.give_back_others(&pod_name).await?;

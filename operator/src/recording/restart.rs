@@ -12,6 +12,7 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use vcs_job::{JobSpec, ResumeSpec};
 
@@ -172,6 +173,14 @@ pub(super) async fn lost(pass: &mut Pass<'_>, pod: &str, msg: String) -> Step<Fl
             pass.set(condition::RECORDING, False, reason::RESTARTING, &note);
             pass.event(EventType::Warning, reason::RESTARTING, note)
                 .await;
+            // The loss is written before another pod is claimed: until then the Recording
+            // names the lost pod, and the pool's garbage collector takes a claim for a
+            // Recording that names another pod for one that lost a race, and gives the pod
+            // back while the continuation records on it (seen in the gap bench: the next
+            // Recording was then given that pod, which had already served its job).
+            if !pass.persist_now().await? {
+                return Ok(Flow::End(Action::requeue(pass.ctx.timings.retry)));
+            }
             Ok(Flow::Next)
         }
         AfterLoss::Exhausted => {
@@ -182,7 +191,7 @@ pub(super) async fn lost(pass: &mut Pass<'_>, pod: &str, msg: String) -> Step<Fl
             pass.fail(reason::RESTART_LIMIT_REACHED, &note);
             pass.event(EventType::Warning, reason::RESTART_LIMIT_REACHED, note)
                 .await;
-            Ok(Flow::End(kube::runtime::controller::Action::await_change()))
+            Ok(Flow::End(Action::await_change()))
         }
     }
 }

@@ -33,7 +33,7 @@ fn join(name: &str, target: &vcs_job::S3Target, restart: u32, i: usize) -> usize
             Err(e) => eprintln!("{e}"),
         }
     }
-    match crate::resume::join_output(target, restart) {
+    match crate::resume::join_output(target, restart, None) {
         Some(Joined::Into { summary, .. }) => println!("{name}: {summary}"),
         Some(Joined::Nothing) => println!("{name}: no parts to join"),
         Some(Joined::Kept { message }) => {

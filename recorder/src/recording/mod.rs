@@ -32,6 +32,7 @@
 //! - [`participants`]: the input tracks, joined and left live, read once per frame.
 //! - [`outputs`]: the job's outputs as encoder targets, and their uploads to S3.
 //! - `delivery.rs`: what each input delivered, and the faults (exit codes) of a finished job.
+//! - [`timeline`]: the composition's video time of the first frame (a continuation goes on).
 
 pub mod audio;
 mod delivery;
@@ -43,6 +44,7 @@ pub mod participants;
 mod rate_limit;
 mod status;
 pub(crate) mod strata;
+pub mod timeline;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -232,6 +234,8 @@ pub struct Recorder<'s> {
     message_key: u64,
     /// Frames pushed so far (the next frame number).
     frames: u64,
+    /// The composition's video time of frame 0: 0, or where a lost recorder's timeline goes on.
+    time_origin: f64,
     /// Frames that repeated the previous one because the recorder fell behind.
     dropped: u64,
     composition_errors: u64,
@@ -277,6 +281,8 @@ impl<'s> Recorder<'s> {
             composition = composition.with_session_assets(dir)?;
         }
         let fonts = vcs_text::Fonts::with_font_dirs(&composition.font_dirs);
+        let time_origin =
+            timeline::time_origin(job.resume.as_ref(), time::OffsetDateTime::now_utc());
         // Kept: if the next frames fail (a slow first layout on a loaded machine), they show this.
         let (engine, first_scene) = SupervisedEngine::start(
             CompositionState {
@@ -286,6 +292,7 @@ impl<'s> Recorder<'s> {
                 height: v.height,
                 fps: v.fps,
                 params: job.composition.params.clone(),
+                video_time: time_origin,
                 ..CompositionState::default()
             },
             Limits::default(),
@@ -352,6 +359,7 @@ impl<'s> Recorder<'s> {
             last_peers: None,
             message_key: 0,
             frames: 0,
+            time_origin,
             dropped: 0,
             composition_errors: 0,
             composition_messages: Vec::new(),
@@ -390,7 +398,7 @@ impl<'s> Recorder<'s> {
         let (mix, dominant) = self.mix_audio(span);
         let inputs = self.read_video(Duration::from_secs_f64(t), dominant.as_deref());
         let render_started = Instant::now();
-        self.render_scene(span.last, t);
+        self.render_scene(span.last, self.time_origin + t);
         let yuv = self
             .strata
             .composite(&self.scene, &inputs.frames, self.encoder.i420_buffer());
@@ -578,6 +586,7 @@ impl<'s> Recorder<'s> {
             input_tally,
             status,
             lost_parts,
+            time_origin,
             ..
         } = self;
         drop(participants);
@@ -591,7 +600,7 @@ impl<'s> Recorder<'s> {
         // A continuation's MP4 becomes one object with the earlier parts, before the job is
         // done (the operator may recycle the pod once it is).
         lost_parts.wait();
-        let join_faults = crate::resume::join_parts(&job, &mut outputs);
+        let join_faults = crate::resume::join_parts(&job, &mut outputs, time_origin);
         let inputs = input_tally.deliveries();
         let composition_failed = engine.has_failed();
         let mut faults = faults(duration, &outputs, &inputs, composition_failed);

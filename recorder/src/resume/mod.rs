@@ -144,8 +144,10 @@ pub enum Joined {
 }
 
 /// Joins the parts of the MP4 output at `t` (continuation `restart`'s key) into one object at
-/// the original key. `None` when `t` is not a continuation's part key.
-pub fn join_output(t: &S3Target, restart: u32) -> Option<Joined> {
+/// the original key; `t`'s part starts `starts` seconds into it when that is after the earlier
+/// parts' end (the continuation's video time: the gap as a jump in time). `None` when `t` is
+/// not a continuation's part key.
+pub fn join_output(t: &S3Target, restart: u32, starts: Option<f64>) -> Option<Joined> {
     let orig = original_key(&t.key, restart)?;
     let keys: Vec<String> = (0..=restart).map(|k| part_key(&orig, k)).collect();
     let listed = |keys: &[String]| {
@@ -154,7 +156,7 @@ pub fn join_output(t: &S3Target, restart: u32) -> Option<Joined> {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let joined = Recovery::new().and_then(|r| r.join_mp4_parts(t, &orig, &keys));
+    let joined = Recovery::new().and_then(|r| r.join_mp4_parts(t, &orig, &keys, starts));
     Some(match joined {
         Ok(JoinOutcome::Joined {
             object,
@@ -194,8 +196,9 @@ pub fn join_output(t: &S3Target, restart: u32) -> Option<Joined> {
 /// object at the original key, once this part is complete in S3: the output's report then
 /// names that object. A join refused or failed keeps every part and is an `mp4InParts` fault
 /// of the output, which does not fail the job: nothing recorded is lost (the key holds part
-/// 0, the other parts their own keys).
-pub fn join_parts(job: &JobSpec, reports: &mut [OutputReport]) -> Vec<Fault> {
+/// 0, the other parts their own keys). This continuation's part starts at `video_time`, its
+/// first frame's place on the recording's timeline, when that is after the earlier parts.
+pub fn join_parts(job: &JobSpec, reports: &mut [OutputReport], video_time: f64) -> Vec<Fault> {
     let Some(resume) = &job.resume else {
         return Vec::new();
     };
@@ -214,7 +217,7 @@ pub fn join_parts(job: &JobSpec, reports: &mut [OutputReport]) -> Vec<Fault> {
             tracing::warn!(output = %o.name, "this part is not complete in S3; the parts are not joined");
             continue;
         }
-        match join_output(t, resume.restart) {
+        match join_output(t, resume.restart, Some(video_time)) {
             Some(Joined::Into { object, summary }) => {
                 tracing::info!(output = %o.name, "{summary}");
                 report.s3 = Some(object);

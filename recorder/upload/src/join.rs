@@ -59,11 +59,13 @@ enum Piece {
 /// Joins the objects at `keys` (part 0, which is `original`, then each continuation's part;
 /// missing ones are skipped) into one MP4 at `original`. `copy_from` is the smallest part 0
 /// whose bytes are copied inside S3: S3 needs every part but the last to be at least
-/// [`MIN_PART_SIZE`], so twice that (tests against s3s-fs, which has no minimum, use less).
+/// [`MIN_PART_SIZE`], so twice that.
+/// The last key's part starts no earlier than `last_starts` seconds on the joined timeline.
 pub(crate) async fn join(
     target: &S3Target,
     original: &str,
     keys: &[String],
+    last_starts: Option<f64>,
     copy_from: u64,
 ) -> Result<JoinOutcome, UploadError> {
     let client = build(target).await?;
@@ -77,7 +79,10 @@ pub(crate) async fn join(
         return Ok(JoinOutcome::Nothing);
     }
     let kept: Vec<String> = found.iter().map(|(k, _)| k.clone()).collect();
-    let (pieces, duration_secs) = match prepare(&target.bucket, original, found, copy_from) {
+    let last = keys.last().filter(|_| last_starts.is_some());
+    let starts = |key: &String| last.filter(|l| *l == key).and(last_starts);
+    let (pieces, duration_secs) = match prepare(&target.bucket, original, found, starts, copy_from)
+    {
         Ok(prepared) => prepared,
         Err(e) => {
             return Ok(JoinOutcome::Refused {
@@ -111,18 +116,23 @@ pub(crate) async fn join(
     })
 }
 
-/// The joined object's pieces from the parts' `(key, bytes)` (see [`join`]), and its duration
-/// in seconds. Pure.
+/// The joined object's pieces from the parts' `(key, bytes)` (see [`join`]), each starting no
+/// earlier than `starts(key)` seconds, and its duration in seconds. Pure.
 fn prepare(
     bucket: &str,
     original: &str,
     found: Vec<(String, Vec<u8>)>,
+    starts: impl Fn(&String) -> Option<f64>,
     copy_from: u64,
 ) -> Result<(Vec<Piece>, f64), fmp4::JoinError> {
-    let parsed = found
-        .iter()
-        .map(|(key, bytes)| fmp4::parse(bytes, &format!("s3://{bucket}/{key}")))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut parsed = Vec::new();
+    for (key, bytes) in &found {
+        let mut part = fmp4::parse(bytes, &format!("s3://{bucket}/{key}"))?;
+        if let Some(secs) = starts(key) {
+            part.not_before(secs);
+        }
+        parsed.push(part);
+    }
     let (shifts, total) = fmp4::plan(&parsed)?;
     let mut pieces = vec![Piece::Bytes(fmp4::head(&found[0].1, &parsed[0], total))];
     for (i, ((key, mut bytes), (part, shift))) in found

@@ -146,26 +146,22 @@ impl Recovery {
 
     /// Joins a recording's MP4 parts, at `keys` in order (part 0 at `original` first; missing
     /// ones skipped), into one MP4 at `original`, then deletes the later parts (see `join`).
+    /// The last part starts `last_starts` seconds into the joined file when that is after the
+    /// earlier parts' end (the gap as a jump in time), else right after them.
     pub fn join_mp4_parts(
         &self,
         target: &S3Target,
         original: &str,
         keys: &[String],
+        last_starts: Option<f64>,
     ) -> Result<JoinOutcome, UploadError> {
-        self.join_mp4_parts_copying_from(target, original, keys, 2 * MIN_PART_SIZE)
-    }
-
-    /// [`Self::join_mp4_parts`], copying part 0 inside S3 when it holds at least `copy_from`
-    /// bytes (S3 needs `2 * MIN_PART_SIZE`; s3s-fs in tests takes less).
-    pub fn join_mp4_parts_copying_from(
-        &self,
-        target: &S3Target,
-        original: &str,
-        keys: &[String],
-        copy_from: u64,
-    ) -> Result<JoinOutcome, UploadError> {
-        self.runtime
-            .block_on(crate::join::join(target, original, keys, copy_from))
+        self.runtime.block_on(crate::join::join(
+            target,
+            original,
+            keys,
+            last_starts,
+            2 * MIN_PART_SIZE,
+        ))
     }
 
     /// Appends `#EXT-X-ENDLIST` to the HLS playlist at `key` if it lacks one, so players stop

@@ -505,7 +505,7 @@ fn mp4_parts_join_at_the_original_key_with_part_0_copied_inside_s3() {
     let recovery = Recovery::new().expect("recovery");
     let started = Instant::now();
     let outcome = recovery
-        .join_mp4_parts(&target, "rec/archive.mp4", &keys)
+        .join_mp4_parts(&target, "rec/archive.mp4", &keys, None)
         .expect("join");
     eprintln!("joined {} + 2 s in {:?}", a.len(), started.elapsed());
     let JoinOutcome::Joined {
@@ -532,7 +532,7 @@ fn mp4_parts_join_at_the_original_key_with_part_0_copied_inside_s3() {
     assert!((d - 5.0).abs() < 0.2, "{d}");
     // Part 1's object is gone; joining again finds only the original.
     let again = recovery
-        .join_mp4_parts(&target, "rec/archive.mp4", &keys)
+        .join_mp4_parts(&target, "rec/archive.mp4", &keys, None)
         .expect("join again");
     assert_eq!(again, JoinOutcome::Nothing);
 }

@@ -8,8 +8,9 @@
 //! (relative to their `moof`: mp4mux sets no base data offset) stay right:
 //! - `mfhd.sequence_number` continues the previous part's numbering;
 //! - `tfdt.baseMediaDecodeTime` moves each track by where its part starts on the joined
-//!   timeline: right where the previous parts end (the latest of their tracks' ends), so the
-//!   gap while no recorder ran is skipped, as the HLS playlist skips it.
+//!   timeline: where the previous parts end (the latest of their tracks' ends), or later when
+//!   the part says it starts later ([`Part::not_before`]: a continuation's own part starts at
+//!   its video time, so the gap while no recorder ran is a jump in time).
 //!
 //! Part 0's `mehd` (the fragmented movie's duration, which players show) is set to the joined
 //! duration. Parts whose tracks are not described alike (codec configuration, size, timescale,
@@ -104,7 +105,8 @@ pub struct Shift {
 }
 
 /// Checks that `parts` describe their tracks alike and works out how each part moves on the
-/// joined timeline (part 0 stays where it is), and the joined duration in movie ticks.
+/// joined timeline (part 0 stays where it is; each later one starts where the parts before it
+/// end, or at [`Part::not_before`] if that is later), and the joined duration in movie ticks.
 pub fn plan(parts: &[Part]) -> Result<(Vec<Shift>, u64), JoinError> {
     let Some(first) = parts.first() else {
         return Ok((Vec::new(), 0));
@@ -130,8 +132,15 @@ pub fn plan(parts: &[Part]) -> Result<(Vec<Shift>, u64), JoinError> {
                 timescale: timescale(id),
             })
             .reduce(|a, b| if a.later(b) == a { b } else { a });
-        // Where the parts before end: this part starts there.
-        let previous = end;
+        // Where the parts before end: this part starts there, or later when it says so (the
+        // gap as a jump in time).
+        let previous = match (end, part.not_before_micros) {
+            (Some(end), Some(micros)) => Some(end.later(Time {
+                ticks: micros,
+                timescale: 1_000_000,
+            })),
+            (end, _) => end,
+        };
         let mut ticks = BTreeMap::new();
         for (id, (_, track_end)) in &part.spans {
             let ts = timescale(id);
@@ -306,6 +315,41 @@ mod tests {
     }
 
     #[test]
+    fn a_later_part_that_starts_later_leaves_a_jump_in_time_that_plays() {
+        let dir = TempDir::new("fmp4-jump");
+        let Some(a) = mp4mux(dir.path(), "a.mp4", "smpte", (320, 180), 2) else {
+            return;
+        };
+        let b = mp4mux(dir.path(), "b.mp4", "ball", (320, 180), 2).expect("second part");
+        let pa = parse(&a, "a").expect("part 0");
+        let mut pb = parse(&b, "b").expect("part 1");
+        pb.not_before(3.5);
+        let (shifts, total) = plan(&[pa.clone(), pb.clone()]).expect("plan");
+        assert!((seconds(&pa, total) - 5.5).abs() < 0.05, "{total}");
+        let video = pb.tracks[&1].timescale;
+        assert_eq!(shifts[1].ticks[&1], (3.5 * f64::from(video)) as u64);
+        // Not earlier than where part 0 ends, whatever it says.
+        pb.not_before(1.0);
+        let (_, total) = plan(&[pa.clone(), pb]).expect("plan");
+        assert!((seconds(&pa, total) - 4.0).abs() < 0.1, "{total}");
+
+        let mut pb = parse(&b, "b").expect("part 1");
+        pb.not_before(3.5);
+        let (shifts, total) = plan(&[pa.clone(), pb.clone()]).expect("plan");
+        let mut joined = head(&a, &pa, total);
+        joined.extend_from_slice(&a[pa.body()]);
+        let mut b = b.clone();
+        patch(&mut b, &pb, &shifts[1]).expect("patch");
+        joined.extend_from_slice(&b[pb.body()]);
+        let out = dir.path().join("jump.mp4");
+        std::fs::write(&out, &joined).expect("write");
+        let errors = decode_errors(&out);
+        assert!(errors.is_empty(), "{errors}");
+        let d = duration_secs(&out);
+        assert!((d - 5.5).abs() < 0.2, "{d}");
+    }
+
+    #[test]
     fn parts_of_another_size_are_refused_and_named() {
         let dir = TempDir::new("fmp4-mismatch");
         let Some(a) = mp4mux(dir.path(), "a.mp4", "smpte", (320, 180), 1) else {
@@ -338,6 +382,7 @@ mod tests {
                 track: 2,
             }],
             spans: BTreeMap::new(),
+            not_before_micros: None,
         };
         b[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
         let shift = Shift {

@@ -45,6 +45,8 @@ pub struct Part {
     pub(super) tfdts: Vec<Tfdt>,
     /// Per track: (first decode time, end of its last sample).
     pub(super) spans: BTreeMap<u32, (u64, u64)>,
+    /// The earliest the part may start on the joined timeline (µs), if it says.
+    pub(super) not_before_micros: Option<u64>,
 }
 
 impl Part {
@@ -56,6 +58,13 @@ impl Part {
     /// Bytes before the first fragment (`ftyp` and `moov`): part 0's stay in the joined file.
     pub fn head_len(&self) -> usize {
         self.body.start
+    }
+
+    /// Makes the part start no earlier than `secs` on the joined timeline (a later part that
+    /// would start earlier, where the parts before it end, starts there instead: a jump in
+    /// time). Ignored for the first part.
+    pub fn not_before(&mut self, secs: f64) {
+        self.not_before_micros = Some((secs.max(0.0) * 1e6).round() as u64);
     }
 }
 
@@ -130,6 +139,7 @@ pub fn parse(b: &[u8], name: &str) -> Result<Part, JoinError> {
         last_sequence: 0,
         tfdts: Vec::new(),
         spans: BTreeMap::new(),
+        not_before_micros: None,
     };
     parse_moov(b, &moov, &mut part).ok_or_else(|| bad("a moov box this reader does not know"))?;
     let first_moof = top.iter().position(|(k, ..)| k == b"moof");
