@@ -6,10 +6,13 @@
 //! joining) aborts or leaves an upload that never replaces anything, and the parts stay. Only
 //! once the joined object is complete are the later parts' objects deleted.
 //!
-//! Part 0's bytes past its first [`MIN_PART_SIZE`] are copied inside S3 (UploadPartCopy)
-//! rather than sent again; the head (with the joined duration) and the later parts' patched
-//! fragments are uploaded. Every part is read whole into memory first: a part is the recording
-//! of one recorder (about 1 GB per hour at 2.5 Mbit/s).
+//! Part 0's bytes past its head and first [`MIN_PART_SIZE`] are copied inside S3
+//! (UploadPartCopy) rather than sent again; the head (with the joined duration) and the later
+//! parts' patched fragments are uploaded. Every part is read as a stream and walked box by box
+//! ([`fmp4::Walker`]), so the join holds at most two upload parts (the first, which holds part
+//! 0's head and is sent last, once the joined duration is known; and the one filling) and one
+//! `moof`, whatever the parts' lengths: a part is the recording of one recorder (about 1 GB per
+//! hour at 2.5 Mbit/s) and recorder pods often have 1–2 GB of memory.
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
@@ -19,16 +22,19 @@ use vcs_job::S3Target;
 
 use crate::client::{build, location};
 use crate::error::{Location, UploadError};
-use crate::fmp4;
+use crate::fmp4::{self, JoinError, Joiner, Walker};
 use crate::parts::MIN_PART_SIZE;
-use crate::recovery::{error, get};
+use crate::recovery::error;
 use crate::requests::content_type;
 
 /// Uploaded parts are this big (the last one smaller).
-const CHUNK: usize = 16 << 20;
+pub(crate) const CHUNK: usize = 16 << 20;
 
 /// The largest part S3 copies in one UploadPartCopy.
 const MAX_COPY: u64 = 5 << 30;
+
+/// The most of an S3 body walked before the full upload parts are sent.
+const READ: usize = 1 << 20;
 
 /// What a join did.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,6 +48,8 @@ pub enum JoinOutcome {
         duration_secs: f64,
         /// Part 0's bytes copied inside S3 rather than uploaded again.
         copied_bytes: u64,
+        /// The most bytes the join held in memory at once (upload parts and boxes).
+        held_bytes: u64,
     },
     /// The parts cannot be one file (`reason`); nothing was written and they are all kept.
     Refused { reason: String, kept: Vec<String> },
@@ -49,50 +57,86 @@ pub enum JoinOutcome {
     Nothing,
 }
 
-/// A piece of the joined object, in order.
-enum Piece {
-    Bytes(Vec<u8>),
-    /// Bytes `range` of the original key's current object (part 0).
-    Copy(std::ops::Range<u64>),
+/// How a join's sizes are set: `copy_from` is the smallest part 0 whose bytes are copied
+/// inside S3 (S3 needs every part but the last to be at least [`MIN_PART_SIZE`], so twice
+/// that); `chunk` the size of the parts uploaded.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sizes {
+    pub copy_from: u64,
+    pub chunk: usize,
+}
+
+/// Why the streaming stopped.
+enum Stop {
+    Refuse(JoinError),
+    Fail(UploadError),
+}
+
+impl From<UploadError> for Stop {
+    fn from(e: UploadError) -> Self {
+        Stop::Fail(e)
+    }
 }
 
 /// Joins the objects at `keys` (part 0, which is `original`, then each continuation's part;
-/// missing ones are skipped) into one MP4 at `original`. `copy_from` is the smallest part 0
-/// whose bytes are copied inside S3: S3 needs every part but the last to be at least
-/// [`MIN_PART_SIZE`], so twice that.
-/// The last key's part starts no earlier than `last_starts` seconds on the joined timeline.
+/// missing ones are skipped) into one MP4 at `original`. The last key's part starts no earlier
+/// than `last_starts` seconds on the joined timeline.
 pub(crate) async fn join(
     target: &S3Target,
     original: &str,
     keys: &[String],
     last_starts: Option<f64>,
-    copy_from: u64,
+    sizes: Sizes,
 ) -> Result<JoinOutcome, UploadError> {
     let client = build(target).await?;
     let mut found = Vec::new();
     for key in keys {
-        if let Some(bytes) = get(&client, target, key).await? {
-            found.push((key.clone(), bytes));
+        if let Some(len) = length(&client, target, key).await? {
+            found.push((key.clone(), len));
         }
     }
     if found.len() < 2 && found.first().is_none_or(|(k, _)| k == original) {
         return Ok(JoinOutcome::Nothing);
     }
     let kept: Vec<String> = found.iter().map(|(k, _)| k.clone()).collect();
+    let at = location(target, original);
+    let upload_id = client
+        .create_multipart_upload()
+        .bucket(&target.bucket)
+        .key(&at.key)
+        .set_content_type(content_type(&at.key).map(str::to_string))
+        .send()
+        .await
+        .map_err(|e| error(e, &at))?
+        .upload_id()
+        .unwrap_or_default()
+        .to_string();
+    let mut sink = Sink::new(&client, target, &at, &upload_id, sizes.chunk);
     let last = keys.last().filter(|_| last_starts.is_some());
-    let starts = |key: &String| last.filter(|l| *l == key).and(last_starts);
-    let (pieces, duration_secs) = match prepare(&target.bucket, original, found, starts, copy_from)
-    {
-        Ok(prepared) => prepared,
-        Err(e) => {
-            return Ok(JoinOutcome::Refused {
-                reason: e.to_string(),
-                kept,
-            });
+    let streamed = stream(
+        &mut sink,
+        original,
+        &found,
+        |key| last.filter(|l| *l == key).and(last_starts),
+        sizes,
+    )
+    .await;
+    let (duration_secs, copied_bytes) = match streamed {
+        Ok(done) => done,
+        Err(stop) => {
+            abort(&client, target, &at, &upload_id).await;
+            return match stop {
+                Stop::Refuse(e) => Ok(JoinOutcome::Refused {
+                    reason: e.to_string(),
+                    kept,
+                }),
+                Stop::Fail(e) => Err(e),
+            };
         }
     };
-    let at = location(target, original);
-    let (bytes, copied_bytes) = write(&client, target, &at, pieces).await?;
+    let held_bytes = sink.peak as u64;
+    let (parts, bytes) = (std::mem::take(&mut sink.parts), sink.bytes);
+    complete(&client, target, &at, &upload_id, parts).await?;
     for key in kept.iter().filter(|k| *k != original) {
         if let Err(e) = client
             .delete_object()
@@ -106,81 +150,269 @@ pub(crate) async fn join(
                 "joined, but cannot delete a part (it is in the joined object too)");
         }
     }
-    info!(location = %at, parts = kept.len(), bytes, copied_bytes, duration_secs, "MP4 parts joined");
+    info!(location = %at, parts = kept.len(), bytes, copied_bytes, duration_secs, held_bytes,
+        "MP4 parts joined");
     Ok(JoinOutcome::Joined {
         object: format!("s3://{}/{original}", target.bucket),
         parts: kept,
         bytes,
         duration_secs,
         copied_bytes,
+        held_bytes,
     })
 }
 
-/// The joined object's pieces from the parts' `(key, bytes)` (see [`join`]), each starting no
-/// earlier than `starts(key)` seconds, and its duration in seconds. Pure.
-fn prepare(
-    bucket: &str,
-    original: &str,
-    found: Vec<(String, Vec<u8>)>,
-    starts: impl Fn(&String) -> Option<f64>,
-    copy_from: u64,
-) -> Result<(Vec<Piece>, f64), fmp4::JoinError> {
-    let mut parsed = Vec::new();
-    for (key, bytes) in &found {
-        let mut part = fmp4::parse(bytes, &format!("s3://{bucket}/{key}"))?;
-        if let Some(secs) = starts(key) {
-            part.not_before(secs);
-        }
-        parsed.push(part);
-    }
-    let (shifts, total) = fmp4::plan(&parsed)?;
-    let mut pieces = vec![Piece::Bytes(fmp4::head(&found[0].1, &parsed[0], total))];
-    for (i, ((key, mut bytes), (part, shift))) in found
-        .into_iter()
-        .zip(parsed.iter().zip(&shifts))
-        .enumerate()
+/// The object's length; `None` if there is no such object.
+async fn length(client: &Client, target: &S3Target, key: &str) -> Result<Option<u64>, UploadError> {
+    match client
+        .head_object()
+        .bucket(&target.bucket)
+        .key(key)
+        .send()
+        .await
     {
-        fmp4::patch(&mut bytes, part, shift)?;
-        let body = part.body();
-        // Part 0 unchanged past its head: S3 copies what it already holds.
-        if i == 0 && key == original && body.len() as u64 >= copy_from {
-            let uploaded = body.start + (MIN_PART_SIZE.min(copy_from / 2)) as usize;
-            pieces.push(Piece::Bytes(bytes[body.start..uploaded].to_vec()));
-            pieces.push(Piece::Copy(uploaded as u64..body.end as u64));
-        } else {
-            bytes.truncate(body.end);
-            bytes.drain(..body.start);
-            pieces.push(Piece::Bytes(bytes));
-        }
+        Ok(head) => Ok(Some(head.content_length().unwrap_or(0).max(0) as u64)),
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
+        Err(e) => Err(error(e, &location(target, key))),
     }
-    Ok((pieces, fmp4::seconds(&parsed[0], total)))
 }
 
-/// Writes `pieces` as a new multipart upload to `at`, completed only when every piece is in:
-/// on any failure the upload is aborted and `at` keeps what it held. Returns the bytes written
-/// and those of them copied inside S3.
-async fn write(
+/// Streams the `found` parts (key, length) through a [`Joiner`] into `sink`: part 0 (when at
+/// `original` and at least `copy_from` long) only up to its first [`MIN_PART_SIZE`] of
+/// fragments, the rest copied inside S3. Returns the joined duration in seconds and the bytes
+/// copied.
+async fn stream(
+    sink: &mut Sink<'_>,
+    original: &str,
+    found: &[(String, u64)],
+    starts: impl Fn(&String) -> Option<f64>,
+    sizes: Sizes,
+) -> Result<(f64, u64), Stop> {
+    let mut joiner = Joiner::default();
+    let mut copied = 0;
+    for (i, (key, len)) in found.iter().enumerate() {
+        let name = format!("s3://{}/{key}", sink.target.bucket);
+        joiner.part(&name, starts(key));
+        let copy = i == 0 && key == original && *len >= sizes.copy_from;
+        // Part 0's bytes uploaded before its copy: its head and this much of its fragments.
+        let keep = MIN_PART_SIZE.min(sizes.copy_from / 2);
+        sink.copying = copy;
+        let mut walker = Walker::new(&name, *len);
+        let at = location(sink.target, key);
+        let mut body = sink
+            .client
+            .get_object()
+            .bucket(&sink.target.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| error(e, &at))?
+            .body;
+        let mut head_len = None;
+        while let Some(bytes) = body.try_next().await.map_err(|e| UploadError::Request {
+            location: at.clone(),
+            source: Box::new(e),
+        })? {
+            for piece in bytes.chunks(READ) {
+                walker
+                    .feed(piece, &mut |item| {
+                        if copy && matches!(item, fmp4::Item::Fragment { .. }) {
+                            head_len.get_or_insert(sink.emitted);
+                        }
+                        joiner.take(item, &mut |b| match head_len {
+                            Some(h) if copy => sink.push_until(b, h + keep),
+                            _ => sink.push(b),
+                        })
+                    })
+                    .map_err(Stop::Refuse)?;
+                sink.flush().await?;
+            }
+        }
+        if copy && let Some(h) = head_len {
+            let from = h + keep;
+            let end = walker.end();
+            sink.copying = false;
+            if end > from {
+                copied += sink.copy(from..end).await?;
+            }
+        }
+        sink.peak = sink.peak.max(sink.held() + walker.peak());
+    }
+    sink.finish(&joiner).await?;
+    Ok((joiner.seconds(), copied))
+}
+
+/// The joined object's multipart upload, filled in order: bytes gathered into `chunk`-sized
+/// parts; the first part (part 0's head, whose duration is set last) held back until
+/// [`Sink::finish`].
+struct Sink<'a> {
+    client: &'a Client,
+    target: &'a S3Target,
+    at: &'a Location,
+    upload_id: &'a str,
+    chunk: usize,
+    /// Upload part 1 while it fills, then until the end.
+    first: Vec<u8>,
+    first_closed: bool,
+    /// Part 0's head and first fragments go into part 1 whatever `chunk` is: the rest of part
+    /// 0 is copied, and every part but the last must be [`MIN_PART_SIZE`].
+    copying: bool,
+    buffer: Vec<u8>,
+    /// Parts 2… sent (number, ETag).
+    parts: Vec<(i32, String)>,
+    /// Bytes written (uploaded or copied) and emitted into the sink.
+    bytes: u64,
+    emitted: u64,
+    peak: usize,
+}
+
+impl<'a> Sink<'a> {
+    fn new(
+        client: &'a Client,
+        target: &'a S3Target,
+        at: &'a Location,
+        upload_id: &'a str,
+        chunk: usize,
+    ) -> Self {
+        Sink {
+            client,
+            target,
+            at,
+            upload_id,
+            chunk,
+            first: Vec::new(),
+            first_closed: false,
+            copying: false,
+            buffer: Vec::new(),
+            parts: Vec::new(),
+            bytes: 0,
+            emitted: 0,
+            peak: 0,
+        }
+    }
+
+    fn held(&self) -> usize {
+        self.first.len() + self.buffer.len()
+    }
+
+    fn push(&mut self, b: &[u8]) {
+        self.emitted += b.len() as u64;
+        if self.first_closed {
+            self.buffer.extend_from_slice(b);
+        } else {
+            self.first.extend_from_slice(b);
+        }
+        self.peak = self.peak.max(self.held());
+    }
+
+    /// Pushes what of `b` comes before `limit` bytes emitted (the rest is copied inside S3).
+    fn push_until(&mut self, b: &[u8], limit: u64) {
+        let n = limit.saturating_sub(self.emitted).min(b.len() as u64) as usize;
+        self.push(&b[..n]);
+        self.emitted += (b.len() - n) as u64;
+    }
+
+    /// Sends the full parts gathered.
+    async fn flush(&mut self) -> Result<(), UploadError> {
+        if !self.first_closed && !self.copying && self.first.len() >= self.chunk {
+            // Whatever is past a chunk starts the next part.
+            self.buffer = self.first.split_off(self.chunk);
+            self.first_closed = true;
+        }
+        while self.buffer.len() >= self.chunk {
+            let rest = self.buffer.split_off(self.chunk);
+            let chunk = std::mem::replace(&mut self.buffer, rest);
+            self.send(chunk).await?;
+        }
+        Ok(())
+    }
+
+    async fn send(&mut self, body: Vec<u8>) -> Result<(), UploadError> {
+        let number = self.parts.len() as i32 + 2;
+        self.bytes += body.len() as u64;
+        let etag = upload_part(
+            self.client,
+            self.target,
+            self.at,
+            self.upload_id,
+            number,
+            body,
+        )
+        .await?;
+        self.parts.push((number, etag));
+        Ok(())
+    }
+
+    /// Copies `range` of the original key's object (part 0) as the next parts: S3 copies at
+    /// most [`MAX_COPY`] at once, so a longer range is cut into equal pieces (none much
+    /// smaller than the others: every part but the last must be [`MIN_PART_SIZE`]).
+    async fn copy(&mut self, range: std::ops::Range<u64>) -> Result<u64, UploadError> {
+        self.first_closed = true;
+        if !self.buffer.is_empty() {
+            let gathered = std::mem::take(&mut self.buffer);
+            self.send(gathered).await?;
+        }
+        for piece in copy_pieces(range.clone()) {
+            let number = self.parts.len() as i32 + 2;
+            let copy = self
+                .client
+                .upload_part_copy()
+                .bucket(&self.target.bucket)
+                .key(&self.at.key)
+                .upload_id(self.upload_id)
+                .part_number(number)
+                .copy_source(copy_source(&self.target.bucket, &self.at.key))
+                .copy_source_range(format!("bytes={}-{}", piece.start, piece.end - 1))
+                .send()
+                .await
+                .map_err(|e| error(e, self.at))?;
+            let etag = copy
+                .copy_part_result()
+                .and_then(|r| r.e_tag())
+                .unwrap_or_default()
+                .to_string();
+            self.parts.push((number, etag));
+        }
+        let copied = range.end - range.start;
+        self.bytes += copied;
+        Ok(copied)
+    }
+
+    /// Sends what is left, then part 1 with the joined duration set in its head.
+    async fn finish(&mut self, joiner: &Joiner) -> Result<(), UploadError> {
+        if !self.buffer.is_empty() {
+            let rest = std::mem::take(&mut self.buffer);
+            self.send(rest).await?;
+        }
+        let mut first = std::mem::take(&mut self.first);
+        let head = joiner.head_len().min(first.len());
+        joiner.set_duration(&mut first[..head]);
+        self.bytes += first.len() as u64;
+        let etag = upload_part(self.client, self.target, self.at, self.upload_id, 1, first).await?;
+        self.parts.insert(0, (1, etag));
+        Ok(())
+    }
+}
+
+/// `range` cut into the fewest equal pieces of at most [`MAX_COPY`] bytes.
+fn copy_pieces(range: std::ops::Range<u64>) -> Vec<std::ops::Range<u64>> {
+    let len = range.end.saturating_sub(range.start);
+    let n = len.div_ceil(MAX_COPY).max(1);
+    let each = len.div_ceil(n);
+    (0..n)
+        .map(|i| range.start + i * each..(range.start + (i + 1) * each).min(range.end))
+        .filter(|r| !r.is_empty())
+        .collect()
+}
+
+/// Completes the upload with `parts`; on failure it is aborted and the key keeps what it held.
+async fn complete(
     client: &Client,
     target: &S3Target,
     at: &Location,
-    pieces: Vec<Piece>,
-) -> Result<(u64, u64), UploadError> {
-    let upload = client
-        .create_multipart_upload()
-        .bucket(&target.bucket)
-        .key(&at.key)
-        .set_content_type(content_type(&at.key).map(str::to_string))
-        .send()
-        .await
-        .map_err(|e| error(e, at))?;
-    let upload_id = upload.upload_id().unwrap_or_default().to_string();
-    let (parts, bytes, copied) = match send(client, target, at, &upload_id, pieces).await {
-        Ok(done) => done,
-        Err(e) => {
-            abort(client, target, at, &upload_id).await;
-            return Err(e);
-        }
-    };
+    upload_id: &str,
+    parts: Vec<(i32, String)>,
+) -> Result<(), UploadError> {
     let completed = CompletedMultipartUpload::builder()
         .set_parts(Some(
             parts
@@ -193,15 +425,15 @@ async fn write(
         .complete_multipart_upload()
         .bucket(&target.bucket)
         .key(&at.key)
-        .upload_id(&upload_id)
+        .upload_id(upload_id)
         .multipart_upload(completed)
         .send()
         .await
     {
-        abort(client, target, at, &upload_id).await;
+        abort(client, target, at, upload_id).await;
         return Err(error(e, at));
     }
-    Ok((bytes, copied))
+    Ok(())
 }
 
 /// `bucket/key` as `x-amz-copy-source` wants it: the key percent-encoded but for its slashes.
@@ -217,79 +449,14 @@ fn copy_source(bucket: &str, key: &str) -> String {
     out
 }
 
-/// Uploads `pieces` as the parts of `upload_id`: bytes gathered into [`CHUNK`]s (what is
-/// gathered before a copy is sent as one part: part 0's head and first [`MIN_PART_SIZE`]),
-/// copies split at [`MAX_COPY`]. Returns the parts, the bytes written and the bytes copied.
-async fn send(
-    client: &Client,
-    target: &S3Target,
-    at: &Location,
-    upload_id: &str,
-    pieces: Vec<Piece>,
-) -> Result<(Vec<(i32, String)>, u64, u64), UploadError> {
-    let mut parts = Vec::new();
-    let mut buffer: Vec<u8> = Vec::new();
-    let (mut bytes, mut copied) = (0u64, 0u64);
-    for piece in pieces {
-        match piece {
-            Piece::Bytes(b) => {
-                buffer.extend_from_slice(&b);
-                while buffer.len() >= CHUNK {
-                    let rest = buffer.split_off(CHUNK);
-                    let chunk = std::mem::replace(&mut buffer, rest);
-                    bytes += chunk.len() as u64;
-                    parts.push(upload_part(client, target, at, upload_id, &parts, chunk).await?);
-                }
-            }
-            Piece::Copy(range) => {
-                if !buffer.is_empty() {
-                    let chunk = std::mem::take(&mut buffer);
-                    bytes += chunk.len() as u64;
-                    parts.push(upload_part(client, target, at, upload_id, &parts, chunk).await?);
-                }
-                let mut from = range.start;
-                while from < range.end {
-                    let to = (from + MAX_COPY).min(range.end);
-                    let number = parts.len() as i32 + 1;
-                    let copy = client
-                        .upload_part_copy()
-                        .bucket(&target.bucket)
-                        .key(&at.key)
-                        .upload_id(upload_id)
-                        .part_number(number)
-                        .copy_source(copy_source(&target.bucket, &at.key))
-                        .copy_source_range(format!("bytes={from}-{}", to - 1))
-                        .send()
-                        .await
-                        .map_err(|e| error(e, at))?;
-                    let etag = copy
-                        .copy_part_result()
-                        .and_then(|r| r.e_tag())
-                        .unwrap_or_default()
-                        .to_string();
-                    parts.push((number, etag));
-                    copied += to - from;
-                    from = to;
-                }
-            }
-        }
-    }
-    if !buffer.is_empty() || parts.is_empty() {
-        bytes += buffer.len() as u64;
-        parts.push(upload_part(client, target, at, upload_id, &parts, buffer).await?);
-    }
-    Ok((parts, bytes + copied, copied))
-}
-
 async fn upload_part(
     client: &Client,
     target: &S3Target,
     at: &Location,
     upload_id: &str,
-    before: &[(i32, String)],
+    number: i32,
     body: Vec<u8>,
-) -> Result<(i32, String), UploadError> {
-    let number = before.len() as i32 + 1;
+) -> Result<String, UploadError> {
     let uploaded = client
         .upload_part()
         .bucket(&target.bucket)
@@ -300,7 +467,7 @@ async fn upload_part(
         .send()
         .await
         .map_err(|e| error(e, at))?;
-    Ok((number, uploaded.e_tag().unwrap_or_default().to_string()))
+    Ok(uploaded.e_tag().unwrap_or_default().to_string())
 }
 
 /// Aborts the join's upload; failing to only leaves it to the bucket's lifecycle rules (it

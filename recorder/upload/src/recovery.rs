@@ -83,6 +83,8 @@ pub enum PlaylistEnd {
 /// as further parts after the tail.
 pub struct Recovery {
     runtime: Runtime,
+    /// The size of the parts a join uploads.
+    join_chunk: usize,
 }
 
 impl Recovery {
@@ -91,7 +93,18 @@ impl Recovery {
             .enable_all()
             .build()
             .map_err(UploadError::Runtime)?;
-        Ok(Self { runtime })
+        Ok(Self {
+            runtime,
+            join_chunk: crate::join::CHUNK,
+        })
+    }
+
+    /// Sets the size of the parts [`Recovery::join_mp4_parts`] uploads (16 MiB by default; S3
+    /// needs at least [`MIN_PART_SIZE`]): with part 0's head and the part filling, a join holds
+    /// about twice this in memory.
+    pub fn join_chunk(mut self, bytes: usize) -> Self {
+        self.join_chunk = bytes.max(1);
+        self
     }
 
     /// Looks for what a recorder left of the MP4 at `key`. `None` when there is nothing to
@@ -155,12 +168,16 @@ impl Recovery {
         keys: &[String],
         last_starts: Option<f64>,
     ) -> Result<JoinOutcome, UploadError> {
+        let sizes = crate::join::Sizes {
+            copy_from: 2 * MIN_PART_SIZE,
+            chunk: self.join_chunk,
+        };
         self.runtime.block_on(crate::join::join(
             target,
             original,
             keys,
             last_starts,
-            2 * MIN_PART_SIZE,
+            sizes,
         ))
     }
 

@@ -493,7 +493,7 @@ fn mp4_parts_join_at_the_original_key_with_part_0_copied_inside_s3() {
     assert!(a.len() as u64 > 2 * MIN_PART_SIZE, "{} bytes", a.len());
     let b = mp4mux_file(&dir.path().join("b.mp4"), "ball", (640, 360), 40_000, 2).expect("part 1");
     put(&server, "rec/archive.mp4", a.clone());
-    put(&server, "rec/archive.part1.mp4", b);
+    put(&server, "rec/archive.part1.mp4", b.clone());
     let target = server.target(BUCKET, "rec/archive.part2.mp4");
     let keys: Vec<String> = [
         "rec/archive.mp4",
@@ -512,12 +512,21 @@ fn mp4_parts_join_at_the_original_key_with_part_0_copied_inside_s3() {
         parts,
         copied_bytes,
         duration_secs: secs,
+        held_bytes,
         ..
     } = outcome
     else {
         panic!("not joined: {outcome:?}");
     };
     assert_eq!(parts, keys[..2]);
+    // Part 0's head and first MIN_PART_SIZE wait in memory for the joined duration; the rest of
+    // it is not held.
+    assert!(
+        held_bytes < MIN_PART_SIZE + (2 << 20),
+        "held {held_bytes} bytes joining {} + {}",
+        a.len(),
+        b.len()
+    );
     assert!(
         copied_bytes > a.len() as u64 - MIN_PART_SIZE - (64 << 10),
         "{copied_bytes} of {}",
@@ -535,4 +544,55 @@ fn mp4_parts_join_at_the_original_key_with_part_0_copied_inside_s3() {
         .join_mp4_parts(&target, "rec/archive.mp4", &keys, None)
         .expect("join again");
     assert_eq!(again, JoinOutcome::Nothing);
+}
+
+#[test]
+fn a_join_holds_a_few_upload_parts_in_memory_however_long_the_parts_are() {
+    init_logs();
+    let server = s3();
+    let dir = TempDir::new("join-bounded");
+    // Part 0 too short to copy, so every byte of both parts streams through the join.
+    let Some(a) = mp4mux_file(&dir.path().join("a.mp4"), "snow", (640, 360), 60_000, 1) else {
+        return;
+    };
+    let b = mp4mux_file(&dir.path().join("b.mp4"), "snow", (640, 360), 60_000, 4).expect("part 1");
+    // The smallest parts S3 takes.
+    let chunk = MIN_PART_SIZE as usize;
+    assert!((a.len() as u64) < 2 * MIN_PART_SIZE, "{} bytes", a.len());
+    assert!(b.len() > 4 * chunk, "{} bytes", b.len());
+    put(&server, "rec/long.mp4", a.clone());
+    put(&server, "rec/long.part1.mp4", b);
+    let target = server.target(BUCKET, "rec/long.part1.mp4");
+    let keys: Vec<String> = ["rec/long.mp4", "rec/long.part1.mp4"]
+        .map(String::from)
+        .to_vec();
+    let recovery = Recovery::new().expect("recovery").join_chunk(chunk);
+    let outcome = recovery
+        .join_mp4_parts(&target, "rec/long.mp4", &keys, None)
+        .expect("join");
+    let JoinOutcome::Joined {
+        copied_bytes,
+        held_bytes,
+        duration_secs: secs,
+        bytes,
+        ..
+    } = outcome
+    else {
+        panic!("not joined: {outcome:?}");
+    };
+    assert_eq!(copied_bytes, 0);
+    // Part 1 held back, the part filling (up to a chunk past a full one, plus one read of at
+    // most 1 MiB) and one moof: not the parts.
+    assert!(
+        held_bytes <= 3 * chunk as u64 + (1 << 20),
+        "held {held_bytes} bytes joining {} bytes",
+        bytes
+    );
+    assert!((secs - 5.0).abs() < 0.1, "{secs}");
+    let joined = dir.path().join("joined.mp4");
+    std::fs::write(&joined, get(&server, "rec/long.mp4")).expect("write");
+    let errors = decode_errors(&joined);
+    assert!(errors.is_empty(), "{errors}");
+    let d = duration_secs(&joined);
+    assert!((d - 5.0).abs() < 0.2, "{d}");
 }

@@ -1,6 +1,7 @@
 //! Joining fragmented MP4 parts (as mp4mux writes them: `ftyp`, `moov` with `mvex`, then
-//! `moof`+`mdat` pairs, maybe an `mfra` at the end) into one fragmented MP4. Pure: bytes in,
-//! patched bytes out.
+//! `moof`+`mdat` pairs, maybe an `mfra` at the end) into one fragmented MP4, as their bytes
+//! stream in ([`Walker`] then [`Joiner`]): memory for one `moof`, whatever the parts' lengths.
+//! Pure: bytes in, patched bytes out.
 //!
 //! The joined file is part 0's `ftyp`+`moov`, then every part's fragments. Later parts' own
 //! `ftyp`/`moov` and every `mfra` (its offsets would point into the wrong file) are dropped, and
@@ -9,19 +10,24 @@
 //! - `mfhd.sequence_number` continues the previous part's numbering;
 //! - `tfdt.baseMediaDecodeTime` moves each track by where its part starts on the joined
 //!   timeline: where the previous parts end (the latest of their tracks' ends), or later when
-//!   the part says it starts later ([`Part::not_before`]: a continuation's own part starts at
-//!   its video time, so the gap while no recorder ran is a jump in time).
+//!   the part is to start later ([`Joiner::part`]: a continuation's own part starts at its
+//!   video time, so the gap while no recorder ran is a jump in time). A part's start is the
+//!   earliest decode time in its first `moof` (mp4mux writes fragments in time order, so no
+//!   later one starts earlier).
 //!
 //! Part 0's `mehd` (the fragmented movie's duration, which players show) is set to the joined
-//! duration. Parts whose tracks are not described alike (codec configuration, size, timescale,
+//! duration once every part has streamed by ([`Joiner::set_duration`] on the output's first
+//! bytes). Parts whose tracks are not described alike (codec configuration, size, timescale,
 //! track ids) are refused: one `moov` must describe every fragment.
 mod parse;
 mod stsd;
+mod walk;
 
 use std::collections::BTreeMap;
 
 pub use parse::{Part, parse};
 use parse::{be32, be64};
+pub use walk::{Item, Walker};
 
 /// Why parts cannot be joined.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -96,7 +102,7 @@ fn mismatch(first: &Part, part: &Part) -> Option<String> {
     }
     None
 }
-/// The plan for one part's patch: what to add to its sequence numbers and decode times.
+/// What to add to one part's sequence numbers and decode times.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Shift {
     pub sequence: u32,
@@ -104,65 +110,8 @@ pub struct Shift {
     pub ticks: BTreeMap<u32, u64>,
 }
 
-/// Checks that `parts` describe their tracks alike and works out how each part moves on the
-/// joined timeline (part 0 stays where it is; each later one starts where the parts before it
-/// end, or at [`Part::not_before`] if that is later), and the joined duration in movie ticks.
-pub fn plan(parts: &[Part]) -> Result<(Vec<Shift>, u64), JoinError> {
-    let Some(first) = parts.first() else {
-        return Ok((Vec::new(), 0));
-    };
-    let mut shifts = Vec::new();
-    let mut end: Option<Time> = None;
-    let mut sequence = 0u32;
-    for part in parts {
-        if let Some(what) = mismatch(first, part) {
-            return Err(JoinError::Mismatch {
-                part: part.name.clone(),
-                first: first.name.clone(),
-                what,
-            });
-        }
-        let timescale = |id: &u32| part.tracks.get(id).map_or(1, |t| t.timescale);
-        // The part's own start: its earliest track's first decode time.
-        let start = part
-            .spans
-            .iter()
-            .map(|(id, (s, _))| Time {
-                ticks: *s,
-                timescale: timescale(id),
-            })
-            .reduce(|a, b| if a.later(b) == a { b } else { a });
-        // Where the parts before end: this part starts there, or later when it says so (the
-        // gap as a jump in time).
-        let previous = match (end, part.not_before_micros) {
-            (Some(end), Some(micros)) => Some(end.later(Time {
-                ticks: micros,
-                timescale: 1_000_000,
-            })),
-            (end, _) => end,
-        };
-        let mut ticks = BTreeMap::new();
-        for (id, (_, track_end)) in &part.spans {
-            let ts = timescale(id);
-            let add = match (previous, start) {
-                (Some(previous), Some(start)) => previous.on(ts).saturating_sub(start.on(ts)),
-                _ => 0,
-            };
-            ticks.insert(*id, add);
-            let moved = Time {
-                ticks: track_end + add,
-                timescale: ts,
-            };
-            end = Some(end.map_or(moved, |e| e.later(moved)));
-        }
-        shifts.push(Shift { sequence, ticks });
-        sequence = sequence.saturating_add(part.last_sequence);
-    }
-    let total = end.map_or(0, |e| e.on(first.movie_timescale));
-    Ok((shifts, total))
-}
-
-/// Patches `b` (the bytes `part` was parsed from) in place by `shift`.
+/// Patches `b` (the bytes `part` was parsed from: a whole part, or one `moof` with
+/// [`Part::fragment`]) in place by `shift`.
 pub fn patch(b: &mut [u8], part: &Part, shift: &Shift) -> Result<(), JoinError> {
     for &at in &part.sequence_numbers {
         let n = be32(b, at).unwrap_or(0).saturating_add(shift.sequence);
@@ -186,40 +135,203 @@ pub fn patch(b: &mut [u8], part: &Part, shift: &Shift) -> Result<(), JoinError> 
     Ok(())
 }
 
-/// Part 0's head with `mehd` set to `duration` movie ticks (the joined file's length).
-pub fn head(b: &[u8], part: &Part, duration: u64) -> Vec<u8> {
-    let mut head = b[..part.head_len()].to_vec();
-    if let Some((at, wide)) = part.mehd {
-        if wide {
-            head[at..at + 8].copy_from_slice(&duration.to_be_bytes());
-        } else {
-            let d = u32::try_from(duration).unwrap_or(u32::MAX);
-            head[at..at + 4].copy_from_slice(&d.to_be_bytes());
+/// The part being joined.
+#[derive(Default)]
+struct Current {
+    name: String,
+    /// Its `moov`, parsed.
+    head: Option<Part>,
+    /// Set at its first fragment.
+    shift: Option<Shift>,
+    /// The earliest it may start on the joined timeline (µs).
+    not_before_micros: Option<u64>,
+    last_sequence: u32,
+}
+
+/// Joins parts one after another from the [`Item`]s of their [`Walker`]s: what the joined
+/// file holds goes to `emit` in order (part 0's head, then every part's fragments).
+#[derive(Default)]
+pub struct Joiner {
+    /// Part 0's `moov`: it describes every part's tracks.
+    first: Option<Part>,
+    /// Where `mehd.fragment_duration` is in the output, and whether it is 64-bit.
+    mehd: Option<(usize, bool)>,
+    /// Bytes emitted so far.
+    emitted: u64,
+    /// Where the parts so far end (the latest of their tracks' ends).
+    end: Option<Time>,
+    /// The sequence numbers the parts before the current one took.
+    sequence: u32,
+    current: Current,
+}
+
+impl Joiner {
+    /// Starts the next part, called `name` in messages; it starts no earlier than `not_before`
+    /// seconds on the joined timeline when given (ignored for the first part).
+    pub fn part(&mut self, name: &str, not_before: Option<f64>) {
+        self.sequence = self.sequence.saturating_add(self.current.last_sequence);
+        self.current = Current {
+            name: name.to_string(),
+            not_before_micros: not_before.map(|s| (s.max(0.0) * 1e6).round() as u64),
+            ..Current::default()
+        };
+    }
+
+    /// Takes in the current part's next item.
+    pub fn take(&mut self, item: Item<'_>, emit: &mut impl FnMut(&[u8])) -> Result<(), JoinError> {
+        match item {
+            Item::Head { kind, bytes } => {
+                let part0 = self.first.is_none();
+                if &kind == b"moov" {
+                    let head = parse(bytes, &self.current.name)?;
+                    if let Some(first) = &self.first {
+                        if let Some(what) = mismatch(first, &head) {
+                            return Err(JoinError::Mismatch {
+                                part: head.name.clone(),
+                                first: first.name.clone(),
+                                what,
+                            });
+                        }
+                    } else {
+                        let at = usize::try_from(self.emitted).expect("a head in memory");
+                        self.mehd = head.mehd.map(|(m, wide)| (at + m, wide));
+                        self.first = Some(head.clone());
+                    }
+                    self.current.head = Some(head);
+                }
+                if part0 {
+                    self.emit(bytes, emit);
+                }
+            }
+            Item::Fragment { moof, mdat_header } => {
+                let Some(head) = &self.current.head else {
+                    return Err(JoinError::Malformed {
+                        part: self.current.name.clone(),
+                        detail: "a moof before any moov".into(),
+                    });
+                };
+                let fragment = head.fragment(moof)?;
+                let shift = match &self.current.shift {
+                    Some(shift) => shift.clone(),
+                    None => self.shift(head, &fragment),
+                };
+                patch(moof, &fragment, &shift)?;
+                for (id, (_, track_end)) in &fragment.spans {
+                    let moved = Time {
+                        ticks: track_end + shift.ticks.get(id).copied().unwrap_or(0),
+                        timescale: head.tracks.get(id).map_or(1, |t| t.timescale),
+                    };
+                    self.end = Some(self.end.map_or(moved, |e| e.later(moved)));
+                }
+                self.current.last_sequence = self.current.last_sequence.max(fragment.last_sequence);
+                self.current.shift = Some(shift);
+                self.emit(moof, emit);
+                self.emit(mdat_header, emit);
+            }
+            Item::Media(bytes) => self.emit(bytes, emit),
+        }
+        Ok(())
+    }
+
+    fn emit(&mut self, bytes: &[u8], emit: &mut impl FnMut(&[u8])) {
+        self.emitted += bytes.len() as u64;
+        emit(bytes);
+    }
+
+    /// How the current part, whose first fragment is `first`, moves: from its start to where
+    /// the parts before it end, or to where it is to start if that is later.
+    fn shift(&self, head: &Part, first: &Part) -> Shift {
+        let timescale = |id: &u32| head.tracks.get(id).map_or(1, |t| t.timescale);
+        let start = first
+            .spans
+            .iter()
+            .map(|(id, (s, _))| Time {
+                ticks: *s,
+                timescale: timescale(id),
+            })
+            .reduce(|a, b| if a.later(b) == a { b } else { a });
+        let previous = match (self.end, self.current.not_before_micros) {
+            (Some(end), Some(micros)) => Some(end.later(Time {
+                ticks: micros,
+                timescale: 1_000_000,
+            })),
+            (end, _) => end,
+        };
+        let ticks = head
+            .tracks
+            .keys()
+            .map(|id| {
+                let ts = timescale(id);
+                let add = match (previous, start) {
+                    (Some(previous), Some(start)) => previous.on(ts).saturating_sub(start.on(ts)),
+                    _ => 0,
+                };
+                (*id, add)
+            })
+            .collect();
+        Shift {
+            sequence: self.sequence,
+            ticks,
         }
     }
-    head
-}
 
-/// The joined duration in seconds, for reports.
-pub fn seconds(part0: &Part, ticks: u64) -> f64 {
-    ticks as f64 / f64::from(part0.movie_timescale.max(1))
-}
-
-/// Joins whole parts held in memory (`join` takes the same steps with S3 objects).
-#[cfg(test)]
-fn join_in_memory(mut parts: Vec<Vec<u8>>) -> Result<Vec<u8>, JoinError> {
-    let parsed: Vec<Part> = parts
-        .iter()
-        .enumerate()
-        .map(|(i, b)| parse(b, &format!("part {i}")))
-        .collect::<Result<_, _>>()?;
-    let (shifts, total) = plan(&parsed)?;
-    let mut out = head(&parts[0], &parsed[0], total);
-    for ((bytes, part), shift) in parts.iter_mut().zip(&parsed).zip(&shifts) {
-        patch(bytes, part, shift)?;
-        out.extend_from_slice(&bytes[part.body()]);
+    /// The joined duration so far, in part 0's movie ticks.
+    pub fn duration(&self) -> u64 {
+        let timescale = self.first.as_ref().map_or(1, |f| f.movie_timescale);
+        self.end.map_or(0, |e| e.on(timescale))
     }
-    Ok(out)
+
+    /// The joined duration so far in seconds, for reports.
+    pub fn seconds(&self) -> f64 {
+        let timescale = self.first.as_ref().map_or(1, |f| f.movie_timescale);
+        self.duration() as f64 / f64::from(timescale.max(1))
+    }
+
+    /// How many bytes at the start of the output must be held back for [`Self::set_duration`].
+    pub fn head_len(&self) -> usize {
+        self.mehd
+            .map_or(0, |(at, wide)| at + if wide { 8 } else { 4 })
+    }
+
+    /// Sets part 0's `mehd` in `start` (the output's first bytes, at least [`Self::head_len`])
+    /// to the joined duration.
+    pub fn set_duration(&self, start: &mut [u8]) {
+        let duration = self.duration();
+        match self.mehd {
+            Some((at, true)) => start[at..at + 8].copy_from_slice(&duration.to_be_bytes()),
+            Some((at, false)) => {
+                let d = u32::try_from(duration).unwrap_or(u32::MAX);
+                start[at..at + 4].copy_from_slice(&d.to_be_bytes());
+            }
+            None => {}
+        }
+    }
+}
+
+/// Joins whole parts held in memory, read `read` bytes at a time (`join` takes the same steps
+/// with S3 objects). Returns the joined bytes and the walkers' peak holding.
+#[cfg(test)]
+fn join_in_memory(
+    parts: &[(&[u8], Option<f64>)],
+    read: usize,
+) -> Result<(Vec<u8>, Joiner, usize), JoinError> {
+    let mut joiner = Joiner::default();
+    let mut out = Vec::new();
+    let mut peak = 0;
+    for (i, (bytes, not_before)) in parts.iter().enumerate() {
+        let name = format!("part {i}");
+        joiner.part(&name, *not_before);
+        let mut walker = Walker::new(&name, bytes.len() as u64);
+        for piece in bytes.chunks(read) {
+            walker.feed(piece, &mut |item| {
+                joiner.take(item, &mut |b: &[u8]| out.extend_from_slice(b))
+            })?;
+        }
+        peak = peak.max(walker.peak());
+    }
+    let head = joiner.head_len();
+    joiner.set_duration(&mut out[..head]);
+    Ok((out, joiner, peak))
 }
 
 #[cfg(test)]
@@ -241,6 +353,21 @@ mod tests {
         mp4mux_file(&dir.join(name), pattern, size, 500, secs)
     }
 
+    /// The decode times in `b`'s fragments, by track, in order.
+    fn decode_times(b: &[u8]) -> BTreeMap<u32, Vec<u64>> {
+        let part = parse(b, "joined").expect("the joined file parses");
+        let mut times: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
+        for t in &part.tfdts {
+            let v = if t.wide {
+                be64(b, t.at).expect("tfdt")
+            } else {
+                u64::from(be32(b, t.at).expect("tfdt"))
+            };
+            times.entry(t.track).or_default().push(v);
+        }
+        times
+    }
+
     #[test]
     fn parts_join_into_one_file_that_plays_end_to_end_on_one_timeline() {
         let dir = TempDir::new("fmp4-join");
@@ -255,22 +382,25 @@ mod tests {
             "mp4mux writes the movie's duration in mehd"
         );
         assert_eq!(pa.tracks.len(), 2);
-        let (shifts, total) = plan(&[pa.clone(), pb.clone()]).expect("plan");
-        assert_eq!(
-            shifts[0].ticks.values().copied().collect::<Vec<_>>(),
-            [0, 0]
-        );
-        assert_eq!(shifts[1].sequence, pa.last_sequence);
-        // Part 1 starts where part 0's longest track ends, on every track's clock.
-        let video_end = pa.spans[&1].1;
-        assert!(
-            shifts[1].ticks[&1] >= video_end,
-            "{shifts:?} {:?}",
-            pa.spans
-        );
-        assert!((seconds(&pa, total) - 5.0).abs() < 0.1, "{total}");
 
-        let joined = join_in_memory(vec![a.clone(), b.clone()]).expect("join");
+        // Read 7 bytes at a time, every box is split across reads; the result is the same.
+        let (joined, joiner, peak) = join_in_memory(&[(&a, None), (&b, None)], 7).expect("join");
+        let (whole, ..) = join_in_memory(&[(&a, None), (&b, None)], usize::MAX).expect("join");
+        assert!(joined == whole, "the join depends on how the bytes arrive");
+        assert!((joiner.seconds() - 5.0).abs() < 0.1, "{}", joiner.seconds());
+        // What a walk holds at once is one moof and the mdat header after it.
+        let largest_moof = [&a, &b]
+            .iter()
+            .flat_map(|p| parse::boxes(p, 0..p.len()))
+            .filter(|(k, ..)| k == b"moof")
+            .map(|(_, r, _)| r.len())
+            .max()
+            .expect("moofs");
+        assert!(
+            peak.max(pa.head_len()) <= largest_moof.max(pa.head_len()) + 16,
+            "held {peak} bytes; the largest moof is {largest_moof}"
+        );
+
         // Nothing of part 1's head or either mfra is left; every fragment is.
         assert_eq!(
             joined.len(),
@@ -288,20 +418,20 @@ mod tests {
             sequences.windows(2).all(|w| w[1] == w[0] + 1),
             "{sequences:?}"
         );
-        let mut last = BTreeMap::new();
-        for t in &pj.tfdts {
-            let v = if t.wide {
-                be64(&joined, t.at).expect("tfdt")
-            } else {
-                u64::from(be32(&joined, t.at).expect("tfdt"))
-            };
-            let prev = last.insert(t.track, v);
+        for (track, times) in decode_times(&joined) {
             assert!(
-                prev.is_none_or(|p| p < v),
-                "track {} goes back to {v}",
-                t.track
+                times.windows(2).all(|w| w[0] < w[1]),
+                "track {track} goes back: {times:?}"
             );
         }
+        // Part 1 starts where part 0's longest track ends, on every track's clock.
+        let part1_video =
+            decode_times(&joined)[&1][pa.tfdts.iter().filter(|t| t.track == 1).count()];
+        assert!(
+            part1_video >= pa.spans[&1].1,
+            "{part1_video} {:?}",
+            pa.spans
+        );
 
         let out = dir.path().join("joined.mp4");
         std::fs::write(&out, &joined).expect("write");
@@ -322,25 +452,23 @@ mod tests {
         };
         let b = mp4mux(dir.path(), "b.mp4", "ball", (320, 180), 2).expect("second part");
         let pa = parse(&a, "a").expect("part 0");
-        let mut pb = parse(&b, "b").expect("part 1");
-        pb.not_before(3.5);
-        let (shifts, total) = plan(&[pa.clone(), pb.clone()]).expect("plan");
-        assert!((seconds(&pa, total) - 5.5).abs() < 0.05, "{total}");
-        let video = pb.tracks[&1].timescale;
-        assert_eq!(shifts[1].ticks[&1], (3.5 * f64::from(video)) as u64);
+        let (joined, joiner, _) =
+            join_in_memory(&[(&a, None), (&b, Some(3.5))], 1000).expect("join");
+        assert!(
+            (joiner.seconds() - 5.5).abs() < 0.05,
+            "{}",
+            joiner.seconds()
+        );
+        let video = pa.tracks[&1].timescale;
+        let part1 = pa.tfdts.iter().filter(|t| t.track == 1).count();
+        assert_eq!(
+            decode_times(&joined)[&1][part1],
+            (3.5 * f64::from(video)) as u64
+        );
         // Not earlier than where part 0 ends, whatever it says.
-        pb.not_before(1.0);
-        let (_, total) = plan(&[pa.clone(), pb]).expect("plan");
-        assert!((seconds(&pa, total) - 4.0).abs() < 0.1, "{total}");
+        let (_, early, _) = join_in_memory(&[(&a, None), (&b, Some(1.0))], 1000).expect("join");
+        assert!((early.seconds() - 4.0).abs() < 0.1, "{}", early.seconds());
 
-        let mut pb = parse(&b, "b").expect("part 1");
-        pb.not_before(3.5);
-        let (shifts, total) = plan(&[pa.clone(), pb.clone()]).expect("plan");
-        let mut joined = head(&a, &pa, total);
-        joined.extend_from_slice(&a[pa.body()]);
-        let mut b = b.clone();
-        patch(&mut b, &pb, &shifts[1]).expect("patch");
-        joined.extend_from_slice(&b[pb.body()]);
         let out = dir.path().join("jump.mp4");
         std::fs::write(&out, &joined).expect("write");
         let errors = decode_errors(&out);
@@ -350,13 +478,56 @@ mod tests {
     }
 
     #[test]
+    fn a_part_cut_inside_a_fragment_or_ending_in_mfra_gives_its_whole_fragments_only() {
+        let dir = TempDir::new("fmp4-cut");
+        let Some(a) = mp4mux(dir.path(), "a.mp4", "smpte", (320, 180), 2) else {
+            return;
+        };
+        let pa = parse(&a, "a").expect("part 0");
+        let top = parse::boxes(&a, 0..a.len());
+        assert!(
+            top.iter().any(|(k, ..)| k == b"mfra"),
+            "mp4mux ends with an mfra"
+        );
+        let last_mdat = top.iter().rposition(|(k, ..)| k == b"mdat").expect("mdat");
+        let cut_at = top[last_mdat].1.start + 100;
+        for (bytes, end) in [
+            (&a[..], pa.body().end),
+            (&a[..cut_at], top[last_mdat - 1].1.start),
+        ] {
+            for read in [5, 4096] {
+                let mut walker = Walker::new("a", bytes.len() as u64);
+                let mut out = 0usize;
+                for piece in bytes.chunks(read) {
+                    walker
+                        .feed(piece, &mut |item| -> Result<(), JoinError> {
+                            out += match item {
+                                Item::Head { bytes, .. } => bytes.len(),
+                                Item::Fragment { moof, mdat_header } => {
+                                    moof.len() + mdat_header.len()
+                                }
+                                Item::Media(b) => b.len(),
+                            };
+                            Ok(())
+                        })
+                        .expect("walk");
+                }
+                assert_eq!(walker.end(), end as u64, "read {read}");
+                assert_eq!(out, end, "read {read}");
+            }
+        }
+    }
+
+    #[test]
     fn parts_of_another_size_are_refused_and_named() {
         let dir = TempDir::new("fmp4-mismatch");
         let Some(a) = mp4mux(dir.path(), "a.mp4", "smpte", (320, 180), 1) else {
             return;
         };
         let b = mp4mux(dir.path(), "b.mp4", "smpte", (640, 360), 1).expect("second part");
-        let err = join_in_memory(vec![a, b]).expect_err("different sizes");
+        let err = join_in_memory(&[(&a, None), (&b, None)], 4096)
+            .map(|_| ())
+            .expect_err("different sizes");
         assert!(
             matches!(&err, JoinError::Mismatch { part, what, .. }
                 if part == "part 1" && what.contains("size 640x360 where it has 320x180")),
@@ -382,7 +553,6 @@ mod tests {
                 track: 2,
             }],
             spans: BTreeMap::new(),
-            not_before_micros: None,
         };
         b[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
         let shift = Shift {

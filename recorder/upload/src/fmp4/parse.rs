@@ -45,26 +45,44 @@ pub struct Part {
     pub(super) tfdts: Vec<Tfdt>,
     /// Per track: (first decode time, end of its last sample).
     pub(super) spans: BTreeMap<u32, (u64, u64)>,
-    /// The earliest the part may start on the joined timeline (µs), if it says.
-    pub(super) not_before_micros: Option<u64>,
 }
 
 impl Part {
     /// Bytes of the part's fragments.
+    #[cfg(test)]
     pub fn body(&self) -> Range<usize> {
         self.body.clone()
     }
 
     /// Bytes before the first fragment (`ftyp` and `moov`): part 0's stay in the joined file.
+    #[cfg(test)]
     pub fn head_len(&self) -> usize {
         self.body.start
     }
 
-    /// Makes the part start no earlier than `secs` on the joined timeline (a later part that
-    /// would start earlier, where the parts before it end, starts there instead: a jump in
-    /// time). Ignored for the first part.
-    pub fn not_before(&mut self, secs: f64) {
-        self.not_before_micros = Some((secs.max(0.0) * 1e6).round() as u64);
+    /// The fragment `moof` (a whole box) of the part whose head (`ftyp`+`moov`) this is parsed
+    /// from: where its sequence number and decode times are in `moof`, and its tracks' spans.
+    pub(super) fn fragment(&self, moof: &[u8]) -> Result<Part, JoinError> {
+        let mut fragment = Part {
+            name: self.name.clone(),
+            tracks: BTreeMap::new(),
+            default_durations: self.default_durations.clone(),
+            movie_timescale: self.movie_timescale,
+            mehd: None,
+            body: 0..moof.len(),
+            sequence_numbers: Vec::new(),
+            last_sequence: 0,
+            tfdts: Vec::new(),
+            spans: BTreeMap::new(),
+        };
+        let header = if be32(moof, 0) == Some(1) { 16 } else { 8 };
+        parse_moof(moof, &(header..moof.len()), &mut fragment).ok_or_else(|| {
+            JoinError::Malformed {
+                part: self.name.clone(),
+                detail: "a moof this reader does not know".into(),
+            }
+        })?;
+        Ok(fragment)
     }
 }
 
@@ -139,7 +157,6 @@ pub fn parse(b: &[u8], name: &str) -> Result<Part, JoinError> {
         last_sequence: 0,
         tfdts: Vec::new(),
         spans: BTreeMap::new(),
-        not_before_micros: None,
     };
     parse_moov(b, &moov, &mut part).ok_or_else(|| bad("a moov box this reader does not know"))?;
     let first_moof = top.iter().position(|(k, ..)| k == b"moof");
