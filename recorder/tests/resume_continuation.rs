@@ -325,6 +325,8 @@ fn a_killed_recorders_part_and_the_continuations_become_one_mp4() {
     let video = "{width: 640, height: 360, fps: 30, bitrateKbps: 16000}";
     let job = dir.path().join("part0.yaml");
     std::fs::write(&job, job_yaml(&s3, video, "red?pattern=snow", None, true)).expect("job");
+    // Before the lost recorder's first frame: the measured gap comes out longer by its start.
+    let lost_span_from = vcs_job::control::rfc3339_now();
     let mut recorder = Command::new(env!("CARGO_BIN_EXE_vcs-recorder"))
         .args(["render", "--realtime"])
         .arg(&job)
@@ -347,12 +349,27 @@ fn a_killed_recorders_part_and_the_continuations_become_one_mp4() {
     recorder.wait().expect("reap the recorder");
     assert!(!s3.object_path(BUCKET, "cont/archive.mp4").exists());
 
-    let out = render(
-        dir.path(),
-        "part1.yaml",
-        &job_yaml(&s3, video, "blue?pattern=ball", Some(1), true),
+    let continuation = job_yaml(&s3, video, "blue?pattern=ball", Some(1), true).replace(
+        "recordedSecs:",
+        &format!("lostSpanFrom: '{lost_span_from}', recordedSecs:"),
     );
+    let out = render(dir.path(), "part1.yaml", &continuation);
     ok(&out, "the continuation");
+    // It read how much media the lost recorder left, and the gap from there.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("the lost recorder left"))
+        .unwrap_or_else(|| panic!("no measured gap in the summary: {stdout}"));
+    let numbers: Vec<f64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let [lost, gap] = numbers[..] else {
+        panic!("{line}");
+    };
+    eprintln!("{line}");
+    assert!(lost > 0.5 && (0.0..60.0).contains(&gap), "{line}");
     // Recovered in the background, then joined: one MP4, no part or recovery object left.
     let mp4 = s3.object_path(BUCKET, "cont/archive.mp4");
     assert!(!s3.object_path(BUCKET, "cont/archive.part1.mp4").exists());

@@ -382,9 +382,15 @@ pub struct RecordingGap {
     /// reported): the gap is measured from there, so it is at most one poll interval longer
     /// than the real one.
     pub start: MicroTime,
-    /// Seconds to the continuation's first frame; unset until it has one.
+    /// Seconds to the continuation's first frame; unset until it has one. Once the
+    /// continuation has read what the lost recorder left in the bucket, the gap measured from
+    /// the frames (the lost recorder's first frame plus the media it left → the continuation's
+    /// first frame), and `measured` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub length_secs: Option<f64>,
+    /// `lengthSecs` is measured from the frames, not estimated from `start`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub measured: bool,
     /// The pod lost, and why.
     pub pod: String,
     pub reason: String,

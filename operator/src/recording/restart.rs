@@ -114,6 +114,7 @@ pub fn record_loss(
         after_secs,
         start: MicroTime(last_frame.min(at)),
         length_secs: None,
+        measured: false,
         pod: pod.into(),
         reason: why.into(),
     });
@@ -136,7 +137,24 @@ pub fn resume_spec(st: &RecordingStatus) -> Option<ResumeSpec> {
         recorded_secs: st.recorded_secs.unwrap_or_else(|| closed_secs(st)),
         last_frame_at: gap.map(|g| g.start.0.to_string()),
         lost_pod: Some(pending.lost_pod.clone()),
+        lost_span_from: st.spans.last().map(|s| s.from.0.to_string()),
     })
+}
+
+/// The continuation's report of what the lost recorder left (`lost_part_secs` of media) and of
+/// the gap measured from the frames (`gap_secs`): they replace the last gap's estimated length
+/// (marked `measured`) and the lost span's reported seconds.
+pub fn mirror_measured_gap(st: &mut RecordingStatus, lost_part_secs: f64, gap_secs: f64) {
+    let Some(gap) = st.gaps.last_mut().filter(|g| g.length_secs.is_some()) else {
+        return;
+    };
+    gap.length_secs = Some(gap_secs.max(0.0));
+    gap.measured = true;
+    // The lost span is the one before the continuation's (open) span.
+    let n = st.spans.len();
+    if n >= 2 && st.spans[n - 1].to.is_none() {
+        st.spans[n - 2].recorded_secs = lost_part_secs;
+    }
 }
 
 /// Points the MP4 S3 outputs of continuation `part`'s job at keys of their own (see
@@ -238,6 +256,7 @@ mod tests {
             (1, 10.0, Some("a"))
         );
         assert_eq!(resume.last_frame_at, Some(t(10).to_string()));
+        assert_eq!(resume.lost_span_from, Some(t(0).to_string()));
         // The continuation's first frame at 12 s: a 2 s gap.
         span_started(&mut st, "b", t(12));
         assert_eq!(st.gaps[0].length_secs, Some(2.0));
@@ -249,6 +268,32 @@ mod tests {
             st.spans.iter().map(|s| s.pod.as_str()).collect::<Vec<_>>(),
             ["a", "b"]
         );
+    }
+
+    #[test]
+    fn the_gap_measured_from_the_frames_replaces_the_estimate() {
+        let mut st = recording_on("a");
+        mirror_recorded(&mut st, 10.0);
+        record_loss(&mut st, "a", "pod a failed", t(13), 3);
+        // Nothing to replace before the continuation's first frame.
+        mirror_measured_gap(&mut st, 11.2, 0.8);
+        assert_eq!((st.gaps[0].length_secs, st.gaps[0].measured), (None, false));
+        span_started(&mut st, "b", t(12));
+        assert_eq!(st.gaps[0].length_secs, Some(2.0));
+        // The lost recorder left 11.2 s of media (more than its last report): 0.8 s of gap.
+        mirror_measured_gap(&mut st, 11.2, 0.8);
+        assert_eq!(
+            (st.gaps[0].length_secs, st.gaps[0].measured),
+            (Some(0.8), true)
+        );
+        assert_eq!(st.spans[0].recorded_secs, 11.2);
+        mirror_recorded(&mut st, 5.0);
+        assert_eq!(st.recorded_secs, Some(16.2));
+        // Clocks that disagree never make a negative gap.
+        mirror_measured_gap(&mut st, 11.2, -0.1);
+        assert_eq!(st.gaps[0].length_secs, Some(0.0));
+        let json = serde_json::to_value(&st.gaps[0]).unwrap();
+        assert_eq!(json["measured"], true);
     }
 
     #[test]

@@ -15,6 +15,9 @@ pub fn mirror(st: &mut RecordingStatus, job: &JobStatus, observed: &Observed) {
     st.frames = Some(job.frames);
     st.input_delivery = job.input_delivery.clone();
     st.faults = job.faults.clone();
+    if let (Some(lost), Some(gap)) = (job.lost_part_secs, job.measured_gap_secs) {
+        restart::mirror_measured_gap(st, lost, gap);
+    }
     restart::mirror_recorded(st, job.recorded_secs);
     mirror_outputs(st, job, observed);
     mirror_state(st, job, observed);

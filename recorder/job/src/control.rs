@@ -124,6 +124,15 @@ pub struct JobStatus {
     /// Seconds of video recorded so far: what every output should deliver in the end.
     #[serde(default)]
     pub recorded_secs: f64,
+    /// A continuation, once it has recovered the MP4 part the lost recorder left: the seconds
+    /// of media in that part (what the lost recorder really recorded, to its last uploaded
+    /// fragment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_part_secs: Option<f64>,
+    /// The gap measured from the frames: this job's first frame − (the lost recorder's first
+    /// frame, `resume.lostSpanFrom`, + [`Self::lost_part_secs`]), in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured_gap_secs: Option<f64>,
     /// How much media each input track delivered so far, including tracks that left.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub input_delivery: Vec<InputDelivery>,

@@ -76,6 +76,11 @@ pub struct ResumeSpec {
     /// The pod that was lost.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lost_pod: Option<String>,
+    /// Wall-clock time (RFC 3339) of the lost recorder's first frame (its span's `from`): with
+    /// the duration of the MP4 part it left, where its frames really end (see
+    /// [`control::JobStatus::measured_gap_secs`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_span_from: Option<String>,
 }
 
 /// The S3 key part `part` of a recording writes to, for an MP4 object or an HLS prefix `key`:

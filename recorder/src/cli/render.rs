@@ -129,6 +129,12 @@ fn report(summary: &RecordSummary) -> anyhow::Result<()> {
             String::new()
         }
     );
+    if let (Some(lost), Some(gap)) = (summary.lost_part_secs, summary.measured_gap_secs) {
+        println!(
+            "  continuation: the lost recorder left {lost:.3} s of media; the gap measured from \
+             the frames is {gap:.3} s"
+        );
+    }
     for o in &summary.outputs {
         println!("  output {o}");
     }

@@ -162,6 +162,10 @@ pub struct RecordSummary {
     pub inputs: Vec<InputDelivery>,
     /// How the recording fell short of the job (empty when it did not); see [`exit_code`].
     pub faults: Vec<Fault>,
+    /// A continuation: the seconds of media the lost recorder left, and the gap measured from
+    /// the frames (see [`vcs_job::control::JobStatus::measured_gap_secs`]), when known.
+    pub lost_part_secs: Option<f64>,
+    pub measured_gap_secs: Option<f64>,
 }
 
 /// What a recording's controller hears about as it runs.
@@ -318,7 +322,7 @@ impl<'s> Recorder<'s> {
         // anything is recorded (see `crate::resume::hls`).
         crate::resume::hls::check_mp4_parts(&job, &opts.spool_dir)?;
         let continues = crate::resume::hls::continuations(&job, &opts.spool_dir)?;
-        let lost_parts = crate::resume::LostParts::recover_in_background(&job);
+        let lost_parts = crate::resume::LostParts::recover_in_background(&job, status.clone());
         let (targets, outputs) = Outputs::start(&job.outputs, &opts.spool_dir, continues)?;
         let encoder = Encoder::start(
             EncoderConfig {
@@ -566,6 +570,7 @@ impl<'s> Recorder<'s> {
         s.input_delivery = self.input_tally.deliveries();
         s.recorded_secs = n as f64 / fps as f64;
         s.outputs = self.outputs.status(&self.encoder.status());
+        measure_gap(&mut s, self.job.resume.as_ref());
     }
 
     /// Stops: EOS through everything, every muxer finalised, every upload completed.
@@ -606,12 +611,14 @@ impl<'s> Recorder<'s> {
         let mut faults = faults(duration, &outputs, &inputs, composition_failed);
         faults.extend(join_faults);
         faults.sort_by_key(|f| f.kind);
-        {
+        let (lost_part_secs, measured_gap_secs) = {
             let mut s = status.lock().expect("status lock");
             s.input_delivery = inputs.clone();
             s.recorded_secs = duration.as_secs_f64();
             s.faults = faults.clone();
-        }
+            measure_gap(&mut s, job.resume.as_ref());
+            (s.lost_part_secs, s.measured_gap_secs)
+        };
         Ok(RecordSummary {
             frames,
             duration,
@@ -622,6 +629,8 @@ impl<'s> Recorder<'s> {
             composition_failed,
             inputs,
             faults,
+            lost_part_secs,
+            measured_gap_secs,
         })
     }
 }
@@ -641,4 +650,16 @@ fn room_peers(audio_only: &[(String, String)], slots: &[VideoInputSlot]) -> serd
         |(id, name)| json!({"id": id, "displayName": name, "audio": {"id": id, "paused": false}}),
     ));
     serde_json::Value::Array(peers)
+}
+
+/// Once a continuation knows its first frame and what the lost recorder left, the gap measured
+/// from the frames (see [`timeline::measured_gap`]).
+fn measure_gap(s: &mut vcs_job::control::JobStatus, resume: Option<&vcs_job::ResumeSpec>) {
+    if s.measured_gap_secs.is_none() {
+        s.measured_gap_secs = timeline::measured_gap(
+            resume,
+            s.lost_part_secs,
+            s.timestamps.first_frame.as_deref(),
+        );
+    }
 }

@@ -26,6 +26,20 @@ pub fn time_origin(resume: Option<&ResumeSpec>, now: OffsetDateTime) -> f64 {
     resume.recorded_secs.max(0.0) + gap
 }
 
+/// The gap measured from the frames, in seconds: this recorder's first frame (`first_frame`,
+/// RFC 3339) − (the lost recorder's first frame, `resume.lostSpanFrom`, + the seconds of media
+/// in the part it left, `lost_part_secs`). `None` until all three are known or when a time
+/// does not parse. Negative when the two machines' clocks disagree by more than the gap.
+pub fn measured_gap(
+    resume: Option<&ResumeSpec>,
+    lost_part_secs: Option<f64>,
+    first_frame: Option<&str>,
+) -> Option<f64> {
+    let from = OffsetDateTime::parse(resume?.lost_span_from.as_deref()?, &Rfc3339).ok()?;
+    let first = OffsetDateTime::parse(first_frame?, &Rfc3339).ok()?;
+    Some((first - from).as_seconds_f64() - lost_part_secs?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -39,7 +53,7 @@ mod tests {
             restart: 1,
             recorded_secs,
             last_frame_at: last_frame_at.map(String::from),
-            lost_pod: None,
+            ..Default::default()
         }
     }
 
@@ -65,5 +79,18 @@ mod tests {
         assert_eq!(time_origin(Some(&resume(3.0, Some("yesterday"))), now), 3.0);
         let ahead = resume(3.0, Some("2026-12-07T09:00:05Z"));
         assert_eq!(time_origin(Some(&ahead), now), 3.0);
+    }
+
+    #[test]
+    fn the_measured_gap_runs_from_the_lost_frames_end_to_the_first_frame() {
+        let mut r = resume(3.0, Some("2026-12-07T09:00:03Z"));
+        let first = Some("2026-12-07T09:00:05.5Z");
+        assert_eq!(measured_gap(Some(&r), Some(2.75), first), None);
+        r.lost_span_from = Some("2026-12-07T09:00:00Z".into());
+        let gap = measured_gap(Some(&r), Some(2.75), first).expect("gap");
+        assert!((gap - 2.75).abs() < 1e-9, "{gap}");
+        assert_eq!(measured_gap(Some(&r), None, first), None);
+        assert_eq!(measured_gap(Some(&r), Some(2.75), None), None);
+        assert_eq!(measured_gap(None, Some(2.75), first), None);
     }
 }

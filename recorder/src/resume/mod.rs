@@ -23,6 +23,7 @@ use vcs_job::control::{Fault, FaultKind, OutputKind, error_chain};
 use vcs_job::{JobSpec, S3Target, part_key};
 use vcs_upload::{JoinOutcome, Recovery};
 
+use crate::recording::SharedStatus;
 use crate::recording::outputs::OutputReport;
 
 /// The S3 targets of `job`'s MP4 outputs for every part before the continuation's own (part
@@ -88,13 +89,31 @@ pub fn recover_lost_parts(job: &JobSpec) -> Vec<Result<String, String>> {
         .collect()
 }
 
+/// The seconds of media in the part the last lost recorder left (the first MP4 output's part
+/// `restart − 1`), once recovered; `None` when there is none or it cannot be read (logged).
+fn lost_part_secs(job: &JobSpec) -> Option<f64> {
+    let parts = earlier_parts(job);
+    let first = parts.first()?.0.clone();
+    let (_, target) = parts.into_iter().rfind(|(name, _)| *name == first)?;
+    match Recovery::new().and_then(|r| r.mp4_media_secs(&target, &target.key)) {
+        Ok(secs) => secs,
+        Err(e) => {
+            tracing::warn!(object = %format!("s3://{}/{}", target.bucket, target.key),
+                error = %error_chain(&e),
+                "cannot read how much the lost part holds; the gap stays the operator's estimate");
+            None
+        }
+    }
+}
+
 /// The recovery of the earlier parts, run on a thread of its own while the continuation
 /// records (S3 calls must not delay its first frame); the join waits for it.
 pub struct LostParts(Option<JoinHandle<()>>);
 
 impl LostParts {
-    /// Starts recovering `job`'s earlier parts if it is a continuation.
-    pub fn recover_in_background(job: &JobSpec) -> LostParts {
+    /// Starts recovering `job`'s earlier parts if it is a continuation; then puts the seconds
+    /// of media the lost recorder left in `status` (`lostPartSecs`).
+    pub fn recover_in_background(job: &JobSpec, status: SharedStatus) -> LostParts {
         if earlier_parts(job).is_empty() {
             return LostParts(None);
         }
@@ -109,6 +128,9 @@ impl LostParts {
                             tracing::error!(error = %e, "the lost part stays for `vcs-recorder recover`")
                         }
                     }
+                }
+                if let Some(secs) = lost_part_secs(&job) {
+                    status.lock().expect("status lock").lost_part_secs = Some(secs);
                 }
             });
         match spawned {

@@ -177,6 +177,47 @@ async fn length(client: &Client, target: &S3Target, key: &str) -> Result<Option<
     }
 }
 
+/// The object at `key`'s body, to read as it comes.
+async fn open(client: &Client, target: &S3Target, key: &str) -> Result<ByteStream, UploadError> {
+    let object = client
+        .get_object()
+        .bucket(&target.bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| error(e, &location(target, key)))?;
+    Ok(object.body)
+}
+
+/// The next bytes of `body` (read from `at`), `None` at its end.
+async fn next(body: &mut ByteStream, at: &Location) -> Result<Option<bytes::Bytes>, UploadError> {
+    body.try_next().await.map_err(|e| UploadError::Request {
+        location: at.clone(),
+        source: Box::new(e),
+    })
+}
+
+/// The seconds of media the MP4 at `key` holds (its longest track, see
+/// [`fmp4::MediaSpan`]), read as a stream: memory for one `moof`. `None` if there is no such
+/// object.
+pub(crate) async fn media_secs(target: &S3Target, key: &str) -> Result<Option<f64>, UploadError> {
+    let client = build(target).await?;
+    let Some(len) = length(&client, target, key).await? else {
+        return Ok(None);
+    };
+    let name = format!("s3://{}/{key}", target.bucket);
+    let at = location(target, key);
+    let mut span = fmp4::MediaSpan::default();
+    let mut walker = Walker::new(&name, len);
+    let mut body = open(&client, target, key).await?;
+    while let Some(bytes) = next(&mut body, &at).await? {
+        walker
+            .feed(&bytes, &mut |item| span.take(item, &name))
+            .map_err(|e| UploadError::unexpected(at.clone(), e.to_string()))?;
+    }
+    Ok(Some(span.secs()))
+}
+
 /// Streams the `found` parts (key, length) through a [`Joiner`] into `sink`: part 0 (when at
 /// `original` and at least `copy_from` long) only up to its first [`MIN_PART_SIZE`] of
 /// fragments, the rest copied inside S3. Returns the joined duration in seconds and the bytes
@@ -199,20 +240,9 @@ async fn stream(
         sink.copying = copy;
         let mut walker = Walker::new(&name, *len);
         let at = location(sink.target, key);
-        let mut body = sink
-            .client
-            .get_object()
-            .bucket(&sink.target.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| error(e, &at))?
-            .body;
+        let mut body = open(sink.client, sink.target, key).await?;
         let mut head_len = None;
-        while let Some(bytes) = body.try_next().await.map_err(|e| UploadError::Request {
-            location: at.clone(),
-            source: Box::new(e),
-        })? {
+        while let Some(bytes) = next(&mut body, &at).await? {
             for piece in bytes.chunks(READ) {
                 walker
                     .feed(piece, &mut |item| {

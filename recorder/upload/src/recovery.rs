@@ -181,6 +181,13 @@ impl Recovery {
         ))
     }
 
+    /// The seconds of media in the MP4 at `key` (its longest track, from its fragments' decode
+    /// times and sample durations; read as a stream, never whole in memory); `None` if there is
+    /// no such object. A continuation reports it for the part the lost recorder left.
+    pub fn mp4_media_secs(&self, target: &S3Target, key: &str) -> Result<Option<f64>, UploadError> {
+        self.runtime.block_on(crate::join::media_secs(target, key))
+    }
+
     /// Appends `#EXT-X-ENDLIST` to the HLS playlist at `key` if it lacks one, so players stop
     /// waiting for segments that will never come.
     pub fn end_playlist(&self, target: &S3Target, key: &str) -> Result<PlaylistEnd, UploadError> {

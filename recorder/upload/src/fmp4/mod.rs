@@ -308,6 +308,51 @@ impl Joiner {
     }
 }
 
+/// How much media one part holds, read from its [`Item`]s as they stream by: per track, from
+/// its first decode time to the end of its last sample.
+#[derive(Default)]
+pub struct MediaSpan {
+    head: Option<Part>,
+    spans: BTreeMap<u32, (u64, u64)>,
+}
+
+impl MediaSpan {
+    pub fn take(&mut self, item: Item<'_>, name: &str) -> Result<(), JoinError> {
+        match item {
+            Item::Head { kind, bytes } if &kind == b"moov" => self.head = Some(parse(bytes, name)?),
+            Item::Fragment { moof, .. } => {
+                let Some(head) = &self.head else {
+                    return Err(JoinError::Malformed {
+                        part: name.to_string(),
+                        detail: "a moof before any moov".into(),
+                    });
+                };
+                for (id, (start, end)) in head.fragment(moof)?.spans {
+                    let span = self.spans.entry(id).or_insert((start, end));
+                    span.0 = span.0.min(start);
+                    span.1 = span.1.max(end);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The seconds of its longest track (0 without fragments).
+    pub fn secs(&self) -> f64 {
+        let Some(head) = &self.head else {
+            return 0.0;
+        };
+        self.spans
+            .iter()
+            .map(|(id, (start, end))| {
+                let timescale = head.tracks.get(id).map_or(1, |t| t.timescale).max(1);
+                (end - start) as f64 / f64::from(timescale)
+            })
+            .fold(0.0, f64::max)
+    }
+}
+
 /// Joins whole parts held in memory, read `read` bytes at a time (`join` takes the same steps
 /// with S3 objects). Returns the joined bytes and the walkers' peak holding.
 #[cfg(test)]
@@ -515,6 +560,24 @@ mod tests {
                 assert_eq!(walker.end(), end as u64, "read {read}");
                 assert_eq!(out, end, "read {read}");
             }
+        }
+    }
+
+    #[test]
+    fn a_parts_media_span_is_its_longest_tracks_seconds_whatever_the_reads() {
+        let dir = TempDir::new("fmp4-span");
+        let Some(a) = mp4mux(dir.path(), "a.mp4", "smpte", (320, 180), 3) else {
+            return;
+        };
+        for read in [3, 1 << 20] {
+            let mut span = MediaSpan::default();
+            let mut walker = Walker::new("a", a.len() as u64);
+            for piece in a.chunks(read) {
+                walker
+                    .feed(piece, &mut |item| span.take(item, "a"))
+                    .expect("walk");
+            }
+            assert!((span.secs() - 3.0).abs() < 0.05, "{}", span.secs());
         }
     }
 
