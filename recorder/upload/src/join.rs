@@ -518,7 +518,25 @@ async fn abort(client: &Client, target: &S3Target, at: &Location, upload_id: &st
 
 #[cfg(test)]
 mod tests {
-    use super::copy_source;
+    use super::{MAX_COPY, copy_pieces, copy_source};
+
+    #[test]
+    fn copies_over_5_gib_are_cut_into_equal_pieces_none_small() {
+        assert_eq!(copy_pieces(10..20), [10..20]);
+        assert_eq!(copy_pieces(0..MAX_COPY), [0..MAX_COPY]);
+        // One byte over: two halves, not 5 GiB and 1 byte (S3 refuses a small part that is
+        // not the last).
+        let pieces = copy_pieces(7..7 + MAX_COPY + 1);
+        assert_eq!(pieces.len(), 2);
+        assert_eq!(pieces[0].start, 7);
+        assert_eq!(pieces[1].end, 7 + MAX_COPY + 1);
+        assert_eq!(pieces[0].end, pieces[1].start);
+        assert!(pieces.iter().all(|p| p.end - p.start >= MAX_COPY / 2));
+        let long = copy_pieces(0..3 * MAX_COPY - 5);
+        assert_eq!(long.len(), 3);
+        assert!(long.iter().all(|p| p.end - p.start <= MAX_COPY));
+        assert!(long.windows(2).all(|w| w[0].end == w[1].start));
+    }
 
     #[test]
     fn copy_sources_encode_the_key_but_its_slashes() {
