@@ -16,7 +16,8 @@
 //!   first frame (noticing the loss, claiming a warm pod, starting the job there);
 //! - **lost tail**: the recorded media that died with the recorder (kill time − last frame in
 //!   the bucket);
-//! - the gap the operator reports in `status.gaps[0].lengthSecs`.
+//! - the gap the operator reports in `status.gaps[0].lengthSecs` (and how many of those the
+//!   continuation measured from the frames: `measured`).
 //!
 //! The recordings are small (96x64 at 15 fps, MP4 to S3) so that what is measured is the
 //! loss path, not encoding. The kubelet stand-in sends a deleted pod's processes SIGTERM before
@@ -49,6 +50,8 @@ struct Loss {
     kill_to_first_frame: f64,
     lost_tail: f64,
     operator_gap: Option<f64>,
+    /// The continuation measured `operator_gap` from the frames.
+    operator_measured: bool,
 }
 
 /// A small xorshift generator: the kill moments need spreading, not quality.
@@ -132,6 +135,7 @@ async fn lose_one(world: &World, i: usize, wait: f64) -> Loss {
         kill_to_first_frame: secs(next_from.duration_since(killed_at)),
         lost_tail: secs(killed_at.duration_since(last_frame)),
         operator_gap: st.gaps.first().and_then(|g| g.length_secs),
+        operator_measured: st.gaps.first().is_some_and(|g| g.measured),
     }
 }
 
@@ -199,10 +203,13 @@ async fn main() {
         col(|l| l.lost_tail)
     );
     let reported: Vec<f64> = losses.iter().filter_map(|l| l.operator_gap).collect();
+    let measured = losses.iter().filter(|l| l.operator_measured).count();
     if !reported.is_empty() {
         println!(
-            "  gap the operator reports (status.gaps)             {}",
-            p50_max(reported)
+            "  gap the operator reports (status.gaps)             {} ({measured} of {} \
+             measured from the frames)",
+            p50_max(reported),
+            losses.len()
         );
     }
 }
