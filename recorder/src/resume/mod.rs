@@ -187,10 +187,11 @@ pub fn join_output(t: &S3Target, restart: u32, starts: Option<f64>) -> Option<Jo
             duration_secs,
             copied_bytes,
             held_bytes,
+            read_bytes,
         }) => Joined::Into {
             summary: format!(
                 "joined {} into {object} ({duration_secs:.3} s, {bytes} bytes, {copied_bytes} \
-                 of them copied inside S3; at most {held_bytes} bytes held in memory)",
+                 of them copied inside S3; {read_bytes} bytes read, at most {held_bytes} held in memory)",
                 listed(&parts)
             ),
             object,

@@ -36,6 +36,10 @@ const MAX_COPY: u64 = 5 << 30;
 /// The most of an S3 body walked before the full upload parts are sent.
 const READ: usize = 1 << 20;
 
+/// The last bytes of a part read to find its last fragments (a second of video at up to
+/// ~15 Mbit/s, and its audio), rather than all of it.
+const TAIL: u64 = 4 << 20;
+
 /// What a join did.
 #[derive(Clone, Debug, PartialEq)]
 pub enum JoinOutcome {
@@ -50,6 +54,9 @@ pub enum JoinOutcome {
         copied_bytes: u64,
         /// The most bytes the join held in memory at once (upload parts and boxes).
         held_bytes: u64,
+        /// The bytes read from S3 (part 0, when copied, only its head and first fragments and
+        /// its last bytes).
+        read_bytes: u64,
     },
     /// The parts cannot be one file (`reason`); nothing was written and they are all kept.
     Refused { reason: String, kept: Vec<String> },
@@ -134,7 +141,7 @@ pub(crate) async fn join(
             };
         }
     };
-    let held_bytes = sink.peak as u64;
+    let (held_bytes, read_bytes) = (sink.peak as u64, sink.read);
     let (parts, bytes) = (std::mem::take(&mut sink.parts), sink.bytes);
     complete(&client, target, &at, &upload_id, parts).await?;
     for key in kept.iter().filter(|k| *k != original) {
@@ -151,6 +158,7 @@ pub(crate) async fn join(
         }
     }
     info!(location = %at, parts = kept.len(), bytes, copied_bytes, duration_secs, held_bytes,
+        read_bytes,
         "MP4 parts joined");
     Ok(JoinOutcome::Joined {
         object: format!("s3://{}/{original}", target.bucket),
@@ -159,6 +167,7 @@ pub(crate) async fn join(
         duration_secs,
         copied_bytes,
         held_bytes,
+        read_bytes,
     })
 }
 
@@ -198,24 +207,60 @@ async fn next(body: &mut ByteStream, at: &Location) -> Result<Option<bytes::Byte
 }
 
 /// The seconds of media the MP4 at `key` holds (its longest track, see
-/// [`fmp4::MediaSpan`]), read as a stream: memory for one `moof`. `None` if there is no such
+/// [`fmp4::MediaSpan`]), from its first fragments and its last [`TAIL`] bytes (all of it when
+/// its last fragments are not there), never whole in memory. `None` if there is no such
 /// object.
 pub(crate) async fn media_secs(target: &S3Target, key: &str) -> Result<Option<f64>, UploadError> {
     let client = build(target).await?;
     let Some(len) = length(&client, target, key).await? else {
         return Ok(None);
     };
+    // Its first fragment of every track gives where it starts; its last bytes, where it ends.
+    let mut span = walk_span(&client, target, key, len, true).await?;
+    if !span.started() {
+        return Ok(Some(span.secs()));
+    }
+    let head = span.head().cloned();
+    let Some((moofs, _)) = tail_fragments(&client, target, key, len, head).await? else {
+        // Not all there: read it all.
+        let whole = walk_span(&client, target, key, len, false).await?;
+        return Ok(Some(whole.secs()));
+    };
+    let name = format!("s3://{}/{key}", target.bucket);
+    for mut moof in moofs {
+        let item = fmp4::Item::Fragment {
+            moof: &mut moof,
+            mdat_header: &[],
+        };
+        span.take(item, &name)
+            .map_err(|e| UploadError::unexpected(location(target, key), e.to_string()))?;
+    }
+    Ok(Some(span.secs()))
+}
+
+/// The [`fmp4::MediaSpan`] of the MP4 at `key` (`len` bytes), read through, or only until
+/// every track has started when `until_started`.
+async fn walk_span(
+    client: &Client,
+    target: &S3Target,
+    key: &str,
+    len: u64,
+    until_started: bool,
+) -> Result<fmp4::MediaSpan, UploadError> {
     let name = format!("s3://{}/{key}", target.bucket);
     let at = location(target, key);
     let mut span = fmp4::MediaSpan::default();
     let mut walker = Walker::new(&name, len);
-    let mut body = open(&client, target, key).await?;
+    let mut body = open(client, target, key).await?;
     while let Some(bytes) = next(&mut body, &at).await? {
         walker
             .feed(&bytes, &mut |item| span.take(item, &name))
             .map_err(|e| UploadError::unexpected(at.clone(), e.to_string()))?;
+        if until_started && span.started() {
+            break;
+        }
     }
-    Ok(Some(span.secs()))
+    Ok(span)
 }
 
 /// Streams the `found` parts (key, length) through a [`Joiner`] into `sink`: part 0 (when at
@@ -242,7 +287,11 @@ async fn stream(
         let at = location(sink.target, key);
         let mut body = open(sink.client, sink.target, key).await?;
         let mut head_len = None;
-        while let Some(bytes) = next(&mut body, &at).await? {
+        // Part 0 copied: read no further than its head and first `keep` bytes of fragments.
+        let done =
+            |emitted: u64, head_len: Option<u64>| head_len.is_some_and(|h| emitted >= h + keep);
+        'read: while let Some(bytes) = next(&mut body, &at).await? {
+            sink.read += bytes.len() as u64;
             for piece in bytes.chunks(READ) {
                 walker
                     .feed(piece, &mut |item| {
@@ -256,11 +305,19 @@ async fn stream(
                     })
                     .map_err(Stop::Refuse)?;
                 sink.flush().await?;
+                if copy && done(sink.emitted, head_len) {
+                    break 'read;
+                }
             }
         }
+        drop(body);
         if copy && let Some(h) = head_len {
             let from = h + keep;
-            let end = walker.end();
+            let end = if done(sink.emitted, head_len) {
+                rest_of_part0(sink, &mut joiner, key, *len).await?
+            } else {
+                walker.end()
+            };
             sink.copying = false;
             if end > from {
                 copied += sink.copy(from..end).await?;
@@ -270,6 +327,77 @@ async fn stream(
     }
     sink.finish(&joiner).await?;
     Ok((joiner.seconds(), copied))
+}
+
+/// Takes in part 0's last fragments (where it ends on the timeline, its last sequence number)
+/// from its last [`TAIL`] bytes, or when they are not enough, from all of it read again;
+/// returns where its fragments end. Its bytes are not kept: S3 copies them.
+async fn rest_of_part0(
+    sink: &mut Sink<'_>,
+    joiner: &mut Joiner,
+    key: &str,
+    len: u64,
+) -> Result<u64, Stop> {
+    let name = format!("s3://{}/{key}", sink.target.bucket);
+    let head = joiner.head().cloned();
+    let tail = tail_fragments(sink.client, sink.target, key, len, head).await?;
+    // The tail was held for a moment with the part filling.
+    sink.peak = sink.peak.max(sink.held() + TAIL.min(len) as usize);
+    sink.read += TAIL.min(len);
+    if let Some((moofs, end)) = tail {
+        for mut moof in moofs {
+            let item = fmp4::Item::Fragment {
+                moof: &mut moof,
+                mdat_header: &[],
+            };
+            joiner.take(item, &mut |_| {}).map_err(Stop::Refuse)?;
+        }
+        return Ok(end);
+    }
+    let at = location(sink.target, key);
+    let mut walker = Walker::new(&name, len);
+    let mut body = open(sink.client, sink.target, key).await?;
+    while let Some(bytes) = next(&mut body, &at).await? {
+        sink.read += bytes.len() as u64;
+        walker
+            .feed(&bytes, &mut |item| joiner.take(item, &mut |_| {}))
+            .map_err(Stop::Refuse)?;
+    }
+    Ok(walker.end())
+}
+
+/// The last fragments of the part at `key` (`len` bytes; `head` its parsed `moov`) found in its
+/// last [`TAIL`] bytes, and where they end (see [`fmp4::last_fragments`]); `None` when they
+/// are not all there.
+async fn tail_fragments(
+    client: &Client,
+    target: &S3Target,
+    key: &str,
+    len: u64,
+    head: Option<fmp4::Part>,
+) -> Result<Option<(Vec<Vec<u8>>, u64)>, UploadError> {
+    let Some(head) = head else {
+        return Ok(None);
+    };
+    let at = location(target, key);
+    let from = len.saturating_sub(TAIL);
+    let object = client
+        .get_object()
+        .bucket(&target.bucket)
+        .key(key)
+        .range(format!("bytes={from}-"))
+        .send()
+        .await
+        .map_err(|e| error(e, &at))?;
+    let tail = object
+        .body
+        .collect()
+        .await
+        .map_err(|e| UploadError::Request {
+            location: at.clone(),
+            source: Box::new(e),
+        })?;
+    Ok(fmp4::last_fragments(&head, &tail.into_bytes(), len))
 }
 
 /// The joined object's multipart upload, filled in order: bytes gathered into `chunk`-sized
@@ -290,9 +418,10 @@ struct Sink<'a> {
     buffer: Vec<u8>,
     /// Parts 2… sent (number, ETag).
     parts: Vec<(i32, String)>,
-    /// Bytes written (uploaded or copied) and emitted into the sink.
+    /// Bytes written (uploaded or copied) and emitted into the sink; bytes read from S3.
     bytes: u64,
     emitted: u64,
+    read: u64,
     peak: usize,
 }
 
@@ -317,6 +446,7 @@ impl<'a> Sink<'a> {
             parts: Vec::new(),
             bytes: 0,
             emitted: 0,
+            read: 0,
             peak: 0,
         }
     }

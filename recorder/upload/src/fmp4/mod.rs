@@ -21,12 +21,14 @@
 //! track ids) are refused: one `moov` must describe every fragment.
 mod parse;
 mod stsd;
+mod tail;
 mod walk;
 
 use std::collections::BTreeMap;
 
 pub use parse::{Part, parse};
 use parse::{be32, be64};
+pub use tail::last_fragments;
 pub use walk::{Item, Walker};
 
 /// Why parts cannot be joined.
@@ -275,6 +277,11 @@ impl Joiner {
         }
     }
 
+    /// The current part's parsed `moov`, once read.
+    pub fn head(&self) -> Option<&Part> {
+        self.current.head.as_ref()
+    }
+
     /// The joined duration so far, in part 0's movie ticks.
     pub fn duration(&self) -> u64 {
         let timescale = self.first.as_ref().map_or(1, |f| f.movie_timescale);
@@ -336,6 +343,18 @@ impl MediaSpan {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Its parsed `moov`, once read.
+    pub fn head(&self) -> Option<&Part> {
+        self.head.as_ref()
+    }
+
+    /// Whether a fragment of every track has been seen (so where each starts is known).
+    pub fn started(&self) -> bool {
+        self.head
+            .as_ref()
+            .is_some_and(|h| h.tracks.keys().all(|id| self.spans.contains_key(id)))
     }
 
     /// The seconds of its longest track (0 without fragments).
@@ -579,6 +598,54 @@ mod tests {
             }
             assert!((span.secs() - 3.0).abs() < 0.05, "{}", span.secs());
         }
+    }
+
+    #[test]
+    fn a_parts_last_fragments_are_found_in_its_last_bytes() {
+        let dir = TempDir::new("fmp4-tail");
+        let Some(a) = mp4mux(dir.path(), "a.mp4", "smpte", (320, 180), 3) else {
+            return;
+        };
+        let pa = parse(&a, "a").expect("part 0");
+        let top = parse::boxes(&a, 0..a.len());
+        let moofs: Vec<_> = top.iter().filter(|(k, ..)| k == b"moof").collect();
+        let body_end = pa.body().end;
+        // With its mfra (mp4mux writes one) and without (a part recovered after a kill).
+        for bytes in [&a[..], &a[..body_end]] {
+            let len = bytes.len() as u64;
+            let tail = &bytes[bytes.len() / 2..];
+            let (found, end) = last_fragments(&pa, tail, len).expect("the last fragments");
+            assert_eq!(end, body_end as u64);
+            let last = moofs.last().expect("moofs").1.clone();
+            assert_eq!(found.last().expect("one"), &a[last]);
+            // Both tracks' ends are in them: they end the part as a whole walk says.
+            let mut span = MediaSpan {
+                head: Some(pa.clone()),
+                ..Default::default()
+            };
+            let mut whole = MediaSpan::default();
+            let mut walker = Walker::new("a", len);
+            walker
+                .feed(bytes, &mut |item| whole.take(item, "a"))
+                .expect("walk");
+            for mut moof in found {
+                span.take(
+                    Item::Fragment {
+                        moof: &mut moof,
+                        mdat_header: &[],
+                    },
+                    "a",
+                )
+                .expect("fragment");
+            }
+            let ends = |s: &MediaSpan| s.spans.values().map(|(_, e)| *e).collect::<Vec<_>>();
+            assert_eq!(ends(&span), ends(&whole));
+        }
+        // Too few bytes to reach a fragment of every track.
+        assert_eq!(
+            last_fragments(&pa, &a[a.len() - 100..], a.len() as u64),
+            None
+        );
     }
 
     #[test]
