@@ -397,6 +397,13 @@ impl<'s> Recorder<'s> {
 
         let (mix, dominant) = self.mix_audio(span);
         let inputs = self.read_video(Duration::from_secs_f64(t), dominant.as_deref());
+        if span.first == 0 {
+            // A continuation's timeline goes on from its FIRST FRAME, not from when the job
+            // arrived: starting the engine and connecting the inputs took seconds under load
+            // (5.5 s seen in the e2e kill flow), and the joined MP4 places this part there.
+            self.time_origin =
+                timeline::time_origin(self.job.resume.as_ref(), time::OffsetDateTime::now_utc());
+        }
         let render_started = Instant::now();
         self.render_scene(span.last, self.time_origin + t);
         let yuv = self
