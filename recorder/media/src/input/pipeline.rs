@@ -5,7 +5,7 @@
 //! test:        videotestsrc (pattern on colour) ─► caps (size, 30 fps) ─► textoverlay (name) ─► [video]
 //!              audiotestsrc (sine tone) ─────────────────────────────────────────────────────► [audio]
 //! file: http(s): rtsp: srt: rtmp(s):
-//!              uridecodebin ──pad-added video/*─► [video]
+//!              uridecodebin ──pad-added video/*─► [video]   (libav decoders on one thread: decoder)
 //!                           └─pad-added audio/*─► [audio]     (source-setup tunes rtspsrc/srtsrc/rtmp2src)
 //! whep+http(s): see whep/ (webrtcbin) ─► decodebin ─► [video] / [audio]
 //!
@@ -223,17 +223,19 @@ fn add_uridecodebin(
         }
         None
     });
-    // Network streams only: an http(s) input is paced like a file (synced sinks) and its
-    // MPEG-TS timestamps were exact; with ignore-pcr its audio came 38 ms late (75 ms after a
-    // join), lipsync_live's http tests.
-    if !wiring.offline && !wiring.sync {
-        dec.connect("deep-element-added", false, |args| {
-            if let Ok(element) = args[2].get::<gst::Element>() {
+    // The demuxer for network streams only: an http(s) input is paced like a file (synced
+    // sinks) and its MPEG-TS timestamps were exact; with ignore-pcr its audio came 38 ms late
+    // (75 ms after a join), lipsync_live's http tests.
+    let network_stream = !wiring.offline && !wiring.sync;
+    dec.connect("deep-element-added", false, move |args| {
+        if let Ok(element) = args[2].get::<gst::Element>() {
+            super::decoder::tune(&element);
+            if network_stream {
                 tune_live_demuxer(&element);
             }
-            None
-        });
-    }
+        }
+        None
+    });
     pipeline.add(&dec).map_err(|e| build_err(wiring, e))?;
     link_decoded_pads(&dec, pipeline, wiring);
     Ok(())
