@@ -57,15 +57,7 @@ impl PlaneScaler {
         // Geometry of the plane in `self.halved`, once there is one.
         let mut level: Option<(u32, u32)> = None;
         while crop.width >= 2.0 * w as f64 && crop.height >= 2.0 * h as f64 {
-            let from = match level {
-                None => src,
-                Some((width, rows)) => Plane {
-                    data: &self.halved,
-                    stride: width as usize,
-                    width,
-                    rows,
-                },
-            };
+            let from = latest(src, &self.halved, level);
             let xs = halving_span(crop.left, crop.width, from.width);
             let ys = halving_span(crop.top, crop.height, from.rows);
             let Some(size) = halve(from, xs, ys, &mut self.next) else {
@@ -73,24 +65,18 @@ impl PlaneScaler {
             };
             std::mem::swap(&mut self.halved, &mut self.next);
             level = Some(size);
+            let (left, top) = (
+                (crop.left - xs.0 as f64) / 2.0,
+                (crop.top - ys.0 as f64) / 2.0,
+            );
             crop = Crop {
-                left: (crop.left - xs.0 as f64) / 2.0,
-                top: (crop.top - ys.0 as f64) / 2.0,
-                width: (crop.width / 2.0).min(size.0 as f64),
-                height: (crop.height / 2.0).min(size.1 as f64),
+                left,
+                top,
+                width: (crop.width / 2.0).min(size.0 as f64 - left),
+                height: (crop.height / 2.0).min(size.1 as f64 - top),
             };
-            crop.width = crop.width.min(size.0 as f64 - crop.left);
-            crop.height = crop.height.min(size.1 as f64 - crop.top);
         }
-        let from = match level {
-            None => src,
-            Some((width, rows)) => Plane {
-                data: &self.halved,
-                stride: width as usize,
-                width,
-                rows,
-            },
-        };
+        let from = latest(src, &self.halved, level);
         if let Some(copied) = copy_whole(from, crop, out, w, h) {
             return copied;
         }
@@ -103,6 +89,19 @@ impl PlaneScaler {
             fr::ResizeAlg::Convolution(fr::FilterType::Box)
         };
         resize(&mut self.resizer, alg, from, crop, out, w, h)
+    }
+}
+
+/// `src`, or its last halving (`halved`, of size `level`) if there was one.
+fn latest<'a>(src: Plane<'a>, halved: &'a [u8], level: Option<(u32, u32)>) -> Plane<'a> {
+    match level {
+        None => src,
+        Some((width, rows)) => Plane {
+            data: halved,
+            stride: width as usize,
+            width,
+            rows,
+        },
     }
 }
 
