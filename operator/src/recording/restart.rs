@@ -136,6 +136,7 @@ pub fn resume_spec(st: &RecordingStatus) -> Option<ResumeSpec> {
         recorded_secs: st.recorded_secs.unwrap_or_else(|| closed_secs(st)),
         last_frame_at: gap.map(|g| g.start.0.to_string()),
         lost_pod: Some(pending.lost_pod.clone()),
+        screen: st.screen.clone(),
     })
 }
 

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod control;
 pub mod limits;
+pub mod screen;
 pub mod uri;
 mod validate;
 
@@ -76,6 +77,10 @@ pub struct ResumeSpec {
     /// The pod that was lost.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lost_pod: Option<String>,
+    /// The room events on screen when the lost recorder last reported (chat, captions, emoji,
+    /// a named speaker): replayed before the first frame.
+    #[serde(default, skip_serializing_if = "screen::ScreenEvents::is_empty")]
+    pub screen: screen::ScreenEvents,
 }
 
 /// The S3 key part `part` of a recording writes to, for an MP4 object or an HLS prefix `key`:

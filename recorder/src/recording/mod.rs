@@ -232,6 +232,8 @@ pub struct Recorder<'s> {
     last_peers: Option<serde_json::Value>,
     /// Key of the last standard-source message handed to the composition.
     message_key: u64,
+    /// The room events on screen, reported for a continuation should this recorder be lost.
+    screen: vcs_job::screen::ScreenEvents,
     /// Frames pushed so far (the next frame number).
     frames: u64,
     /// The composition's video time of frame 0: 0, or where a lost recorder's timeline goes on.
@@ -340,7 +342,8 @@ impl<'s> Recorder<'s> {
             offsets,
             strides,
         };
-        Ok(Recorder {
+        let replayed = job.resume.as_ref().map(|r| r.screen.replay());
+        let mut recorder = Recorder {
             strata: Strata::new(layout, fonts, image_dirs),
             limit: job.duration_secs.map(|d| (d * v.fps as f64).round() as u64),
             pacer: Pacer::new(Instant::now(), v.fps),
@@ -358,6 +361,7 @@ impl<'s> Recorder<'s> {
             last_slots: None,
             last_peers: None,
             message_key: 0,
+            screen: Default::default(),
             frames: 0,
             time_origin,
             dropped: 0,
@@ -371,7 +375,12 @@ impl<'s> Recorder<'s> {
             sync_watch: lipsync::SyncWatch::default(),
             tallied_frames: 0,
             lost_parts,
-        })
+        };
+        // A continuation shows what the lost recorder showed of the room's events.
+        if let Some(events) = replayed.filter(|e| !e.is_empty()) {
+            recorder.push_events(events);
+        }
+        Ok(recorder)
     }
 
     /// Makes the next output frame (and copies for ticks skipped since the last); `false` once

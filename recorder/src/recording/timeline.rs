@@ -39,7 +39,7 @@ mod tests {
             restart: 1,
             recorded_secs,
             last_frame_at: last_frame_at.map(String::from),
-            lost_pod: None,
+            ..ResumeSpec::default()
         }
     }
 
