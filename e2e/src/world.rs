@@ -314,6 +314,52 @@ impl World {
         assert!(n > 0, "pod {name} has no process to signal");
     }
 
+    /// Posts `events` (a JSON list of control-API events: chat, transcript, emoji, active
+    /// speaker) to the recorder on pod `name`, at its address and port, with the recorder token
+    /// the chart installed, as an app talking to its recorder does.
+    pub async fn post_recorder_events(&self, name: &str, events: &Value) {
+        use http_body_util::{BodyExt, Full};
+        use hyper_util::client::legacy::Client as HttpClient;
+        use hyper_util::rt::TokioExecutor;
+
+        let pod = self.pods().get(name).await.expect("the recorder's pod");
+        let ip = pod.status.as_ref().and_then(|s| s.pod_ip.clone());
+        let ip = ip.unwrap_or_else(|| panic!("pod {name} has no address"));
+        let port = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.containers.first()?.ports.as_ref()?.first())
+            .map(|p| p.container_port)
+            .unwrap_or_else(|| panic!("pod {name} declares no port"));
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace.name);
+        let secret = secrets
+            .get("vcs-recorder-token")
+            .await
+            .expect("the recorder token Secret");
+        let token = secret
+            .data
+            .and_then(|mut d| d.remove("token"))
+            .map(|b| String::from_utf8_lossy(&b.0).into_owned())
+            .expect("the Secret holds `token`");
+        let request = http::Request::post(format!("http://{ip}:{port}/v1/job/events"))
+            .header("authorization", format!("Bearer {}", token.trim()))
+            .header("content-type", "application/json")
+            .body(Full::new(bytes::Bytes::from(events.to_string())))
+            .expect("a request");
+        let client = HttpClient::builder(TokioExecutor::new()).build_http();
+        let answer = client
+            .request(request)
+            .await
+            .unwrap_or_else(|e| panic!("posting events to pod {name}: {e}"));
+        let status = answer.status();
+        let body = answer.into_body().collect().await.expect("the answer");
+        assert!(
+            status.is_success(),
+            "pod {name} answered {status} to the events: {}",
+            String::from_utf8_lossy(&body.to_bytes())
+        );
+    }
+
     /// Deletes pod `name` at once (`kubectl delete --grace-period=0 --force`).
     pub async fn force_delete_pod(&self, name: &str) {
         let dp = DeleteParams::default().grace_period(0);

@@ -15,7 +15,10 @@
 //! and how many live 720p 4-up recordings run at once with zero dropped frames.
 //!
 //! The inputs are generated at bench time with ffmpeg (lavfi test pattern + tone, libx264).
-//! `cargo bench -p vcs-recorder --bench real_inputs`; `VCS_BENCH_SECS` sets the length (10),
+//! `cargo bench -p vcs-recorder --bench real_inputs` runs the release `vcs-recorder` that cargo
+//! builds beside the bench (what users run; `VCS_RECORDER_BIN` names another);
+//! `VCS_BENCH_BASELINE_BIN` adds a second `vcs-recorder` (say main's, built the same way) to the
+//! interleaved runs, a before/after in one run; `VCS_BENCH_SECS` sets the length (10),
 //! `VCS_BENCH_MAX_CONCURRENT` the most concurrent recordings tried (8).
 #![expect(
     clippy::unwrap_used,
@@ -117,6 +120,7 @@ fn make_inputs(dir: &Path, secs: u64) -> Vec<PathBuf> {
 }
 
 fn render(
+    bin: &Path,
     inputs: &[PathBuf],
     participants: usize,
     (w, h): (u32, u32),
@@ -124,7 +128,7 @@ fn render(
     realtime: bool,
     out: &Path,
 ) -> Command {
-    let mut c = Command::new(workspace_bin("vcs-recorder", "VCS_RECORDER_BIN"));
+    let mut c = Command::new(bin);
     c.args(["render", "--composition", "demo", "--param", "title=Bench"])
         .args(["--size", &format!("{w}x{h}"), "--fps", "30"])
         .args(["--duration", &secs.to_string()])
@@ -247,6 +251,62 @@ fn loadavg() -> String {
         .join(" ")
 }
 
+/// 1920×1080@30 from nine 720p participants at real time: its dropped frames.
+fn hd_realtime(who: &str, bin: &Path, inputs: &[PathBuf], secs: u64, dir: &Path) {
+    let log = dir.join("hd.stdout");
+    let out = dir.join("hd.mp4");
+    let hd = measure(render(bin, inputs, 9, (1920, 1080), secs, true, &out), &log);
+    let hd_dropped = dropped(&log);
+    println!(
+        "  {who}: 1920x1080@30, 9 participants from 720p inputs, --realtime: {hd_dropped} frames \
+         dropped over {secs} s ({:.2} CPU s, peak RSS {:.0} MB) -> {}",
+        hd.cpu,
+        hd.max_rss_mb,
+        if hd_dropped == 0 {
+            "holds real time"
+        } else {
+            "does NOT hold real time"
+        }
+    );
+}
+
+/// How many live 720p 4-up recordings run at once with zero dropped frames (trying 1, 2, ...
+/// up to `max`).
+fn concurrent_live(who: &str, bin: &Path, inputs: &[PathBuf], secs: u64, dir: &Path, max: usize) {
+    let mut sustained = 0;
+    for n in 1..=max {
+        let children: Vec<_> = (0..n)
+            .map(|k| {
+                let out = dir.join(format!("live{k}.mp4"));
+                let stdout = dir.join(format!("live{k}.stdout"));
+                let cmd = render(bin, inputs, 4, (1280, 720), secs, true, &out);
+                let (child, started) = spawn(cmd, &stdout);
+                (child, started, stdout)
+            })
+            .collect();
+        let mut total_dropped = 0;
+        let mut failed = false;
+        for (child, started, stdout) in &children {
+            failed |= wait_usage(child, *started).is_none();
+            total_dropped += dropped(stdout);
+        }
+        println!(
+            "  {who}: {n} concurrent live 720p 4-up recordings: {total_dropped} frames dropped{} \
+             (load {})",
+            if failed { ", a recording failed" } else { "" },
+            loadavg()
+        );
+        if total_dropped > 0 || failed {
+            break;
+        }
+        sustained = n;
+    }
+    println!(
+        "  -> {who}: {sustained} concurrent live 720p 4-up recordings with zero dropped frames on \
+         this machine (while its other load was as above)"
+    );
+}
+
 fn main() {
     let env = |k: &str, d: u64| {
         std::env::var(k)
@@ -263,35 +323,39 @@ fn main() {
     let log = dir.join("stdout");
     let load_before = loadavg();
 
-    let names = [
-        "vcs-recorder render",
-        "ffmpeg",
-        "decode 4 inputs",
-        "encode 1 source",
-    ];
-    let mut runs: [Vec<Usage>; 4] = Default::default();
+    // Ours, then (when asked) the baseline: each a recorder binary and its row below.
+    let mut recorders = vec![("ours", workspace_bin("vcs-recorder", "VCS_RECORDER_BIN"))];
+    if let Some(b) = std::env::var_os("VCS_BENCH_BASELINE_BIN") {
+        recorders.push(("baseline", PathBuf::from(b)));
+    }
+    for (who, bin) in &recorders {
+        println!("{who}: {}", bin.display());
+    }
+    let mut names = vec!["ffmpeg", "decode 4 inputs", "encode 1 source"];
+    let (ffmpeg, decode, encode) = (0, 1, 2);
+    names.extend(recorders.iter().map(|(who, _)| *who));
+    let mut runs: Vec<Vec<Usage>> = vec![Vec::new(); names.len()];
     for _ in 0..3 {
         let out = |n: &str| dir.join(n);
-        runs[0].push(measure(
-            render(&inputs, 4, (1280, 720), secs, false, &out("ours.mp4")),
-            &log,
-        ));
-        runs[1].push(measure(ffmpeg_compose(&inputs, secs, &out("ff.mp4")), &log));
-        runs[2].push(measure(decode_floor(&inputs), &log));
-        runs[3].push(measure(encode_floor(secs, &out("floor.mp4")), &log));
+        for (i, (_, bin)) in recorders.iter().enumerate() {
+            let cmd = render(bin, &inputs, 4, (1280, 720), secs, false, &out("ours.mp4"));
+            runs[3 + i].push(measure(cmd, &log));
+        }
+        let cmd = ffmpeg_compose(&inputs, secs, &out("ff.mp4"));
+        runs[ffmpeg].push(measure(cmd, &log));
+        runs[decode].push(measure(decode_floor(&inputs), &log));
+        runs[encode].push(measure(encode_floor(secs, &out("floor.mp4")), &log));
     }
-    let cpu: Vec<f64> = runs
-        .iter()
-        .map(|r| median(r.iter().map(|u| u.cpu).collect()))
-        .collect();
-    let rss: Vec<f64> = runs
-        .iter()
-        .map(|r| median(r.iter().map(|u| u.max_rss_mb).collect()))
-        .collect();
-    let wall: Vec<f64> = runs
-        .iter()
-        .map(|r| median(r.iter().map(|u| u.wall).collect()))
-        .collect();
+    let medians = |f: fn(&Usage) -> f64| -> Vec<f64> {
+        runs.iter()
+            .map(|r| median(r.iter().map(f).collect()))
+            .collect()
+    };
+    let (cpu, rss, wall) = (
+        medians(|u| u.cpu),
+        medians(|u| u.max_rss_mb),
+        medians(|u| u.wall),
+    );
     println!(
         "real-input bench: {secs} s at 1280x720@30 of the demo composition, 4 file:// H.264 720p30 + AAC participants; \
          medians of 3 interleaved runs; load average {load_before} before, {} after",
@@ -301,69 +365,28 @@ fn main() {
         "  {:<22} {:>8} {:>8} {:>10}",
         "", "CPU s", "wall s", "peak RSS"
     );
-    for i in 0..4 {
+    for i in 0..names.len() {
         println!(
             "  {:<22} {:>8.2} {:>8.1} {:>7.0} MB",
             names[i], cpu[i], wall[i], rss[i]
         );
     }
-    let floor = cpu[2] + cpu[3];
-    println!(
-        "  ours / ffmpeg = {:.2} (target <= 0.85)   ours / (decode + encode) = {:.2} (target <= 1.15)   \
-         peak RSS {:.0} MB per 720p 4-up recording (target <= 250)",
-        cpu[0] / cpu[1],
-        cpu[0] / floor,
-        rss[0]
-    );
-
-    let hd_log = dir.join("hd.stdout");
-    let hd = measure(
-        render(&inputs, 9, (1920, 1080), secs, true, &dir.join("hd.mp4")),
-        &hd_log,
-    );
-    let hd_dropped = dropped(&hd_log);
-    println!(
-        "  1920x1080@30, 9 participants from 720p inputs, --realtime: {hd_dropped} frames dropped over {secs} s \
-         ({:.2} CPU s, peak RSS {:.0} MB) -> {}",
-        hd.cpu,
-        hd.max_rss_mb,
-        if hd_dropped == 0 {
-            "holds real time"
-        } else {
-            "does NOT hold real time"
-        }
-    );
-
-    let mut sustained = 0;
-    for n in 1..=max_concurrent {
-        let children: Vec<_> = (0..n)
-            .map(|k| {
-                let out = dir.join(format!("live{k}.mp4"));
-                let stdout = dir.join(format!("live{k}.stdout"));
-                let (child, started) =
-                    spawn(render(&inputs, 4, (1280, 720), secs, true, &out), &stdout);
-                (child, started, stdout)
-            })
-            .collect();
-        let mut total_dropped = 0;
-        let mut failed = false;
-        for (child, started, stdout) in &children {
-            failed |= wait_usage(child, *started).is_none();
-            total_dropped += dropped(stdout);
-        }
+    let floor = cpu[decode] + cpu[encode];
+    for i in 3..names.len() {
         println!(
-            "  {n} concurrent live 720p 4-up recordings: {total_dropped} frames dropped{} (load {})",
-            if failed { ", a recording failed" } else { "" },
-            loadavg()
+            "  {who} / ffmpeg = {:.2} (target <= 0.85)   {who} / (decode + encode) = {:.2} \
+             (target <= 1.15)   peak RSS {:.0} MB per 720p 4-up recording (target <= 250)",
+            cpu[i] / cpu[ffmpeg],
+            cpu[i] / floor,
+            rss[i],
+            who = names[i],
         );
-        if total_dropped > 0 || failed {
-            break;
-        }
-        sustained = n;
     }
-    println!(
-        "  -> {sustained} concurrent live 720p 4-up recordings with zero dropped frames on this machine \
-         (while its other load was as above)"
-    );
+    for (who, bin) in &recorders {
+        hd_realtime(who, bin, &inputs, secs, &dir);
+    }
+    for (who, bin) in &recorders {
+        concurrent_live(who, bin, &inputs, secs, &dir, max_concurrent);
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -2,7 +2,7 @@
 //! `resume` renders its first frame at `resume.recordedSecs` plus the gap since
 //! `resume.lastFrameAt`, not at 0, so a clock or a timed overlay continues where the lost
 //! recorder left it. Checked on decoded frames of a composition whose colour says the video
-//! time.
+//! time. And it shows the room's events the lost recorder showed (`resume.screen`).
 
 use std::path::Path;
 use std::process::Command;
@@ -97,5 +97,59 @@ fn a_continuation_renders_at_the_recorded_time_plus_the_gap() {
     assert!(
         close_to(after_gap, BLUE, 40),
         "video time 160 drew {after_gap:?}"
+    );
+}
+
+/// The latest chat message the lost recorder showed is on screen from the continuation's first
+/// frame (the `live` fixture draws the latest chat text as a box of that colour).
+#[test]
+fn a_continuation_shows_the_chat_the_lost_recorder_showed() {
+    let tmp = TempDir::new("resume-screen");
+    let dir = tmp.path();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/live.jsx");
+    let chat_box = |resume: Option<&str>, name: &str| {
+        let mp4 = dir.join(format!("{name}.mp4"));
+        let resume = resume.map(|r| format!("resume: {r}\n")).unwrap_or_default();
+        let job = format!(
+            "composition: {{name: '{}'}}\n\
+             participants: []\n\
+             video: {{width: 320, height: 180, fps: 10, bitrateKbps: 300}}\n\
+             durationSecs: 1\n\
+             {resume}\
+             outputs:\n\
+             \x20 - {{name: file, mp4: {{path: '{}'}}}}\n",
+            fixture.display(),
+            mp4.display()
+        );
+        let path = dir.join(format!("{name}.yaml"));
+        std::fs::write(&path, job).expect("write the job");
+        let out = Command::new(env!("CARGO_BIN_EXE_vcs-recorder"))
+            .arg("render")
+            .arg(&path)
+            .env("TMPDIR", dir)
+            .output()
+            .expect("run vcs-recorder render");
+        assert!(
+            out.status.success(),
+            "{name} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let frame = decode_frame_rgb(&mp4, 0.0, 320, 180);
+        // The chat box: x 0.8–0.95, y 0.78–0.96 of the frame.
+        median_rgb(&frame, 320, (262, 145, 36, 24))
+    };
+    let none = chat_box(None, "first");
+    assert!(close_to(none, [0, 0, 128], 40), "no chat yet: {none:?}");
+    let replayed = chat_box(
+        Some(
+            "{restart: 1, recordedSecs: 10, screen: {messages: [\
+             {source: chatMessages, senderDisplayName: Ann, text: '#ff0000'}, \
+             {source: chatMessages, senderDisplayName: Bo, text: '#00a000'}]}}",
+        ),
+        "continued",
+    );
+    assert!(
+        close_to(replayed, GREEN, 40),
+        "the latest chat message before the loss draws {replayed:?}"
     );
 }

@@ -142,6 +142,15 @@ fn a_whole_job_over_http_with_live_changes_seen_in_frames() {
     ));
     std::thread::sleep(Duration::from_millis(2500));
     let status = serve.ok("GET", "/v1/job", None);
+    // What is on screen of the room's events, for a continuation should this pod be lost.
+    assert_eq!(
+        status["screen"]["messages"],
+        json!([
+            {"source": "chatMessages", "senderDisplayName": "Ann", "text": "#f0f000"},
+            {"source": "emojiReactions", "senderDisplayName": "", "text": "🎉"},
+        ]),
+        "{status}"
+    );
     assert!(
         status["outputs"]
             .as_array()

@@ -9,7 +9,7 @@ use vcs_e2e::kubelet::Signal;
 use vcs_e2e::objects::{self, HEIGHT, WIDTH, fixture};
 use vcs_e2e::world::{BUCKET, Options, PoolValues, first_frame, is_true, recorder_pod};
 use vcs_e2e::{World, timed};
-use vcs_operator::api::{LaunchType, RecordingResult};
+use vcs_operator::api::{LaunchType, Recording, RecordingResult};
 use vcs_test_support::{close_to, decode_errors, decode_frame_rgb, duration_secs, median_rgb};
 
 const NAVY: [u8; 3] = [0, 0, 128];
@@ -422,6 +422,19 @@ async fn recording_goes_on_after(loss: Loss, world_name: &str) {
             "playlist",
         )
         .await;
+    // A chat message on screen before the loss is in the status, for the continuation.
+    let chat = json!({"type": "chat", "senderDisplayName": "Ann", "text": "before the loss"});
+    world.post_recorder_events(&lost_pod, &json!([chat])).await;
+    let has_chat = |r: &Recording| {
+        let st = r.status.clone().unwrap_or_default();
+        st.screen
+            .messages
+            .iter()
+            .any(|m| m.text == "before the loss")
+    };
+    world
+        .wait_for_recording("phoenix", Duration::from_secs(30), "the chat", has_chat)
+        .await;
     match loss {
         Loss::Kill => world.signal_pod(&lost_pod, Signal::Kill),
         Loss::ForceDelete => world.force_delete_pod(&lost_pod).await,
@@ -442,11 +455,17 @@ async fn recording_goes_on_after(loss: Loss, world_name: &str) {
     assert_ne!(second, lost_pod);
     let gap = st.gaps[0].length_secs.expect("the gap is measured");
     let before = recorded(&resumed);
-    world
+    let going_on = world
         .wait_for_recording("phoenix", Duration::from_secs(60), "recording on", |r| {
             recorded(r) >= before + 2.0
         })
         .await;
+    // The continuation replayed the chat: it reports it on screen itself.
+    assert!(
+        has_chat(&going_on),
+        "the continuation does not show the chat: {:?}",
+        going_on.status.map(|s| s.screen)
+    );
     world
         .kubectl(&[
             "patch",

@@ -347,6 +347,13 @@ pub struct RecordingStatus {
     /// The holes in the timeline, one per lost recorder, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gaps: Vec<RecordingGap>,
+    /// The room events on screen as the recorder last reported them (the latest chat,
+    /// transcript and emoji messages, a named active speaker): a continuation replays them.
+    #[serde(
+        default,
+        skip_serializing_if = "vcs_job::screen::ScreenEvents::is_empty"
+    )]
+    pub screen: vcs_job::screen::ScreenEvents,
     /// Set from the loss of a recorder until its continuation encodes its first frame.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub continuation: Option<PendingContinuation>,

@@ -132,12 +132,18 @@ pub fn record_loss(
 pub fn resume_spec(st: &RecordingStatus) -> Option<ResumeSpec> {
     let pending = st.continuation.as_ref()?;
     let gap = st.gaps.last();
+    let earlier = st.gaps.len().saturating_sub(1);
     Some(ResumeSpec {
         restart: st.restarts,
         recorded_secs: st.recorded_secs.unwrap_or_else(|| closed_secs(st)),
+        earlier_gaps_secs: st.gaps[..earlier]
+            .iter()
+            .filter_map(|g| g.length_secs)
+            .sum(),
         last_frame_at: gap.map(|g| g.start.0.to_string()),
         lost_pod: Some(pending.lost_pod.clone()),
         lost_span_from: st.spans.last().map(|s| s.from.0.to_string()),
+        screen: st.screen.clone(),
     })
 }
 
@@ -268,6 +274,22 @@ mod tests {
             st.spans.iter().map(|s| s.pod.as_str()).collect::<Vec<_>>(),
             ["a", "b"]
         );
+        // A second loss at 20 s (b's last frame known at 17 s): the first gap's 2 s go with
+        // the second continuation, so its timeline starts after both gaps.
+        assert_eq!(
+            record_loss(&mut st, "b", "pod b failed", t(20), 3),
+            AfterLoss::Continue(2)
+        );
+        let resume = resume_spec(&st).unwrap();
+        assert_eq!(
+            (
+                resume.restart,
+                resume.recorded_secs,
+                resume.earlier_gaps_secs
+            ),
+            (2, 15.0, 2.0)
+        );
+        assert_eq!(resume.last_frame_at, Some(t(17).to_string()));
     }
 
     #[test]

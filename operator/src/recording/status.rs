@@ -18,6 +18,11 @@ pub fn mirror(st: &mut RecordingStatus, job: &JobStatus, observed: &Observed) {
     if let (Some(lost), Some(gap)) = (job.lost_part_secs, job.measured_gap_secs) {
         restart::mirror_measured_gap(st, lost, gap);
     }
+    // Only a recorder that is recording says what is on screen: one still starting (a
+    // continuation before it replayed the lost screen) would wipe what the next one needs.
+    if job.frames > 0 {
+        st.screen = job.screen.clone();
+    }
     restart::mirror_recorded(st, job.recorded_secs);
     mirror_outputs(st, job, observed);
     mirror_state(st, job, observed);
@@ -255,5 +260,35 @@ mod tests {
             (reason::RECORDER_FAILED, "encoder died", Some(2))
         );
         assert_eq!(st.result, Some(RecordingResult::Failed));
+    }
+
+    #[test]
+    fn the_screen_is_kept_from_a_recording_recorder_and_handed_to_a_continuation() {
+        use vcs_job::control::JobEvent;
+        let mut st = RecordingStatus::default();
+        let mut job = JobStatus {
+            state: JobState::Recording,
+            frames: 30,
+            ..Default::default()
+        };
+        job.screen.record(&JobEvent::Chat {
+            sender_display_name: "Ann".into(),
+            text: "hi".into(),
+        });
+        mirror(&mut st, &job, &at(1, 1));
+        assert_eq!(st.screen, job.screen);
+        // A continuation still starting says nothing yet: what it needs is kept.
+        let starting = JobStatus {
+            state: JobState::Starting,
+            ..Default::default()
+        };
+        mirror(&mut st, &starting, &at(1, 2));
+        assert_eq!(st.screen, job.screen);
+        st.continuation = Some(crate::api::recording::PendingContinuation {
+            lost_pod: "a".into(),
+            since: MicroTime(at(1, 3).at),
+        });
+        let resume = super::restart::resume_spec(&st).unwrap();
+        assert_eq!(resume.screen, job.screen);
     }
 }

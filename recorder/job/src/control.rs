@@ -149,6 +149,10 @@ pub struct JobStatus {
     /// Why the job failed, or the latest problem worth a person's attention.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// The room events on screen (the latest chat, transcript and emoji messages, a named
+    /// active speaker), for a continuation on another pod should this recorder be lost.
+    #[serde(default, skip_serializing_if = "crate::screen::ScreenEvents::is_empty")]
+    pub screen: crate::screen::ScreenEvents,
 }
 
 /// When the job passed each step (RFC 3339, UTC).

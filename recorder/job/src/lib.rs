@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod control;
 pub mod limits;
+pub mod screen;
 pub mod uri;
 mod validate;
 
@@ -67,8 +68,12 @@ pub struct ResumeSpec {
     /// Which continuation this is: 1 for the first replacement recorder, then 2, ...
     pub restart: u32,
     /// Seconds of video the earlier recorders reported: the composition's video time and the
-    /// outputs' timestamps continue from there (plus the gap).
+    /// outputs' timestamps continue from there (plus the gaps).
     pub recorded_secs: f64,
+    /// Seconds of the gaps before the last one (a second loss and on): the recording's
+    /// timeline holds them too.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub earlier_gaps_secs: f64,
     /// Wall-clock time (RFC 3339) of the lost recorder's last frame as last reported: the gap
     /// runs from there to this job's first frame.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,6 +86,14 @@ pub struct ResumeSpec {
     /// [`control::JobStatus::measured_gap_secs`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lost_span_from: Option<String>,
+    /// The room events on screen when the lost recorder last reported (chat, captions, emoji,
+    /// a named speaker): replayed before the first frame.
+    #[serde(default, skip_serializing_if = "screen::ScreenEvents::is_empty")]
+    pub screen: screen::ScreenEvents,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 /// The S3 key part `part` of a recording writes to, for an MP4 object or an HLS prefix `key`:

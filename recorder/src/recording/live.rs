@@ -49,7 +49,11 @@ impl Recorder<'_> {
 
     /// Room events: a named active speaker overrides the detected one; chat, transcript and
     /// emoji become the composition's standard-source messages.
-    fn push_events(&mut self, events: Vec<JobEvent>) {
+    pub(super) fn push_events(&mut self, events: Vec<JobEvent>) {
+        for e in &events {
+            self.screen.record(e);
+        }
+        self.status.lock().expect("status lock").screen = self.screen.clone();
         for e in events {
             self.message_key += 1;
             let (source, sender, text) = match e {

@@ -236,6 +236,8 @@ pub struct Recorder<'s> {
     last_peers: Option<serde_json::Value>,
     /// Key of the last standard-source message handed to the composition.
     message_key: u64,
+    /// The room events on screen, reported for a continuation should this recorder be lost.
+    screen: vcs_job::screen::ScreenEvents,
     /// Frames pushed so far (the next frame number).
     frames: u64,
     /// The composition's video time of frame 0: 0, or where a lost recorder's timeline goes on.
@@ -344,7 +346,8 @@ impl<'s> Recorder<'s> {
             offsets,
             strides,
         };
-        Ok(Recorder {
+        let replayed = job.resume.as_ref().map(|r| r.screen.replay());
+        let mut recorder = Recorder {
             strata: Strata::new(layout, fonts, image_dirs),
             limit: job.duration_secs.map(|d| (d * v.fps as f64).round() as u64),
             pacer: Pacer::new(Instant::now(), v.fps),
@@ -362,6 +365,7 @@ impl<'s> Recorder<'s> {
             last_slots: None,
             last_peers: None,
             message_key: 0,
+            screen: Default::default(),
             frames: 0,
             time_origin,
             dropped: 0,
@@ -375,7 +379,12 @@ impl<'s> Recorder<'s> {
             sync_watch: lipsync::SyncWatch::default(),
             tallied_frames: 0,
             lost_parts,
-        })
+        };
+        // A continuation shows what the lost recorder showed of the room's events.
+        if let Some(events) = replayed.filter(|e| !e.is_empty()) {
+            recorder.push_events(events);
+        }
+        Ok(recorder)
     }
 
     /// Makes the next output frame (and copies for ticks skipped since the last); `false` once
@@ -401,6 +410,13 @@ impl<'s> Recorder<'s> {
 
         let (mix, dominant) = self.mix_audio(span);
         let inputs = self.read_video(Duration::from_secs_f64(t), dominant.as_deref());
+        if span.first == 0 {
+            // A continuation's timeline goes on from its FIRST FRAME, not from when the job
+            // arrived: starting the engine and connecting the inputs took seconds under load
+            // (5.5 s seen in the e2e kill flow), and the joined MP4 places this part there.
+            self.time_origin =
+                timeline::time_origin(self.job.resume.as_ref(), time::OffsetDateTime::now_utc());
+        }
         let render_started = Instant::now();
         self.render_scene(span.last, self.time_origin + t);
         let yuv = self

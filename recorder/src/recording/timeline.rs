@@ -23,7 +23,7 @@ pub fn time_origin(resume: Option<&ResumeSpec>, now: OffsetDateTime) -> f64 {
         .as_deref()
         .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
         .map_or(0.0, |last| (now - last).as_seconds_f64().max(0.0));
-    resume.recorded_secs.max(0.0) + gap
+    resume.recorded_secs.max(0.0) + resume.earlier_gaps_secs.max(0.0) + gap
 }
 
 /// The gap measured from the frames, in seconds: this recorder's first frame (`first_frame`,
@@ -53,7 +53,7 @@ mod tests {
             restart: 1,
             recorded_secs,
             last_frame_at: last_frame_at.map(String::from),
-            ..Default::default()
+            ..ResumeSpec::default()
         }
     }
 
@@ -70,6 +70,12 @@ mod tests {
         assert!((time_origin(Some(&r), now) - 13.75).abs() < 1e-9);
         let fractional = resume(4.0, Some("2026-12-07T09:00:01.25Z"));
         assert!((time_origin(Some(&fractional), now) - 4.25).abs() < 1e-9);
+        // After a second loss the first gap is on the timeline too.
+        let second = ResumeSpec {
+            earlier_gaps_secs: 2.0,
+            ..resume(12.25, Some("2026-12-07T09:00:00Z"))
+        };
+        assert!((time_origin(Some(&second), now) - 15.75).abs() < 1e-9);
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! # Layout
 //! - [`uri`]: what each URI kind is, checked at start; redaction for logs.
 //! - `pipeline`: the GStreamer pipeline per kind, ending in the appsinks.
+//! - `decoder`: the video decoders' thread count.
 //! - `store`: where decoded media waits, by timestamp (offline: until the recorder asks; live:
 //!   for a playout delay, read through the input's [`clock`]).
 //! - [`clock`]: one clock per live input, mapping recording time to the input's media time.
@@ -22,6 +23,7 @@
 //! - `whep`: the WHEP client (webrtcbin + HTTP offer/answer).
 
 pub mod clock;
+mod decoder;
 mod frame;
 mod pipeline;
 mod store;

@@ -5,7 +5,7 @@
 //! test:        videotestsrc (pattern on colour) ─► caps (size, 30 fps) ─► textoverlay (name) ─► [video]
 //!              audiotestsrc (sine tone) ─────────────────────────────────────────────────────► [audio]
 //! file: http(s): rtsp: srt: rtmp(s):
-//!              uridecodebin ──pad-added video/*─► [video]
+//!              uridecodebin ──pad-added video/*─► [video]   (libav decoders on one thread: decoder)
 //!                           └─pad-added audio/*─► [audio]     (source-setup tunes rtspsrc/srtsrc/rtmp2src)
 //! whep+http(s): see whep/ (webrtcbin) ─► decodebin ─► [video] / [audio]
 //!
@@ -223,17 +223,19 @@ fn add_uridecodebin(
         }
         None
     });
-    // Network streams only: an http(s) input is paced like a file (synced sinks) and its
-    // MPEG-TS timestamps were exact; with ignore-pcr its audio came 38 ms late (75 ms after a
-    // join), lipsync_live's http tests.
-    if !wiring.offline && !wiring.sync {
-        dec.connect("deep-element-added", false, |args| {
-            if let Ok(element) = args[2].get::<gst::Element>() {
+    // The demuxer for network streams only: an http(s) input is paced like a file (synced
+    // sinks) and its MPEG-TS timestamps were exact; with ignore-pcr its audio came 38 ms late
+    // (75 ms after a join), lipsync_live's http tests.
+    let network_stream = !wiring.offline && !wiring.sync;
+    dec.connect("deep-element-added", false, move |args| {
+        if let Ok(element) = args[2].get::<gst::Element>() {
+            super::decoder::tune(&element);
+            if network_stream {
                 tune_live_demuxer(&element);
             }
-            None
-        });
-    }
+        }
+        None
+    });
     pipeline.add(&dec).map_err(|e| build_err(wiring, e))?;
     link_decoded_pads(&dec, pipeline, wiring);
     Ok(())
@@ -345,7 +347,13 @@ pub(super) fn video_branch(
 ) -> Result<gst::Element, MediaError> {
     // Never leaky: live file sources are paced by the synced appsink pushing back, and the
     // store's callbacks never block live, so network streams cannot build latency here.
+    // A thread boundary, not a buffer: decodebin's multiqueue holds the coded stream ahead of
+    // the decoder and the store the decoded frames readers need; at the default 10 MB this
+    // queue held 7 more decoded 720p frames per input (a third of an input's memory).
     let queue = make("queue", wiring)?;
+    queue.set_property("max-size-buffers", 2u32);
+    queue.set_property("max-size-bytes", 0u32);
+    queue.set_property("max-size-time", 0u64);
     let convert = make("videoconvert", wiring)?;
     let scale = make("videoscale", wiring)?;
     // Keeps the source's size (the compositor scales) but bounds the CPU a 4K input costs.

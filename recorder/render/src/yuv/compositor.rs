@@ -3,11 +3,10 @@
 
 use std::collections::HashMap;
 
-use fast_image_resize as fr;
-
 use vcs_scene::{IntRect, VideoAttrs};
 
 use super::overlay::Overlay;
+use super::scale::PlaneScaler;
 use super::tile::{Tile, TileKey};
 use super::{I420Layout, I420Ref, YuvSpace};
 use crate::compose::{LayerMapping, RoundedRect, intersect};
@@ -34,7 +33,7 @@ pub struct YuvCompositor {
     background: Vec<u8>,
     foreground: Overlay,
     tiles: HashMap<String, Tile>,
-    resizer: fr::Resizer,
+    scaler: PlaneScaler,
     /// Tiles scaled since this compositor was made (a frame reused counts nothing): for tests
     /// and the bench.
     pub tiles_scaled: u64,
@@ -65,7 +64,7 @@ impl YuvCompositor {
             background: vec![0; layout.frame_len()],
             foreground: Overlay::default(),
             tiles: HashMap::new(),
-            resizer: fr::Resizer::new(),
+            scaler: PlaneScaler::default(),
             tiles_scaled: 0,
         };
         c.set_background(&[]);
@@ -163,7 +162,7 @@ impl YuvCompositor {
     fn draw(&mut self, out: &mut [u8], layer: &VideoLayerRef<'_>, p: &Placed) {
         let tile = self.tiles.entry(layer.id.to_owned()).or_default();
         if tile.key != Some(p.key) {
-            if !tile.make(&mut self.resizer, &layer.src, p.key, self.space) {
+            if !tile.make(&mut self.scaler, &layer.src, p.key, self.space) {
                 return;
             }
             self.tiles_scaled += 1;

@@ -1,11 +1,12 @@
 //! Composition in YUV: decoded video stays I420 from the decoder to the encoder.
 //!
-//! Video layers are scaled per plane (`fast_image_resize`, SIMD), cropped, zoomed, rounded and
-//! blended straight into the output's I420 frame ([`YuvCompositor`]); a layer's scaled planes are
-//! kept ([`tile`]) so a frame that did not change since the last tick (a 15 or 24 fps input in a
-//! 30 fps output) is not scaled again, and a layer hidden under an opaque one is not drawn. The
-//! graphics strata stay RGBA (tiny-skia draws them) and are converted to premultiplied YUV only
-//! when they were rasterised again ([`overlay`]), then blended only over the spans they cover.
+//! Video layers are scaled per plane ([`scale`]: 2×2 means, then `fast_image_resize`'s SIMD
+//! bilinear), cropped, zoomed, rounded and blended straight into the output's I420 frame
+//! ([`YuvCompositor`]); a layer's scaled planes are kept ([`tile`]) so a frame that did not
+//! change since the last tick (a 15 or 24 fps input in a 30 fps output) is not scaled again, and
+//! a layer hidden under an opaque one is not drawn. The graphics strata stay RGBA (tiny-skia
+//! draws them) and are converted to premultiplied YUV only when they were rasterised again
+//! ([`overlay`]), then blended only over the spans they cover.
 //!
 //! The reason is cost: converting every decoded frame to RGBA at full size, scaling and composing
 //! in RGBA and converting back for the encoder cost more than the decoding (issue 20).
@@ -17,6 +18,7 @@
 
 mod compositor;
 pub mod overlay;
+pub mod scale;
 mod space;
 #[cfg(test)]
 mod tests;

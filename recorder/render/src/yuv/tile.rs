@@ -2,10 +2,9 @@
 //! resolution over the visible rectangle, U and V over the chroma samples that rectangle touches.
 //! Kept between frames and made again only when the frame or the geometry changed.
 
-use fast_image_resize as fr;
-
 use vcs_scene::IntRect;
 
+use super::scale::{Crop, Plane, PlaneScaler};
 use super::{I420Ref, YuvSpace};
 use crate::compose::LayerMapping;
 
@@ -43,7 +42,7 @@ impl Tile {
     /// in another. Returns `false` (tile unusable) when the frame cannot be read.
     pub fn make(
         &mut self,
-        resizer: &mut fr::Resizer,
+        scaler: &mut PlaneScaler,
         src: &I420Ref<'_>,
         key: TileKey,
         out_space: YuvSpace,
@@ -55,31 +54,24 @@ impl Tile {
         let (map, vis) = (key.mapping, key.visible);
         let (sw, sh) = (src.layout.width, src.layout.height);
         let (scw, sch) = src.layout.chroma_size();
-        let planes = src.layout.planes(src.data);
+        let [py, pu, pv] = src.layout.planes(src.data);
         let strides = src.layout.strides;
-        // Two-tap bilinear while shrinking by at most 2 (every source pixel still contributes);
-        // beyond that an area average (a box as wide as the scale), so small tiles of big
-        // sources don't alias: it has half the taps of a widened bilinear filter, and scaling
-        // was the largest cost after decoding and encoding.
-        let alg = if map.src_per_dst <= 2.0 {
-            fr::ResizeAlg::Interpolation(fr::FilterType::Bilinear)
-        } else {
-            fr::ResizeAlg::Convolution(fr::FilterType::Box)
+        let plane = |data, i: usize, (width, rows)| Plane {
+            data,
+            stride: strides[i],
+            width,
+            rows,
         };
         let (vw, vh) = (vis.w as u32, vis.h as u32);
         self.y.resize(vw as usize * vh as usize, 0);
-        let crop = map.source_crop(vis, sw, sh);
-        if !scale_plane(
-            resizer,
-            alg,
-            planes[0],
-            strides[0],
-            sh,
-            crop,
-            &mut self.y,
-            vw,
-            vh,
-        ) {
+        let (left, top, width, height) = map.source_crop(vis, sw, sh);
+        let crop = Crop {
+            left,
+            top,
+            width,
+            height,
+        };
+        if !scaler.scale(plane(py, 0, (sw, sh)), crop, &mut self.y, vw, vh) {
             return false;
         }
         // Chroma: the samples the visible rectangle touches, mapped through the same affine map
@@ -91,23 +83,16 @@ impl Tile {
         let left = (map.src_origin.0 as f64 + (2 * cx0 - map.dst.x) as f64 * spd) / 2.0;
         let top = (map.src_origin.1 as f64 + (2 * cy0 - map.dst.y) as f64 * spd) / 2.0;
         let (left, top) = (left.clamp(0.0, scw as f64), top.clamp(0.0, sch as f64));
-        let width = (cw as f64 * spd).min(scw as f64 - left);
-        let height = (ch as f64 * spd).min(sch as f64 - top);
-        let ccrop = (left, top, width, height);
+        let ccrop = Crop {
+            left,
+            top,
+            width: (cw as f64 * spd).min(scw as f64 - left),
+            height: (ch as f64 * spd).min(sch as f64 - top),
+        };
         self.u.resize(cw as usize * ch as usize, 0);
         self.v.resize(cw as usize * ch as usize, 0);
-        for (plane, out) in [(1, &mut self.u), (2, &mut self.v)] {
-            if !scale_plane(
-                resizer,
-                alg,
-                planes[plane],
-                strides[plane],
-                sch,
-                ccrop,
-                out,
-                cw,
-                ch,
-            ) {
+        for (i, data, out) in [(1, pu, &mut self.u), (2, pv, &mut self.v)] {
+            if !scaler.scale(plane(data, i, (scw, sch)), ccrop, out, cw, ch) {
                 return false;
             }
         }
@@ -156,41 +141,4 @@ impl Tile {
         self.u = u2;
         self.v = v2;
     }
-}
-
-/// Scales the `crop` (left, top, width, height) of a one-byte-per-sample plane (`stride` bytes a
-/// row, `rows` rows) into `out` (`w`×`h`, tightly packed).
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one plane's description, passed as it is"
-)]
-fn scale_plane(
-    resizer: &mut fr::Resizer,
-    alg: fr::ResizeAlg,
-    plane: &[u8],
-    stride: usize,
-    rows: u32,
-    crop: (f64, f64, f64, f64),
-    out: &mut [u8],
-    w: u32,
-    h: u32,
-) -> bool {
-    if w == 0 || h == 0 || crop.2 <= 0.0 || crop.3 <= 0.0 {
-        return false;
-    }
-    // Rows are `stride` apart, so the plane is viewed `stride` samples wide; the crop keeps to
-    // the real width.
-    let Some(data) = plane.get(..stride * rows as usize) else {
-        return false;
-    };
-    let Ok(src) = fr::images::ImageRef::new(stride as u32, rows, data, fr::PixelType::U8) else {
-        return false;
-    };
-    let Ok(mut dst) = fr::images::Image::from_slice_u8(w, h, out, fr::PixelType::U8) else {
-        return false;
-    };
-    let options = fr::ResizeOptions::new()
-        .resize_alg(alg)
-        .crop(crop.0, crop.1, crop.2, crop.3);
-    resizer.resize(&src, &mut dst, &options).is_ok()
 }

@@ -212,6 +212,12 @@ fn decode_tracks(
             return;
         }
         let linked = make("decodebin", &wiring).and_then(|dec| {
+            dec.connect("deep-element-added", false, |args| {
+                if let Ok(element) = args[2].get::<gst::Element>() {
+                    super::decoder::tune(&element);
+                }
+                None
+            });
             pipeline.add(&dec).map_err(|e| build_err(&wiring, e))?;
             link_decoded(&dec, &pipeline, &wiring, media == "video");
             dec.sync_state_with_parent()
