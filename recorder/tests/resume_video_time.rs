@@ -4,7 +4,7 @@
 //! recorder left it. Checked on decoded frames of a composition whose colour says the video
 //! time. And it shows the room's events the lost recorder showed (`resume.screen`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use time::OffsetDateTime;
@@ -32,20 +32,26 @@ export default function Clock() {
 }
 ";
 
-/// Renders one second of the clock with `resume` (a YAML flow mapping, or none) and returns
-/// the median colour of its middle frame.
-fn colour_with(dir: &Path, name: &str, resume: Option<String>) -> [u8; 3] {
+/// Renders one second (10 fps) of `composition` at `w`×`h` with `resume` (a YAML flow
+/// mapping, or none) and returns the MP4.
+fn render(
+    dir: &Path,
+    name: &str,
+    composition: &Path,
+    (w, h): (u32, u32),
+    resume: Option<&str>,
+) -> PathBuf {
     let mp4 = dir.join(format!("{name}.mp4"));
     let resume = resume.map(|r| format!("resume: {r}\n")).unwrap_or_default();
     let job = format!(
         "composition: {{name: '{}'}}\n\
          participants: []\n\
-         video: {{width: {W}, height: {H}, fps: 10, bitrateKbps: 200}}\n\
+         video: {{width: {w}, height: {h}, fps: 10, bitrateKbps: 300}}\n\
          durationSecs: 1\n\
          {resume}\
          outputs:\n\
          \x20 - {{name: file, mp4: {{path: '{}'}}}}\n",
-        dir.join("clock.jsx").display(),
+        composition.display(),
         mp4.display()
     );
     let path = dir.join(format!("{name}.yaml"));
@@ -61,6 +67,13 @@ fn colour_with(dir: &Path, name: &str, resume: Option<String>) -> [u8; 3] {
         "{name} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    mp4
+}
+
+/// Renders one second of the clock with `resume` and returns the median colour of its middle
+/// frame.
+fn colour_with(dir: &Path, name: &str, resume: Option<String>) -> [u8; 3] {
+    let mp4 = render(dir, name, &dir.join("clock.jsx"), (W, H), resume.as_deref());
     let frame = decode_frame_rgb(&mp4, 0.5, W, H);
     median_rgb(&frame, W, (W / 4, H / 4, W / 2, H / 2))
 }
@@ -108,32 +121,7 @@ fn a_continuation_shows_the_chat_the_lost_recorder_showed() {
     let dir = tmp.path();
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/live.jsx");
     let chat_box = |resume: Option<&str>, name: &str| {
-        let mp4 = dir.join(format!("{name}.mp4"));
-        let resume = resume.map(|r| format!("resume: {r}\n")).unwrap_or_default();
-        let job = format!(
-            "composition: {{name: '{}'}}\n\
-             participants: []\n\
-             video: {{width: 320, height: 180, fps: 10, bitrateKbps: 300}}\n\
-             durationSecs: 1\n\
-             {resume}\
-             outputs:\n\
-             \x20 - {{name: file, mp4: {{path: '{}'}}}}\n",
-            fixture.display(),
-            mp4.display()
-        );
-        let path = dir.join(format!("{name}.yaml"));
-        std::fs::write(&path, job).expect("write the job");
-        let out = Command::new(env!("CARGO_BIN_EXE_vcs-recorder"))
-            .arg("render")
-            .arg(&path)
-            .env("TMPDIR", dir)
-            .output()
-            .expect("run vcs-recorder render");
-        assert!(
-            out.status.success(),
-            "{name} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let mp4 = render(dir, name, &fixture, (320, 180), resume);
         let frame = decode_frame_rgb(&mp4, 0.0, 320, 180);
         // The chat box: x 0.8–0.95, y 0.78–0.96 of the frame.
         median_rgb(&frame, 320, (262, 145, 36, 24))

@@ -272,6 +272,14 @@ async fn get_range(
         Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
         Err(e) => return Err(error(e, &at)),
     };
+    Ok(Some(read_body(object, &at).await?))
+}
+
+/// The whole body of a GetObject answer from `at`.
+pub(crate) async fn read_body(
+    object: aws_sdk_s3::operation::get_object::GetObjectOutput,
+    at: &Location,
+) -> Result<Vec<u8>, UploadError> {
     let body = object
         .body
         .collect()
@@ -280,7 +288,22 @@ async fn get_range(
             location: at.clone(),
             source: Box::new(e),
         })?;
-    Ok(Some(body.into_bytes().to_vec()))
+    Ok(body.into_bytes().to_vec())
+}
+
+/// Deletes `key`; S3 refusing is logged (`what` says what the object is and why it may stay),
+/// not an error: what is being cleaned up is held elsewhere too.
+pub(crate) async fn delete_quietly(client: &Client, target: &S3Target, key: &str, what: &str) {
+    if let Err(e) = client
+        .delete_object()
+        .bucket(&target.bucket)
+        .key(key)
+        .send()
+        .await
+    {
+        let at = location(target, key);
+        warn!(location = %at, cause = %vcs_job::control::error_chain(&error(e, &at)), "{what}");
+    }
 }
 
 async fn read_journal(
@@ -504,15 +527,7 @@ async fn complete(client: &Client, orphan: Orphan) -> Result<Option<Recovered>, 
     }
     aborted += abort_unlisted(client, target, &orphan).await;
     for key in &orphan.leftovers {
-        if let Err(e) = client
-            .delete_object()
-            .bucket(&target.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            warn!(location = %location(target, key), cause = %vcs_job::control::error_chain(&error(e, &at)), "cannot delete a recovery object");
-        }
+        delete_quietly(client, target, key, "cannot delete a recovery object").await;
     }
     info!(location = %at, recovered = ?recovered, aborted, "recovery done");
     Ok(recovered.map(|r| Recovered {

@@ -18,7 +18,7 @@
 mod read;
 mod upload;
 
-use tracing::{info, warn};
+use tracing::info;
 use vcs_job::S3Target;
 
 pub(crate) use read::media_secs;
@@ -29,7 +29,7 @@ use crate::client::{build, location};
 use crate::error::UploadError;
 use crate::fmp4::{self, JoinError, Joiner, Walker};
 use crate::parts::MIN_PART_SIZE;
-use crate::recovery::error;
+use crate::recovery::{delete_quietly, error};
 use crate::requests::content_type;
 
 /// Uploaded parts are this big (the last one smaller).
@@ -140,17 +140,8 @@ pub(crate) async fn join(
     let (parts, bytes) = (std::mem::take(&mut sink.parts), sink.bytes);
     complete(&client, target, &at, &upload_id, parts).await?;
     for key in kept.iter().filter(|k| *k != original) {
-        if let Err(e) = client
-            .delete_object()
-            .bucket(&target.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            let at = location(target, key);
-            warn!(location = %at, cause = %vcs_job::control::error_chain(&error(e, &at)),
-                "joined, but cannot delete a part (it is in the joined object too)");
-        }
+        let what = "joined, but cannot delete a part (it is in the joined object too)";
+        delete_quietly(&client, target, key, what).await;
     }
     info!(location = %at, parts = kept.len(), bytes, copied_bytes, duration_secs, held_bytes,
         read_bytes,

@@ -7,7 +7,7 @@ use vcs_job::S3Target;
 use crate::client::{build, location};
 use crate::error::{Location, UploadError};
 use crate::fmp4::{self, Walker};
-use crate::recovery::error;
+use crate::recovery::{error, read_body};
 
 /// The most of an S3 body walked before the full upload parts are sent.
 pub(super) const READ: usize = 1 << 20;
@@ -142,13 +142,6 @@ pub(super) async fn tail_fragments(
         .send()
         .await
         .map_err(|e| error(e, &at))?;
-    let tail = object
-        .body
-        .collect()
-        .await
-        .map_err(|e| UploadError::Request {
-            location: at.clone(),
-            source: Box::new(e),
-        })?;
-    Ok(fmp4::last_fragments(&head, &tail.into_bytes(), len))
+    let tail = read_body(object, &at).await?;
+    Ok(fmp4::last_fragments(&head, &tail, len))
 }
