@@ -117,6 +117,18 @@ fn assert_in_sync(scheme: &str, scan: &MarkerScan) {
     }
 }
 
+/// Holds the other tests of this file off while one runs (they measure timing).
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The marker source of [`SOURCE_SECS`] written into `tmp`.
+fn marker_source_in(tmp: &TempDir) -> PathBuf {
+    let source = tmp.path().join("marker.mp4");
+    write_marker_source(&source, SOURCE_SECS);
+    source
+}
+
 /// A marker source published live to a fresh nginx-rtmp, once nginx serves it.
 struct RtmpMarker {
     _nginx: RtmpServer,
@@ -126,8 +138,7 @@ struct RtmpMarker {
 }
 
 fn publish_marker_to_nginx(tmp: &TempDir) -> RtmpMarker {
-    let source = tmp.path().join("marker.mp4");
-    write_marker_source(&source, SOURCE_SECS);
+    let source = marker_source_in(tmp);
     let nginx = RtmpServer::start(&tmp.path().join("nginx"));
     let url = nginx.url("marker");
     let publisher = publish_rtmp(&source, &url);
@@ -145,7 +156,7 @@ fn publish_marker_to_nginx(tmp: &TempDir) -> RtmpMarker {
 
 #[test]
 fn rtmp_from_nginx_stays_in_sync() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_at_a_time();
     let tmp = TempDir::new("lipsync-rtmp");
     let RtmpMarker {
         _nginx,
@@ -160,10 +171,9 @@ fn rtmp_from_nginx_stays_in_sync() {
 
 #[test]
 fn rtsp_from_gst_rtsp_server_stays_in_sync() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_at_a_time();
     let tmp = TempDir::new("lipsync-rtsp");
-    let source = tmp.path().join("marker.mp4");
-    write_marker_source(&source, SOURCE_SECS);
+    let source = marker_source_in(&tmp);
     let server = RtspFileServer::start(&source);
     let scan = record(tmp.path(), &server.url(), false);
     assert_in_sync("rtsp", &scan);
@@ -171,10 +181,9 @@ fn rtsp_from_gst_rtsp_server_stays_in_sync() {
 
 #[test]
 fn srt_from_a_listener_stays_in_sync() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_at_a_time();
     let tmp = TempDir::new("lipsync-srt");
-    let source = tmp.path().join("marker.mp4");
-    write_marker_source(&source, SOURCE_SECS);
+    let source = marker_source_in(&tmp);
     let port = free_udp_port();
     // ffmpeg's listener ends when its caller hangs up: it is only kept until the test ends.
     let _publisher = publish_srt_listener(&source, port);
@@ -184,20 +193,18 @@ fn srt_from_a_listener_stays_in_sync() {
 
 #[test]
 fn a_file_paced_in_real_time_stays_in_sync() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_at_a_time();
     let tmp = TempDir::new("lipsync-file");
-    let source = tmp.path().join("marker.mp4");
-    write_marker_source(&source, SOURCE_SECS);
+    let source = marker_source_in(&tmp);
     let scan = record(tmp.path(), &format!("file://{}", source.display()), true);
     assert_in_sync("file", &scan);
 }
 
 #[test]
 fn http_live_mpegts_stays_in_sync() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_at_a_time();
     let tmp = TempDir::new("lipsync-http");
-    let source = tmp.path().join("marker.mp4");
-    write_marker_source(&source, SOURCE_SECS);
+    let source = marker_source_in(&tmp);
     // Chunked, no length, paced by the sender from when the recorder connects: a live stream.
     // The server ends when the recorder hangs up: it is only kept until the test ends.
     let (_server, url) = serve_http_live(&source);
@@ -213,7 +220,7 @@ const GREY_LUMA: std::ops::Range<f64> = 40.0..100.0;
 
 #[test]
 fn http_live_source_changing_resolution_keeps_sync_and_picture() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_at_a_time();
     let tmp = TempDir::new("lipsync-resize");
     let source = tmp.path().join("resize.ts");
     // 320×180 on black, then 640×360 on grey with its first marker 1 s after the change (a
@@ -273,7 +280,7 @@ const STALL_SECS: u64 = 3;
 
 #[test]
 fn rtmp_publisher_gone_for_3_s_keeps_sync_after_it_comes_back() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = one_at_a_time();
     let tmp = TempDir::new("lipsync-stall");
     let RtmpMarker {
         _nginx,
