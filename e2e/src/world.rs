@@ -207,7 +207,9 @@ impl World {
             "replicas": options.replicas,
             "watchNamespace": ns,
             "leaseSeconds": options.lease_seconds,
-            "logLevel": "info",
+            // The operator's own debug lines (conflicting status writes, watch errors) are
+            // what a failed flow needs; kube's are too many.
+            "logLevel": "info,vcs_operator=debug",
             "nodeSelector": {"topology.kubernetes.io/region": self.region},
             "placement": {
                 "defaultRegion": self.region,
@@ -282,6 +284,33 @@ impl World {
     /// The logs of the operator's pods, every replica and restart.
     pub fn operator_log(&self) -> String {
         self.kubelet.logs(&self.namespace.name, "vcs-operator-")
+    }
+
+    /// One line per pod of the namespace (phase, deletion, containers' states), for failure
+    /// messages.
+    async fn pods_summary(&self) -> String {
+        let pods = match self.pods().list(&ListParams::default()).await {
+            Ok(list) => list.items,
+            Err(e) => return format!("(listing pods: {e})"),
+        };
+        let line = |p: &Pod| {
+            let st = p.status.clone().unwrap_or_default();
+            let containers: Vec<String> = st
+                .container_statuses
+                .iter()
+                .flatten()
+                .map(|c| format!("{}: {:?}", c.name, c.state))
+                .collect();
+            format!(
+                "  {} phase {:?} deleting {:?} annotations {:?} {}",
+                p.name_any(),
+                st.phase,
+                p.metadata.deletion_timestamp,
+                p.metadata.annotations,
+                containers.join("; ")
+            )
+        };
+        pods.iter().map(line).collect::<Vec<_>>().join("\n")
     }
 
     /// The end of the operator's logs, for failure messages.
@@ -435,7 +464,10 @@ impl World {
     ) -> Recording {
         let read = async || {
             let recs = self.recordings();
-            recs.get(name).await.expect("reading the Recording")
+            let mut rec = recs.get(name).await.expect("reading the Recording");
+            // Pages of field ownership say nothing about why a wait failed.
+            rec.metadata.managed_fields = None;
+            rec
         };
         let every = Duration::from_millis(50);
         self.poll(timeout, every, read, done, |_| {
@@ -476,12 +508,14 @@ impl World {
             if done(&value) {
                 return value;
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{} after {timeout:?}: {value:#?}\noperator log (end):\n{}",
-                failure(&value),
-                self.operator_log_tail()
-            );
+            if tokio::time::Instant::now() >= deadline {
+                panic!(
+                    "{} after {timeout:?}: {value:#?}\npods:\n{}\noperator log (end):\n{}",
+                    failure(&value),
+                    self.pods_summary().await,
+                    self.operator_log_tail()
+                );
+            }
             tokio::time::sleep(every).await;
         }
     }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::Pod;
+use kube::runtime::controller;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::Store;
 use kube::{Api, Client, Resource};
@@ -133,5 +134,22 @@ impl Context {
         if let Err(e) = self.events.publish(&ev, &obj.object_ref(&())).await {
             tracing::warn!(cause = %e, reason, "could not publish event");
         }
+    }
+}
+
+/// Logs what a controller's run stream reports besides reconciles: a failing watch (RBAC, an
+/// API server under load) at `warn`, since the controller backs off and its cache lags
+/// meanwhile; a failed reconcile is left to the error policy, which logs it.
+pub fn log_run_error<R, Q>(e: Option<controller::Error<R, Q>>, controller: &str)
+where
+    R: std::error::Error,
+    Q: std::error::Error,
+{
+    match e {
+        None | Some(controller::Error::ReconcilerFailed(..)) => {}
+        Some(e @ controller::Error::ObjectNotFound(_)) => {
+            tracing::debug!(cause = %e, controller, "reconcile");
+        }
+        Some(e) => tracing::warn!(cause = %e, controller, "watching for changes failed; retrying"),
     }
 }

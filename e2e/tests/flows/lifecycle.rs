@@ -340,7 +340,7 @@ async fn a_recorder_killed_mid_recording_is_reported_lost() {
     assert!(!world.kubelet().pids(&ns, &pod_name).is_empty());
     world.signal_pod(&pod_name, Signal::Kill);
     let lost = world
-        .wait_for_recording("fragile", Duration::from_secs(60), "lost", |r| {
+        .wait_for_recording("fragile", Duration::from_secs(120), "lost", |r| {
             is_true(r, "RecorderLost")
         })
         .await;
@@ -409,7 +409,7 @@ async fn recording_goes_on_after(loss: Loss, world_name: &str) {
         .kubectl(&["patch", "rec", "phoenix", "--type=merge", "-p", params])
         .await;
     world
-        .wait_for_recording("phoenix", Duration::from_secs(30), "the patch", |r| {
+        .wait_for_recording("phoenix", Duration::from_secs(120), "the patch", |r| {
             let applied = r.status.as_ref().and_then(|s| s.applied.as_ref());
             applied.and_then(|a| a.params.get("bg")) == Some(&json!("#008000"))
         })
@@ -418,7 +418,7 @@ async fn recording_goes_on_after(loss: Loss, world_name: &str) {
     let playlist = world
         .wait_for_object(
             "phoenix/hls/playlist.m3u8",
-            Duration::from_secs(60),
+            Duration::from_secs(120),
             "playlist",
         )
         .await;
@@ -433,7 +433,7 @@ async fn recording_goes_on_after(loss: Loss, world_name: &str) {
             .any(|m| m.text == "before the loss")
     };
     world
-        .wait_for_recording("phoenix", Duration::from_secs(30), "the chat", has_chat)
+        .wait_for_recording("phoenix", Duration::from_secs(120), "the chat", has_chat)
         .await;
     match loss {
         Loss::Kill => world.signal_pod(&lost_pod, Signal::Kill),
@@ -456,7 +456,7 @@ async fn recording_goes_on_after(loss: Loss, world_name: &str) {
     let estimated_gap = st.gaps[0].length_secs.expect("the gap is estimated");
     let before = recorded(&resumed);
     let going_on = world
-        .wait_for_recording("phoenix", Duration::from_secs(60), "recording on", |r| {
+        .wait_for_recording("phoenix", Duration::from_secs(120), "recording on", |r| {
             recorded(r) >= before + 2.0
         })
         .await;

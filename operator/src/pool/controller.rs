@@ -31,7 +31,7 @@ use crate::api::{
     ConditionStatus, LABEL_POOL, LABEL_STATE, Observed, RecorderPool, RecorderPoolStatus,
     STATE_IDLE, set_condition,
 };
-use crate::context::Context;
+use crate::context::{Context, log_run_error};
 use crate::telemetry::PoolLabels;
 
 #[derive(Debug, Error)]
@@ -307,10 +307,6 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<String>) {
     Controller::new(pools, watcher::Config::default())
         .owns(pods, watcher::Config::default().labels(LABEL_POOL))
         .run(reconcile, error_policy, ctx)
-        .for_each(|r| async move {
-            if let Err(e) = r {
-                tracing::debug!(cause = %e, "pool reconcile");
-            }
-        })
+        .for_each(|r| async move { log_run_error(r.err(), "pool") })
         .await;
 }

@@ -29,7 +29,7 @@ use super::{place, progress, start};
 use crate::api::ConditionStatus::False;
 use crate::api::{LABEL_RECORDING, Recording};
 use crate::claim;
-use crate::context::Context;
+use crate::context::{Context, log_run_error};
 
 #[derive(Debug, Error)]
 pub enum RecordingError {
@@ -45,24 +45,56 @@ pub enum RecordingError {
     },
 }
 
+/// A pass over the Recording as the controller's cache has it; when one of its status writes
+/// finds the Recording changed since (another writer came first, or the cache lags behind the
+/// API server: its own last write not seen yet, or its watch backing off after an error), one
+/// more pass at once over the API server's copy. Progress never waits on the watch: a loaded
+/// API server whose watches stall for half a minute would otherwise leave every pass working
+/// from the same stale copy, each write refused.
 #[instrument(skip_all, fields(recording = %rec.name_any(), namespace = rec.namespace().unwrap_or_default()))]
 pub async fn reconcile(rec: Arc<Recording>, ctx: Arc<Context>) -> Result<Action, RecordingError> {
-    let reconciled = reconcile_inner(&rec, &ctx);
+    let reconciled = async {
+        let (action, stale) = reconcile_once(&rec, &ctx).await?;
+        if !stale {
+            return Ok(action);
+        }
+        let ns = rec.namespace().unwrap_or_default();
+        let latest = ctx
+            .namespaced::<Recording>(&ns)
+            .get_opt(&rec.name_any())
+            .await
+            .map_err(|source| RecordingError::Kube {
+                recording: format!("{ns}/{}", rec.name_any()),
+                source,
+            })?;
+        let Some(latest) = latest else {
+            return Ok(Action::await_change());
+        };
+        let (action, stale) = reconcile_once(&latest, &ctx).await?;
+        // Changed again meanwhile: its change wakes a pass; look again soon regardless.
+        Ok(if stale {
+            Action::requeue(ctx.timings.retry)
+        } else {
+            action
+        })
+    };
     ctx.metrics.time_reconcile("recording", reconciled).await
 }
 
-async fn reconcile_inner(rec: &Recording, ctx: &Context) -> Result<Action, RecordingError> {
+/// One pass: what to do next, and whether a status write of it found the Recording changed.
+async fn reconcile_once(rec: &Recording, ctx: &Context) -> Result<(Action, bool), RecordingError> {
     let mut pass = Pass::new(rec, ctx);
-    if rec.metadata.deletion_timestamp.is_some() {
-        return finalize::cleanup(&mut pass).await;
-    }
-    if !has_finalizer(rec) {
-        return add_finalizer(&pass).await;
-    }
-    pass.status.observed_generation = pass.observed.generation;
-    let r = apply(&mut pass).await;
-    pass.persist().await?;
-    r
+    let r = if rec.metadata.deletion_timestamp.is_some() {
+        finalize::cleanup(&mut pass).await
+    } else if !has_finalizer(rec) {
+        add_finalizer(&pass).await
+    } else {
+        pass.status.observed_generation = pass.observed.generation;
+        let r = apply(&mut pass).await;
+        pass.persist().await?;
+        r
+    };
+    r.map(|action| (action, pass.stale))
 }
 
 /// Runs the Recording's phase, and the next one when a phase moves it on within this pass
@@ -122,10 +154,6 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<String>) {
             },
         )
         .run(reconcile, error_policy, ctx)
-        .for_each(|r| async move {
-            if let Err(e) = r {
-                tracing::debug!(cause = %e, "recording reconcile");
-            }
-        })
+        .for_each(|r| async move { log_run_error(r.err(), "recording") })
         .await;
 }

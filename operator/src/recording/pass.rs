@@ -72,6 +72,9 @@ pub(super) struct Pass<'a> {
     /// cache lagging, or a long wait on the recorder) never overwrites a newer status, such
     /// as a result written meanwhile, with what it computed from the old one.
     resource_version: Option<String>,
+    /// A status write of this pass found the Recording changed since it was read: what this pass
+    /// worked from was stale (see [`super::controller::reconcile`]).
+    pub(super) stale: bool,
     /// The status being built.
     pub(super) status: RecordingStatus,
     /// The Recording's RecorderPool, once looked up in this pass.
@@ -96,6 +99,7 @@ impl<'a> Pass<'a> {
             written: status.clone(),
             status,
             resource_version: rec.resource_version(),
+            stale: false,
             pool: None,
         }
     }
@@ -148,15 +152,10 @@ impl<'a> Pass<'a> {
     }
 
     /// Writes the status when it differs from what was last written, if the Recording has not
-    /// changed since this pass read it (or last wrote it). When it has, nothing is written: the
-    /// change wakes another pass, which works from the newer Recording.
+    /// changed since this pass read it (or last wrote it). When it has, nothing is written and
+    /// the pass is marked [`Self::stale`]: another pass works from the newer Recording.
     pub async fn persist(&mut self) -> Result<(), RecordingError> {
-        if !self.persist_now().await? {
-            tracing::debug!(
-                "the Recording changed during this pass; its status is left to the next"
-            );
-        }
-        Ok(())
+        self.persist_now().await.map(drop)
     }
 
     /// Writes the status now, only if the Recording is still as this pass read it. Returns
@@ -200,7 +199,14 @@ impl<'a> Pass<'a> {
         {
             Ok(updated) => self.resource_version = updated.resource_version(),
             // 404: deleted meanwhile, which is a write by someone else too.
-            Err(kube::Error::Api(s)) if s.code == 409 || s.code == 404 => return Ok(false),
+            Err(kube::Error::Api(s)) if s.code == 409 || s.code == 404 => {
+                tracing::debug!(
+                    code = s.code,
+                    "the Recording changed since this pass read it; its status is left to the next"
+                );
+                self.stale = true;
+                return Ok(false);
+            }
             Err(e) => return Err(self.err(e)),
         }
         self.written = self.status.clone();

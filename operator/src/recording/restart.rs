@@ -181,6 +181,7 @@ pub fn to_part_keys(job: &mut JobSpec, part: u32) {
 /// released, and either a continuation is set up (the pass moves on to claiming a pod) or the
 /// Recording fails because its restarts are used up.
 pub(super) async fn lost(pass: &mut Pass<'_>, pod: &str, msg: String) -> Step<Flow> {
+    tracing::warn!(pod, cause = %msg, "recorder lost");
     pass.kill_pod().await?;
     let limit = max_restarts(pass.rec);
     let at = pass.now();

@@ -147,6 +147,7 @@ pub(super) async fn connect(pass: &mut Pass<'_>, pool: &RecorderPool) -> Step<Re
             };
         }
         PodHealth::Lost(msg) => {
+            tracing::warn!(pod = name, cause = %msg, "recorder lost");
             pass.set(condition::RECORDER_LOST, True, reason::RECORDER_LOST, &msg);
             pass.set(
                 condition::RECORDER_READY,

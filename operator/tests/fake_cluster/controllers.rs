@@ -1,10 +1,11 @@
 //! One Recording or pool at a time, through the real controllers, from creation to deletion.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::ResourceExt;
-use kube::api::{DeleteParams, PostParams};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 use vcs_job::control::JobState;
 use vcs_operator::api::ConditionStatus::{False, True};
@@ -350,6 +351,43 @@ async fn a_recorder_lost_past_the_restart_limit_fails_the_recording() {
         Some((False, reason::RESTART_LIMIT_REACHED))
     );
     assert_eq!(r.status.unwrap().restarts, 0);
+}
+
+/// A reconcile handed a stale copy of the Recording (the controller's cache behind the API
+/// server, as when its watch backs off under load) does not wait for the watch to catch up: its
+/// refused status write is followed at once by a pass over the API server's copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pass_over_a_stale_copy_goes_on_from_the_api_servers_copy() {
+    let (h, op) = world_with_pool(1, 5).await;
+    let mut r = Recording::test("stale");
+    r.spec.limits.max_restarts = Some(0);
+    create_recording(&h, &r).await;
+    h.wait_condition("stale", condition::RECORDING, True, reason::RUNNING)
+        .await;
+    // No watch and no timer from here on: only the reconcile below runs.
+    op.kill();
+    let copy = h.recording("stale").await.unwrap();
+    let touch = json!({"metadata": {"labels": {"touched": "after the copy was read"}}});
+    h.api::<Recording>()
+        .patch("stale", &PatchParams::default(), &Patch::Merge(touch))
+        .await
+        .unwrap();
+    let pod = copy.status.clone().unwrap().recorder_pod.unwrap();
+    h.api::<Pod>()
+        .delete(&pod, &DeleteParams::default())
+        .await
+        .unwrap();
+    vcs_operator::recording::reconcile(Arc::new(copy), Arc::new(h.context()))
+        .await
+        .unwrap();
+    let r = h.recording("stale").await.unwrap();
+    assert_eq!(
+        condition_of(&r, condition::RECORDER_LOST),
+        Some((True, reason::RECORDER_LOST)),
+        "{:#?}",
+        r.status
+    );
+    assert_eq!(r.status.unwrap().result, Some(RecordingResult::Failed));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
