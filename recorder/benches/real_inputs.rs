@@ -235,12 +235,28 @@ fn make_floor_input(inputs: &[PathBuf], secs: u64, dir: &Path) -> FloorInput {
     };
     let secs = secs.to_string();
     let mut c = ffmpeg_graph(inputs);
-    c.args(["-map", "[v]", "-t", &secs, "-f", "rawvideo", "-pix_fmt", "yuv420p"])
-        .arg(&floor.video);
-    c.args(["-map", "[a]", "-t", &secs, "-c:a", "pcm_f32le", "-ar", "48000", "-ac", "2"])
-        .arg(&floor.audio);
+    c.args([
+        "-map", "[v]", "-t", &secs, "-f", "rawvideo", "-pix_fmt", "yuv420p",
+    ])
+    .arg(&floor.video);
+    c.args([
+        "-map",
+        "[a]",
+        "-t",
+        &secs,
+        "-c:a",
+        "pcm_f32le",
+        "-ar",
+        "48000",
+        "-ac",
+        "2",
+    ])
+    .arg(&floor.audio);
     let status = c.status().expect("ffmpeg runs");
-    assert!(status.success(), "composing the encode floor's input: {c:?}");
+    assert!(
+        status.success(),
+        "composing the encode floor's input: {c:?}"
+    );
     floor
 }
 
