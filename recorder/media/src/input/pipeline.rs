@@ -393,9 +393,6 @@ pub(super) fn video_branch(
             .eos(move |_| eos_store.end_video(generation))
             .build(),
     );
-    if let Some(pad) = sink.static_pad("sink") {
-        super::decoder::accept_video_meta(&pad);
-    }
     let sink = sink.upcast::<gst::Element>();
     add_branch(pipeline, [&queue, &convert, &scale, &caps, &sink], wiring)?;
     Ok(queue)
