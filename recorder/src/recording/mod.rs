@@ -249,6 +249,8 @@ pub struct Recorder<'s> {
     composition_messages: Vec<String>,
     /// Composition errors are logged at most once every few seconds.
     composition_warnings: RateLimit,
+    /// Dropped frames likewise.
+    drop_warnings: RateLimit,
     /// Frames in the job's duration, if it has one.
     limit: Option<u64>,
     pacer: Pacer,
@@ -372,6 +374,7 @@ impl<'s> Recorder<'s> {
             composition_errors: 0,
             composition_messages: Vec::new(),
             composition_warnings: RateLimit::new(Duration::from_secs(5)),
+            drop_warnings: RateLimit::new(Duration::from_secs(2)),
             fps_meter: FpsMeter::default(),
             stopping: false,
             events,
@@ -419,12 +422,22 @@ impl<'s> Recorder<'s> {
         }
         let render_started = Instant::now();
         self.render_scene(span.last, self.time_origin + t);
+        let scene_time = render_started.elapsed();
         let yuv = self
             .strata
             .composite(&self.scene, &inputs.frames, self.encoder.i420_buffer());
         let render_time = render_started.elapsed();
         self.push_frames(span, yuv, &mix)?;
+        if span.first == 0 {
+            // Real time runs from the first frame: making it (the composition's first layout,
+            // the first rasterisation, the encoder's start) is start-up, reported as the start
+            // latency, not ticks the recording skipped (see `pacing`).
+            self.pacer.first_frame_made(Instant::now());
+        }
 
+        if skipped > 0 {
+            self.note_dropped(span, scene_time, render_time);
+        }
         self.dropped += skipped;
         self.frames = span.last + 1;
         self.fps_meter.tick(Instant::now(), skipped + 1);
@@ -434,6 +447,23 @@ impl<'s> Recorder<'s> {
             hooks.first_frame();
         }
         Ok(true)
+    }
+
+    /// Logs (at most once every few seconds) that ticks were skipped: when in the recording and
+    /// how slow this frame's scene and compositing were, which tells a start-up stall from a machine that cannot keep up.
+    fn note_dropped(&mut self, span: FrameSpan, scene_time: Duration, render_time: Duration) {
+        if let Some(not_logged) = self.drop_warnings.allow(Instant::now()) {
+            tracing::warn!(
+                frame = span.last,
+                skipped = span.last - span.first,
+                dropped_so_far = self.dropped,
+                recording_secs = format!("{:.2}", self.pacer.elapsed(Instant::now()).as_secs_f64()),
+                scene_ms = scene_time.as_millis() as u64,
+                composite_ms = (render_time - scene_time).as_millis() as u64,
+                drops_not_logged = not_logged,
+                "fell behind real time: the frame is repeated for the ticks it skipped"
+            );
+        }
     }
 
     /// Live jobs wait until the next frame is due; commands that arrived meanwhile are applied

@@ -4,6 +4,12 @@
 //! machine) renders one fresh frame for the newest due tick and repeats it for the ticks it
 //! skipped, so video time stays locked to audio and wall time; the skipped ticks are counted as
 //! dropped frames.
+//!
+//! `start` is when the first frame was made, not when the recording was set up: the first frame
+//! takes a few hundred milliseconds more than the others (the composition's first layout, the
+//! first rasterisation of the graphics, the encoder's start; 190 ms at 1080p with nine inputs),
+//! which counted from set-up made the next ticks late and repeated frame 0 for them. Before the
+//! first frame there is no recording to lack frames; that wait is the start latency.
 
 use std::time::{Duration, Instant};
 
@@ -40,6 +46,16 @@ impl Pacer {
         self.start + Duration::from_nanos((n as u128 * 1_000_000_000 / self.fps as u128) as u64)
     }
 
+    /// Frame 0 was made at `now`: real time counts from here (see the module doc).
+    pub fn first_frame_made(&mut self, now: Instant) {
+        self.start = now;
+    }
+
+    /// Real time since the start, at `now`.
+    pub fn elapsed(&self, now: Instant) -> Duration {
+        now.saturating_duration_since(self.start)
+    }
+
     /// What to do at `now` when `next` is the next frame number to produce.
     pub fn tick(&self, next: u64, now: Instant) -> Tick {
         let due = self.due(next);
@@ -67,6 +83,11 @@ mod tests {
         let t0 = Instant::now();
         let p = Pacer::new(t0, 30);
         assert_eq!(p.tick(0, t0), Tick::Render { skipped: 0 });
+        frame_1_waits_a_tick_then_renders(&p, t0);
+    }
+
+    /// With frame 0 made at `t0`, frame 1 waits one 30 fps tick and renders 40 ms on.
+    fn frame_1_waits_a_tick_then_renders(p: &Pacer, t0: Instant) {
         match p.tick(1, t0) {
             Tick::Wait(d) => assert!((33..=34).contains(&d.as_millis()), "{d:?}"),
             other => panic!("{other:?}"),
@@ -91,6 +112,18 @@ mod tests {
             p.tick(10, t0 + Duration::from_millis(1000)),
             Tick::Render { skipped: 15 }
         );
+    }
+
+    #[test]
+    fn a_slow_first_frame_is_start_up_not_skipped_ticks() {
+        let t0 = Instant::now();
+        let made = t0 + Duration::from_millis(190);
+        let mut p = Pacer::new(t0, 30);
+        // Counted from set-up, frame 1 is 157 ms late right after frame 0: ticks skipped.
+        assert_eq!(p.tick(1, made), Tick::Render { skipped: 4 });
+        p.first_frame_made(made);
+        assert_eq!(p.elapsed(made), Duration::ZERO);
+        frame_1_waits_a_tick_then_renders(&p, made);
     }
 
     #[test]
