@@ -36,7 +36,14 @@ fn out_dir() -> PathBuf {
 
 /// A 160×120 PNG with transparency, built here rather than checked in: a blue disc on a
 /// transparent field with a yellow bar.
+/// The generated image fixtures, written once per test process: tests run side by side, and
+/// one rewriting `disc.png` while another decodes it drew a torn image (a flaky `golden_images`).
 fn png_fixture_dir() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(write_png_fixtures).clone()
+}
+
+fn write_png_fixtures() -> PathBuf {
     let dir = out_dir().join("assets");
     std::fs::create_dir_all(dir.join("images")).unwrap();
     let mut p = Pixmap::new(160, 120).unwrap();
