@@ -45,6 +45,16 @@ pub enum RecordingError {
     },
 }
 
+impl RecordingError {
+    /// An API error about Recording `ns`/`name`.
+    pub fn kube(ns: &str, name: &str, source: kube::Error) -> Self {
+        Self::Kube {
+            recording: format!("{ns}/{name}"),
+            source,
+        }
+    }
+}
+
 /// A pass over the Recording as the controller's cache has it; when one of its status writes
 /// finds the Recording changed since (another writer came first, or the cache lags behind the
 /// API server: its own last write not seen yet, or its watch backing off after an error), one
@@ -63,10 +73,7 @@ pub async fn reconcile(rec: Arc<Recording>, ctx: Arc<Context>) -> Result<Action,
             .namespaced::<Recording>(&ns)
             .get_opt(&rec.name_any())
             .await
-            .map_err(|source| RecordingError::Kube {
-                recording: format!("{ns}/{}", rec.name_any()),
-                source,
-            })?;
+            .map_err(|source| RecordingError::kube(&ns, &rec.name_any(), source))?;
         let Some(latest) = latest else {
             return Ok(Action::await_change());
         };

@@ -105,10 +105,7 @@ impl<'a> Pass<'a> {
     }
 
     pub fn err(&self, source: kube::Error) -> RecordingError {
-        RecordingError::Kube {
-            recording: format!("{}/{}", self.ns, self.name),
-            source,
-        }
+        RecordingError::kube(&self.ns, &self.name, source)
     }
 
     pub fn now(&self) -> Timestamp {

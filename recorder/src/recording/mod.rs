@@ -450,7 +450,8 @@ impl<'s> Recorder<'s> {
     }
 
     /// Logs (at most once every few seconds) that ticks were skipped: when in the recording and
-    /// how slow this frame's scene and compositing were, which tells a start-up stall from a machine that cannot keep up.
+    /// how slow this frame's scene and compositing were, which tells a start-up stall from a
+    /// machine that cannot keep up.
     fn note_dropped(&mut self, span: FrameSpan, scene_time: Duration, render_time: Duration) {
         if let Some(not_logged) = self.drop_warnings.allow(Instant::now()) {
             tracing::warn!(
