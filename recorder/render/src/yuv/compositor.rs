@@ -222,33 +222,53 @@ fn blend_tile(out: &mut [u8], layout: &I420Layout, tile: &Tile, cov: &Coverage) 
         blend_varying(dst, src, &row_cov[..vw]);
     }
     // Chroma: each sample at the mean coverage of its 2×2 luma pixels (half along an odd edge).
+    // In a row of plain luma rows only the first and last sample can be partly covered, so the
+    // samples between them are blended at the layer's opacity (copied when opaque), as luma is.
     let cw = tile.cw as usize;
+    let plain_cov: Vec<u32> = (tile.cx0..)
+        .take(cw)
+        .map(|cx| {
+            let inside = |x: i32| (vis.x..vis.x + vis.w).contains(&x) as u32;
+            (inside(2 * cx) + inside(2 * cx + 1)) * cov.opacity / 2
+        })
+        .collect();
+    let full = |c: &u32| *c == cov.opacity;
+    let first = plain_cov.iter().position(full).unwrap_or(cw);
+    let end = plain_cov.iter().rposition(full).map_or(first, |i| i + 1);
     for (i, cy) in (tile.cy0..tile.cy0 + tile.ch as i32).enumerate() {
         let (y0, y1) = (2 * cy, 2 * cy + 1);
-        for (c, cx) in row_cov.iter_mut().zip(tile.cx0..).take(cw) {
-            let (x0, x1) = (2 * cx, 2 * cx + 1);
-            *c = if cov.row_is_plain(y0) && cov.row_is_plain(y1) {
-                let inside = |x: i32| (vis.x..vis.x + vis.w).contains(&x) as u32;
-                (inside(x0) + inside(x1)) * cov.opacity / 2
-            } else {
-                (cov.at(x0, y0) + cov.at(x1, y0) + cov.at(x0, y1) + cov.at(x1, y1)) / 4
-            };
+        let plain = cov.row_is_plain(y0) && cov.row_is_plain(y1);
+        if !plain {
+            for (c, cx) in row_cov.iter_mut().zip(tile.cx0..).take(cw) {
+                let (x0, x1) = (2 * cx, 2 * cx + 1);
+                *c = (cov.at(x0, y0) + cov.at(x1, y0) + cov.at(x0, y1) + cov.at(x1, y1)) / 4;
+            }
         }
         for (plane, src, stride) in [(&mut *pu, &tile.u, s[1]), (&mut *pv, &tile.v, s[2])] {
             let dst = &mut plane[cy as usize * stride + tile.cx0 as usize..][..cw];
-            blend_varying(dst, &src[i * cw..][..cw], &row_cov[..cw]);
+            let src = &src[i * cw..][..cw];
+            if plain {
+                blend_varying(&mut dst[..first], &src[..first], &plain_cov[..first]);
+                blend_row(&mut dst[first..end], &src[first..end], cov.opacity);
+                blend_varying(&mut dst[end..], &src[end..], &plain_cov[end..]);
+            } else {
+                blend_varying(dst, src, &row_cov[..cw]);
+            }
         }
     }
 }
 
 /// `dst = src × c + dst × (1 - c)` at one coverage `c` (0..=256) for a row.
 fn blend_row(dst: &mut [u8], src: &[u8], c: u32) {
-    if c >= 256 {
-        dst.copy_from_slice(src);
-        return;
-    }
-    for (d, &s) in dst.iter_mut().zip(src) {
-        *d = mix(*d, s, c);
+    match c {
+        0 => {}
+        256.. => dst.copy_from_slice(src),
+        // One arithmetic form for every sample (no branch per sample), which vectorises.
+        c => {
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = ((s as u32 * c + *d as u32 * (256 - c) + 128) >> 8) as u8;
+            }
+        }
     }
 }
 

@@ -124,14 +124,12 @@ impl Overlay {
     }
 }
 
-/// `dst = src + (255 - a) × dst / 255`, per sample.
+/// `dst = src + (255 - a) × dst / 255`, per sample. One arithmetic form for every alpha (no
+/// branch per sample), which vectorises: it is exact at the ends too, since a premultiplied
+/// sample is 0 where its alpha is 0 and `div255(255 × d) = d`.
 fn over(dst: &mut [u8], src: &[u8], alpha: &[u8]) {
     for ((d, &s), &a) in dst.iter_mut().zip(src).zip(alpha) {
-        match a {
-            0 => {}
-            255 => *d = s,
-            a => *d = (s as u32 + div255(*d as u32 * (255 - a as u32))).min(255) as u8,
-        }
+        *d = (s as u32 + div255(*d as u32 * (255 - a as u32))).min(255) as u8;
     }
 }
 
