@@ -16,6 +16,7 @@
 //! the average coverage of their luma pixels, so colour does not bleed past a layer's edge nor
 //! leave a fringe of the colour beneath.
 
+mod bilinear;
 mod compositor;
 pub mod overlay;
 pub mod scale;

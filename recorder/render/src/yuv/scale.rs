@@ -1,14 +1,16 @@
 //! Scaling one plane (one byte per sample) of a decoded frame into a tile.
 //!
 //! A crop at least twice the output's size is first halved — each sample the mean of a 2×2
-//! block, once per factor of two — and the rest (less than 2:1) is bilinear (`fast_image_resize`,
-//! SIMD); a crop the output's size on whole samples is copied. The reason is cost: a 720p
-//! participant in a 564×317 grid tile is 2.27:1, which as one area-average convolution was the
-//! largest cost after decoding and encoding (issue 20), while a 2×2 mean is a single cheap pass
-//! and leaves a bilinear step over a quarter of the samples. The 2×2 mean is the area average
-//! at 2:1, so quality is that of an area average.
+//! block, once per factor of two — and the rest (less than 2:1) is bilinear ([`Bilinear`]); a
+//! crop the output's size on whole samples is copied. The reason is cost: a 720p participant in
+//! a 564×317 grid tile is 2.27:1, which as one area-average convolution was the largest cost
+//! after decoding and encoding (issue 20), while a 2×2 mean is a single cheap pass and leaves a
+//! bilinear step over a quarter of the samples. The 2×2 mean is the area average at 2:1, so
+//! quality is that of an area average.
 
 use fast_image_resize as fr;
+
+use super::bilinear::Bilinear;
 
 /// A plane to read: `width`×`rows` samples, rows `stride` bytes apart.
 #[derive(Clone, Copy)]
@@ -32,6 +34,7 @@ pub struct Crop {
 /// Scales planes, keeping its buffers between calls.
 #[derive(Default)]
 pub struct PlaneScaler {
+    bilinear: Bilinear,
     resizer: fr::Resizer,
     /// The last halving's samples, and the buffer the next one writes.
     halved: Vec<u8>,
@@ -83,12 +86,10 @@ impl PlaneScaler {
         // Bilinear once the crop is at most twice the output (every source sample still counts);
         // an area average for what halving left beyond that (a crop squeezed in one direction
         // only).
-        let alg = if crop.width <= 2.0 * w as f64 && crop.height <= 2.0 * h as f64 {
-            fr::ResizeAlg::Interpolation(fr::FilterType::Bilinear)
-        } else {
-            fr::ResizeAlg::Convolution(fr::FilterType::Box)
-        };
-        resize(&mut self.resizer, alg, from, crop, out, w, h)
+        if crop.width <= 2.0 * w as f64 && crop.height <= 2.0 * h as f64 {
+            return self.bilinear.scale(from, crop, out, w, h);
+        }
+        resize_box(&mut self.resizer, from, crop, out, w, h)
     }
 }
 
@@ -189,10 +190,9 @@ fn copy_whole(src: Plane<'_>, crop: Crop, out: &mut [u8], w: u32, h: u32) -> Opt
     Some(true)
 }
 
-/// `crop` of `src` into `out` with `alg` (`fast_image_resize`).
-fn resize(
+/// `crop` of `src` into `out` as an area average (`fast_image_resize`'s box convolution).
+fn resize_box(
     resizer: &mut fr::Resizer,
-    alg: fr::ResizeAlg,
     src: Plane<'_>,
     crop: Crop,
     out: &mut [u8],
@@ -211,10 +211,9 @@ fn resize(
     let Ok(mut dst) = fr::images::Image::from_slice_u8(w, h, out, fr::PixelType::U8) else {
         return false;
     };
-    let options =
-        fr::ResizeOptions::new()
-            .resize_alg(alg)
-            .crop(crop.left, crop.top, crop.width, crop.height);
+    let options = fr::ResizeOptions::new()
+        .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Box))
+        .crop(crop.left, crop.top, crop.width, crop.height);
     resizer.resize(&view, &mut dst, &options).is_ok()
 }
 
