@@ -48,8 +48,8 @@ impl Taps {
 pub struct Bilinear {
     columns: Taps,
     rows: Taps,
-    /// One output row after the row pass: 16-bit sums, `ONE` times the samples.
-    row: Vec<u16>,
+    /// Two output rows after the row pass: 16-bit sums, `ONE` times the samples.
+    row: [Vec<u16>; 2],
 }
 
 impl Bilinear {
@@ -73,30 +73,58 @@ impl Bilinear {
         // Only the source columns the taps read go through the row pass.
         let lo = self.columns.first.first().copied().unwrap_or(0) as usize;
         let hi = self.columns.second.last().map_or(lo, |&c| c as usize + 1);
-        self.row.resize(hi - lo, 0);
         let row = |r: u32| &src.data[r as usize * stride..][lo..hi];
-        for (y, dst) in out
-            .chunks_exact_mut(w as usize)
-            .take(h as usize)
-            .enumerate()
-        {
-            let (a, b) = (row(self.rows.first[y]), row(self.rows.second[y]));
-            mix_rows(a, b, self.rows.weight[y], &mut self.row);
-            let cols = &self.columns;
-            for (((d, &i), &j), &f) in dst
-                .iter_mut()
-                .zip(&cols.first)
-                .zip(&cols.second)
-                .zip(&cols.weight)
-            {
-                let (p, q) = (
-                    self.row[i as usize - lo] as u32,
-                    self.row[j as usize - lo] as u32,
+        let (w, h) = (w as usize, h as usize);
+        // Output rows two at a time: the column pass reads each tap once for both.
+        let [upper, lower] = &mut self.row;
+        upper.resize(hi - lo, 0);
+        lower.resize(hi - lo, 0);
+        for (k, pair) in out[..w * h].chunks_mut(2 * w).enumerate() {
+            let y = 2 * k;
+            let rows = &self.rows;
+            mix_rows(
+                row(rows.first[y]),
+                row(rows.second[y]),
+                rows.weight[y],
+                upper,
+            );
+            let (top, bottom) = pair.split_at_mut(w);
+            if bottom.is_empty() {
+                mix_columns(&self.columns, lo, [upper, upper], [top, &mut []]);
+            } else {
+                let y = y + 1;
+                mix_rows(
+                    row(rows.first[y]),
+                    row(rows.second[y]),
+                    rows.weight[y],
+                    lower,
                 );
-                *d = ((p * (ONE - f) + q * f + ONE * ONE / 2) / (ONE * ONE)) as u8;
+                mix_columns(&self.columns, lo, [upper, lower], [top, bottom]);
             }
         }
         true
+    }
+}
+
+/// The column pass of two output rows from their row sums (`sums[i]` holds source column
+/// `lo + i`); a second output row that is empty is left alone.
+fn mix_columns(taps: &Taps, lo: usize, sums: [&[u16]; 2], out: [&mut [u8]; 2]) {
+    let [a, b] = sums;
+    let [top, bottom] = out;
+    let sample = |row: &[u16], i: u32, j: u32, f: u32| {
+        let (p, q) = (row[i as usize - lo] as u32, row[j as usize - lo] as u32);
+        ((p * (ONE - f) + q * f + ONE * ONE / 2) / (ONE * ONE)) as u8
+    };
+    let taps = taps.first.iter().zip(&taps.second).zip(&taps.weight);
+    if bottom.is_empty() {
+        for (d, ((&i, &j), &f)) in top.iter_mut().zip(taps) {
+            *d = sample(a, i, j, f);
+        }
+        return;
+    }
+    for ((d, e), ((&i, &j), &f)) in top.iter_mut().zip(bottom.iter_mut()).zip(taps) {
+        *d = sample(a, i, j, f);
+        *e = sample(b, i, j, f);
     }
 }
 
