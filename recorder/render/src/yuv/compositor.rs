@@ -263,10 +263,9 @@ fn blend_row(dst: &mut [u8], src: &[u8], c: u32) {
     match c {
         0 => {}
         256.. => dst.copy_from_slice(src),
-        // One arithmetic form for every sample (no branch per sample), which vectorises.
         c => {
             for (d, &s) in dst.iter_mut().zip(src) {
-                *d = ((s as u32 * c + *d as u32 * (256 - c) + 128) >> 8) as u8;
+                *d = mix(*d, s, c);
             }
         }
     }
@@ -279,13 +278,12 @@ fn blend_varying(dst: &mut [u8], src: &[u8], cov: &[u32]) {
     }
 }
 
+/// One arithmetic form for every coverage, with no branch per sample (so loops of it
+/// vectorise): exact at the ends too, `d` at 0 and `s` at 256.
 #[inline]
 fn mix(d: u8, s: u8, c: u32) -> u8 {
-    match c {
-        0 => d,
-        256.. => s,
-        c => ((s as u32 * c + d as u32 * (256 - c) + 128) >> 8) as u8,
-    }
+    let c = c.min(256);
+    ((s as u32 * c + d as u32 * (256 - c) + 128) >> 8) as u8
 }
 
 /// Whether `outer` contains all of `inner`.

@@ -151,13 +151,9 @@ fn halve(
 /// replaces, with no `unsafe`); more blocks at once no longer vectorise.
 #[inline]
 fn mean_of_blocks(a: &[u8], b: &[u8], out: &mut [u8]) {
-    let (Ok(a), Ok(b), Ok(out)) = (
-        <&[u8; 32]>::try_from(a),
-        <&[u8; 32]>::try_from(b),
-        <&mut [u8; 16]>::try_from(out),
-    ) else {
-        return;
-    };
+    let a: &[u8; 32] = a.try_into().expect("32 samples of the upper row");
+    let b: &[u8; 32] = b.try_into().expect("32 samples of the lower row");
+    let out: &mut [u8; 16] = out.try_into().expect("16 means");
     for (i, d) in out.iter_mut().enumerate() {
         let sum = a[2 * i] as u16 + a[2 * i + 1] as u16 + b[2 * i] as u16 + b[2 * i + 1] as u16;
         *d = ((sum + 2) >> 2) as u8;
