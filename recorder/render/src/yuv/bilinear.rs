@@ -139,24 +139,7 @@ fn mix_rows(a: &[u8], b: &[u8], f: u32, out: &mut [u16]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn plane(data: &[u8], width: u32, rows: u32) -> Plane<'_> {
-        Plane {
-            data,
-            stride: width as usize,
-            width,
-            rows,
-        }
-    }
-
-    fn whole(width: u32, rows: u32) -> Crop {
-        Crop {
-            left: 0.0,
-            top: 0.0,
-            width: width as f64,
-            height: rows as f64,
-        }
-    }
+    use crate::yuv::scale::tests::{plane, whole};
 
     #[test]
     fn the_same_size_is_a_copy() {

@@ -214,10 +214,11 @@ fn resize_box(
 }
 
 #[cfg(test)]
-mod tests {
+pub(in crate::yuv) mod tests {
     use super::*;
 
-    fn plane(data: &[u8], width: u32, rows: u32) -> Plane<'_> {
+    /// A tightly packed plane (rows `width` apart); also for the bilinear tests.
+    pub(in crate::yuv) fn plane(data: &[u8], width: u32, rows: u32) -> Plane<'_> {
         Plane {
             data,
             stride: width as usize,
@@ -226,7 +227,8 @@ mod tests {
         }
     }
 
-    fn whole(width: u32, rows: u32) -> Crop {
+    /// All of a `width`×`rows` plane.
+    pub(in crate::yuv) fn whole(width: u32, rows: u32) -> Crop {
         Crop {
             left: 0.0,
             top: 0.0,
