@@ -47,12 +47,12 @@ async fn idle_ready(h: &Harness) -> usize {
         .count()
 }
 
-/// A world with an operator and a pool of one idle pod, and Recording `name` recording in it.
-async fn recording_in_a_world(name: &str) -> (Harness, Operator, Recording) {
+/// A world with an operator and a pool of one idle pod, and `rec` recording in it.
+async fn recording_in_a_world(rec: &Recording) -> (Harness, Operator, Recording) {
     let (h, op) = world_with_pool(1, 5).await;
-    create_recording(&h, &Recording::test(name)).await;
+    create_recording(&h, rec).await;
     let r = h
-        .wait_condition(name, condition::RECORDING, True, reason::RUNNING)
+        .wait_condition(&rec.name_any(), condition::RECORDING, True, reason::RUNNING)
         .await;
     (h, op, r)
 }
@@ -135,7 +135,7 @@ async fn recording_without_idle_pods_gets_a_cold_pod_then_stops_and_succeeds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_param_and_participant_edits_are_forwarded_once() {
-    let (h, _op, _) = recording_in_a_world("live").await;
+    let (h, _op, _) = recording_in_a_world(&Recording::test("live")).await;
     let edit = json!({"composition": {"params": {"title": "Hello"}}, "session": {"participants": [{"id": "p1", "camera": "test:ball"}, {"id": "p2", "camera": "test:smpte"}]}});
     h.patch_spec("live", edit).await;
     let patched = async |h: &Harness| h.fleet.recorders().values().any(|r| !r.patches.is_empty());
@@ -152,7 +152,7 @@ async fn live_param_and_participant_edits_are_forwarded_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deletion_stops_the_recorder_waits_for_outputs_and_releases_the_pod() {
-    let (h, _op, r) = recording_in_a_world("del").await;
+    let (h, _op, r) = recording_in_a_world(&Recording::test("del")).await;
     let pod = r.status.unwrap().recorder_pod.unwrap();
     h.api::<Recording>()
         .delete("del", &DeleteParams::default())
@@ -252,7 +252,7 @@ async fn bad_input_gets_clear_conditions_and_nothing_crashes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorder_that_disappears_is_replaced_by_a_continuation_on_another_pod() {
-    let (h, _op, r) = recording_in_a_world("lost").await;
+    let (h, _op, r) = recording_in_a_world(&Recording::test("lost")).await;
     let first = r.status.unwrap().recorder_pod.unwrap();
     h.patch_spec(
         "lost",
@@ -329,13 +329,9 @@ async fn a_recorder_that_disappears_is_replaced_by_a_continuation_on_another_pod
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorder_lost_past_the_restart_limit_fails_the_recording() {
-    let (h, _op) = world_with_pool(1, 5).await;
     let mut r = Recording::test("lost");
     r.spec.limits.max_restarts = Some(0);
-    create_recording(&h, &r).await;
-    let r = h
-        .wait_condition("lost", condition::RECORDING, True, reason::RUNNING)
-        .await;
+    let (h, _op, r) = recording_in_a_world(&r).await;
     let pod = r.status.unwrap().recorder_pod.unwrap();
     h.api::<Pod>()
         .delete(&pod, &DeleteParams::default())
@@ -358,12 +354,9 @@ async fn a_recorder_lost_past_the_restart_limit_fails_the_recording() {
 /// refused status write is followed at once by a pass over the API server's copy.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pass_over_a_stale_copy_goes_on_from_the_api_servers_copy() {
-    let (h, op) = world_with_pool(1, 5).await;
     let mut r = Recording::test("stale");
     r.spec.limits.max_restarts = Some(0);
-    create_recording(&h, &r).await;
-    h.wait_condition("stale", condition::RECORDING, True, reason::RUNNING)
-        .await;
+    let (h, op, _) = recording_in_a_world(&r).await;
     // No watch and no timer from here on: only the reconcile below runs.
     op.kill();
     let copy = h.recording("stale").await.unwrap();
