@@ -21,7 +21,8 @@
 //!
 //! each a child process whose CPU time (user + sys) and peak RSS come from `wait4`, all of them run
 //! one after another three times over (interleaved, so a change in the machine's load touches
-//! all of them alike) and reported as medians with the ratios and the load average. Then
+//! all of them alike; `VCS_BENCH_RUNS` sets how many times, more on a noisy machine) and
+//! reported as medians with the ratios and the load average. Then
 //! 1920×1080@30 from nine 720p participants at real time (`--realtime`, dropped frames counted),
 //! and how many live 720p 4-up recordings run at once with zero dropped frames.
 //!
@@ -404,6 +405,7 @@ fn main() {
     };
     let secs = env("VCS_BENCH_SECS", 10);
     let max_concurrent = env("VCS_BENCH_MAX_CONCURRENT", 8) as usize;
+    let repeats = env("VCS_BENCH_RUNS", 3).max(1);
     let dir = std::env::temp_dir().join(format!("vcs-bench-real-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     // Longer than the recordings, so no input ends before them.
@@ -430,7 +432,7 @@ fn main() {
     let first_recorder = names.len();
     names.extend(recorders.iter().map(|(who, _)| *who));
     let mut runs: Vec<Vec<Usage>> = vec![Vec::new(); names.len()];
-    for _ in 0..3 {
+    for _ in 0..repeats {
         let out = |n: &str| dir.join(n);
         for (i, (_, bin)) in recorders.iter().enumerate() {
             let cmd = render(bin, &inputs, 4, (1280, 720), secs, false, &out("ours.mp4"));
@@ -455,7 +457,7 @@ fn main() {
     );
     println!(
         "real-input bench: {secs} s at 1280x720@30 of the demo composition, 4 file:// H.264 720p30 + AAC participants; \
-         medians of 3 interleaved runs; load average {load_before} before, {} after",
+         medians of {repeats} interleaved runs; load average {load_before} before, {} after",
         loadavg()
     );
     println!(
