@@ -212,7 +212,7 @@ fn ffmpeg_compose(inputs: &[PathBuf], secs: u64, out: &Path) -> Command {
 
 /// Decoding the first `secs` of the four inputs, video and audio, and nothing else: the
 /// decoding the job itself does. The inputs are longer than the job (so none ends before it),
-/// and decoding them whole made this floor a fifth too high.
+/// and decoding them whole made this floor a sixth too high.
 fn decode_floor(inputs: &[PathBuf], secs: u64) -> Command {
     let mut c = Command::new("ffmpeg");
     c.args(["-v", "error"]);
@@ -489,10 +489,7 @@ fn main() {
         );
         let (above, ffmpeg_above) = (cpu[i] - floor, cpu[ffmpeg] - floor);
         let compared = if ffmpeg_above > 0.0 {
-            format!(
-                "composing costs it {:.2}x what it costs ffmpeg",
-                above / ffmpeg_above
-            )
+            format!("{:.2}x what ffmpeg spends above it", above / ffmpeg_above)
         } else {
             "no ratio: ffmpeg's job cost less than its floor (a run this short is mostly \
              start-up)"
