@@ -10,6 +10,16 @@
 //! first rasterisation of the graphics, the encoder's start; 190 ms at 1080p with nine inputs),
 //! which counted from set-up made the next ticks late and repeated frame 0 for them. Before the
 //! first frame there is no recording to lack frames; that wait is the start latency.
+//!
+//! The first seconds after it carry more start-up: inputs connecting one by one, each a new
+//! layout of the composition and new graphics to rasterise, the decoders' first frames. On a
+//! busy machine (three recordings starting at once on 2 cores) those frames took 60-160 ms each,
+//! a few in a row, and the 100 ms of slack for jitter repeated 3-4 frames in every recording at
+//! about 0.3 s. So for [`STARTUP`] a frame may be up to [`STARTUP_SLACK`] late: the recorder
+//! falls behind for a moment and catches up (a warm frame takes a few milliseconds), every frame
+//! made for its own tick from the inputs' frames and audio at that tick, which the input stores
+//! keep for seconds. After it, the jitter slack holds again, and a machine that cannot keep up
+//! still skips ticks.
 
 use std::time::{Duration, Instant};
 
@@ -23,22 +33,25 @@ pub enum Tick {
     Render { skipped: u64 },
 }
 
+/// How late a frame may be before ticks are skipped: scheduling jitter.
+const SLACK: Duration = Duration::from_millis(100);
+
+/// How long after the first frame start-up may still make frames late (see the module doc).
+const STARTUP: Duration = Duration::from_secs(2);
+
+/// How late a frame due within [`STARTUP`] may be before ticks are skipped.
+const STARTUP_SLACK: Duration = Duration::from_millis(500);
+
 /// Real-time frame pacing from a fixed start.
 #[derive(Debug, Clone)]
 pub struct Pacer {
     start: Instant,
     fps: u32,
-    /// How late a frame may be before ticks are skipped (absorbs scheduling jitter).
-    slack: Duration,
 }
 
 impl Pacer {
     pub fn new(start: Instant, fps: u32) -> Self {
-        Self {
-            start,
-            fps,
-            slack: Duration::from_millis(100),
-        }
+        Self { start, fps }
     }
 
     /// When frame `n` is due.
@@ -63,7 +76,12 @@ impl Pacer {
             return Tick::Wait(due - now);
         }
         let late = now - due;
-        if late <= self.slack {
+        let slack = if due - self.start < STARTUP {
+            STARTUP_SLACK
+        } else {
+            SLACK
+        };
+        if late <= slack {
             return Tick::Render { skipped: 0 };
         }
         // The newest tick that is already due; everything before it is skipped.
@@ -102,25 +120,49 @@ mod tests {
     fn small_lateness_is_absorbed_large_lateness_skips_to_now() {
         let t0 = Instant::now();
         let p = Pacer::new(t0, 25);
-        // Frame 10 is due at 400 ms; 80 ms late is jitter.
+        // Frame 100 is due at 4 s, after start-up; 80 ms late is jitter.
         assert_eq!(
-            p.tick(10, t0 + Duration::from_millis(480)),
+            p.tick(100, t0 + Duration::from_millis(4080)),
             Tick::Render { skipped: 0 }
         );
-        // At 1000 ms frame 25 is due: frames 10..25 are skipped.
+        // At 4200 ms frame 105 is due: frames 100..105 are skipped.
+        assert_eq!(
+            p.tick(100, t0 + Duration::from_millis(4200)),
+            Tick::Render { skipped: 5 }
+        );
+    }
+
+    #[test]
+    fn start_up_may_fall_further_behind_before_ticks_are_skipped() {
+        let t0 = Instant::now();
+        let p = Pacer::new(t0, 25);
+        // Frame 10 is due at 400 ms, within start-up: 400 ms late, it catches up.
+        assert_eq!(
+            p.tick(10, t0 + Duration::from_millis(800)),
+            Tick::Render { skipped: 0 }
+        );
+        // 600 ms late is more than start-up may take: at 1000 ms frame 25 is due.
         assert_eq!(
             p.tick(10, t0 + Duration::from_millis(1000)),
             Tick::Render { skipped: 15 }
+        );
+        // The last tick due within start-up still has its slack; the first after it has not.
+        let last = (STARTUP.as_millis() as u64 * 25 / 1000) - 1;
+        let late = |n: u64, ms: u64| p.due(n) + Duration::from_millis(ms);
+        assert_eq!(p.tick(last, late(last, 400)), Tick::Render { skipped: 0 });
+        assert_ne!(
+            p.tick(last + 1, late(last + 1, 400)),
+            Tick::Render { skipped: 0 }
         );
     }
 
     #[test]
     fn a_slow_first_frame_is_start_up_not_skipped_ticks() {
         let t0 = Instant::now();
-        let made = t0 + Duration::from_millis(190);
+        let made = t0 + Duration::from_millis(700);
         let mut p = Pacer::new(t0, 30);
-        // Counted from set-up, frame 1 is 157 ms late right after frame 0: ticks skipped.
-        assert_eq!(p.tick(1, made), Tick::Render { skipped: 4 });
+        // Counted from set-up, frame 1 is 667 ms late right after frame 0: ticks skipped.
+        assert_eq!(p.tick(1, made), Tick::Render { skipped: 20 });
         p.first_frame_made(made);
         assert_eq!(p.elapsed(made), Duration::ZERO);
         frame_1_waits_a_tick_then_renders(&p, made);
