@@ -8,47 +8,70 @@
 //! small vector per output sample on every call: thousands of allocations a frame), and the row
 //! pass runs over whole rows of fixed weights, which the compiler vectorises.
 
+use super::bilinear_avx2 as avx2;
 use super::scale::{Crop, Plane};
 
 /// Fixed-point weights: 1.0 is `ONE`.
 const ONE: u32 = 256;
 
-/// For each output sample of one dimension: the two source samples and the weight of the second.
+/// For each output sample of one dimension: the first of the two source samples it lies
+/// between, and the weight of the second (the sample after the first; past the last source
+/// sample's centre the weight is 0, so that second sample is never read as more than nothing).
 #[derive(Default)]
 struct Taps {
     first: Vec<u32>,
-    second: Vec<u32>,
+    /// `first[i] - first[0]`: where each output sample reads in a row that starts at the
+    /// first sample any of them reads.
+    offset: Vec<u32>,
     weight: Vec<u32>,
+    /// What they were made for: `(start, len, out, size)`, the floats as bits.
+    made_for: Option<(u64, u64, u32, u32)>,
 }
 
 impl Taps {
     /// Taps for `out` samples over `[start, start + len)` of `size` source samples: output
     /// sample `i` is centred at `start + (i + 0.5) × len / out`; past the first or last source
-    /// sample's centre it takes that sample.
+    /// sample's centre it takes that sample. Kept when asked again for the same.
     fn make(&mut self, start: f64, len: f64, out: u32, size: u32) {
+        let key = (start.to_bits(), len.to_bits(), out, size);
+        if self.made_for == Some(key) {
+            return;
+        }
         let step = len / out as f64;
         let last = size.saturating_sub(1) as f64;
         self.first.clear();
-        self.second.clear();
+        self.offset.clear();
         self.weight.clear();
         for i in 0..out {
             let at = (start + (i as f64 + 0.5) * step - 0.5).clamp(0.0, last);
             let first = at.floor();
             let weight = ((at - first) * ONE as f64).round() as u32;
-            let first = first as u32;
-            self.first.push(first);
-            self.second.push((first + 1).min(size - 1));
+            self.first.push(first as u32);
             self.weight.push(weight);
         }
+        let lo = self.first.first().copied().unwrap_or(0);
+        self.offset.extend(self.first.iter().map(|&f| f - lo));
+        self.made_for = Some(key);
+    }
+
+    /// The second source sample of output sample `i`.
+    fn second(&self, i: usize, size: u32) -> u32 {
+        (self.first[i] + 1).min(size - 1)
     }
 }
+
+/// Taps kept for this many recent (start, length, output, source) sizes: the Y, U and V planes
+/// of a frame's tiles, which are made again every frame with the same geometry.
+const KEPT_TAPS: usize = 8;
 
 /// Resamples planes with two taps a dimension, keeping its buffers between calls.
 #[derive(Default)]
 pub struct Bilinear {
-    columns: Taps,
-    rows: Taps,
-    /// Two output rows after the row pass: 16-bit sums, `ONE` times the samples.
+    /// Recently made taps, the oldest replaced first.
+    taps: Vec<Taps>,
+    oldest: usize,
+    /// Two output rows after the row pass: 16-bit sums, `ONE` times the samples, and one
+    /// sample more that only a tap of weight 0 reads.
     row: [Vec<u16>; 2],
 }
 
@@ -68,64 +91,96 @@ impl Bilinear {
         if stride < width || src.data.len() < stride * (src.rows as usize - 1) + width {
             return false;
         }
-        self.columns.make(crop.left, crop.width, w, src.width);
-        self.rows.make(crop.top, crop.height, h, src.rows);
+        let c = self.taps_for(crop.left, crop.width, w, src.width);
+        let r = self.taps_for(crop.top, crop.height, h, src.rows);
+        let (columns, rows) = (&self.taps[c], &self.taps[r]);
         // Only the source columns the taps read go through the row pass.
-        let lo = self.columns.first.first().copied().unwrap_or(0) as usize;
-        let hi = self.columns.second.last().map_or(lo, |&c| c as usize + 1);
+        let lo = columns.first.first().copied().unwrap_or(0) as usize;
+        let hi = columns.second(columns.first.len() - 1, src.width) as usize + 1;
         let row = |r: u32| &src.data[r as usize * stride..][lo..hi];
         let (w, h) = (w as usize, h as usize);
         // Output rows two at a time: the column pass reads each tap once for both.
         let [upper, lower] = &mut self.row;
-        upper.resize(hi - lo, 0);
-        lower.resize(hi - lo, 0);
+        upper.resize(hi - lo + 1, 0);
+        lower.resize(hi - lo + 1, 0);
+        let mix_row = |y: usize, out: &mut [u16]| {
+            let second = rows.second(y, src.rows);
+            mix_rows(row(rows.first[y]), row(second), rows.weight[y], out);
+        };
         for (k, pair) in out[..w * h].chunks_mut(2 * w).enumerate() {
             let y = 2 * k;
-            let rows = &self.rows;
-            mix_rows(
-                row(rows.first[y]),
-                row(rows.second[y]),
-                rows.weight[y],
-                upper,
-            );
+            mix_row(y, upper);
             let (top, bottom) = pair.split_at_mut(w);
             if bottom.is_empty() {
-                mix_columns(&self.columns, lo, [upper, upper], [top, &mut []]);
+                mix_columns(columns, [upper, upper], [top, &mut []]);
             } else {
-                let y = y + 1;
-                mix_rows(
-                    row(rows.first[y]),
-                    row(rows.second[y]),
-                    rows.weight[y],
-                    lower,
-                );
-                mix_columns(&self.columns, lo, [upper, lower], [top, bottom]);
+                mix_row(y + 1, lower);
+                mix_columns(columns, [upper, lower], [top, bottom]);
             }
         }
         true
     }
+
+    /// The index in `self.taps` of the taps for `out` samples over `[start, start + len)` of
+    /// `size`, made unless they are kept.
+    fn taps_for(&mut self, start: f64, len: f64, out: u32, size: u32) -> usize {
+        let key = (start.to_bits(), len.to_bits(), out, size);
+        if let Some(i) = self.taps.iter().position(|t| t.made_for == Some(key)) {
+            return i;
+        }
+        let i = if self.taps.len() < KEPT_TAPS {
+            self.taps.push(Taps::default());
+            self.taps.len() - 1
+        } else {
+            let i = self.oldest;
+            self.oldest = (self.oldest + 1) % KEPT_TAPS;
+            i
+        };
+        self.taps[i].make(start, len, out, size);
+        i
+    }
 }
 
-/// The column pass of two output rows from their row sums (`sums[i]` holds source column
-/// `lo + i`); a second output row that is empty is left alone.
-fn mix_columns(taps: &Taps, lo: usize, sums: [&[u16]; 2], out: [&mut [u8]; 2]) {
+/// The column pass of two output rows from their row sums (`sums[i]` holds the source column
+/// of offset `i`, and one more sample past the last the taps read); a second output row that is
+/// empty is left alone. Eight samples at a time with AVX2 where the CPU has it.
+fn mix_columns(taps: &Taps, sums: [&[u16]; 2], out: [&mut [u8]; 2]) {
+    let [top, bottom] = out;
+    let done = avx2::mix_columns(&taps.offset, &taps.weight, sums, [&mut *top, &mut *bottom]);
+    // What AVX2 did not do (all of it without AVX2): at most `done` is within every slice.
+    let bottom_done = done.min(bottom.len());
+    mix_columns_scalar(
+        &taps.offset[done..],
+        &taps.weight[done..],
+        sums,
+        [&mut top[done..], &mut bottom[bottom_done..]],
+    );
+}
+
+/// [`mix_columns`] one sample at a time.
+fn mix_columns_scalar(offset: &[u32], weight: &[u32], sums: [&[u16]; 2], out: [&mut [u8]; 2]) {
     let [a, b] = sums;
     let [top, bottom] = out;
-    let sample = |row: &[u16], i: u32, j: u32, f: u32| {
-        let (p, q) = (row[i as usize - lo] as u32, row[j as usize - lo] as u32);
-        ((p * (ONE - f) + q * f + ONE * ONE / 2) / (ONE * ONE)) as u8
-    };
-    let taps = taps.first.iter().zip(&taps.second).zip(&taps.weight);
+    let taps = offset.iter().zip(weight);
     if bottom.is_empty() {
-        for (d, ((&i, &j), &f)) in top.iter_mut().zip(taps) {
-            *d = sample(a, i, j, f);
+        for (d, (&i, &f)) in top.iter_mut().zip(taps) {
+            *d = lerp(a, i as usize, f);
         }
         return;
     }
-    for ((d, e), ((&i, &j), &f)) in top.iter_mut().zip(bottom.iter_mut()).zip(taps) {
-        *d = sample(a, i, j, f);
-        *e = sample(b, i, j, f);
+    for ((d, e), (&i, &f)) in top.iter_mut().zip(bottom.iter_mut()).zip(taps) {
+        *d = lerp(a, i as usize, f);
+        *e = lerp(b, i as usize, f);
     }
+}
+
+/// `row[i] × (ONE - f) + row[i + 1] × f`, rounded to a sample (`row` holds `ONE` times the
+/// samples), computed as `p × ONE + (q - p) × f`: one product.
+#[inline]
+fn lerp(row: &[u16], i: usize, f: u32) -> u8 {
+    let [p, q]: [u16; 2] = row[i..i + 2].try_into().expect("two samples");
+    let (p, q, f) = (p as i32, q as i32, f as i32);
+    ((p * ONE as i32 + (q - p) * f + (ONE * ONE / 2) as i32) >> 16) as u8
 }
 
 /// `out = a × (ONE - f) + b × f` per sample, unrounded.
@@ -240,6 +295,48 @@ mod tests {
                 .map(|(&a, &b)| a.abs_diff(b))
                 .max();
             assert!(worst <= Some(1), "{w}×{h} from {crop:?}: off by {worst:?}");
+        }
+    }
+
+    /// The AVX2 column pass writes what the scalar one does, to the bit: every tap weight, both
+    /// one and two rows, lengths around its sixteen-sample steps, offsets up to the last pair.
+    #[test]
+    fn the_avx2_column_pass_equals_the_scalar_one() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            eprintln!("skipped: this CPU has no AVX2, so only the scalar pass runs here");
+            return;
+        }
+        let sums: [Vec<u16>; 2] = [0u32, 1].map(|r| {
+            (0..200u32)
+                // Row sums are at most 255 × ONE.
+                .map(|i| {
+                    ((i.wrapping_mul(2654435761).wrapping_add(r) >> 8) % (255 * ONE + 1)) as u16
+                })
+                .collect()
+        });
+        for len in [16usize, 17, 31, 32, 33, 47, 64, 99] {
+            // Offsets rising by 0, 1 or 2 (a ratio between 1:1 and 2:1), ending on the last pair.
+            let mut offset: Vec<u32> = (0..len as u32).map(|i| i * 3 / 2).collect();
+            let last = (sums[0].len() - 2) as u32;
+            *offset.last_mut().expect("taps") = last;
+            let weight: Vec<u32> = (0..len as u32).map(|i| i * 37 % (ONE + 1)).collect();
+            for two_rows in [false, true] {
+                let mut simd = [vec![0u8; len], vec![0u8; if two_rows { len } else { 0 }]];
+                let mut scalar = simd.clone();
+                let [t, b] = &mut simd;
+                let done = avx2::mix_columns(&offset, &weight, [&sums[0], &sums[1]], [t, b]);
+                assert_eq!(done, len / 16 * 16);
+                let [t, b] = &mut scalar;
+                mix_columns_scalar(&offset, &weight, [&sums[0], &sums[1]], [t, b]);
+                for row in 0..2 {
+                    let n = done.min(simd[row].len());
+                    assert_eq!(
+                        simd[row][..n],
+                        scalar[row][..n],
+                        "{len} taps, two rows: {two_rows}, row {row}"
+                    );
+                }
+            }
         }
     }
 

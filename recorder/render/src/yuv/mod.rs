@@ -1,7 +1,7 @@
 //! Composition in YUV: decoded video stays I420 from the decoder to the encoder.
 //!
-//! Video layers are scaled per plane ([`scale`]: 2×2 means, then `fast_image_resize`'s SIMD
-//! bilinear), cropped, zoomed, rounded and blended straight into the output's I420 frame
+//! Video layers are scaled per plane ([`scale`]: 2×2 means, then two-tap bilinear, its column
+//! pass with AVX2 where the CPU has it), cropped, zoomed, rounded and blended straight into the output's I420 frame
 //! ([`YuvCompositor`]); a layer's scaled planes are kept ([`tile`]) so a frame that did not
 //! change since the last tick (a 15 or 24 fps input in a 30 fps output) is not scaled again, and
 //! a layer hidden under an opaque one is not drawn. The graphics strata stay RGBA (tiny-skia
@@ -17,6 +17,7 @@
 //! leave a fringe of the colour beneath.
 
 mod bilinear;
+mod bilinear_avx2;
 mod compositor;
 pub mod overlay;
 pub mod scale;
