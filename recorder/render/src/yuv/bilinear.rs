@@ -4,9 +4,11 @@
 //! Each output sample is the linear interpolation of the two source samples around its centre
 //! (`fast_image_resize`'s bilinear "interpolation", which this replaces here): rows first, into
 //! a row of 16-bit sums that keeps the fraction, then columns, rounded once. Written for cost:
-//! the weights are made once per call into buffers kept between calls (the library built one
-//! small vector per output sample on every call: thousands of allocations a frame), and the row
-//! pass runs over whole rows of fixed weights, which the compiler vectorises.
+//! the weights are made once for a geometry and kept for the next frames (the library built one
+//! small vector per output sample on every call: thousands of allocations a frame), the row pass
+//! runs over whole rows of fixed weights, which the compiler vectorises, and the column pass,
+//! whose reads differ per sample, gathers them with AVX2 where the CPU has it
+//! ([`super::bilinear_avx2`]).
 
 use super::bilinear_avx2 as avx2;
 use super::scale::{Crop, Plane};
@@ -31,12 +33,8 @@ struct Taps {
 impl Taps {
     /// Taps for `out` samples over `[start, start + len)` of `size` source samples: output
     /// sample `i` is centred at `start + (i + 0.5) × len / out`; past the first or last source
-    /// sample's centre it takes that sample. Kept when asked again for the same.
+    /// sample's centre it takes that sample.
     fn make(&mut self, start: f64, len: f64, out: u32, size: u32) {
-        let key = (start.to_bits(), len.to_bits(), out, size);
-        if self.made_for == Some(key) {
-            return;
-        }
         let step = len / out as f64;
         let last = size.saturating_sub(1) as f64;
         self.first.clear();
@@ -51,7 +49,7 @@ impl Taps {
         }
         let lo = self.first.first().copied().unwrap_or(0);
         self.offset.extend(self.first.iter().map(|&f| f - lo));
-        self.made_for = Some(key);
+        self.made_for = Some((start.to_bits(), len.to_bits(), out, size));
     }
 
     /// The second source sample of output sample `i`.
@@ -143,7 +141,7 @@ impl Bilinear {
 
 /// The column pass of two output rows from their row sums (`sums[i]` holds the source column
 /// of offset `i`, and one more sample past the last the taps read); a second output row that is
-/// empty is left alone. Eight samples at a time with AVX2 where the CPU has it.
+/// empty is left alone. Sixteen samples at a time with AVX2 where the CPU has it.
 fn mix_columns(taps: &Taps, sums: [&[u16]; 2], out: [&mut [u8]; 2]) {
     let [top, bottom] = out;
     let done = avx2::mix_columns(&taps.offset, &taps.weight, sums, [&mut *top, &mut *bottom]);
