@@ -32,16 +32,21 @@ pub struct YuvCompositor {
     /// The background stratum over black, as a whole output frame.
     background: Vec<u8>,
     foreground: Overlay,
-    tiles: HashMap<String, Tile>,
+    /// Each layer's tile, under its id and how many layers before it in the scene have that id
+    /// (two views of one participant keep a tile each).
+    tiles: HashMap<TileId, Tile>,
     scaler: PlaneScaler,
     /// Tiles scaled since this compositor was made (a frame reused counts nothing): for tests
     /// and the bench.
     pub tiles_scaled: u64,
 }
 
+type TileId = (String, usize);
+
 /// A layer placed on the output: what it shows and how.
 struct Placed {
     index: usize,
+    tile: TileId,
     key: TileKey,
     /// 0..=256.
     opacity: u32,
@@ -101,7 +106,7 @@ impl YuvCompositor {
     }
 
     /// Writes one output frame into `out` ([`I420Layout::frame_len`] bytes or more): background, the
-    /// `layers` bottom to top, foreground.
+    /// `layers` bottom to top, foreground. Every byte of the frame is written, whatever `out` held.
     pub fn compose(&mut self, out: &mut [u8], layers: &[VideoLayerRef<'_>]) {
         let len = self.layout.frame_len();
         let Some(out) = out.get_mut(..len) else {
@@ -112,7 +117,10 @@ impl YuvCompositor {
         let placed: Vec<Placed> = layers
             .iter()
             .enumerate()
-            .filter_map(|(index, l)| self.place(index, l))
+            .filter_map(|(index, l)| {
+                let nth = layers[..index].iter().filter(|o| o.id == l.id).count();
+                self.place(index, (l.id.to_owned(), nth), l)
+            })
             .collect();
         for (i, p) in placed.iter().enumerate() {
             // Hidden under an opaque, square-cornered layer drawn later: not drawn at all.
@@ -124,11 +132,11 @@ impl YuvCompositor {
             }
         }
         self.tiles
-            .retain(|id, _| layers.iter().any(|l| l.id == id.as_str()));
+            .retain(|(id, _), _| layers.iter().any(|l| l.id == id.as_str()));
         self.foreground.blend_onto(out, &self.layout);
     }
 
-    fn place(&self, index: usize, l: &VideoLayerRef<'_>) -> Option<Placed> {
+    fn place(&self, index: usize, tile: TileId, l: &VideoLayerRef<'_>) -> Option<Placed> {
         let map = LayerMapping::new(l.src.layout.width, l.src.layout.height, l.rect, l.attrs)?;
         let opacity = (l.attrs.opacity.get() * 256.0) as u32;
         if opacity == 0 {
@@ -149,6 +157,7 @@ impl YuvCompositor {
             .max(0.0);
         Some(Placed {
             index,
+            tile,
             key: TileKey {
                 frame_id: l.frame_id,
                 mapping: map,
@@ -160,7 +169,7 @@ impl YuvCompositor {
     }
 
     fn draw(&mut self, out: &mut [u8], layer: &VideoLayerRef<'_>, p: &Placed) {
-        let tile = self.tiles.entry(layer.id.to_owned()).or_default();
+        let tile = self.tiles.entry(p.tile.clone()).or_default();
         if tile.key != Some(p.key) {
             if !tile.make(&mut self.scaler, &layer.src, p.key, self.space) {
                 return;

@@ -444,6 +444,59 @@ fn a_layer_covered_by_an_opaque_one_is_not_drawn() {
 }
 
 #[test]
+fn two_views_of_one_participant_keep_a_tile_each() {
+    let src = solid(64, 36, [10, 200, 30]);
+    let a = attrs(ScaleMode::Fill);
+    let mut o = Out::new(64, 36);
+    let layers = [
+        layer("alice", &src, 1, rect(0, 0, 64, 36), &a),
+        layer("alice", &src, 1, rect(40, 20, 16, 9), &a),
+    ];
+    for _ in 0..3 {
+        o.c.compose(&mut o.data, &layers);
+    }
+    assert_eq!(o.c.tiles_scaled, 2, "one scaling per view, then kept");
+}
+
+#[test]
+fn a_frame_is_the_same_whatever_its_buffer_held_before() {
+    // Encoder buffers are recycled: composing must write every byte. Odd offsets and sizes,
+    // rounded corners, a layer off the canvas, a translucent one beneath opaque ones.
+    let a = source(41, 23, LIMITED_601, |x, y| [(x * 6) as u8, (y * 11) as u8, 90]);
+    let b = solid(30, 30, [250, 240, 10]);
+    let square = attrs(ScaleMode::Fill);
+    let rounded = VideoAttrs {
+        corner_radius_px: 3.5,
+        ..square.clone()
+    };
+    let half = VideoAttrs {
+        opacity: Opacity::new(0.5),
+        ..square.clone()
+    };
+    let layers = [
+        layer("b", &b, 1, rect(2, 2, 20, 12), &half),
+        layer("a", &a, 1, rect(3, 1, 17, 15), &rounded),
+        layer("c", &b, 1, rect(21, 5, 9, 7), &square),
+        layer("d", &a, 1, rect(30, 9, 12, 11), &square),
+        layer("e", &b, 1, rect(-3, 17, 11, 4), &rounded),
+    ];
+    let background = vec![40; 37 * 21 * 4];
+    let mut clean = Out::new(37, 21);
+    clean.c.set_background(&background);
+    clean.c.compose(&mut clean.data, &layers);
+    let mut dirty = Out::new(37, 21);
+    dirty.c.set_background(&background);
+    for fill in [0x00, 0xff, 0x5a] {
+        dirty.data.fill(fill);
+        dirty.c.compose(&mut dirty.data, &layers);
+        let differ = (0..dirty.data.len())
+            .filter(|&i| dirty.data[i] != clean.data[i])
+            .collect::<Vec<_>>();
+        assert!(differ.is_empty(), "buffer filled with {fill:#x}: bytes {differ:?} differ");
+    }
+}
+
+#[test]
 fn output_colours_land_where_the_standard_puts_them() {
     // The encoder's spaces: BT.709 limited from 720 lines (white Y 235, red Y 63 and Cr 240),
     // BT.601 limited below (red Y 81).
