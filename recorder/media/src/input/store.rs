@@ -14,8 +14,9 @@
 //! buffers never land after its replacement's.
 
 use std::collections::VecDeque;
-use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::VideoFrame;
 use super::clock::InputClock;
@@ -65,7 +66,12 @@ pub struct Closing;
 pub struct Store {
     offline: bool,
     state: Mutex<State>,
-    cond: Condvar,
+    /// The reader waits here for video (or its end); video pushes wake it.
+    video_came: Condvar,
+    /// The reader waits here for audio (or its end); audio pushes wake it.
+    audio_came: Condvar,
+    /// Offline: streaming threads wait here for the reader to ask for later media.
+    reader_moved: Condvar,
 }
 
 #[derive(Default)]
@@ -105,13 +111,17 @@ impl Store {
         Self {
             offline,
             state: Mutex::new(State::default()),
-            cond: Condvar::new(),
+            video_came: Condvar::new(),
+            audio_came: Condvar::new(),
+            reader_moved: Condvar::new(),
         }
     }
 
+    /// The state (a panic while holding the lock leaves plain data behind: it is taken as is).
+    /// Waking a condvar nobody waits on costs no system call, and each kind of waiter has its
+    /// own, so a push wakes only a reader of its track.
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock leaves plain data behind; keep going with it.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock()
     }
 
     /// Starts a new pipeline generation (a rebuild): its pushes count, older ones are dropped.
@@ -129,13 +139,19 @@ impl Store {
             s.clock.reset();
             s.av_offset_ms = None;
         }
-        s.generation
+        let generation = s.generation;
+        drop(s);
+        // Streaming threads of the old generation waiting for room can return now.
+        self.reader_moved.notify_all();
+        generation
     }
 
     /// Wakes and stops every streaming thread waiting here; reads stop waiting.
     pub fn close(&self) {
         self.lock().closing = true;
-        self.cond.notify_all();
+        for waiters in [&self.video_came, &self.audio_came, &self.reader_moved] {
+            waiters.notify_all();
+        }
     }
 
     pub fn last_media(&self) -> Option<Instant> {
@@ -160,7 +176,7 @@ impl Store {
                 && s.generation == generation
                 && s.video.iter().filter(|f| f.pts > s.wanted).count() >= VIDEO_AHEAD_FRAMES
             {
-                s = self.cond.wait(s).unwrap_or_else(|e| e.into_inner());
+                self.reader_moved.wait(&mut s);
             }
         }
         if s.closing {
@@ -195,7 +211,7 @@ impl Store {
             }
         }
         drop(s);
-        self.cond.notify_all();
+        self.video_came.notify_all();
         Ok(())
     }
 
@@ -213,7 +229,7 @@ impl Store {
                 && s.generation == generation
                 && audio_end(&s) > samples_at(s.wanted + AUDIO_AHEAD)
             {
-                s = self.cond.wait(s).unwrap_or_else(|e| e.into_inner());
+                self.reader_moved.wait(&mut s);
             }
         }
         if s.closing {
@@ -264,7 +280,7 @@ impl Store {
             }
         }
         drop(s);
-        self.cond.notify_all();
+        self.audio_came.notify_all();
         Ok(())
     }
 
@@ -275,7 +291,7 @@ impl Store {
             s.video_eos = true;
         }
         drop(s);
-        self.cond.notify_all();
+        self.video_came.notify_all();
     }
 
     pub fn end_audio(&self, generation: u64) {
@@ -284,7 +300,7 @@ impl Store {
             s.audio_eos = true;
         }
         drop(s);
-        self.cond.notify_all();
+        self.audio_came.notify_all();
     }
 
     /// Offline: the newest frame with pts <= `t` once a frame at or past `t` (or the end) is
@@ -296,29 +312,22 @@ impl Store {
         }
         if t > s.wanted {
             s.wanted = t;
-            self.cond.notify_all();
+            self.reader_moved.notify_all();
         }
         let deadline = Instant::now() + STUCK_AFTER;
         while !s.closing && !s.video_eos && !s.video.iter().any(|f| f.pts >= t) {
-            let now = Instant::now();
-            if now >= deadline {
+            if Instant::now() >= deadline {
                 tracing::warn!(at = ?t, "input made no video progress; using the last frame");
                 break;
             }
-            s = self
-                .cond
-                .wait_timeout(s, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            self.video_came.wait_until(&mut s, deadline);
         }
-        // Time only moves forward: frames before the newest one at or before t are done.
+        // Time only moves forward: frames before the newest one at or before t are done. (No
+        // streaming thread waits for that: they wait for `wanted` to move, woken above.)
         while s.video.len() > 1 && s.video[1].pts <= t {
             s.video.pop_front();
         }
-        let frame = s.video.front().cloned();
-        drop(s);
-        self.cond.notify_all();
-        frame
+        s.video.front().cloned()
     }
 
     /// Whether the source's video is over at `t`: its end of stream came and, offline, `t` is
@@ -350,20 +359,15 @@ impl Store {
         let end_t = t + Duration::from_nanos(frames * 1_000_000_000 / RATE);
         if end_t > s.wanted {
             s.wanted = end_t;
-            self.cond.notify_all();
+            self.reader_moved.notify_all();
         }
         let deadline = Instant::now() + STUCK_AFTER;
         while !s.closing && !s.audio_eos && audio_end(&s) < start + frames {
-            let now = Instant::now();
-            if now >= deadline {
+            if Instant::now() >= deadline {
                 tracing::warn!(at = ?t, "input made no audio progress; playing silence");
                 break;
             }
-            s = self
-                .cond
-                .wait_timeout(s, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            self.audio_came.wait_until(&mut s, deadline);
         }
         for (i, o) in out.iter_mut().enumerate() {
             let frame = start + (i / CHANNELS) as u64;
@@ -378,8 +382,6 @@ impl Store {
             s.audio.drain(..drop);
             s.audio_start += (drop / CHANNELS) as u64;
         }
-        drop(s);
-        self.cond.notify_all();
     }
 }
 
