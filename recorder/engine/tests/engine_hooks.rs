@@ -133,6 +133,46 @@ fn keyed_children_keep_their_state_when_reordered() {
 }
 
 #[test]
+fn kids_that_go_change_type_or_come_first_are_unmounted_and_mounted() {
+    // Kids in place are matched where they stand, the rest by key: every way out of that path.
+    let mut e = engine(
+        "let mounts = 0;
+         const gone = [];
+         function Item({ name }) {
+           const [first] = useState(() => ++mounts);
+           useEffect(() => () => { gone.push(name); }, []);
+           return <Text>{name + '#' + first}</Text>;
+         }
+         function Other({ name }) { return <Text>{'other ' + name}</Text>; }
+         const steps = [
+           ['a', 'b', 'c'],
+           ['a', 'b'],
+           ['a', 'B'],
+           ['z', 'a', 'B'],
+           ['a'],
+         ];
+         export default function C() {
+           useVideoTime();
+           const { p } = useParams();
+           const kids = steps[p].map((n) => n === 'B'
+             ? <Other key=\"b\" name=\"b\" />
+             : <Item key={n} name={n} />);
+           return <Box><Box>{kids}</Box><Text>{'gone: ' + gone.join(',')}</Text></Box>;
+         }",
+    );
+    assert_eq!(texts(&mut e, 0.0), "a#1|b#2|c#3|gone:");
+    set(&mut e, "p", json!(1));
+    assert_eq!(texts(&mut e, 0.1), "a#1|b#2|gone:");
+    set(&mut e, "p", json!(2));
+    assert_eq!(texts(&mut e, 0.2), "a#1|other b|gone: c", "the last kid went");
+    set(&mut e, "p", json!(3));
+    assert_eq!(texts(&mut e, 0.3), "z#4|a#1|other b|gone: c,b", "same key, other type");
+    set(&mut e, "p", json!(4));
+    assert_eq!(texts(&mut e, 0.4), "a#1|gone: c,b", "a new first kid, the rest kept");
+    assert_eq!(texts(&mut e, 0.5), "a#1|gone: c,b,z", "the others went");
+}
+
+#[test]
 fn reducer_memo_and_callback_follow_their_deps() {
     let mut e = engine(
         "let computed = 0;

@@ -69,6 +69,7 @@ function pruneSources() {
   let changed = false;
   for (const id of Object.keys(hostState.sources)) {
     const src = hostState.sources[id];
+    if (src.latest.length === 0) continue;
     const ttl = id === 'emojiReactions' ? 1 : 60;
     const keep = src.latest.filter((m, i) => {
       const age = now - m._t;

@@ -167,7 +167,10 @@ function sameValue(a, b, depth) {
   if ((pa !== Object.prototype && pa !== null) || Object.getPrototypeOf(b) !== pa) return false;
   const ka = Object.keys(a);
   if (ka.length !== Object.keys(b).length) return false;
-  for (const k of ka) {
+  // Indexed loops here and below: boa makes an iterator object for every for-of, and these
+  // run for every prop of every re-rendered element, every frame.
+  for (let i = 0; i < ka.length; i++) {
+    const k = ka[i];
     if (!Object.prototype.hasOwnProperty.call(b, k) || !sameValue(a[k], b[k], depth + 1)) return false;
   }
   return true;
@@ -176,13 +179,17 @@ function sameValue(a, b, depth) {
 // Host props other than `children` (which the reconciler and `Text` handle themselves).
 function sameHostProps(a, b) {
   if (a === b) return true;
-  const ka = Object.keys(a).filter((k) => k !== 'children');
-  const kb = Object.keys(b).filter((k) => k !== 'children');
-  if (ka.length !== kb.length) return false;
-  for (const k of ka) {
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  let count = 0;
+  for (let i = 0; i < ka.length; i++) {
+    const k = ka[i];
+    if (k === 'children') continue;
+    count++;
     if (!Object.prototype.hasOwnProperty.call(b, k) || !sameValue(a[k], b[k], 0)) return false;
   }
-  return true;
+  for (let i = 0; i < kb.length; i++) if (kb[i] !== 'children') count--;
+  return count === 0;
 }
 
 export function rootFiber() {
@@ -204,9 +211,12 @@ function visit(f) {
   if (f.dirty) return renderFiber(f);
   if (!f.dirtyDesc) return;
   f.dirtyDesc = false;
-  guarded(f, () => {
-    for (const k of f.kids) visit(k);
-  });
+  guarded(f, visitKids, f);
+}
+
+function visitKids(f) {
+  const kids = f.kids;
+  for (let i = 0; i < kids.length; i++) visit(kids[i]);
 }
 
 function isBoundary(f) {
@@ -220,12 +230,13 @@ function isBoundary(f) {
   );
 }
 
-// Runs `work` on a fiber's subtree; an error boundary catches what its descendants throw,
-// takes the derived error state and renders again.
-function guarded(f, work) {
-  if (!isBoundary(f) || !f.inst) return work();
+// Runs `work(f, arg)` on a fiber's subtree; an error boundary catches what its descendants
+// throw, takes the derived error state and renders again. (Arguments, not a closure: this runs
+// for every fiber rendered, every frame.)
+function guarded(f, work, arg) {
+  if (!isBoundary(f) || !f.inst) return work(f, arg);
   try {
-    work();
+    work(f, arg);
   } catch (err) {
     const inst = f.inst;
     if (f.catching) throw err;
@@ -274,7 +285,7 @@ function renderFiber(f) {
     if (t.prototype && t.prototype.isReactComponent) {
       children = renderClass(f);
       if (children === BAIL) {
-        for (const k of f.kids) visit(k);
+        visitKids(f);
         return;
       }
     } else {
@@ -312,7 +323,7 @@ function renderFiber(f) {
   } else {
     throw new TypeError('Element type is invalid: ' + String(t));
   }
-  guarded(f, () => reconcile(f, children));
+  guarded(f, reconcile, children);
   if (f.effects) {
     const effects = f.effects;
     f.effects = null;
@@ -418,11 +429,10 @@ function reconcile(f, children) {
   const items = [];
   flattenInto(items, children);
   const old = f.kids;
+  // Kids that keep their place and type are matched in place; the map of old kids by key is
+  // made only from the first one that does not (moved, added, removed or of another type).
   let byKey = null;
-  if (old.length) {
-    byKey = new Map();
-    for (const k of old) byKey.set(k.key, k);
-  }
+  let moved = items.length !== old.length;
   const kids = new Array(items.length);
   for (let i = 0; i < items.length; i++) {
     const el = items[i];
@@ -433,9 +443,19 @@ function reconcile(f, children) {
     }
     const key = keyOf(el, i);
     const type = typeOf(el);
-    let kid = byKey && byKey.get(key);
-    if (kid && kid.type === type) {
-      byKey.delete(key);
+    let kid;
+    if (byKey === null && i < old.length && old[i].key === key && old[i].type === type) {
+      kid = old[i];
+    } else {
+      if (byKey === null) {
+        byKey = new Map();
+        for (let j = i; j < old.length; j++) byKey.set(old[j].key, old[j]);
+      }
+      kid = byKey.get(key);
+      if (kid && kid.type === type) byKey.delete(key);
+      else kid = undefined;
+    }
+    if (kid) {
       updateFiber(kid, el);
     } else {
       kid = new Fiber(type, key, f);
@@ -445,9 +465,11 @@ function reconcile(f, children) {
       attachRef(kid, el);
     }
     kids[i] = kid;
+    if (kid !== old[i]) moved = true;
   }
   if (byKey) for (const k of byKey.values()) unmount(k);
-  if (!hostChanged && (kids.length !== old.length || kids.some((k, i) => k !== old[i]))) hostChanged = true;
+  else for (let j = items.length; j < old.length; j++) unmount(old[j]);
+  if (moved) hostChanged = true;
   f.kids = kids;
 }
 
