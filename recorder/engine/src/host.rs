@@ -96,13 +96,14 @@ pub fn resident_bytes() -> u64 {
     thread_local! {
         static STATM: Option<std::fs::File> = std::fs::File::open("/proc/self/statm").ok();
     }
-    STATM.with(|statm| {
-        let mut buf = [0u8; 128];
-        let n = statm.as_ref()?.read_at(&mut buf, 0).ok()?;
-        let text = std::str::from_utf8(&buf[..n]).ok()?;
-        text.split_whitespace().nth(1)?.parse::<u64>().ok()
-    })
-    .map_or(0, |pages| pages * 4096)
+    STATM
+        .with(|statm| {
+            let mut buf = [0u8; 128];
+            let n = statm.as_ref()?.read_at(&mut buf, 0).ok()?;
+            let text = std::str::from_utf8(&buf[..n]).ok()?;
+            text.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |pages| pages * 4096)
 }
 
 fn check(_: &JsValue, _: &[JsValue], caps: &Caps, _: &mut Context) -> JsResult<JsValue> {

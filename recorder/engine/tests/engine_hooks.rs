@@ -164,11 +164,23 @@ fn kids_that_go_change_type_or_come_first_are_unmounted_and_mounted() {
     set(&mut e, "p", json!(1));
     assert_eq!(texts(&mut e, 0.1), "a#1|b#2|gone:");
     set(&mut e, "p", json!(2));
-    assert_eq!(texts(&mut e, 0.2), "a#1|other b|gone: c", "the last kid went");
+    assert_eq!(
+        texts(&mut e, 0.2),
+        "a#1|other b|gone: c",
+        "the last kid went"
+    );
     set(&mut e, "p", json!(3));
-    assert_eq!(texts(&mut e, 0.3), "z#4|a#1|other b|gone: c,b", "same key, other type");
+    assert_eq!(
+        texts(&mut e, 0.3),
+        "z#4|a#1|other b|gone: c,b",
+        "same key, other type"
+    );
     set(&mut e, "p", json!(4));
-    assert_eq!(texts(&mut e, 0.4), "a#1|gone: c,b", "a new first kid, the rest kept");
+    assert_eq!(
+        texts(&mut e, 0.4),
+        "a#1|gone: c,b",
+        "a new first kid, the rest kept"
+    );
     assert_eq!(texts(&mut e, 0.5), "a#1|gone: c,b,z", "the others went");
 }
 

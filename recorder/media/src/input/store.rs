@@ -63,6 +63,8 @@ const SHOWN_PAST_THE_END: Duration = Duration::from_millis(100);
 #[derive(Debug)]
 pub struct Closing;
 
+/// Each kind of waiter has its own condvar, so that a push wakes only a reader of its track;
+/// waking a parking_lot condvar nobody waits on costs no system call.
 pub struct Store {
     offline: bool,
     state: Mutex<State>,
@@ -118,8 +120,6 @@ impl Store {
     }
 
     /// The state (a panic while holding the lock leaves plain data behind: it is taken as is).
-    /// Waking a condvar nobody waits on costs no system call, and each kind of waiter has its
-    /// own, so a push wakes only a reader of its track.
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock()
     }

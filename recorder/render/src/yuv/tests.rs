@@ -462,7 +462,9 @@ fn two_views_of_one_participant_keep_a_tile_each() {
 fn a_frame_is_the_same_whatever_its_buffer_held_before() {
     // Encoder buffers are recycled: composing must write every byte. Odd offsets and sizes,
     // rounded corners, a layer off the canvas, a translucent one beneath opaque ones.
-    let a = source(41, 23, LIMITED_601, |x, y| [(x * 6) as u8, (y * 11) as u8, 90]);
+    let a = source(41, 23, LIMITED_601, |x, y| {
+        [(x * 6) as u8, (y * 11) as u8, 90]
+    });
     let b = solid(30, 30, [250, 240, 10]);
     let square = attrs(ScaleMode::Fill);
     let rounded = VideoAttrs {
@@ -492,7 +494,10 @@ fn a_frame_is_the_same_whatever_its_buffer_held_before() {
         let differ = (0..dirty.data.len())
             .filter(|&i| dirty.data[i] != clean.data[i])
             .collect::<Vec<_>>();
-        assert!(differ.is_empty(), "buffer filled with {fill:#x}: bytes {differ:?} differ");
+        assert!(
+            differ.is_empty(),
+            "buffer filled with {fill:#x}: bytes {differ:?} differ"
+        );
     }
 }
 
