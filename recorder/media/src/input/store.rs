@@ -30,6 +30,12 @@ pub const CHANNELS: usize = 2;
 const VIDEO_AHEAD_FRAMES: usize = 4;
 /// Offline: decoded audio kept ahead of the recorder.
 const AUDIO_AHEAD: Duration = Duration::from_millis(500);
+/// Offline: a streaming thread that found [`VIDEO_AHEAD_FRAMES`] waiting goes on once the
+/// reader has taken them down to this many, so that each wake-up decodes a few frames, not one
+/// (a wake-up per frame per input cost more in switching threads than the frames it decoded).
+const VIDEO_REFILL_AT: usize = 1;
+/// Offline: likewise for audio, once this much or less is left ahead of the reader.
+const AUDIO_REFILL_AT: Duration = Duration::from_millis(250);
 /// Offline: media this far behind the furthest request is dropped even if a track was not read
 /// (a caller reading only video of a file with sound must not grow memory without bound).
 const KEEP_BEHIND: Duration = Duration::from_secs(2);
@@ -72,8 +78,10 @@ pub struct Store {
     video_came: Condvar,
     /// The reader waits here for audio (or its end); audio pushes wake it.
     audio_came: Condvar,
-    /// Offline: streaming threads wait here for the reader to ask for later media.
-    reader_moved: Condvar,
+    /// Offline: the video streaming thread waits here for the reader to take frames.
+    video_room: Condvar,
+    /// Offline: the audio streaming thread waits here for the reader to take samples.
+    audio_room: Condvar,
 }
 
 #[derive(Default)]
@@ -115,7 +123,8 @@ impl Store {
             state: Mutex::new(State::default()),
             video_came: Condvar::new(),
             audio_came: Condvar::new(),
-            reader_moved: Condvar::new(),
+            video_room: Condvar::new(),
+            audio_room: Condvar::new(),
         }
     }
 
@@ -142,14 +151,20 @@ impl Store {
         let generation = s.generation;
         drop(s);
         // Streaming threads of the old generation waiting for room can return now.
-        self.reader_moved.notify_all();
+        self.video_room.notify_all();
+        self.audio_room.notify_all();
         generation
     }
 
     /// Wakes and stops every streaming thread waiting here; reads stop waiting.
     pub fn close(&self) {
         self.lock().closing = true;
-        for waiters in [&self.video_came, &self.audio_came, &self.reader_moved] {
+        for waiters in [
+            &self.video_came,
+            &self.audio_came,
+            &self.video_room,
+            &self.audio_room,
+        ] {
             waiters.notify_all();
         }
     }
@@ -174,9 +189,9 @@ impl Store {
         if self.offline {
             while !s.closing
                 && s.generation == generation
-                && s.video.iter().filter(|f| f.pts > s.wanted).count() >= VIDEO_AHEAD_FRAMES
+                && video_ahead(&s) >= VIDEO_AHEAD_FRAMES
             {
-                self.reader_moved.wait(&mut s);
+                self.video_room.wait(&mut s);
             }
         }
         if s.closing {
@@ -229,7 +244,7 @@ impl Store {
                 && s.generation == generation
                 && audio_end(&s) > samples_at(s.wanted + AUDIO_AHEAD)
             {
-                self.reader_moved.wait(&mut s);
+                self.audio_room.wait(&mut s);
             }
         }
         if s.closing {
@@ -312,7 +327,7 @@ impl Store {
         }
         if t > s.wanted {
             s.wanted = t;
-            self.reader_moved.notify_all();
+            self.wake_streaming_threads(&s);
         }
         let deadline = Instant::now() + STUCK_AFTER;
         while !s.closing && !s.video_eos && !s.video.iter().any(|f| f.pts >= t) {
@@ -328,6 +343,18 @@ impl Store {
             s.video.pop_front();
         }
         s.video.front().cloned()
+    }
+
+    /// Offline, after the reader asked for later media: wakes a streaming thread waiting for
+    /// room once its track is down to the refill mark. Both tracks: reading either moves
+    /// `wanted`, and a track left waiting could hold up the demuxer that feeds the other.
+    fn wake_streaming_threads(&self, s: &State) {
+        if video_ahead(s) <= VIDEO_REFILL_AT {
+            self.video_room.notify_all();
+        }
+        if audio_end(s) <= samples_at(s.wanted + AUDIO_REFILL_AT) {
+            self.audio_room.notify_all();
+        }
     }
 
     /// Whether the source's video is over at `t`: its end of stream came and, offline, `t` is
@@ -359,7 +386,7 @@ impl Store {
         let end_t = t + Duration::from_nanos(frames * 1_000_000_000 / RATE);
         if end_t > s.wanted {
             s.wanted = end_t;
-            self.reader_moved.notify_all();
+            self.wake_streaming_threads(&s);
         }
         let deadline = Instant::now() + STUCK_AFTER;
         while !s.closing && !s.audio_eos && audio_end(&s) < start + frames {
@@ -383,6 +410,11 @@ impl Store {
             s.audio_start += (drop / CHANNELS) as u64;
         }
     }
+}
+
+/// Offline: decoded frames past the furthest point the reader asked for.
+fn video_ahead(s: &State) -> usize {
+    s.video.iter().filter(|f| f.pts > s.wanted).count()
 }
 
 fn audio_end(s: &State) -> u64 {
