@@ -9,13 +9,14 @@
 //!                           └─pad-added audio/*─► [audio]     (source-setup tunes rtspsrc/srtsrc/rtmp2src)
 //! whep+http(s): see whep/ (webrtcbin) ─► decodebin ─► [video] / [audio]
 //!
-//! [video] queue ─► videoconvert ─► videoscale ─► I420, ≤1920×1920, square pixels ─► appsink
+//! [video] (queue, live) ─► videoconvert ─► videoscale ─► I420, ≤1920×1920, square pixels ─► appsink
 //!         (videoconvert passes I420 through untouched: decoded video is never turned into RGB)
-//! [audio] queue ─► audioconvert ─► audioresample ─► F32LE stereo 48 kHz ─► appsink
+//! [audio] (queue, live) ─► audioconvert ─► audioresample ─► F32LE stereo 48 kHz ─► appsink
 //! ```
 //!
 //! Offline the appsinks never sync to a clock and their callbacks block (see [`Store`]), so the
-//! source runs exactly as fast as the recorder reads. Live, appsinks of test and file sources sync
+//! source runs exactly as fast as the recorder reads; they run on the decoder's own thread (no
+//! queue): a thread hand-over per frame and per audio buffer cost more CPU than it bought. Live, appsinks of test and file sources sync
 //! to the clock (real-time pacing); network streams arrive at their sender's pace and are taken as
 //! they come.
 
@@ -287,7 +288,9 @@ pub(super) fn link_to_branch(
     branch: &gst::Element,
     wiring: &Wiring,
 ) -> Result<(), MediaError> {
-    let sink = branch.static_pad("sink").expect("queue has a sink pad");
+    let sink = branch
+        .static_pad("sink")
+        .expect("a branch starts with a queue or a converter, which have a sink pad");
     pad.link(&sink).map_err(|e| build_err(wiring, e))?;
     Ok(())
 }
@@ -339,21 +342,23 @@ pub(super) fn link_decoded_pads(dec: &gst::Element, pipeline: &gst::Pipeline, wi
     });
 }
 
-/// queue ─► videoconvert ─► videoscale ─► I420 caps ─► appsink, added to `pipeline` and playing;
-/// returns the queue to link into.
+/// (queue, live) ─► videoconvert ─► videoscale ─► I420 caps ─► appsink, added to `pipeline` and
+/// playing; returns the element to link into.
 pub(super) fn video_branch(
     pipeline: &gst::Pipeline,
     wiring: &Wiring,
 ) -> Result<gst::Element, MediaError> {
-    // Never leaky: live file sources are paced by the synced appsink pushing back, and the
-    // store's callbacks never block live, so network streams cannot build latency here.
+    // Live: never leaky: live file sources are paced by the synced appsink pushing back, and
+    // the store's callbacks never block live, so network streams cannot build latency here.
     // A thread boundary, not a buffer: decodebin's multiqueue holds the coded stream ahead of
     // the decoder and the store the decoded frames readers need; at the default 10 MB this
     // queue held 7 more decoded 720p frames per input (a third of an input's memory).
-    let queue = make("queue", wiring)?;
-    queue.set_property("max-size-buffers", 2u32);
-    queue.set_property("max-size-bytes", 0u32);
-    queue.set_property("max-size-time", 0u64);
+    let queue = live_queue(wiring)?;
+    if let Some(queue) = &queue {
+        queue.set_property("max-size-buffers", 2u32);
+        queue.set_property("max-size-bytes", 0u32);
+        queue.set_property("max-size-time", 0u64);
+    }
     let convert = make("videoconvert", wiring)?;
     let scale = make("videoscale", wiring)?;
     // Keeps the source's size (the compositor scales) but bounds the CPU a 4K input costs.
@@ -394,16 +399,30 @@ pub(super) fn video_branch(
             .build(),
     );
     let sink = sink.upcast::<gst::Element>();
-    add_branch(pipeline, [&queue, &convert, &scale, &caps, &sink], wiring)?;
-    Ok(queue)
+    match queue {
+        Some(queue) => {
+            add_branch(pipeline, [&queue, &convert, &scale, &caps, &sink], wiring)?;
+            Ok(queue)
+        }
+        None => {
+            add_branch(pipeline, [&convert, &scale, &caps, &sink], wiring)?;
+            Ok(convert)
+        }
+    }
 }
 
-/// queue ─► audioconvert ─► audioresample ─► F32LE stereo 48 kHz ─► appsink.
+/// Live, a queue to start a branch: its own streaming thread, so that a sink synced to the
+/// clock never holds up the decoder. Offline none (see the module doc).
+fn live_queue(wiring: &Wiring) -> Result<Option<gst::Element>, MediaError> {
+    (!wiring.offline).then(|| make("queue", wiring)).transpose()
+}
+
+/// (queue, live) ─► audioconvert ─► audioresample ─► F32LE stereo 48 kHz ─► appsink.
 pub(super) fn audio_branch(
     pipeline: &gst::Pipeline,
     wiring: &Wiring,
 ) -> Result<gst::Element, MediaError> {
-    let queue = make("queue", wiring)?;
+    let queue = live_queue(wiring)?;
     let convert = make("audioconvert", wiring)?;
     let resample = make("audioresample", wiring)?;
     let caps = capsfilter(
@@ -444,12 +463,20 @@ pub(super) fn audio_branch(
             .build(),
     );
     let sink = sink.upcast::<gst::Element>();
-    add_branch(
-        pipeline,
-        [&queue, &convert, &resample, &caps, &sink],
-        wiring,
-    )?;
-    Ok(queue)
+    match queue {
+        Some(queue) => {
+            add_branch(
+                pipeline,
+                [&queue, &convert, &resample, &caps, &sink],
+                wiring,
+            )?;
+            Ok(queue)
+        }
+        None => {
+            add_branch(pipeline, [&convert, &resample, &caps, &sink], wiring)?;
+            Ok(convert)
+        }
+    }
 }
 
 fn add_branch<const N: usize>(

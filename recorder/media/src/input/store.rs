@@ -187,9 +187,7 @@ impl Store {
     pub fn push_video(&self, generation: u64, frame: VideoFrame) -> Result<(), Closing> {
         let mut s = self.lock();
         if self.offline {
-            while !s.closing
-                && s.generation == generation
-                && video_ahead(&s) >= VIDEO_AHEAD_FRAMES
+            while !s.closing && s.generation == generation && video_ahead(&s) >= VIDEO_AHEAD_FRAMES
             {
                 self.video_room.wait(&mut s);
             }
