@@ -32,21 +32,20 @@ pub struct YuvCompositor {
     /// The background stratum over black, as a whole output frame.
     background: Vec<u8>,
     foreground: Overlay,
-    /// Each layer's tile, under its id and how many layers before it in the scene have that id
-    /// (two views of one participant keep a tile each).
-    tiles: HashMap<TileId, Tile>,
+    /// Each layer's tiles under its id, one per view of it in the scene (two views of one
+    /// participant keep a tile each).
+    tiles: HashMap<String, Vec<Tile>>,
     scaler: PlaneScaler,
     /// Tiles scaled since this compositor was made (a frame reused counts nothing): for tests
     /// and the bench.
     pub tiles_scaled: u64,
 }
 
-type TileId = (String, usize);
-
 /// A layer placed on the output: what it shows and how.
 struct Placed {
     index: usize,
-    tile: TileId,
+    /// How many layers before this one in the scene have its id: which of its id's tiles.
+    view: usize,
     key: TileKey,
     /// 0..=256.
     opacity: u32,
@@ -118,8 +117,8 @@ impl YuvCompositor {
             .iter()
             .enumerate()
             .filter_map(|(index, l)| {
-                let nth = layers[..index].iter().filter(|o| o.id == l.id).count();
-                self.place(index, (l.id.to_owned(), nth), l)
+                let view = layers[..index].iter().filter(|o| o.id == l.id).count();
+                self.place(index, view, l)
             })
             .collect();
         for (i, p) in placed.iter().enumerate() {
@@ -131,12 +130,14 @@ impl YuvCompositor {
                 self.draw(out, &layers[p.index], p);
             }
         }
-        self.tiles
-            .retain(|(id, _), _| layers.iter().any(|l| l.id == id.as_str()));
+        self.tiles.retain(|id, views| {
+            views.truncate(layers.iter().filter(|l| l.id == id.as_str()).count());
+            !views.is_empty()
+        });
         self.foreground.blend_onto(out, &self.layout);
     }
 
-    fn place(&self, index: usize, tile: TileId, l: &VideoLayerRef<'_>) -> Option<Placed> {
+    fn place(&self, index: usize, view: usize, l: &VideoLayerRef<'_>) -> Option<Placed> {
         let map = LayerMapping::new(l.src.layout.width, l.src.layout.height, l.rect, l.attrs)?;
         let opacity = (l.attrs.opacity.get() * 256.0) as u32;
         if opacity == 0 {
@@ -157,7 +158,7 @@ impl YuvCompositor {
             .max(0.0);
         Some(Placed {
             index,
-            tile,
+            view,
             key: TileKey {
                 frame_id: l.frame_id,
                 mapping: map,
@@ -169,7 +170,16 @@ impl YuvCompositor {
     }
 
     fn draw(&mut self, out: &mut [u8], layer: &VideoLayerRef<'_>, p: &Placed) {
-        let tile = self.tiles.entry(p.tile.clone()).or_default();
+        if !self.tiles.contains_key(layer.id) {
+            self.tiles.insert(layer.id.to_owned(), Vec::new());
+        }
+        let Some(views) = self.tiles.get_mut(layer.id) else {
+            return;
+        };
+        if views.len() <= p.view {
+            views.resize_with(p.view + 1, Tile::default);
+        }
+        let tile = &mut views[p.view];
         if tile.key != Some(p.key) {
             if !tile.make(&mut self.scaler, &layer.src, p.key, self.space) {
                 return;

@@ -456,6 +456,12 @@ fn two_views_of_one_participant_keep_a_tile_each() {
         o.c.compose(&mut o.data, &layers);
     }
     assert_eq!(o.c.tiles_scaled, 2, "one scaling per view, then kept");
+    o.c.compose(&mut o.data, &layers[..1]);
+    o.c.compose(&mut o.data, &layers);
+    assert_eq!(
+        o.c.tiles_scaled, 3,
+        "a view that went is not kept: when it comes back it is scaled again"
+    );
 }
 
 #[test]
