@@ -16,9 +16,9 @@
 //!
 //! Offline the appsinks never sync to a clock and their callbacks block (see [`Store`]), so the
 //! source runs exactly as fast as the recorder reads; they run on the decoder's own thread (no
-//! queue): a thread hand-over per frame and per audio buffer cost more CPU than it bought. Live, appsinks of test and file sources sync
-//! to the clock (real-time pacing); network streams arrive at their sender's pace and are taken as
-//! they come.
+//! queue): a thread hand-over per frame and per audio buffer cost more CPU than it bought.
+//! Live, appsinks of test and file sources sync to the clock (real-time pacing); network streams
+//! arrive at their sender's pace and are taken as they come.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -399,16 +399,7 @@ pub(super) fn video_branch(
             .build(),
     );
     let sink = sink.upcast::<gst::Element>();
-    match queue {
-        Some(queue) => {
-            add_branch(pipeline, [&queue, &convert, &scale, &caps, &sink], wiring)?;
-            Ok(queue)
-        }
-        None => {
-            add_branch(pipeline, [&convert, &scale, &caps, &sink], wiring)?;
-            Ok(convert)
-        }
-    }
+    add_branch(pipeline, queue, &[&convert, &scale, &caps, &sink], wiring)
 }
 
 /// Live, a queue to start a branch: its own streaming thread, so that a sink synced to the
@@ -463,37 +454,36 @@ pub(super) fn audio_branch(
             .build(),
     );
     let sink = sink.upcast::<gst::Element>();
-    match queue {
-        Some(queue) => {
-            add_branch(
-                pipeline,
-                [&queue, &convert, &resample, &caps, &sink],
-                wiring,
-            )?;
-            Ok(queue)
-        }
-        None => {
-            add_branch(pipeline, [&convert, &resample, &caps, &sink], wiring)?;
-            Ok(convert)
-        }
-    }
+    add_branch(
+        pipeline,
+        queue,
+        &[&convert, &resample, &caps, &sink],
+        wiring,
+    )
 }
 
-fn add_branch<const N: usize>(
+/// Adds `queue` (if any) and `rest` to `pipeline`, linked in that order and brought to its
+/// state; returns the first of them, the one to link into.
+fn add_branch(
     pipeline: &gst::Pipeline,
-    elements: [&gst::Element; N],
+    queue: Option<gst::Element>,
+    rest: &[&gst::Element],
     wiring: &Wiring,
-) -> Result<(), MediaError> {
+) -> Result<gst::Element, MediaError> {
+    let elements: Vec<&gst::Element> = queue.iter().chain(rest.iter().copied()).collect();
     pipeline
-        .add_many(elements)
+        .add_many(&elements)
         .map_err(|e| build_err(wiring, e))?;
-    gst::Element::link_many(elements).map_err(|e| build_err(wiring, e))?;
+    gst::Element::link_many(&elements).map_err(|e| build_err(wiring, e))?;
     // Added to a running pipeline from pad-added: bring them to its state.
     for e in elements.iter().rev() {
         e.sync_state_with_parent()
             .map_err(|e| build_err(wiring, e))?;
     }
-    Ok(())
+    let head = elements
+        .first()
+        .ok_or_else(|| build_err(wiring, gst::glib::bool_error!("a branch without elements")))?;
+    Ok((*head).clone())
 }
 
 /// The buffer's position on the input's timeline (running time: 0 when the pipeline started).
